@@ -1,0 +1,5 @@
+//! SeaORM entities, one per table (schema in the `migrations` crate).
+
+pub mod config_version;
+pub mod data_plane;
+pub mod spend_log;

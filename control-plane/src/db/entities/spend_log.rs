@@ -1,0 +1,33 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "spend_logs")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub request_id: String,
+    pub node_id: String,
+    pub call_type: String,
+    /// SHA-256 hex of the key used, as LiteLLM stores it.
+    pub api_key: String,
+    pub model_group: String,
+    pub model_id: String,
+    pub provider: String,
+    pub api_base: String,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub total_tokens: i64,
+    pub status: String,
+    pub error_type: Option<String>,
+    pub http_status: i32,
+    pub start_time: DateTimeUtc,
+    pub end_time: DateTimeUtc,
+    pub completion_start_time: Option<DateTimeUtc>,
+    pub stream: bool,
+    pub end_user: Option<String>,
+    pub received_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

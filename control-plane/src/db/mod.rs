@@ -1,0 +1,59 @@
+//! The database: PostgreSQL in production, SQLite as the embedded default.
+//! Migrations run at start; the rest of the crate goes through the
+//! repositories in this module, never raw connections.
+
+mod config_versions;
+mod data_planes;
+pub mod entities;
+mod spend_logs;
+
+pub use config_versions::ConfigVersions;
+pub use data_planes::{DataPlaneRow, DataPlanes};
+pub use spend_logs::SpendLogs;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use std::path::Path;
+use std::time::Duration;
+use tollgate_migrations::Migrator;
+use tollgate_migrations::MigratorTrait;
+
+/// Where the database is, decided once at start.
+pub fn resolve_url(explicit: Option<&str>, from_config: Option<&str>, data_dir: &Path) -> String {
+    explicit
+        .or(from_config)
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("tollgate.db").display()
+            )
+        })
+}
+
+/// The URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub async fn connect(url: &str, pool_limit: Option<u32>) -> Result<DatabaseConnection, DbErr> {
+    let sqlite = url.starts_with("sqlite:");
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        // SQLite allows one writer; a single connection turns lock errors
+        // into queueing.
+        .max_connections(if sqlite { 1 } else { pool_limit.unwrap_or(10) })
+        .connect_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let db = Database::connect(options).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}

@@ -1,0 +1,83 @@
+//! The gRPC server: snapshot distribution and usage ingest (cluster-token
+//! authenticated), the admin service (master-key authenticated), health and
+//! reflection.
+
+mod admin_service;
+mod auth;
+mod config_service;
+mod usage_service;
+
+use crate::state::AppState;
+use std::path::PathBuf;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tollgate_proto::v1::admin_service_server::AdminServiceServer;
+use tollgate_proto::v1::config_distribution_server::ConfigDistributionServer;
+use tollgate_proto::v1::usage_reporting_server::UsageReportingServer;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+
+pub struct Tls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GrpcError {
+    #[error("cannot read TLS material {path}: {source}")]
+    TlsFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    cluster_token: &str,
+    tls: Option<Tls>,
+) -> Result<(), GrpcError> {
+    let auth = auth::ClusterAuth::new(cluster_token);
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tollgate_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<ConfigDistributionServer<config_service::ConfigService>>()
+        .await;
+
+    let mut builder = Server::builder()
+        .http2_keepalive_interval(Some(std::time::Duration::from_secs(10)))
+        .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)));
+    if let Some(tls) = tls {
+        let read = |p: &PathBuf| {
+            std::fs::read(p).map_err(|source| GrpcError::TlsFile {
+                path: p.display().to_string(),
+                source,
+            })
+        };
+        let identity = Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
+        builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
+    }
+    let cancel = state.cancel.clone();
+    builder
+        .add_service(ConfigDistributionServer::with_interceptor(
+            config_service::ConfigService::new(state.clone()),
+            auth.clone(),
+        ))
+        .add_service(UsageReportingServer::with_interceptor(
+            usage_service::UsageService::new(state.clone()),
+            auth,
+        ))
+        .add_service(AdminServiceServer::new(admin_service::AdminService::new(
+            state,
+        )))
+        .add_service(health)
+        .add_service(reflection)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), cancel.cancelled_owned())
+        .await?;
+    Ok(())
+}

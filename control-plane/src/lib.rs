@@ -1,0 +1,173 @@
+//! The Tollgate control plane.
+//!
+//! Owns the config file and the database; publishes versioned snapshots to
+//! data planes over gRPC streams ([`grpc`]); stores the usage they report;
+//! answers operators (gRPC admin service, HTTP status API).
+//!
+//! Start-up order matters: the config must load before anything listens, so
+//! a data plane never sees a control plane without a snapshot.
+
+pub mod db;
+pub mod grpc;
+pub mod master_key;
+pub mod options;
+pub mod publisher;
+pub mod registry;
+pub mod state;
+pub mod status;
+
+mod config_watch;
+mod http;
+
+use anyhow::Context as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tollgate_shared::config::{self, ProcessEnv};
+use tollgate_shared::secret::SecretString;
+use tracing::{error, info, warn};
+
+pub use options::Options;
+
+/// Where the master key the control plane enforces comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MasterKeySource {
+    /// `general_settings.master_key` in the config file.
+    Config,
+    /// The `LITELLM_MASTER_KEY` environment variable.
+    Environment,
+    /// None was configured; this one was generated for this run.
+    Generated(String),
+}
+
+pub struct RunningControlPlane {
+    pub grpc_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    pub master_key_source: MasterKeySource,
+    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+    _watch: config_watch::ConfigWatch,
+}
+
+impl RunningControlPlane {
+    /// Runs until the cancellation token fires or a server fails.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        for task in self.tasks {
+            task.await.context("control-plane task panicked")??;
+        }
+        Ok(())
+    }
+}
+
+pub async fn start(
+    opts: Options,
+    cancel: CancellationToken,
+) -> anyhow::Result<RunningControlPlane> {
+    if opts.cluster_token.len() < 16 {
+        warn!("the cluster token is shorter than 16 characters; use a long random one");
+    }
+    let initial = config::load_file(&opts.config, &ProcessEnv)
+        .with_context(|| format!("cannot start with config {}", opts.config.display()))?;
+    let general = &initial.config.general_settings;
+
+    let (fallback_key, master_key_source) =
+        match (&general.master_key, std::env::var("LITELLM_MASTER_KEY")) {
+            (Some(_), _) => (None, MasterKeySource::Config),
+            (None, Ok(key)) if !key.is_empty() => {
+                (Some(SecretString::new(key)), MasterKeySource::Environment)
+            }
+            _ => {
+                let key = master_key::generate();
+                (
+                    Some(SecretString::new(key.clone())),
+                    MasterKeySource::Generated(key),
+                )
+            }
+        };
+
+    let db_url = db::resolve_url(
+        opts.database_url.as_deref(),
+        general.database_url.as_ref().map(SecretString::expose),
+        &opts.data_dir,
+    );
+    if db_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&opts.data_dir)
+            .with_context(|| format!("cannot create data directory {}", opts.data_dir.display()))?;
+    }
+    let database = db::connect(&db_url, general.database_connection_pool_limit)
+        .await
+        .with_context(|| format!("cannot open database {}", db::redact_url(&db_url)))?;
+    info!(database = %db::redact_url(&db_url), "database ready");
+
+    let publisher = Arc::new(publisher::Publisher::new(
+        opts.config.clone(),
+        fallback_key,
+        db::ConfigVersions::new(database.clone()),
+    ));
+    publisher
+        .publish_current()
+        .await
+        .context("cannot publish the initial snapshot")?;
+
+    let registry = Arc::new(registry::Registry::load(db::DataPlanes::new(database.clone())).await?);
+    let state = state::AppState {
+        published: publisher.subscribe(),
+        registry,
+        spend_logs: db::SpendLogs::new(database),
+        config_status: publisher.status(),
+        cancel: cancel.clone(),
+    };
+
+    let (trigger_tx, trigger_rx) = mpsc::channel(1);
+    let watch = config_watch::spawn(&opts.config, trigger_tx, cancel.clone())
+        .with_context(|| format!("cannot watch {}", opts.config.display()))?;
+    tokio::spawn(Arc::clone(&publisher).run(
+        trigger_rx,
+        Duration::from_millis(opts.coalesce_ms),
+        cancel.clone(),
+    ));
+
+    let grpc_listener = TcpListener::bind(opts.grpc_listen)
+        .await
+        .with_context(|| format!("cannot listen for gRPC on {}", opts.grpc_listen))?;
+    let grpc_addr = grpc_listener.local_addr()?;
+    let http_listener = TcpListener::bind(opts.http_listen)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", opts.http_listen))?;
+    let http_addr = http_listener.local_addr()?;
+
+    let tls = match (opts.tls_cert, opts.tls_key) {
+        (Some(cert), Some(key)) => Some(grpc::Tls { cert, key }),
+        _ => None,
+    };
+    let grpc_state = state.clone();
+    let token = opts.cluster_token.clone();
+    let grpc_cancel = cancel.clone();
+    let grpc_task = tokio::spawn(async move {
+        let result = grpc::serve(grpc_listener, grpc_state, &token, tls).await;
+        if let Err(e) = &result {
+            error!("gRPC server failed: {e}");
+            grpc_cancel.cancel();
+        }
+        result.map_err(anyhow::Error::from)
+    });
+    let http_cancel = cancel.clone();
+    let http_task = tokio::spawn(async move {
+        axum::serve(http_listener, http::router(state))
+            .with_graceful_shutdown(http_cancel.cancelled_owned())
+            .await
+            .context("control-plane HTTP server failed")
+    });
+    info!(grpc = %grpc_addr, http = %http_addr, "control plane listening");
+
+    Ok(RunningControlPlane {
+        grpc_addr,
+        http_addr,
+        master_key_source,
+        tasks: vec![grpc_task, http_task],
+        _watch: watch,
+    })
+}

@@ -1,0 +1,187 @@
+//! Turns the config file into published snapshots.
+//!
+//! Triggers (file events, SIGHUP, start) are coalesced: the publisher waits
+//! for a quiet period, loads the file once, and publishes only if the content
+//! hash changed. A broken file is logged and recorded; the last good snapshot
+//! stays live. Snapshots are serialized here, once per version; every stream
+//! sends the same `Bytes`.
+
+use crate::db::ConfigVersions;
+use bytes::Bytes;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tollgate_shared::config::{self, ProcessEnv};
+use tollgate_shared::keys::KeyHash;
+use tollgate_shared::secret::SecretString;
+use tollgate_shared::snapshot::Snapshot;
+use tracing::{Instrument, error, info, info_span, warn};
+
+/// A snapshot as every stream sends it.
+#[derive(Debug)]
+pub struct Published {
+    pub version: u64,
+    pub content_hash: String,
+    pub payload: Bytes,
+    pub master_key_hash: Option<KeyHash>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the operator sees about the config file.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ConfigStatus {
+    pub path: String,
+    pub last_error: Option<String>,
+    pub last_loaded_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("cannot encode snapshot: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("cannot record snapshot version: {0}")]
+    Database(#[from] sea_orm::DbErr),
+}
+
+pub struct Publisher {
+    config_path: PathBuf,
+    /// Used when the config sets no master key (generated at start).
+    fallback_master_key: Option<SecretString>,
+    versions: ConfigVersions,
+    tx: watch::Sender<Option<Arc<Published>>>,
+    status: Arc<Mutex<ConfigStatus>>,
+}
+
+impl Publisher {
+    pub fn new(
+        config_path: PathBuf,
+        fallback_master_key: Option<SecretString>,
+        versions: ConfigVersions,
+    ) -> Self {
+        let (tx, _) = watch::channel(None);
+        let status = ConfigStatus {
+            path: config_path.display().to_string(),
+            ..Default::default()
+        };
+        Self {
+            config_path,
+            fallback_master_key,
+            versions,
+            tx,
+            status: Arc::new(Mutex::new(status)),
+        }
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Option<Arc<Published>>> {
+        self.tx.subscribe()
+    }
+
+    pub fn status(&self) -> Arc<Mutex<ConfigStatus>> {
+        Arc::clone(&self.status)
+    }
+
+    /// Loads the file and publishes it if its content changed.
+    pub async fn publish_current(&self) -> Result<(), PublishError> {
+        let span = info_span!("snapshot_build", path = %self.config_path.display());
+        async {
+            match self.build().await {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let mut status = self.lock_status();
+                    status.last_error = Some(e.to_string());
+                    Err(e)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn build(&self) -> Result<(), PublishError> {
+        let path = self.config_path.clone();
+        // File I/O and parsing off the async workers.
+        let loaded = tokio::task::spawn_blocking(move || config::load_file(&path, &ProcessEnv))
+            .await
+            .map_err(|e| {
+                PublishError::Config(config::ConfigError::Validation {
+                    path: "<load>".into(),
+                    message: e.to_string(),
+                })
+            })??;
+        for w in &loaded.warnings {
+            warn!(field = %w.path, "config: {}", w.message);
+        }
+        let mut loaded = loaded;
+        if loaded.config.general_settings.master_key.is_none() {
+            loaded.config.general_settings.master_key = self.fallback_master_key.clone();
+        }
+        let snapshot = Snapshot::from_config(&loaded);
+        let encoded = snapshot.encode()?;
+        {
+            let mut status = self.lock_status();
+            status.last_error = None;
+            status.last_loaded_at = Some(chrono::Utc::now());
+            status.warnings = loaded.warnings.iter().map(ToString::to_string).collect();
+        }
+        let unchanged = self
+            .tx
+            .borrow()
+            .as_ref()
+            .is_some_and(|p| p.content_hash == encoded.content_hash);
+        if unchanged {
+            return Ok(());
+        }
+        let version = self.versions.version_for(&encoded.content_hash).await?;
+        info!(
+            version,
+            hash = %encoded.content_hash,
+            deployments = snapshot.deployments.len(),
+            "publishing snapshot"
+        );
+        self.tx.send_replace(Some(Arc::new(Published {
+            version,
+            content_hash: encoded.content_hash,
+            payload: Bytes::from(encoded.payload),
+            master_key_hash: snapshot.master_key_hash,
+            created_at: chrono::Utc::now(),
+        })));
+        Ok(())
+    }
+
+    fn lock_status(&self) -> std::sync::MutexGuard<'_, ConfigStatus> {
+        // A poisoned lock only means a panic elsewhere mid-update; the status
+        // is still the best we have.
+        self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Rebuilds after each burst of triggers until cancelled.
+    pub async fn run(
+        self: Arc<Self>,
+        mut triggers: mpsc::Receiver<()>,
+        quiet: Duration,
+        cancel: CancellationToken,
+    ) {
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                t = triggers.recv() => if t.is_none() { return },
+            }
+            // Coalesce: keep absorbing triggers until a quiet period passes.
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(quiet) => break,
+                    t = triggers.recv() => if t.is_none() { break },
+                }
+            }
+            if let Err(e) = self.publish_current().await {
+                error!("config rejected, the last good snapshot stays live: {e}");
+            }
+        }
+    }
+}

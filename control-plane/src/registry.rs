@@ -1,0 +1,145 @@
+//! Which data planes exist and what each one serves.
+//!
+//! The in-memory map is authoritative while the process runs (status reads
+//! never touch the database); every change is written through to the
+//! `data_planes` table for dashboards and for the next start.
+
+use crate::db::{DataPlaneRow, DataPlanes};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tracing::warn;
+
+/// Identifies one stream, so a stale stream of a reconnected node cannot
+/// mark the node disconnected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionId(u64);
+
+struct Entry {
+    row: DataPlaneRow,
+    connection: Option<ConnectionId>,
+}
+
+pub struct Registry {
+    entries: Mutex<HashMap<String, Entry>>,
+    next_connection: AtomicU64,
+    db: DataPlanes,
+}
+
+impl Registry {
+    pub async fn load(db: DataPlanes) -> Result<Self, sea_orm::DbErr> {
+        db.mark_all_disconnected().await?;
+        let entries = db
+            .all()
+            .await?
+            .into_iter()
+            .map(|mut row| {
+                row.connected = false;
+                (
+                    row.node_id.clone(),
+                    Entry {
+                        row,
+                        connection: None,
+                    },
+                )
+            })
+            .collect();
+        Ok(Self {
+            entries: Mutex::new(entries),
+            next_connection: AtomicU64::new(1),
+            db,
+        })
+    }
+
+    pub fn list(&self) -> Vec<DataPlaneRow> {
+        let mut rows: Vec<_> = self.lock().values().map(|e| e.row.clone()).collect();
+        rows.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+        rows
+    }
+
+    pub async fn connected(&self, node_id: &str, software_version: &str) -> ConnectionId {
+        let id = ConnectionId(self.next_connection.fetch_add(1, Ordering::Relaxed));
+        let row = {
+            let mut entries = self.lock();
+            let entry = entries.entry(node_id.to_string()).or_insert_with(|| Entry {
+                row: DataPlaneRow {
+                    node_id: node_id.to_string(),
+                    connected: true,
+                    applied_version: None,
+                    applied_hash: None,
+                    last_seen: chrono::Utc::now(),
+                    last_nack_version: None,
+                    last_nack_error: None,
+                    software_version: software_version.to_string(),
+                },
+                connection: None,
+            });
+            entry.connection = Some(id);
+            entry.row.connected = true;
+            entry.row.last_seen = chrono::Utc::now();
+            entry.row.software_version = software_version.to_string();
+            entry.row.clone()
+        };
+        self.persist(row).await;
+        id
+    }
+
+    /// The data plane serves `version`/`hash` (ACK, heartbeat or hello).
+    pub async fn serving(&self, node_id: &str, conn: ConnectionId, version: u64, hash: &str) {
+        self.update(node_id, conn, |row| {
+            if version > 0 {
+                row.applied_version = i64::try_from(version).ok();
+                row.applied_hash = Some(hash.to_string());
+            }
+        })
+        .await;
+    }
+
+    pub async fn rejected(&self, node_id: &str, conn: ConnectionId, version: u64, error: &str) {
+        self.update(node_id, conn, |row| {
+            row.last_nack_version = i64::try_from(version).ok();
+            row.last_nack_error = Some(error.to_string());
+        })
+        .await;
+    }
+
+    pub async fn disconnected(&self, node_id: &str, conn: ConnectionId) {
+        let row = {
+            let mut entries = self.lock();
+            match entries.get_mut(node_id) {
+                Some(entry) if entry.connection == Some(conn) => {
+                    entry.connection = None;
+                    entry.row.connected = false;
+                    entry.row.clone()
+                }
+                _ => return,
+            }
+        };
+        self.persist(row).await;
+    }
+
+    async fn update(&self, node_id: &str, conn: ConnectionId, f: impl FnOnce(&mut DataPlaneRow)) {
+        let row = {
+            let mut entries = self.lock();
+            match entries.get_mut(node_id) {
+                Some(entry) if entry.connection == Some(conn) => {
+                    f(&mut entry.row);
+                    entry.row.last_seen = chrono::Utc::now();
+                    entry.row.clone()
+                }
+                _ => return,
+            }
+        };
+        self.persist(row).await;
+    }
+
+    async fn persist(&self, row: DataPlaneRow) {
+        if let Err(e) = self.db.upsert(&row).await {
+            warn!(node_id = %row.node_id, "cannot persist data plane status: {e}");
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

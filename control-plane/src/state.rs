@@ -1,0 +1,42 @@
+//! What the control plane's services share.
+
+use crate::db::SpendLogs;
+use crate::publisher::{ConfigStatus, Published};
+use crate::registry::Registry;
+use crate::status::{self, StatusView};
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub published: watch::Receiver<Option<Arc<Published>>>,
+    pub registry: Arc<Registry>,
+    pub spend_logs: SpendLogs,
+    pub config_status: Arc<Mutex<ConfigStatus>>,
+    pub cancel: CancellationToken,
+}
+
+impl AppState {
+    pub fn current(&self) -> Option<Arc<Published>> {
+        self.published.borrow().clone()
+    }
+
+    /// Checks a bearer token against the master key of the live snapshot.
+    pub fn is_master_key(&self, presented: Option<&str>) -> bool {
+        let current = self.current();
+        crate::master_key::verify(
+            presented,
+            current.as_ref().and_then(|p| p.master_key_hash.as_ref()),
+        )
+    }
+
+    pub fn status(&self) -> StatusView {
+        let config = self
+            .config_status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        status::collect(self.current().as_ref(), config, &self.registry)
+    }
+}

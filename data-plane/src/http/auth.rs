@@ -1,0 +1,91 @@
+//! Who is calling: the key from any header LiteLLM accepts, checked by hash
+//! against the snapshot.
+
+use super::error::ApiError;
+use crate::runtime::Runtime;
+use axum::http::{HeaderMap, StatusCode, header};
+use tollgate_shared::keys::{KeyHash, abbreviate};
+
+/// Checked after `Authorization`, in LiteLLM's order.
+const KEY_HEADERS: [&str; 5] = [
+    "x-litellm-api-key",
+    "api-key",
+    "x-api-key",
+    "x-goog-api-key",
+    "ocp-apim-subscription-key",
+];
+
+pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let value = value.trim();
+        let key = match value.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            _ => value,
+        };
+        if !key.is_empty() {
+            return Some(key);
+        }
+    }
+    KEY_HEADERS
+        .iter()
+        .filter_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+        .find(|k| !k.is_empty())
+}
+
+/// The caller's key hash, or the 401 LiteLLM would give.
+pub fn authenticate(headers: &HeaderMap, runtime: &Runtime) -> Result<KeyHash, ApiError> {
+    let Some(key) = presented_key(headers) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "auth_error",
+            "Authentication Error, No api key passed in. Pass your key as `Authorization: Bearer sk-...`.",
+        ));
+    };
+    let hash = KeyHash::of(key);
+    if runtime.is_master_key(&hash) {
+        return Ok(hash);
+    }
+    Err(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "token_not_found_in_db",
+        format!(
+            "Authentication Error, Invalid proxy server token passed. Received API Key = {}, Key Hash (Token) ={}. Unable to find token in cache or LiteLLM_VerificationTokenTable",
+            abbreviate(key),
+            hash.to_hex()
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn every_litellm_header_is_accepted() {
+        for name in [
+            "authorization",
+            "x-api-key",
+            "api-key",
+            "x-litellm-api-key",
+            "x-goog-api-key",
+        ] {
+            let mut h = HeaderMap::new();
+            let value = if name == "authorization" {
+                "Bearer sk-1"
+            } else {
+                "sk-1"
+            };
+            h.insert(name, HeaderValue::from_static(value));
+            assert_eq!(presented_key(&h), Some("sk-1"), "{name}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("authorization", HeaderValue::from_static("bearer   sk-2 "));
+        assert_eq!(presented_key(&h), Some("sk-2"));
+        assert_eq!(presented_key(&HeaderMap::new()), None);
+    }
+}

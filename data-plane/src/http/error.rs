@@ -1,0 +1,69 @@
+//! The one error type handlers return; it renders OpenAI's error shape.
+
+use crate::providers::ProviderError;
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tollgate_shared::error::ErrorEnvelope;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorEnvelope,
+    pub retry_after: Option<HeaderValue>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorEnvelope::new(message, kind, status.as_u16()),
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>, param: Option<&str>) -> Self {
+        let mut e = Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", message);
+        if let Some(p) = param {
+            e.body = e.body.with_param(p);
+        }
+        e
+    }
+
+    pub fn not_ready() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "This Tollgate data plane has no configuration yet: it has not reached the control plane and has no saved snapshot. Check --control-plane and --cluster-token, and that the control plane is running.",
+        )
+    }
+
+    pub fn kind(&self) -> &str {
+        &self.body.error.kind
+    }
+}
+
+impl From<ProviderError> for ApiError {
+    fn from(e: ProviderError) -> Self {
+        let mut body = ErrorEnvelope::new(e.message, e.kind, e.status.as_u16());
+        body.error.param = e.param;
+        body.error.code = e.code;
+        Self {
+            status: e.status,
+            body,
+            retry_after: e.retry_after,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body)).into_response();
+        if let Some(retry_after) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after);
+        }
+        response
+    }
+}

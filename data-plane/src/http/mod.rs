@@ -1,0 +1,52 @@
+//! The OpenAI-compatible HTTP API.
+
+mod auth;
+mod chat;
+pub mod error;
+mod health;
+mod models;
+
+use crate::live::LiveState;
+use crate::usage::UsageSink;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use std::sync::Arc;
+
+/// Requests carry images and long histories; LiteLLM sets no limit, which
+/// invites memory exhaustion. 32 MiB covers real multimodal requests.
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub live: Arc<LiveState>,
+    pub client: reqwest::Client,
+    pub usage: UsageSink,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat::chat_completions))
+        .route("/chat/completions", post(chat::chat_completions))
+        .route("/v1/models", get(models::list))
+        .route("/models", get(models::list))
+        .route("/health/liveliness", get(health::liveliness))
+        .route("/health/liveness", get(health::liveliness))
+        .route("/health/readiness", get(health::readiness))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn not_found(method: Method, uri: Uri) -> impl IntoResponse {
+    error::ApiError::new(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        format!(
+            "Unknown route {method} {}. Tollgate serves OpenAI's API under /v1 (see /v1/models).",
+            uri.path()
+        ),
+    )
+}

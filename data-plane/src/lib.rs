@@ -1,0 +1,152 @@
+//! The Tollgate data plane.
+//!
+//! Serves the OpenAI-compatible API ([`http`]) from the runtime built from
+//! the last applied snapshot ([`live`], [`runtime`]); keeps that snapshot in
+//! sync with the control plane and on disk ([`sync`]); reports usage
+//! ([`usage`]). The request path touches no database and no disk.
+
+pub mod http;
+pub mod live;
+pub mod options;
+pub mod providers;
+pub mod runtime;
+pub mod sync;
+pub mod usage;
+
+use anyhow::Context as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+pub use options::Options;
+
+pub struct RunningDataPlane {
+    pub addr: SocketAddr,
+    pub node_id: String,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningDataPlane {
+    /// Runs until cancelled; then drains in-flight requests and flushes
+    /// usage before returning.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("data-plane task panicked")?
+    }
+}
+
+/// The node id given, else the one saved in the state directory, else a new
+/// one saved there: restarts keep their identity in the control plane.
+fn node_id(given: Option<String>, state_dir: &Path) -> String {
+    if let Some(id) = given.filter(|s| !s.trim().is_empty()) {
+        return id;
+    }
+    let file = state_dir.join("node_id");
+    if let Ok(saved) = std::fs::read_to_string(&file) {
+        let saved = saved.trim();
+        if !saved.is_empty() {
+            return saved.to_string();
+        }
+    }
+    let id = format!("dp-{:08x}", rand::random::<u32>());
+    if let Err(e) = std::fs::create_dir_all(state_dir).and_then(|()| std::fs::write(&file, &id)) {
+        warn!("cannot save node id to {}: {e}", file.display());
+    }
+    id
+}
+
+pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<RunningDataPlane> {
+    let node_id = node_id(opts.node_id.clone(), &opts.state_dir);
+    let live = Arc::new(live::LiveState::new(node_id.clone()));
+
+    match sync::load_from_disk(&opts.state_dir) {
+        Ok(Some(saved)) => match sync::apply_snapshot(
+            &live,
+            saved.version,
+            &saved.content_hash,
+            tollgate_proto::v1::PayloadFormat::JsonV1 as i32,
+            &saved.payload,
+            live::SnapshotSource::Disk,
+        ) {
+            Ok(_) => info!(
+                version = saved.version,
+                "serving the snapshot saved on disk until the control plane answers"
+            ),
+            Err(e) => warn!("ignoring the saved snapshot: {e}"),
+        },
+        Ok(None) => info!("no saved snapshot; not ready until the control plane sends one"),
+        Err(e) => warn!("ignoring the saved snapshot: {e}"),
+    }
+
+    let endpoint = sync::connect::Endpoint::new(
+        &opts.control_plane,
+        &opts.cluster_token,
+        opts.tls_ca.as_deref(),
+    )?;
+    tokio::spawn(sync::run(
+        Arc::clone(&live),
+        sync::SyncOptions {
+            endpoint: endpoint.clone(),
+            state_dir: opts.state_dir.clone(),
+            heartbeat: opts.heartbeat(),
+        },
+        cancel.clone(),
+    ));
+
+    let (usage, records) = usage::UsageSink::channel(65_536);
+    let reporter_cancel = CancellationToken::new();
+    let reporter = tokio::spawn(usage::run_reporter(
+        records,
+        usage::ReporterOptions {
+            endpoint,
+            node_id: node_id.clone(),
+            batch_size: 500,
+            batch_age: Duration::from_millis(100),
+            max_buffered: 200_000,
+            flush_timeout: Duration::from_secs(5),
+        },
+        reporter_cancel.clone(),
+    ));
+
+    let client = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .context("cannot build the HTTP client")?;
+
+    let addr = opts.listen_addr();
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let addr = listener.local_addr()?;
+    let app = http::router(http::AppState {
+        live,
+        client,
+        usage,
+    });
+    info!(%addr, node_id, "data plane listening");
+
+    let task = tokio::spawn(async move {
+        use axum::serve::ListenerExt as _;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(cancel.cancelled_owned())
+            .await;
+        // In-flight requests have finished: their usage is in the channel.
+        reporter_cancel.cancel();
+        let _ = reporter.await;
+        served.context("data-plane HTTP server failed")
+    });
+    Ok(RunningDataPlane {
+        addr,
+        node_id,
+        task,
+    })
+}

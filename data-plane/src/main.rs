@@ -1,0 +1,36 @@
+use clap::Parser;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+use tollgate_data_plane::{Options, start};
+use tracing::error;
+
+/// Tollgate data plane: the OpenAI-compatible API, served from the last snapshot.
+#[derive(Parser)]
+#[command(name = "tollgate-data-plane", version)]
+struct Cli {
+    #[command(flatten)]
+    options: Options,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tollgate_shared::telemetry::init();
+    let cli = Cli::parse();
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        tollgate_shared::shutdown::signal().await;
+        on_signal.cancel();
+    });
+    let result = match start(cli.options, cancel).await {
+        Ok(running) => running.wait().await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

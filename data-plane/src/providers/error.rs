@@ -1,0 +1,232 @@
+//! Errors from providers, normalised to OpenAI's classes so clients and the
+//! router can act on them whatever the provider.
+
+use http::{HeaderValue, StatusCode};
+use serde::Deserialize;
+
+/// A provider failure as the client will see it.
+#[derive(Debug, Clone)]
+pub struct ProviderError {
+    pub status: StatusCode,
+    pub message: String,
+    pub kind: String,
+    pub param: Option<String>,
+    /// A machine code such as `context_length_exceeded`; else the status.
+    pub code: Option<String>,
+    /// Passed on so clients back off as the provider asked.
+    pub retry_after: Option<HeaderValue>,
+}
+
+/// How much of an error body is read: enough for any real error message,
+/// bounded so a misbehaving upstream cannot balloon memory.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+impl ProviderError {
+    pub fn timeout(provider: &str, after: std::time::Duration) -> Self {
+        Self {
+            status: StatusCode::REQUEST_TIMEOUT,
+            message: format!(
+                "{provider}: request timed out after {:.1}s; raise `timeout` (or `stream_timeout`) on the deployment or in router_settings if the model needs longer",
+                after.as_secs_f64()
+            ),
+            kind: "timeout".into(),
+            param: None,
+            code: Some("408".into()),
+            retry_after: None,
+        }
+    }
+
+    pub fn connection(provider: &str, api_base: &str, error: &reqwest::Error) -> Self {
+        Self {
+            status: StatusCode::BAD_GATEWAY,
+            // `without_url`: some providers carry credentials in the query.
+            message: format!(
+                "{provider}: could not reach {api_base}: {}",
+                strip_url(error)
+            ),
+            kind: "api_connection_error".into(),
+            param: None,
+            code: Some("502".into()),
+            retry_after: None,
+        }
+    }
+
+    /// Reads a non-2xx response into an error, scrubbing `secret` (the
+    /// deployment's key) in case the provider echoed it.
+    pub async fn from_response(
+        provider: &str,
+        response: reqwest::Response,
+        secret: Option<&str>,
+    ) -> Self {
+        let status = response.status();
+        let retry_after = response.headers().get(http::header::RETRY_AFTER).cloned();
+        let body = read_bounded(response).await;
+        let parsed = parse_body(&body);
+        let message = match parsed.message {
+            Some(m) => m,
+            None if body.is_empty() => status.canonical_reason().unwrap_or("error").to_string(),
+            None => String::from_utf8_lossy(&body).into_owned(),
+        };
+        let message = scrub(&format!("{provider}: {message}"), secret);
+        let kind = match status.as_u16() {
+            429 => "rate_limit_error".to_string(),
+            _ => parsed
+                .kind
+                .unwrap_or_else(|| default_kind(status).to_string()),
+        };
+        Self {
+            status,
+            message,
+            kind,
+            param: parsed.param,
+            code: Some(parsed.code.unwrap_or_else(|| status.as_u16().to_string())),
+            retry_after,
+        }
+    }
+}
+
+fn strip_url(error: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut out = String::new();
+    let mut current: Option<&dyn std::error::Error> = error.source();
+    if current.is_none() {
+        out.push_str("connection failed");
+    }
+    while let Some(e) = current {
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&e.to_string());
+        current = e.source();
+    }
+    out
+}
+
+async fn read_bounded(mut response: reqwest::Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_ERROR_BODY.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_ERROR_BODY {
+            break;
+        }
+    }
+    body
+}
+
+#[derive(Default)]
+struct Parsed {
+    message: Option<String>,
+    kind: Option<String>,
+    param: Option<String>,
+    code: Option<String>,
+}
+
+/// Accepts OpenAI's envelope and the common variants OpenAI-compatible
+/// servers send (`{"error":"…"}`, `{"detail":"…"}`, `{"message":"…"}`).
+fn parse_body(body: &[u8]) -> Parsed {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Code {
+        Text(String),
+        Number(i64),
+    }
+    #[derive(Deserialize)]
+    struct Inner {
+        message: Option<String>,
+        #[serde(rename = "type")]
+        kind: Option<String>,
+        param: Option<String>,
+        code: Option<Code>,
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ErrorField {
+        Object(Inner),
+        Text(String),
+    }
+    #[derive(Deserialize)]
+    struct Envelope {
+        error: Option<ErrorField>,
+        detail: Option<serde_json::Value>,
+        message: Option<String>,
+    }
+    let Ok(envelope) = serde_json::from_slice::<Envelope>(body) else {
+        return Parsed::default();
+    };
+    match envelope.error {
+        Some(ErrorField::Object(inner)) => Parsed {
+            message: inner.message,
+            kind: inner.kind,
+            param: inner.param,
+            code: inner.code.map(|c| match c {
+                Code::Text(s) => s,
+                Code::Number(n) => n.to_string(),
+            }),
+        },
+        Some(ErrorField::Text(message)) => Parsed {
+            message: Some(message),
+            ..Parsed::default()
+        },
+        None => Parsed {
+            message: envelope.message.or_else(|| {
+                envelope
+                    .detail
+                    .map(|d| d.as_str().map_or_else(|| d.to_string(), str::to_string))
+            }),
+            ..Parsed::default()
+        },
+    }
+}
+
+fn default_kind(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        408 => "timeout",
+        422 => "unprocessable_entity_error",
+        429 => "rate_limit_error",
+        s if s >= 500 => "api_error",
+        _ => "invalid_request_error",
+    }
+}
+
+fn scrub(message: &str, secret: Option<&str>) -> String {
+    match secret {
+        Some(s) if s.len() >= 8 => message.replace(s, "***"),
+        _ => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_openai_and_compatible_error_bodies() {
+        let p = parse_body(br#"{"error":{"message":"too long","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#);
+        assert_eq!(p.message.as_deref(), Some("too long"));
+        assert_eq!(p.code.as_deref(), Some("context_length_exceeded"));
+        assert_eq!(p.param.as_deref(), Some("messages"));
+        let p = parse_body(br#"{"error":"model not loaded"}"#);
+        assert_eq!(p.message.as_deref(), Some("model not loaded"));
+        let p = parse_body(br#"{"detail":"Not Found"}"#);
+        assert_eq!(p.message.as_deref(), Some("Not Found"));
+        let p = parse_body(br#"{"error":{"message":"x","code":429}}"#);
+        assert_eq!(p.code.as_deref(), Some("429"));
+        assert!(parse_body(b"<html>").message.is_none());
+    }
+
+    #[test]
+    fn echoed_keys_are_scrubbed() {
+        assert_eq!(
+            scrub(
+                "Incorrect API key provided: sk-secret-123456",
+                Some("sk-secret-123456")
+            ),
+            "Incorrect API key provided: ***"
+        );
+    }
+}

@@ -1,0 +1,244 @@
+//! The serving form of a snapshot: lookups prepared once at apply time so
+//! the request path does hash-map reads and nothing else.
+
+use crate::providers::{BuildError, Upstream};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tollgate_shared::keys::KeyHash;
+use tollgate_shared::snapshot::Snapshot;
+
+/// LiteLLM's default `request_timeout` is 6000 s; a gateway should not hold
+/// a connection that long by default. Overridable per deployment and in
+/// router/litellm settings.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Request keys that steer LiteLLM/Tollgate itself and must not reach the
+/// provider, where some would be rejected as unknown parameters.
+pub const GATEWAY_ONLY_PARAMS: [&str; 9] = [
+    "metadata",
+    "fallbacks",
+    "context_window_fallbacks",
+    "num_retries",
+    "mock_response",
+    "mock_testing_fallbacks",
+    "disable_fallbacks",
+    "caching",
+    "tags",
+];
+
+pub struct Runtime {
+    master_key_hash: Option<KeyHash>,
+    groups: HashMap<String, ModelGroup>,
+    /// `GET /v1/models`, serialized once per snapshot.
+    models_body: Bytes,
+}
+
+pub struct ModelGroup {
+    pub name: String,
+    deployments: Vec<Arc<Deployment>>,
+    /// Running sums of the weights, for one binary search per pick.
+    cumulative: Vec<f64>,
+}
+
+pub struct Deployment {
+    pub id: String,
+    pub model_name: String,
+    pub upstream_model: String,
+    pub provider: &'static str,
+    pub upstream: Upstream,
+    pub timeout: Duration,
+    pub stream_timeout: Duration,
+    /// Default request parameters from `litellm_params` (request wins).
+    pub default_params: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Runtime {
+    pub fn build(snapshot: &Snapshot) -> Result<Runtime, BuildError> {
+        let router_timeout = snapshot
+            .router_settings
+            .timeout
+            .or(snapshot.litellm_settings.request_timeout)
+            .and_then(seconds);
+        let router_stream_timeout = snapshot.router_settings.stream_timeout.and_then(seconds);
+
+        let mut by_group: HashMap<String, Vec<(Arc<Deployment>, f64)>> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        for d in &snapshot.deployments {
+            let timeout = d
+                .params
+                .timeout
+                .and_then(seconds)
+                .or(router_timeout)
+                .unwrap_or(DEFAULT_TIMEOUT);
+            let stream_timeout = d
+                .params
+                .stream_timeout
+                .and_then(seconds)
+                .or(router_stream_timeout)
+                .unwrap_or(timeout);
+            let weight = d
+                .params
+                .weight
+                .or(d.params.rpm.map(|v| v as f64))
+                .or(d.params.tpm.map(|v| v as f64))
+                .unwrap_or(1.0);
+            let deployment = Arc::new(Deployment {
+                id: d.id.clone(),
+                model_name: d.model_name.clone(),
+                upstream_model: d.upstream_model.clone(),
+                provider: d.provider.as_str(),
+                upstream: Upstream::build(d)?,
+                timeout,
+                stream_timeout,
+                default_params: d.extra_params.clone().into_iter().collect(),
+            });
+            if !by_group.contains_key(&d.model_name) {
+                order.push(d.model_name.clone());
+            }
+            by_group
+                .entry(d.model_name.clone())
+                .or_default()
+                .push((Arc::clone(&deployment), weight));
+            // A deployment id is also a valid `model` (LiteLLM), naming
+            // exactly that deployment.
+            if d.id != d.model_name {
+                by_group
+                    .entry(d.id.clone())
+                    .or_default()
+                    .push((deployment, 1.0));
+            }
+        }
+
+        let groups = by_group
+            .into_iter()
+            .map(|(name, members)| {
+                let group = ModelGroup::new(name.clone(), members);
+                (name, group)
+            })
+            .collect();
+        let models_body = models_list(&order);
+        Ok(Runtime {
+            master_key_hash: snapshot.master_key_hash,
+            groups,
+            models_body,
+        })
+    }
+
+    pub fn is_master_key(&self, presented: &KeyHash) -> bool {
+        self.master_key_hash.as_ref() == Some(presented)
+    }
+
+    pub fn group(&self, model: &str) -> Option<&ModelGroup> {
+        self.groups.get(model)
+    }
+
+    pub fn models_body(&self) -> Bytes {
+        self.models_body.clone()
+    }
+}
+
+impl ModelGroup {
+    fn new(name: String, members: Vec<(Arc<Deployment>, f64)>) -> Self {
+        let mut total = 0.0;
+        let mut cumulative = Vec::with_capacity(members.len());
+        let mut deployments = Vec::with_capacity(members.len());
+        for (deployment, weight) in members {
+            total += weight.max(0.0);
+            cumulative.push(total);
+            deployments.push(deployment);
+        }
+        Self {
+            name,
+            deployments,
+            cumulative,
+        }
+    }
+
+    /// `simple-shuffle`: weighted random by `weight`, else `rpm`, else `tpm`,
+    /// else uniform. (The router issue adds the other strategies.)
+    pub fn pick(&self) -> Option<&Arc<Deployment>> {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        if self.deployments.len() <= 1 || total <= 0.0 {
+            return self.deployments.first();
+        }
+        let target = rand::random::<f64>() * total;
+        let index = self.cumulative.partition_point(|&c| c <= target);
+        self.deployments.get(index.min(self.deployments.len() - 1))
+    }
+}
+
+fn seconds(s: f64) -> Option<Duration> {
+    (s.is_finite() && s > 0.0).then(|| Duration::from_secs_f64(s))
+}
+
+fn models_list(names: &[String]) -> Bytes {
+    let created = chrono::Utc::now().timestamp();
+    let data: Vec<_> = names
+        .iter()
+        .map(|name| {
+            serde_json::json!({
+                "id": name,
+                "object": "model",
+                "created": created,
+                "owned_by": "openai",
+            })
+        })
+        .collect();
+    Bytes::from(serde_json::json!({"object": "list", "data": data}).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use tollgate_shared::config::load;
+
+    fn runtime(yaml: &str) -> Runtime {
+        let loaded = load(yaml, &BTreeMap::new()).expect("valid config");
+        Runtime::build(&Snapshot::from_config(&loaded)).expect("builds")
+    }
+
+    #[test]
+    fn weights_steer_the_pick() {
+        let rt = runtime(
+            "model_list:\n  - model_name: m\n    litellm_params: {model: openai/a, weight: 9, api_base: 'http://a'}\n  - model_name: m\n    litellm_params: {model: openai/b, weight: 1, api_base: 'http://b'}\n",
+        );
+        let group = rt.group("m").expect("group");
+        let mut a = 0;
+        for _ in 0..10_000 {
+            if group.pick().map(|d| d.upstream_model.as_str()) == Some("a") {
+                a += 1;
+            }
+        }
+        // 90 % expected; ±3 % is > 10 standard deviations.
+        assert!((8_700..=9_300).contains(&a), "picked a {a} times");
+    }
+
+    #[test]
+    fn deployment_ids_are_addressable_models() {
+        let rt = runtime(
+            "model_list:\n  - model_name: m\n    litellm_params: {model: openai/a}\n    model_info: {id: dep-a}\n",
+        );
+        assert_eq!(
+            rt.group("dep-a")
+                .and_then(|g| g.pick())
+                .map(|d| d.id.as_str()),
+            Some("dep-a")
+        );
+        let body: serde_json::Value = serde_json::from_slice(&rt.models_body()).expect("json");
+        assert_eq!(body["data"].as_array().map(Vec::len), Some(1));
+        assert_eq!(body["data"][0]["id"], "m");
+    }
+
+    #[test]
+    fn timeouts_fall_back_from_deployment_to_router_to_default() {
+        let rt = runtime(
+            "router_settings: {timeout: 30}\nmodel_list:\n  - model_name: a\n    litellm_params: {model: openai/a, timeout: 5}\n  - model_name: b\n    litellm_params: {model: openai/b}\n",
+        );
+        let pick = |m: &str| rt.group(m).and_then(|g| g.pick()).map(|d| d.timeout);
+        assert_eq!(pick("a"), Some(Duration::from_secs(5)));
+        assert_eq!(pick("b"), Some(Duration::from_secs(30)));
+    }
+}

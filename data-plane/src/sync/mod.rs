@@ -1,0 +1,13 @@
+//! Staying in sync with the control plane: the config stream, the on-disk
+//! copy of the last snapshot, and the connection plumbing both streams use.
+
+mod apply;
+mod backoff;
+mod client;
+pub mod connect;
+mod disk;
+
+pub use apply::{ApplyError, apply_snapshot};
+pub use backoff::Backoff;
+pub use client::{SyncOptions, run};
+pub use disk::{DiskSnapshot, load as load_from_disk};

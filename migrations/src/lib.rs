@@ -1,0 +1,21 @@
+//! Forward-only schema migrations for the control plane's database
+//! (PostgreSQL or SQLite), applied at control-plane start.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_config_versions;
+mod m20261124_000002_data_planes;
+mod m20261124_000003_spend_logs;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_config_versions::Migration),
+            Box::new(m20261124_000002_data_planes::Migration),
+            Box::new(m20261124_000003_spend_logs::Migration),
+        ]
+    }
+}

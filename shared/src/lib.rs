@@ -1,0 +1,16 @@
+//! What both Tollgate planes share.
+//!
+//! - [`config`]: LiteLLM's `litellm_config.yaml`, parsed as LiteLLM parses it.
+//! - [`snapshot`]: the versioned state a control plane pushes to data planes.
+//! - [`error`]: OpenAI's error envelope, the only error shape clients see.
+//! - [`keys`]: how keys are hashed; plaintext keys are never stored or sent.
+//! - [`secret`]: a string that never shows in logs.
+
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod provider;
+pub mod secret;
+pub mod shutdown;
+pub mod snapshot;
+pub mod telemetry;

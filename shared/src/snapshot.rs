@@ -1,0 +1,261 @@
+//! The snapshot: everything a data plane needs to serve, versioned by the
+//! control plane and applied atomically by each data plane.
+//!
+//! This is the domain type; on the wire it travels as the JSON payload of
+//! `tollgate.v1.Snapshot` (format `PAYLOAD_FORMAT_JSON_V1`), hashed with
+//! SHA-256 so both ends can prove they hold the same bytes.
+
+use crate::config::{LitellmParams, LitellmSettings, LoadedConfig, ModelInfo, RouterSettings};
+use crate::keys::{KeyHash, sha256_hex};
+use crate::provider::ProviderKind;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// Bumped on any change a data plane must understand to serve correctly;
+/// a data plane NACKs schemas it does not know instead of misreading them.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub schema: u32,
+    /// SHA-256 of `general_settings.master_key`: data planes authenticate the
+    /// master key without holding it.
+    pub master_key_hash: Option<KeyHash>,
+    pub deployments: Vec<Deployment>,
+    pub router_settings: RouterSettings,
+    pub litellm_settings: LitellmSettings,
+    /// Settings sections as written (secrets removed), for keys that have no
+    /// behaviour yet.
+    pub raw_settings: BTreeMap<String, Value>,
+}
+
+/// One entry of `model_list`: a deployment of the model group `model_name`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// `model_info.id`, or derived from the entry so it is stable across
+    /// reloads.
+    pub id: String,
+    pub model_name: String,
+    pub provider: ProviderKind,
+    /// The model name the provider expects (prefix stripped).
+    pub upstream_model: String,
+    pub params: LitellmParams,
+    /// `litellm_params` keys without a typed field: default request params.
+    pub extra_params: BTreeMap<String, Value>,
+    pub model_info: ModelInfo,
+    pub model_info_extra: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("payload hash {actual} does not match the announced {expected}")]
+    HashMismatch { expected: String, actual: String },
+    #[error(
+        "snapshot schema {found} is not supported by this data plane (it supports {SCHEMA_VERSION})"
+    )]
+    UnsupportedSchema { found: u32 },
+    #[error("snapshot payload is not valid: {0}")]
+    Decode(#[from] serde_json::Error),
+}
+
+/// A snapshot in its wire form: bytes and their hash, computed once.
+#[derive(Debug, Clone)]
+pub struct EncodedSnapshot {
+    pub payload: Vec<u8>,
+    pub content_hash: String,
+}
+
+/// Sections of the raw config never sent to data planes: they hold secrets
+/// (`environment_variables`) or are already typed (`model_list`).
+const NOT_CARRIED: [&str; 2] = ["model_list", "environment_variables"];
+/// `general_settings` keys only the control plane may see.
+const CONTROL_PLANE_ONLY: [&str; 2] = ["master_key", "database_url"];
+
+impl Snapshot {
+    pub fn from_config(loaded: &LoadedConfig) -> Snapshot {
+        let config = &loaded.config;
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let deployments = config
+            .model_list
+            .iter()
+            .map(|entry| {
+                let (provider, upstream) = ProviderKind::parse(&entry.litellm_params.model);
+                let id = match &entry.model_info.id {
+                    Some(id) => id.clone(),
+                    None => {
+                        let base = derived_id(&entry.model_name, &entry.litellm_params);
+                        let n = seen.entry(base.clone()).or_insert(0);
+                        *n += 1;
+                        if *n == 1 { base } else { format!("{base}-{n}") }
+                    }
+                };
+                Deployment {
+                    id,
+                    model_name: entry.model_name.clone(),
+                    provider,
+                    upstream_model: upstream.to_string(),
+                    params: entry.litellm_params.clone(),
+                    extra_params: entry.litellm_params.extra.clone(),
+                    model_info: entry.model_info.clone(),
+                    model_info_extra: entry.model_info.extra.clone(),
+                }
+            })
+            .collect();
+
+        let mut raw_settings: BTreeMap<String, Value> = loaded
+            .raw_sections
+            .iter()
+            .filter(|(k, _)| !NOT_CARRIED.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if let Some(Value::Object(general)) = raw_settings.get_mut("general_settings") {
+            for key in CONTROL_PLANE_ONLY {
+                general.remove(key);
+            }
+        }
+
+        Snapshot {
+            schema: SCHEMA_VERSION,
+            master_key_hash: config
+                .general_settings
+                .master_key
+                .as_ref()
+                .map(|k| KeyHash::of(k.expose())),
+            deployments,
+            router_settings: config.router_settings.clone(),
+            litellm_settings: config.litellm_settings.clone(),
+            raw_settings,
+        }
+    }
+
+    /// Serializes deterministically: the same snapshot always yields the same
+    /// bytes, so its hash identifies its content.
+    pub fn encode(&self) -> Result<EncodedSnapshot, serde_json::Error> {
+        let payload = serde_json::to_vec(self)?;
+        let content_hash = sha256_hex(&payload);
+        Ok(EncodedSnapshot {
+            payload,
+            content_hash,
+        })
+    }
+
+    /// Verifies the hash, then the schema, then decodes.
+    pub fn decode(payload: &[u8], expected_hash: &str) -> Result<Snapshot, SnapshotError> {
+        let actual = sha256_hex(payload);
+        if actual != expected_hash {
+            return Err(SnapshotError::HashMismatch {
+                expected: expected_hash.to_string(),
+                actual,
+            });
+        }
+        #[derive(Deserialize)]
+        struct Header {
+            schema: u32,
+        }
+        let header: Header = serde_json::from_slice(payload)?;
+        if header.schema != SCHEMA_VERSION {
+            return Err(SnapshotError::UnsupportedSchema {
+                found: header.schema,
+            });
+        }
+        Ok(serde_json::from_slice(payload)?)
+    }
+}
+
+/// Identity of a deployment without `model_info.id`: what it serves and
+/// where, not its credentials, so rotating a key keeps the id.
+fn derived_id(model_name: &str, params: &LitellmParams) -> String {
+    let identity = format!(
+        "{model_name}\0{}\0{}\0{}",
+        params.model,
+        params.api_base.as_deref().unwrap_or(""),
+        params.api_version.as_deref().unwrap_or("")
+    );
+    sha256_hex(identity.as_bytes())[..16].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load;
+
+    const CONFIG: &str = r#"
+environment_variables:
+  SECRET_THING: hunter2
+model_list:
+  - model_name: gpt-4o
+    litellm_params: {model: openai/gpt-4o, api_key: sk-provider}
+  - model_name: gpt-4o
+    litellm_params: {model: openai/gpt-4o, api_key: sk-provider}
+  - model_name: claude
+    litellm_params: {model: anthropic/claude-3-5-sonnet}
+    model_info: {id: claude-main}
+general_settings:
+  master_key: sk-1234
+  database_url: postgres://secret@db/x
+  alerting: [slack]
+"#;
+
+    fn snapshot() -> Snapshot {
+        let loaded = load(CONFIG, &BTreeMap::new()).expect("valid");
+        Snapshot::from_config(&loaded)
+    }
+
+    #[test]
+    fn encoding_is_deterministic_and_round_trips() {
+        let a = snapshot().encode().expect("encodes");
+        let b = snapshot().encode().expect("encodes");
+        assert_eq!(a.payload, b.payload);
+        assert_eq!(a.content_hash, b.content_hash);
+        let decoded = Snapshot::decode(&a.payload, &a.content_hash).expect("decodes");
+        assert_eq!(decoded, snapshot());
+    }
+
+    #[test]
+    fn control_plane_secrets_stay_home() {
+        let encoded = snapshot().encode().expect("encodes");
+        let text = String::from_utf8(encoded.payload).expect("utf8");
+        assert!(!text.contains("sk-1234"), "master key leaked");
+        assert!(!text.contains("postgres://"), "database url leaked");
+        assert!(!text.contains("hunter2"), "environment leaked");
+        assert!(text.contains("alerting"));
+    }
+
+    #[test]
+    fn deployment_ids_are_stable_and_unique() {
+        let s = snapshot();
+        let ids: Vec<_> = s.deployments.iter().map(|d| d.id.clone()).collect();
+        assert_eq!(ids[2], "claude-main");
+        assert_ne!(ids[0], ids[1]);
+        assert!(ids[1].starts_with(&ids[0]));
+        assert_eq!(
+            ids,
+            snapshot()
+                .deployments
+                .iter()
+                .map(|d| d.id.clone())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(s.deployments[2].provider, ProviderKind::Anthropic);
+        assert_eq!(s.deployments[0].upstream_model, "gpt-4o");
+    }
+
+    #[test]
+    fn tampered_or_foreign_payloads_are_rejected() {
+        let encoded = snapshot().encode().expect("encodes");
+        let mut bad = encoded.payload.clone();
+        bad[10] ^= 1;
+        assert!(matches!(
+            Snapshot::decode(&bad, &encoded.content_hash),
+            Err(SnapshotError::HashMismatch { .. })
+        ));
+        let mut future = snapshot();
+        future.schema = 99;
+        let f = future.encode().expect("encodes");
+        assert!(matches!(
+            Snapshot::decode(&f.payload, &f.content_hash),
+            Err(SnapshotError::UnsupportedSchema { found: 99 })
+        ));
+    }
+}

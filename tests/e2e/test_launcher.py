@@ -1,0 +1,61 @@
+"""`tollgate --config ... --port ...`: the one-command set-up on SQLite."""
+
+from __future__ import annotations
+
+import secrets
+
+import openai
+import pytest
+import yaml
+
+from expect import assert_openai_error, assert_stream_shape, collect_stream
+
+
+def sqlite_files(root) -> list:
+    found = []
+    for p in root.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as f:
+                if f.read(16) == b"SQLite format 3\x00":
+                    found.append(p)
+    return found
+
+
+def test_single_binary_on_sqlite(launcher_factory, tmp_path):
+    master_key = f"sk-e2e-launcher-{secrets.token_hex(8)}"
+    config_path = tmp_path / "litellm_config.yaml"
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "model_list": [
+                    {
+                        "model_name": "local-mock",
+                        "litellm_params": {"model": "openai/gpt-4o", "mock_response": "Hello from Tollgate"},
+                    }
+                ],
+                "general_settings": {"master_key": master_key},
+            },
+            sort_keys=False,
+        )
+    )
+    tg = launcher_factory(config_path, master_key).start()
+
+    assert sqlite_files(tg.data_dir), f"no SQLite database under {tg.data_dir}"
+
+    client = tg.openai_client()
+    messages = [{"role": "user", "content": "hi"}]
+    resp = client.chat.completions.create(model="local-mock", messages=messages)
+    assert resp.choices[0].message.content == "Hello from Tollgate"
+    assert resp.choices[0].message.role == "assistant"
+
+    collected = collect_stream(client.chat.completions.create(model="local-mock", messages=messages, stream=True))
+    assert_stream_shape(collected, reply="Hello from Tollgate", include_usage=False)
+
+    assert [m.id for m in client.models.list()] == ["local-mock"]
+    assert tg.model_ids("/models") == ["local-mock"]
+
+    with pytest.raises(openai.AuthenticationError) as exc:
+        tg.openai_client(api_key="sk-wrong").chat.completions.create(model="local-mock", messages=messages)
+    assert exc.value.status_code == 401
+    err = assert_openai_error(exc.value.response, 401)
+    assert master_key not in err["message"]
