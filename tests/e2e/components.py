@@ -302,6 +302,7 @@ class Cluster:
         self.harness = harness
         self.root = root
         self.mock = mock
+        root.mkdir(parents=True, exist_ok=True)
         self.master_key = f"sk-e2e-master-{secrets.token_hex(8)}"
         self.provider_key = f"sk-e2e-provider-{secrets.token_hex(8)}"
         self.cluster_token = f"e2e-cluster-{secrets.token_hex(16)}"

@@ -97,12 +97,11 @@ impl Session {
 
         let mut published = self.state.published.clone();
         let current = published.borrow_and_update().clone();
-        if let Some(p) = current {
-            if p.content_hash != hello.content_hash && !self.send(&p).await {
+        if let Some(p) = current
+            && p.content_hash != hello.content_hash && !self.send(&p).await {
                 registry.disconnected(&node_id, conn).await;
                 return;
             }
-        }
 
         let cancel = self.state.cancel.clone();
         loop {
@@ -111,9 +110,8 @@ impl Session {
                 changed = published.changed() => {
                     if changed.is_err() { break }
                     let current = published.borrow_and_update().clone();
-                    if let Some(p) = current {
-                        if self.sent != Some(p.version) && !self.send(&p).await { break }
-                    }
+                    if let Some(p) = current
+                        && self.sent != Some(p.version) && !self.send(&p).await { break }
                 }
                 message = inbound.message() => match message {
                     Ok(Some(message)) => {

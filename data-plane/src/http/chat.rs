@@ -373,9 +373,7 @@ mod tests {
             .err()
             .expect("bad stream");
         assert_eq!(e.body.error.param.as_deref(), Some("stream"));
-        let ok = parse(br#"{"model":"m","messages":[{}],"stream":true,"stream_options":{"include_usage":true},"user":"u1"}"#)
-            .ok()
-            .expect("valid");
+        let ok = parse(br#"{"model":"m","messages":[{}],"stream":true,"stream_options":{"include_usage":true},"user":"u1"}"#).expect("valid");
         assert!(ok.stream && ok.include_usage);
         assert_eq!(ok.end_user.as_deref(), Some("u1"));
     }

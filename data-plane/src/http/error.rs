@@ -9,7 +9,9 @@ use tollgate_shared::error::ErrorEnvelope;
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorEnvelope,
+    /// Boxed: errors are the rare path, and a small `Result` keeps the
+    /// common one cheap.
+    pub body: Box<ErrorEnvelope>,
     pub retry_after: Option<HeaderValue>,
 }
 
@@ -17,7 +19,7 @@ impl ApiError {
     pub fn new(status: StatusCode, kind: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorEnvelope::new(message, kind, status.as_u16()),
+            body: Box::new(ErrorEnvelope::new(message, kind, status.as_u16())),
             retry_after: None,
         }
     }
@@ -25,7 +27,7 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>, param: Option<&str>) -> Self {
         let mut e = Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", message);
         if let Some(p) = param {
-            e.body = e.body.with_param(p);
+            e.body.error.param = Some(p.to_string());
         }
         e
     }
@@ -50,7 +52,7 @@ impl From<ProviderError> for ApiError {
         body.error.code = e.code;
         Self {
             status: e.status,
-            body,
+            body: Box::new(body),
             retry_after: e.retry_after,
         }
     }
@@ -58,7 +60,7 @@ impl From<ProviderError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(self.body)).into_response();
+        let mut response = (self.status, Json(*self.body)).into_response();
         if let Some(retry_after) = self.retry_after {
             response
                 .headers_mut()

@@ -97,8 +97,8 @@ pub async fn run(
                 return;
             }
         }
-        if let Some(deadline) = flush_deadline {
-            if tokio::time::Instant::now() >= deadline {
+        if let Some(deadline) = flush_deadline
+            && tokio::time::Instant::now() >= deadline {
                 let lost =
                     buffers.pending.len() + buffers.unacked.values().map(Vec::len).sum::<usize>();
                 warn!(
@@ -107,7 +107,6 @@ pub async fn run(
                 );
                 return;
             }
-        }
         match session(
             &mut records,
             &mut buffers,
@@ -188,11 +187,10 @@ async fn session(
     loop {
         if flush_deadline.is_some() {
             if let Some(id) = buffers.cut(opts.batch_size) {
-                if let Some(batch) = buffers.unacked.get(&id) {
-                    if tx.send(send(id, batch)).await.is_err() {
+                if let Some(batch) = buffers.unacked.get(&id)
+                    && tx.send(send(id, batch)).await.is_err() {
                         return Ok(SessionEnd::Closed);
                     }
-                }
                 continue;
             }
             if buffers.is_empty() {
@@ -207,26 +205,21 @@ async fn session(
             r = records.recv(), if flush_deadline.is_none() => match r {
                 Some(r) => {
                     buffers.push(r);
-                    if buffers.pending.len() >= opts.batch_size {
-                        if let Some(id) = buffers.cut(opts.batch_size) {
-                            if let Some(batch) = buffers.unacked.get(&id) {
-                                if tx.send(send(id, batch)).await.is_err() {
+                    if buffers.pending.len() >= opts.batch_size
+                        && let Some(id) = buffers.cut(opts.batch_size)
+                            && let Some(batch) = buffers.unacked.get(&id)
+                                && tx.send(send(id, batch)).await.is_err() {
                                     return Ok(SessionEnd::Closed);
                                 }
-                            }
-                        }
-                    }
                 }
                 None => return Ok(SessionEnd::Cancelled),
             },
             _ = tick.tick(), if flush_deadline.is_none() => {
-                if let Some(id) = buffers.cut(opts.batch_size) {
-                    if let Some(batch) = buffers.unacked.get(&id) {
-                        if tx.send(send(id, batch)).await.is_err() {
+                if let Some(id) = buffers.cut(opts.batch_size)
+                    && let Some(batch) = buffers.unacked.get(&id)
+                        && tx.send(send(id, batch)).await.is_err() {
                             return Ok(SessionEnd::Closed);
                         }
-                    }
-                }
             }
             ack = acks.message() => match ack {
                 Ok(Some(ack)) => {
