@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -121,6 +122,25 @@ def assert_openai_error(
     if code is not None:
         assert err["code"] == code, f"error code {err['code']!r} != {code!r}: {err!r}"
     return err
+
+
+def assert_status_shape(status: dict[str, Any]) -> None:
+    """The control plane's ``GET /api/status`` document, field by field."""
+    snap = status["snapshot"]
+    assert isinstance(snap["version"], int) and snap["version"] >= 1, snap
+    assert isinstance(snap["content_hash"], str) and int(snap["content_hash"], 16) >= 0, snap
+    cfg = status["config"]
+    assert isinstance(cfg["path"], str) and cfg["path"], cfg
+    assert cfg["last_error"] is None or isinstance(cfg["last_error"], str), cfg
+    assert isinstance(status["data_planes"], list)
+    for n in status["data_planes"]:
+        assert isinstance(n["node_id"], str) and n["node_id"], n
+        assert isinstance(n["connected"], bool) and isinstance(n["in_sync"], bool), n
+        assert n["applied_version"] is None or isinstance(n["applied_version"], int), n
+        assert n["applied_hash"] is None or isinstance(n["applied_hash"], str), n
+        datetime.fromisoformat(n["last_seen"].replace("Z", "+00:00"))  # RFC 3339
+        assert n["last_nack_version"] is None or isinstance(n["last_nack_version"], int), n
+        assert n["last_nack_error"] is None or isinstance(n["last_nack_error"], str), n
 
 
 def assert_no_secrets(text: str, *secrets: str) -> None:

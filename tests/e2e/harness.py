@@ -15,6 +15,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -40,6 +41,16 @@ _SCRUBBED_ENV_NAMES = {
     "https_proxy",
     "all_proxy",
 }
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: on Linux, get SIGKILL when the test runner dies,
+    so an interrupted run (Ctrl-C twice, a killed CI job) leaves no servers behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def bin_dir() -> Path:
@@ -192,7 +203,8 @@ class Process:
                 stderr=err,
                 env=self.env,
                 cwd=self.cwd,
-                start_new_session=True,  # a signal to the test runner does not hit the child
+                start_new_session=True,  # Ctrl-C in the terminal reaches pytest only; teardown stops us
+                preexec_fn=_die_with_parent,
             )
         return self
 
@@ -213,7 +225,7 @@ class Process:
             return None
         return f"{self.name} exited with code {code}\n--- stderr tail ---\n{tail(self.stderr_path, 30)}"
 
-    def stop(self, timeout: float = 5.0) -> int | None:
+    def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM, then SIGKILL if it has not exited within ``timeout``."""
         if self.popen is None:
             return None

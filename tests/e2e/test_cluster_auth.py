@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from expect import assert_openai_error
+from expect import assert_openai_error, assert_status_shape
 from harness import holds_for
 
 
@@ -31,6 +31,7 @@ def test_wrong_cluster_token_never_becomes_ready(cluster, mock_provider):
     assert ok.choices[0].message.content == "Hello from Tollgate"
 
     st = c.wait_in_sync([good])
+    assert_status_shape(st)
     bad_nodes = [n for n in st["data_planes"] if n["node_id"] == bad.node_id]
     assert all(n["connected"] is False and n["applied_version"] is None for n in bad_nodes), bad_nodes
 

@@ -6,6 +6,7 @@ import copy
 import time
 
 from components import model_names
+from expect import assert_status_shape
 from harness import holds_for, wait_until
 
 PROPAGATION_LIMIT = 1.0  # seconds from the file write to every data plane listing the change
@@ -44,6 +45,7 @@ def chat_echo(dp, model: str, text: str) -> str:
 def test_config_hot_reload_and_broken_edits(cluster, mock_provider):
     c = cluster(data_planes=2)
     st = c.wait_in_sync()
+    assert_status_shape(st)
     v1 = st["snapshot"]["version"]
     assert st["config"]["last_error"] is None
 
@@ -62,9 +64,15 @@ def test_config_hot_reload_and_broken_edits(cluster, mock_provider):
     assert [r["body"]["model"] for r in mock_provider.chat_requests()] == ["hot-upstream-model"] * len(c.dps)
 
     st = c.wait_in_sync(min_version=v1 + 1)
+    assert_status_shape(st)
     v2 = st["snapshot"]["version"]
     assert v2 > v1
     assert st["config"]["last_error"] is None
+    for dp in c.dps:
+        _, ready = dp.readiness()
+        assert (ready["snapshot_version"], ready["snapshot_hash"]) == (v2, st["snapshot"]["content_hash"]), ready
+    for n in st["data_planes"]:
+        assert n["last_nack_version"] is None and n["last_nack_error"] is None, n
     assert {n["node_id"] for n in st["data_planes"]} == {dp.node_id for dp in c.dps}
 
     # --- broken YAML: rejected, reported with a line, nothing changes
@@ -75,6 +83,7 @@ def test_config_hot_reload_and_broken_edits(cluster, mock_provider):
         timeout=5.0,
         desc="config.last_error to be set after a broken edit",
     )
+    assert_status_shape(st)
     assert "line" in st["config"]["last_error"].lower(), st["config"]["last_error"]
     assert st["snapshot"]["version"] == v2
 

@@ -44,7 +44,8 @@ def test_provider_errors_are_passed_on(cluster, mock_provider):
         client.chat.completions.create(model="rate-limited", messages=MESSAGES)
     assert exc.value.status_code == 429
     assert exc.value.response.headers.get("retry-after") == "1", dict(exc.value.response.headers)
-    assert_openai_error(exc.value.response, 429, code="rate_limit_exceeded")
+    err = assert_openai_error(exc.value.response, 429, code="rate_limit_exceeded")
+    assert "Rate limit reached for requests" in err["message"], "the provider's message is kept"
     assert_no_secrets(exc.value.response.text, c.master_key, c.provider_key)
 
     # the same through a stream request: the error comes before any chunk
@@ -59,7 +60,8 @@ def test_provider_errors_are_passed_on(cluster, mock_provider):
         client.chat.completions.create(model="context-too-long", messages=MESSAGES)
     assert exc.value.status_code == 400
     assert exc.value.code == "context_length_exceeded"
-    assert_openai_error(exc.value.response, 400, code="context_length_exceeded")
+    err = assert_openai_error(exc.value.response, 400, code="context_length_exceeded")
+    assert "maximum context length" in err["message"], "the provider's message is kept"
     assert_no_secrets(exc.value.response.text, c.master_key, c.provider_key)
 
     # provider 500 -> a 5xx in OpenAI's shape

@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from expect import assert_openai_error
+from expect import assert_openai_error, assert_status_shape
 from harness import holds_for, wait_until
 
 RECONNECT_TIMEOUT = 20.0
@@ -97,6 +97,7 @@ def test_data_planes_survive_control_plane_loss(cluster, mock_provider):
     body = readiness_is(dp3, status="ready")
     assert body is not None and body["snapshot_source"] == "control_plane", body
     st = c.wait_in_sync([dp1, dp2, dp3])
+    assert_status_shape(st)
     assert st["snapshot"]["version"] >= version
     assert chat(dp3, "new node") == "Echo: new node"
     assert chat(dp1, "old node") == "Echo: old node"

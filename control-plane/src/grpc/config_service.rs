@@ -98,10 +98,12 @@ impl Session {
         let mut published = self.state.published.clone();
         let current = published.borrow_and_update().clone();
         if let Some(p) = current
-            && p.content_hash != hello.content_hash && !self.send(&p).await {
-                registry.disconnected(&node_id, conn).await;
-                return;
-            }
+            && p.content_hash != hello.content_hash
+            && !self.send(&p).await
+        {
+            registry.disconnected(&node_id, conn).await;
+            return;
+        }
 
         let cancel = self.state.cancel.clone();
         loop {

@@ -10,6 +10,7 @@ use crate::runtime::{Deployment, GATEWAY_ONLY_PARAMS};
 use crate::usage::Accounting;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -22,8 +23,12 @@ const CALL_TYPE: &str = "acompletion";
 pub async fn chat_completions(
     State(app): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return ApiError::from(rejection).into_response(),
+    };
     let request_id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!("chat_completion", request_id = %request_id, model = tracing::field::Empty);
     async move {

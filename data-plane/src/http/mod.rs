@@ -36,8 +36,17 @@ pub fn router(state: AppState) -> Router {
         .route("/health/liveness", get(health::liveliness))
         .route("/health/readiness", get(health::readiness))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {
+    error::ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        format!("{method} is not allowed on {}.", uri.path()),
+    )
 }
 
 async fn not_found(method: Method, uri: Uri) -> impl IntoResponse {

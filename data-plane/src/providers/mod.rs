@@ -32,6 +32,8 @@ pub enum BuildError {
     InvalidApiKey { id: String },
     #[error("deployment {id}: {field} contains characters not allowed in an HTTP header")]
     InvalidHeader { id: String, field: &'static str },
+    #[error("deployment {id}: `{api_base}` is not a valid URL")]
+    InvalidApiBase { id: String, api_base: String },
     #[error("deployment {id}: provider {provider} needs `api_base`")]
     MissingApiBase { id: String, provider: &'static str },
 }

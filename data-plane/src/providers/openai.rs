@@ -12,7 +12,9 @@ use tollgate_shared::snapshot::Deployment;
 pub struct OpenAiUpstream {
     provider: &'static str,
     api_base: String,
-    chat_url: String,
+    /// Parsed once: reqwest would otherwise parse (and IDNA-normalise) the
+    /// URL on every request.
+    chat_url: reqwest::Url,
     /// `Bearer <api_key>`, marked sensitive so it never prints.
     authorization: Option<HeaderValue>,
     organization: Option<HeaderValue>,
@@ -63,9 +65,16 @@ impl OpenAiUpstream {
             })?),
             None => None,
         };
+        let chat_url =
+            reqwest::Url::parse(&format!("{api_base}/chat/completions")).map_err(|_| {
+                BuildError::InvalidApiBase {
+                    id: deployment.id.clone(),
+                    api_base: api_base.clone(),
+                }
+            })?;
         Ok(Self {
             provider,
-            chat_url: format!("{api_base}/chat/completions"),
+            chat_url,
             api_base,
             authorization,
             organization,
@@ -94,7 +103,7 @@ impl OpenAiUpstream {
         to_headers: Duration,
     ) -> Result<reqwest::Response, ProviderError> {
         let mut request = client
-            .post(&self.chat_url)
+            .post(self.chat_url.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body);
         if let Some(auth) = &self.authorization {

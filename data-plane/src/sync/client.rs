@@ -27,7 +27,7 @@ pub struct SyncOptions {
 }
 
 pub async fn run(live: Arc<LiveState>, opts: SyncOptions, cancel: CancellationToken) {
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         let result = session(&live, &opts, &cancel, &mut backoff).await;
         let was_connected = live.control_plane_connected();

@@ -98,15 +98,16 @@ pub async fn run(
             }
         }
         if let Some(deadline) = flush_deadline
-            && tokio::time::Instant::now() >= deadline {
-                let lost =
-                    buffers.pending.len() + buffers.unacked.values().map(Vec::len).sum::<usize>();
-                warn!(
-                    lost,
-                    "shutdown: usage records not acknowledged before the flush timeout"
-                );
-                return;
-            }
+            && tokio::time::Instant::now() >= deadline
+        {
+            let lost =
+                buffers.pending.len() + buffers.unacked.values().map(Vec::len).sum::<usize>();
+            warn!(
+                lost,
+                "shutdown: usage records not acknowledged before the flush timeout"
+            );
+            return;
+        }
         match session(
             &mut records,
             &mut buffers,
@@ -188,9 +189,10 @@ async fn session(
         if flush_deadline.is_some() {
             if let Some(id) = buffers.cut(opts.batch_size) {
                 if let Some(batch) = buffers.unacked.get(&id)
-                    && tx.send(send(id, batch)).await.is_err() {
-                        return Ok(SessionEnd::Closed);
-                    }
+                    && tx.send(send(id, batch)).await.is_err()
+                {
+                    return Ok(SessionEnd::Closed);
+                }
                 continue;
             }
             if buffers.is_empty() {

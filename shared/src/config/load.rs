@@ -313,34 +313,38 @@ fn validate(config: &LiteLlmConfig, warnings: &mut Vec<ConfigWarning>) -> Result
             });
         }
         if let Some(base) = &entry.litellm_params.api_base
-            && !(base.starts_with("http://") || base.starts_with("https://")) {
-                return Err(ConfigError::Validation {
-                    path: at("litellm_params.api_base"),
-                    message: format!("`{base}` is not an http:// or https:// URL"),
-                });
-            }
-        if let Some(weight) = entry.litellm_params.weight
-            && !(weight.is_finite() && weight >= 0.0) {
-                return Err(ConfigError::Validation {
-                    path: at("litellm_params.weight"),
-                    message: "must be a non-negative number".into(),
-                });
-            }
-        if let Some(id) = &entry.model_info.id
-            && !ids.insert(id.clone()) {
-                return Err(ConfigError::Validation {
-                    path: at("model_info.id"),
-                    message: format!("`{id}` is used by another deployment; ids must be unique"),
-                });
-            }
-    }
-    if let Some(key) = &config.general_settings.master_key
-        && !key.expose().starts_with("sk-") {
-            warnings.push(ConfigWarning {
-                path: "general_settings.master_key".into(),
-                message: "LiteLLM requires master keys to start with `sk-`; accepted anyway".into(),
+            && !(base.starts_with("http://") || base.starts_with("https://"))
+        {
+            return Err(ConfigError::Validation {
+                path: at("litellm_params.api_base"),
+                message: format!("`{base}` is not an http:// or https:// URL"),
             });
         }
+        if let Some(weight) = entry.litellm_params.weight
+            && !(weight.is_finite() && weight >= 0.0)
+        {
+            return Err(ConfigError::Validation {
+                path: at("litellm_params.weight"),
+                message: "must be a non-negative number".into(),
+            });
+        }
+        if let Some(id) = &entry.model_info.id
+            && !ids.insert(id.clone())
+        {
+            return Err(ConfigError::Validation {
+                path: at("model_info.id"),
+                message: format!("`{id}` is used by another deployment; ids must be unique"),
+            });
+        }
+    }
+    if let Some(key) = &config.general_settings.master_key
+        && !key.expose().starts_with("sk-")
+    {
+        warnings.push(ConfigWarning {
+            path: "general_settings.master_key".into(),
+            message: "LiteLLM requires master keys to start with `sk-`; accepted anyway".into(),
+        });
+    }
     Ok(())
 }
 

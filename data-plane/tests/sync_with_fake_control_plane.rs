@@ -1,0 +1,285 @@
+//! The real data plane against a scripted control plane: the test decides
+//! what the "control plane" sends and checks every answer.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{Mutex, mpsc};
+use tokio_stream::Stream;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_util::sync::CancellationToken;
+use tollgate_proto::v1::config_distribution_server::{
+    ConfigDistribution, ConfigDistributionServer,
+};
+use tollgate_proto::v1::{
+    ControlPlaneMessage, DataPlaneMessage, PayloadFormat, Snapshot, control_plane_message,
+    data_plane_message,
+};
+use tollgate_shared::config::load;
+use tollgate_shared::snapshot::Snapshot as DomainSnapshot;
+use tonic::{Request, Response, Status, Streaming};
+
+enum Command {
+    Send(ControlPlaneMessage),
+    /// End the current stream, as a control plane restart would.
+    Close,
+}
+
+struct FakeControlPlane {
+    commands: Arc<Mutex<mpsc::UnboundedReceiver<Command>>>,
+    seen: mpsc::UnboundedSender<DataPlaneMessage>,
+}
+
+type Out = Pin<Box<dyn Stream<Item = Result<ControlPlaneMessage, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl ConfigDistribution for FakeControlPlane {
+    type StreamConfigStream = Out;
+
+    async fn stream_config(
+        &self,
+        request: Request<Streaming<DataPlaneMessage>>,
+    ) -> Result<Response<Out>, Status> {
+        let mut inbound = request.into_inner();
+        let seen = self.seen.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(m)) = inbound.message().await {
+                let _ = seen.send(m);
+            }
+        });
+        let (tx, rx) = mpsc::channel(8);
+        let commands = Arc::clone(&self.commands);
+        tokio::spawn(async move {
+            let mut commands = commands.lock().await;
+            while let Some(c) = commands.recv().await {
+                match c {
+                    Command::Send(m) => {
+                        if tx.send(Ok(m)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Command::Close => return,
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+struct Harness {
+    commands: mpsc::UnboundedSender<Command>,
+    seen: mpsc::UnboundedReceiver<DataPlaneMessage>,
+    http: String,
+    cancel: CancellationToken,
+    _state: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+        let (seen_tx, seen_rx) = mpsc::unbounded_channel();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let fake = FakeControlPlane {
+            commands: Arc::new(Mutex::new(commands_rx)),
+            seen: seen_tx,
+        };
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(ConfigDistributionServer::new(fake))
+                .serve_with_incoming(TcpListenerStream::new(listener)),
+        );
+        let state = tempfile::tempdir().expect("tempdir");
+        let cancel = CancellationToken::new();
+        let running = tollgate_data_plane::start(
+            tollgate_data_plane::Options {
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                port: None,
+                control_plane: format!("http://{addr}"),
+                cluster_token: "test-token-0123456789".into(),
+                node_id: Some("dp-test".into()),
+                state_dir: state.path().to_path_buf(),
+                tls_ca: None,
+                heartbeat_secs: 60,
+            },
+            cancel.clone(),
+        )
+        .await
+        .expect("data plane starts");
+        Harness {
+            commands: commands_tx,
+            seen: seen_rx,
+            http: format!("http://{}", running.addr),
+            cancel,
+            _state: state,
+        }
+    }
+
+    async fn next(&mut self) -> data_plane_message::Kind {
+        tokio::time::timeout(Duration::from_secs(10), self.seen.recv())
+            .await
+            .expect("the data plane answers in time")
+            .and_then(|m| m.kind)
+            .expect("a message with a kind")
+    }
+
+    fn send(&self, snapshot: Snapshot) {
+        let m = ControlPlaneMessage {
+            kind: Some(control_plane_message::Kind::Snapshot(snapshot)),
+        };
+        assert!(self.commands.send(Command::Send(m)).is_ok());
+    }
+
+    async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = reqwest::Client::new()
+            .get(format!("{}{path}", self.http))
+            .header("authorization", "Bearer sk-master")
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.expect("json body"))
+    }
+}
+
+fn snapshot(version: u64, models: &[&str], schema: Option<u32>) -> Snapshot {
+    let mut yaml = String::from("general_settings: {master_key: sk-master}\nmodel_list:\n");
+    for m in models {
+        yaml.push_str(&format!(
+            "  - model_name: {m}\n    litellm_params: {{model: openai/{m}, mock_response: hi}}\n"
+        ));
+    }
+    let mut domain = DomainSnapshot::from_config(&load(&yaml, &BTreeMap::new()).expect("valid"));
+    if let Some(schema) = schema {
+        domain.schema = schema;
+    }
+    let encoded = domain.encode().expect("encodes");
+    Snapshot {
+        version,
+        content_hash: encoded.content_hash,
+        nonce: format!("n{version}"),
+        format: PayloadFormat::JsonV1.into(),
+        payload: encoded.payload.into(),
+    }
+}
+
+fn model_ids(body: &serde_json::Value) -> Vec<String> {
+    body["data"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .filter_map(|m| m["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn acks_good_snapshots_nacks_bad_ones_and_keeps_serving() {
+    let mut h = Harness::start().await;
+    let hello = match h.next().await {
+        data_plane_message::Kind::Hello(hello) => hello,
+        other => panic!("expected Hello, got {other:?}"),
+    };
+    assert_eq!((hello.node_id.as_str(), hello.version), ("dp-test", 0));
+    assert_eq!(h.get("/health/readiness").await.0, 503);
+
+    // A payload whose bytes do not match the announced hash.
+    let mut tampered = snapshot(1, &["a"], None);
+    tampered.content_hash = "0".repeat(64);
+    h.send(tampered);
+    match h.next().await {
+        data_plane_message::Kind::Nack(nack) => {
+            assert_eq!((nack.version, nack.serving_version), (1, 0));
+            assert!(nack.error.contains("does not match"), "{}", nack.error);
+            assert_eq!(nack.nonce, "n1");
+        }
+        other => panic!("expected Nack, got {other:?}"),
+    }
+    assert_eq!(h.get("/health/readiness").await.0, 503);
+
+    let good = snapshot(2, &["a", "b"], None);
+    let good_hash = good.content_hash.clone();
+    h.send(good);
+    match h.next().await {
+        data_plane_message::Kind::Ack(ack) => {
+            assert_eq!(
+                (ack.version, ack.content_hash.as_str(), ack.nonce.as_str()),
+                (2, good_hash.as_str(), "n2")
+            );
+        }
+        other => panic!("expected Ack, got {other:?}"),
+    }
+    let (status, ready) = h.get("/health/readiness").await;
+    assert_eq!(status, 200);
+    assert_eq!(ready["snapshot_version"], 2);
+    assert_eq!(ready["snapshot_source"], "control_plane");
+    assert_eq!(model_ids(&h.get("/v1/models").await.1), ["a", "b"]);
+
+    // A schema from the future: rejected, version 2 keeps serving.
+    h.send(snapshot(3, &["c"], Some(99)));
+    match h.next().await {
+        data_plane_message::Kind::Nack(nack) => {
+            assert_eq!((nack.version, nack.serving_version), (3, 2));
+            assert_eq!(nack.serving_hash, good_hash);
+            assert!(nack.error.contains("schema 99"), "{}", nack.error);
+        }
+        other => panic!("expected Nack, got {other:?}"),
+    }
+    assert_eq!(model_ids(&h.get("/v1/models").await.1), ["a", "b"]);
+
+    // The control plane drops the stream: the data plane reconnects and
+    // says what it serves, so nothing is resent needlessly.
+    assert!(h.commands.send(Command::Close).is_ok());
+    match h.next().await {
+        data_plane_message::Kind::Hello(hello) => {
+            assert_eq!(
+                (hello.version, hello.content_hash.as_str()),
+                (2, good_hash.as_str())
+            );
+        }
+        other => panic!("expected a new Hello, got {other:?}"),
+    }
+    assert_eq!(model_ids(&h.get("/v1/models").await.1), ["a", "b"]);
+    h.cancel.cancel();
+}
+
+#[tokio::test]
+async fn a_restarted_data_plane_serves_its_saved_snapshot() {
+    let mut h = Harness::start().await;
+    let _hello = h.next().await;
+    h.send(snapshot(5, &["saved"], None));
+    assert!(matches!(h.next().await, data_plane_message::Kind::Ack(_)));
+    h.cancel.cancel();
+
+    // Same state directory, a control plane that never answers.
+    let cancel = CancellationToken::new();
+    let running = tollgate_data_plane::start(
+        tollgate_data_plane::Options {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            port: None,
+            control_plane: "http://127.0.0.1:9".into(),
+            cluster_token: "test-token-0123456789".into(),
+            node_id: None,
+            state_dir: h._state.path().to_path_buf(),
+            tls_ca: None,
+            heartbeat_secs: 60,
+        },
+        cancel.clone(),
+    )
+    .await
+    .expect("starts");
+    let body: serde_json::Value = reqwest::get(format!("http://{}/health/readiness", running.addr))
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["snapshot_version"], 5);
+    assert_eq!(body["snapshot_source"], "disk");
+    assert_eq!(body["control_plane"], "disconnected");
+    cancel.cancel();
+}
