@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # Throughput and added latency of one data plane in front of a fast mock
-# upstream, against the same mock called directly. Everything (load
-# generator, mock, data plane, control plane, database) shares this machine.
+# upstream, against the same mock called directly. The load generator, the
+# mock, the data plane and (unless BENCH_CP=off) the control plane with its
+# database all share this machine.
 #
-#   bash bench/run.sh            # SQLite control plane, non-streamed
-#   BENCH_STREAM=1 bash bench/run.sh
-#   BENCH_CP=off bash bench/run.sh   # control plane stopped after the first snapshot
-#   BENCH_DURATION=20 BENCH_CONNECTIONS="1 16 64" bash bench/run.sh
+#   bash bench/run.sh                 # control plane co-located (SQLite)
+#   BENCH_CP=off bash bench/run.sh    # control plane stopped after the first
+#                                     # snapshot, as if on another host
+#   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/tg_bench bash bench/run.sh
+#   BENCH_STREAM=1 bash bench/run.sh  # streamed requests
+#
+# Two kinds of runs, both with oha:
+# - closed loop at 1, 16 and 64 connections: maximum throughput; latency
+#   there is mostly queueing at saturation;
+# - open loop at a fixed rate (BENCH_RATE, default 10000 req/s) over 64
+#   connections, with latency correction: the overhead a client sees at a
+#   given load (the TensorZero / Bifrost method).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-duration=${BENCH_DURATION:-10}
+duration=${BENCH_DURATION:-8s}
 connections=${BENCH_CONNECTIONS:-"1 16 64"}
-threads=${BENCH_THREADS:-2}
+rate=${BENCH_RATE:-10000}
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+command -v oha >/dev/null || cargo install oha --locked
 cargo build --release -q -p tollgate-data-plane -p tollgate-control-plane -p tollgate-mock-provider
 bin=target/release
 
@@ -22,7 +31,6 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 mock_port=$(free_port)
@@ -41,46 +49,52 @@ YAML
 
 grpc_port=$(free_port); cp_http=$(free_port); dp_port=$(free_port)
 token=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+db_args=()
+[ -n "${BENCH_DATABASE_URL:-}" ] && db_args=(--database-url "$BENCH_DATABASE_URL")
 RUST_LOG=warn "$bin/tollgate-control-plane" --config "$work/config.yaml" --data-dir "$work/cp" \
   --grpc-listen "127.0.0.1:$grpc_port" --http-listen "127.0.0.1:$cp_http" \
-  --cluster-token "$token" 2>"$work/cp.log" & pids+=($!)
+  --cluster-token "$token" "${db_args[@]}" 2>"$work/cp.log" & cp_pid=$!; pids+=($cp_pid)
 RUST_LOG=warn "$bin/tollgate-data-plane" --listen "127.0.0.1:$dp_port" \
   --control-plane "http://127.0.0.1:$grpc_port" --cluster-token "$token" \
-  --state-dir "$work/dp" 2>"$work/dp.log" & pids+=($!)
-dp_pid=${pids[-1]}
+  --state-dir "$work/dp" 2>"$work/dp.log" & dp_pid=$!; pids+=($dp_pid)
 
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$dp_port/health/readiness" >/dev/null 2>&1 && break
   sleep 0.1
 done
 curl -fs "http://127.0.0.1:$dp_port/health/readiness" >/dev/null
-
-run() { # url connections
-  wrk -t"$threads" -c"$2" -d"${duration}s" -s bench/chat.lua "$1" | grep '^RESULT'
-}
-field() { sed -E "s/.*$1=([0-9]+).*/\1/" <<<"$2"; }
-
 if [ "${BENCH_CP:-on}" = off ]; then
-  # Data plane alone: stop the control plane once the snapshot is applied
-  # (usage records then stay in the data plane's bounded buffer).
-  kill "${pids[1]}"
+  kill "$cp_pid"
 fi
 
-# Warm up connection pools.
-wrk -t1 -c8 -d2s -s bench/chat.lua "http://127.0.0.1:$dp_port/v1/chat/completions" >/dev/null
+stream=false
+[ "${BENCH_STREAM:-0}" = 1 ] && stream=true
+body="{\"model\":\"bench\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"Hello there, how are you today?\"}]}"
 
-printf '| concurrency | direct rps | gateway rps | direct p50 | gateway p50 | added p50 | direct p99 | gateway p99 | added p99 | errors |\n'
+# Prints "rps p50_us p99_us success_rate".
+measure() { # url connections [extra oha args]
+  local url=$1 c=$2; shift 2
+  oha --no-tui --output-format json -z "$duration" -c "$c" -m POST \
+    -H 'content-type: application/json' -H 'authorization: Bearer sk-bench-master' \
+    -d "$body" "$@" "$url" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["summary"]; p=d["latencyPercentiles"]; print("%.0f %.0f %.0f %.3f" % (s["requestsPerSec"], p["p50"]*1e6, p["p99"]*1e6, s["successRate"]))'
+}
+row() { # label direct gateway
+  read -r drps dp50 dp99 _ <<<"$2"; read -r grps gp50 gp99 gok <<<"$3"
+  printf '| %s | %s | %s | %s µs | %s µs | %s µs | %s µs | %s µs | %s µs | %s |\n' "$1" \
+    "$drps" "$grps" "$dp50" "$gp50" "$((gp50 - dp50))" "$dp99" "$gp99" "$((gp99 - dp99))" "$gok"
+}
+
+direct="http://127.0.0.1:$mock_port/v1/chat/completions"
+gateway="http://127.0.0.1:$dp_port/v1/chat/completions"
+duration=2s measure "$gateway" 8 >/dev/null # warm the connection pools
+
+printf '| load | direct rps | gateway rps | direct p50 | gateway p50 | added p50 | direct p99 | gateway p99 | added p99 | success |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|\n'
 for c in $connections; do
-  threads_now=$(( c < threads ? c : threads ))
-  direct=$(threads=$threads_now run "http://127.0.0.1:$mock_port/v1/chat/completions" "$c")
-  gateway=$(threads=$threads_now run "http://127.0.0.1:$dp_port/v1/chat/completions" "$c")
-  dp50=$(field p50_us "$direct"); gp50=$(field p50_us "$gateway")
-  dp99=$(field p99_us "$direct"); gp99=$(field p99_us "$gateway")
-  printf '| %s | %s | %s | %s µs | %s µs | %s µs | %s µs | %s µs | %s µs | %s |\n' "$c" \
-    "$(field rps "$direct")" "$(field rps "$gateway")" "$dp50" "$gp50" "$((gp50 - dp50))" \
-    "$dp99" "$gp99" "$((gp99 - dp99))" "$(field errors "$gateway")"
+  row "closed, c=$c" "$(measure "$direct" "$c")" "$(measure "$gateway" "$c")"
 done
-rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$dp_pid/status")
+row "$rate req/s, c=64" "$(measure "$direct" 64 -q "$rate" --latency-correction)" \
+  "$(measure "$gateway" 64 -q "$rate" --latency-correction)"
 echo
-echo "data plane peak RSS: $((rss_kb / 1024)) MiB"
+echo "data plane peak RSS: $(( $(awk '/VmHWM/ {print $2}' "/proc/$dp_pid/status") / 1024 )) MiB"

@@ -60,6 +60,7 @@ fn node_id(given: Option<String>, state_dir: &Path) -> String {
 }
 
 pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<RunningDataPlane> {
+    tollgate_shared::tls::install_crypto_provider();
     let node_id = node_id(opts.node_id.clone(), &opts.state_dir);
     let live = Arc::new(live::LiveState::new(node_id.clone()));
 
@@ -112,12 +113,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         reporter_cancel.clone(),
     ));
 
-    let client = reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .context("cannot build the HTTP client")?;
+    let client = providers::HttpClient::new().context("cannot build the HTTP client")?;
 
     let addr = opts.listen_addr();
     let listener = TcpListener::bind(addr)

@@ -14,3 +14,4 @@ pub mod secret;
 pub mod shutdown;
 pub mod snapshot;
 pub mod telemetry;
+pub mod tls;

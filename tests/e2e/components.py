@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,37 @@ READY_TIMEOUT = 20.0  # seconds for any process to become ready
 
 
 # --------------------------------------------------------------------------- mock
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    """A CA and a server certificate for localhost/127.0.0.1 signed by it (openssl CLI)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = directory / "ca.pem", directory / "ca-key.pem"
+    cert, key, csr = directory / "cert.pem", directory / "key.pem", directory / "cert.csr"
+    ext = directory / "leaf.ext"
+    ext.write_text(
+        "basicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\n"
+        "extendedKeyUsage=serverAuth\n"
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+    )
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    for cmd in (
+        ["openssl", "req", "-x509", *ec, "-days", "2", "-subj", "/CN=tollgate-e2e-ca",
+         "-keyout", ca_key, "-out", ca],
+        ["openssl", "req", *ec, "-subj", "/CN=localhost", "-keyout", key, "-out", csr],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+         "-days", "2", "-extfile", ext, "-out", cert],
+    ):  # fmt: skip
+        subprocess.run([str(c) for c in cmd], check=True, capture_output=True)
+    return TlsFiles(ca=ca, cert=cert, key=key)
 
 
 class MockProvider:
@@ -159,6 +192,7 @@ class DataPlane(ServesOpenAI):
         cluster_token: str,
         state_dir: Path,
         master_key: str,
+        tls_ca: Path | None = None,
     ) -> None:
         self.name = name
         self.node_id = node_id
@@ -176,6 +210,7 @@ class DataPlane(ServesOpenAI):
                 "--cluster-token", cluster_token,
                 "--node-id", node_id,
                 "--state-dir", state_dir,
+                *(["--tls-ca", tls_ca] if tls_ca else []),
             ],
         )  # fmt: skip
 
@@ -237,10 +272,15 @@ class ControlPlane:
         cluster_token: str,
         master_key: str,
         env: Mapping[str, str],
+        tls: TlsFiles | None = None,
     ) -> None:
         self.grpc_port = free_port()
         self.http_port = free_port()
-        self.grpc_url = f"http://127.0.0.1:{self.grpc_port}"
+        # With TLS the URL names the host the certificate was issued for.
+        self.grpc_url = (
+            f"https://localhost:{self.grpc_port}" if tls else f"http://127.0.0.1:{self.grpc_port}"
+        )
+        tls_args = ["--tls-cert", tls.cert, "--tls-key", tls.key] if tls else []
         self.http_url = f"http://127.0.0.1:{self.http_port}"
         self.master_key = master_key
         self.database_url = database_url
@@ -254,6 +294,7 @@ class ControlPlane:
                 "--grpc-listen", f"127.0.0.1:{self.grpc_port}",
                 "--http-listen", f"127.0.0.1:{self.http_port}",
                 "--cluster-token", cluster_token,
+                *tls_args,
             ],
             env=env,
         )  # fmt: skip
@@ -298,7 +339,9 @@ class ControlPlane:
 class Cluster:
     """A control plane on PostgreSQL plus any number of data planes, all on loopback."""
 
-    def __init__(self, harness: Harness, *, root: Path, mock: MockProvider, pg_url: str) -> None:
+    def __init__(
+        self, harness: Harness, *, root: Path, mock: MockProvider, pg_url: str, tls: bool = False
+    ) -> None:
         self.harness = harness
         self.root = root
         self.mock = mock
@@ -309,6 +352,7 @@ class Cluster:
         self.config_path = root / "litellm_config.yaml"
         self.config: dict[str, Any] = default_config(mock, self.master_key)
         self.write_config(self.config)
+        self.tls = make_tls_files(root / "tls") if tls else None
         self.cp = ControlPlane(
             harness,
             config_path=self.config_path,
@@ -317,6 +361,7 @@ class Cluster:
             cluster_token=self.cluster_token,
             master_key=self.master_key,
             env={"MOCK_PROVIDER_KEY": self.provider_key},
+            tls=self.tls,
         )
         self.dps: list[DataPlane] = []
 
@@ -338,7 +383,12 @@ class Cluster:
         return time.monotonic()
 
     def add_data_plane(
-        self, *, start: bool = True, wait_ready: bool = True, cluster_token: str | None = None
+        self,
+        *,
+        start: bool = True,
+        wait_ready: bool = True,
+        cluster_token: str | None = None,
+        trust_tls: bool = True,
     ) -> DataPlane:
         idx = len(self.dps) + 1
         dp = DataPlane(
@@ -349,6 +399,7 @@ class Cluster:
             cluster_token=cluster_token or self.cluster_token,
             state_dir=self.root / f"dp-{idx}-state",
             master_key=self.master_key,
+            tls_ca=self.tls.ca if (self.tls and trust_tls) else None,
         )
         self.dps.append(dp)
         if start:

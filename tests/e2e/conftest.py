@@ -137,10 +137,10 @@ def cluster(harness: Harness, mock_provider: MockProvider, pg_url: str, tmp_path
     """
     made: list[Cluster] = []
 
-    def make(data_planes: int = 2, *, start: bool = True) -> Cluster:
+    def make(data_planes: int = 2, *, start: bool = True, tls: bool = False) -> Cluster:
         if made:
             raise RuntimeError("one cluster per test")
-        c = Cluster(harness, root=tmp_path / "cluster", mock=mock_provider, pg_url=pg_url)
+        c = Cluster(harness, root=tmp_path / "cluster", mock=mock_provider, pg_url=pg_url, tls=tls)
         made.append(c)
         if start:
             c.cp.start()

@@ -11,7 +11,7 @@ pub use config_versions::ConfigVersions;
 pub use data_planes::{DataPlaneRow, DataPlanes};
 pub use spend_logs::SpendLogs;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 use std::path::Path;
 use std::time::Duration;
 use tollgate_migrations::Migrator;
@@ -54,6 +54,13 @@ pub async fn connect(url: &str, pool_limit: Option<u32>) -> Result<DatabaseConne
         .connect_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
     let db = Database::connect(options).await?;
+    if sqlite {
+        // WAL: a commit is one append and one fsync instead of a rollback
+        // journal written, synced and deleted. `synchronous=FULL` keeps every
+        // acknowledged usage batch on disk. WAL mode persists in the file.
+        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
+            .await?;
+    }
     Migrator::up(&db, None).await?;
     Ok(db)
 }

@@ -5,12 +5,12 @@ use super::AppState;
 use super::auth::authenticate;
 use super::error::ApiError;
 use crate::providers::stream::Usage;
-use crate::providers::{MockUpstream, OpenAiUpstream, Upstream, relay_sse};
+use crate::providers::{ChatReply, MockUpstream, OpenAiUpstream, Upstream, relay_sse};
 use crate::runtime::{Deployment, GATEWAY_ONLY_PARAMS};
 use crate::usage::Accounting;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
+use super::MAX_BODY_BYTES;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -20,14 +20,20 @@ use tracing::Instrument;
 
 const CALL_TYPE: &str = "acompletion";
 
-pub async fn chat_completions(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body {
+pub async fn chat_completions(State(app): State<AppState>, request: Request) -> Response {
+    // Taking the request whole moves the headers instead of cloning them.
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
-        Err(rejection) => return ApiError::from(rejection).into_response(),
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                "Request body is too large (the limit is 32 MiB) or could not be read.",
+            )
+            .into_response();
+        }
     };
     let request_id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!("chat_completion", request_id = %request_id, model = tracing::field::Empty);
@@ -212,73 +218,44 @@ async fn call_openai(
     upstream: &OpenAiUpstream,
     request: ChatRequest,
     deployment: &Deployment,
-    mut accounting: Accounting,
+    accounting: Accounting,
 ) -> Result<Response, ApiError> {
     let stream = request.stream;
     let call_id = accounting.request_id().to_string();
     let body = upstream_body(request.body, deployment)?;
-    let (whole, to_headers) = if stream {
-        (None, deployment.stream_timeout)
-    } else {
-        (Some(deployment.timeout), deployment.timeout)
-    };
-    let response = match upstream.chat(&app.client, body, whole, to_headers).await {
-        Ok(r) => r,
+    let reply = upstream
+        .chat(&app.client, body, stream, deployment.timeout, deployment.stream_timeout)
+        .await;
+    let mut response = match reply {
         Err(e) => {
             accounting.fail_with(e.status.as_u16(), &e.kind);
             return Err(e.into());
         }
-    };
-    if stream {
-        accounting.set_stream(true);
-        let body = Body::from_stream(relay_sse(response, accounting));
-        let mut response = (
+        Ok(ChatReply::Stream(body)) => (
             [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/event-stream"),
-                ),
+                (header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
             ],
-            body,
+            Body::from_stream(relay_sse(body, accounting)),
         )
-            .into_response();
-        set_header(&mut response, "x-litellm-call-id", &call_id);
-        return Ok(response);
-    }
-    let bytes = match response.bytes().await {
-        Ok(b) => b,
-        Err(e) => {
-            let error = if e.is_timeout() {
-                crate::providers::ProviderError::timeout(upstream.provider(), deployment.timeout)
-            } else {
-                crate::providers::ProviderError::connection(
-                    upstream.provider(),
-                    upstream.api_base(),
-                    &e,
-                )
-            };
-            accounting.fail_with(error.status.as_u16(), &error.kind);
-            return Err(error.into());
+            .into_response(),
+        Ok(ChatReply::Complete(bytes)) => {
+            #[derive(Deserialize)]
+            struct WithUsage {
+                usage: Option<Usage>,
+            }
+            let usage = serde_json::from_slice::<WithUsage>(&bytes)
+                .ok()
+                .and_then(|r| r.usage)
+                .unwrap_or_default();
+            accounting.succeed(usage);
+            (
+                [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                bytes,
+            )
+                .into_response()
         }
     };
-    #[derive(Deserialize)]
-    struct WithUsage {
-        usage: Option<Usage>,
-    }
-    let usage = serde_json::from_slice::<WithUsage>(&bytes)
-        .ok()
-        .and_then(|r| r.usage)
-        .unwrap_or_default();
-    accounting.succeed(usage);
-    let mut response = (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        bytes,
-    )
-        .into_response();
     set_header(&mut response, "x-litellm-call-id", &call_id);
     Ok(response)
 }

@@ -58,19 +58,6 @@ impl From<ProviderError> for ApiError {
     }
 }
 
-/// axum's own body errors (too large, unreadable) in OpenAI's shape.
-impl From<axum::extract::rejection::BytesRejection> for ApiError {
-    fn from(rejection: axum::extract::rejection::BytesRejection) -> Self {
-        let status = rejection.status();
-        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "Request body is too large (the limit is 32 MiB).".to_string()
-        } else {
-            format!("Cannot read the request body: {}", rejection.body_text())
-        };
-        Self::new(status, "invalid_request_error", message)
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(*self.body)).into_response();

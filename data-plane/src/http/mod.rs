@@ -9,7 +9,6 @@ mod models;
 use crate::live::LiveState;
 use crate::usage::UsageSink;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -17,12 +16,12 @@ use std::sync::Arc;
 
 /// Requests carry images and long histories; LiteLLM sets no limit, which
 /// invites memory exhaustion. 32 MiB covers real multimodal requests.
-const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
     pub live: Arc<LiveState>,
-    pub client: reqwest::Client,
+    pub client: crate::providers::HttpClient,
     pub usage: UsageSink,
 }
 
@@ -37,7 +36,6 @@ pub fn router(state: AppState) -> Router {
         .route("/health/readiness", get(health::readiness))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 

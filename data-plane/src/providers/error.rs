@@ -36,14 +36,24 @@ impl ProviderError {
         }
     }
 
-    pub fn connection(provider: &str, api_base: &str, error: &reqwest::Error) -> Self {
+    /// A request that could not be built: a bug, not the caller's fault.
+    pub fn internal(provider: &str, error: &dyn std::error::Error) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: format!("{provider}: cannot build the provider request: {error}"),
+            kind: "internal_server_error".into(),
+            param: None,
+            code: Some("500".into()),
+            retry_after: None,
+        }
+    }
+
+    pub fn connection(provider: &str, api_base: &str, error: &dyn std::error::Error) -> Self {
         Self {
             status: StatusCode::BAD_GATEWAY,
-            // `without_url`: some providers carry credentials in the query.
-            message: format!(
-                "{provider}: could not reach {api_base}: {}",
-                strip_url(error)
-            ),
+            // The error chain names no URL: some providers carry credentials
+            // in the query string, so only the base is shown.
+            message: format!("{provider}: could not reach {api_base}: {}", chain(error)),
             kind: "api_connection_error".into(),
             param: None,
             code: Some("502".into()),
@@ -55,12 +65,12 @@ impl ProviderError {
     /// deployment's key) in case the provider echoed it.
     pub async fn from_response(
         provider: &str,
-        response: reqwest::Response,
+        response: http::Response<hyper::body::Incoming>,
         secret: Option<&str>,
     ) -> Self {
         let status = response.status();
         let retry_after = response.headers().get(http::header::RETRY_AFTER).cloned();
-        let body = read_bounded(response).await;
+        let body = read_bounded(response.into_body()).await;
         let parsed = parse_body(&body);
         let message = match parsed.message {
             Some(m) => m,
@@ -85,33 +95,32 @@ impl ProviderError {
     }
 }
 
-fn strip_url(error: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut out = String::new();
-    let mut current: Option<&dyn std::error::Error> = error.source();
-    if current.is_none() {
-        out.push_str("connection failed");
-    }
-    while let Some(e) = current {
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        out.push_str(": ");
         out.push_str(&e.to_string());
-        current = e.source();
+        source = e.source();
     }
     out
 }
 
-async fn read_bounded(mut response: reqwest::Response) -> Vec<u8> {
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = MAX_ERROR_BODY.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_ERROR_BODY {
-            break;
+/// Reads at most `MAX_ERROR_BODY` bytes; the rest is dropped with the
+/// connection.
+async fn read_bounded(mut body: hyper::body::Incoming) -> Vec<u8> {
+    use http_body_util::BodyExt as _;
+    let mut out = Vec::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            let room = MAX_ERROR_BODY.saturating_sub(out.len());
+            out.extend_from_slice(&data[..data.len().min(room)]);
+            if out.len() >= MAX_ERROR_BODY {
+                break;
+            }
         }
     }
-    body
+    out
 }
 
 #[derive(Default)]

@@ -3,14 +3,16 @@
 //! [`Upstream`] is decided once per deployment when a snapshot is applied
 //! (URLs joined, auth headers built), so the request path only sends.
 
+mod client;
 mod error;
 mod mock;
 mod openai;
 pub mod stream;
 
+pub use client::{ClientError, HttpClient};
 pub use error::ProviderError;
 pub use mock::MockUpstream;
-pub use openai::OpenAiUpstream;
+pub use openai::{ChatReply, OpenAiUpstream};
 pub use stream::{StreamAccounting, relay_sse};
 
 use tollgate_shared::provider::ProviderKind;

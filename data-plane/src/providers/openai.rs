@@ -2,19 +2,28 @@
 //! (Groq, Mistral, DeepSeek, Together, OpenRouter, vLLM, any `api_base`).
 
 use super::BuildError;
+use super::client::HttpClient;
 use super::error::ProviderError;
-use http::HeaderValue;
+use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderValue, Method, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use std::time::Duration;
 use tollgate_shared::snapshot::Deployment;
+
+/// What a chat call returned: the whole body, or the live stream.
+pub enum ChatReply {
+    Complete(Bytes),
+    Stream(Incoming),
+}
 
 #[derive(Debug)]
 pub struct OpenAiUpstream {
     provider: &'static str,
     api_base: String,
-    /// Parsed once: reqwest would otherwise parse (and IDNA-normalise) the
-    /// URL on every request.
-    chat_url: reqwest::Url,
+    /// Parsed once, not per request.
+    chat_uri: Uri,
     /// `Bearer <api_key>`, marked sensitive so it never prints.
     authorization: Option<HeaderValue>,
     organization: Option<HeaderValue>,
@@ -65,16 +74,15 @@ impl OpenAiUpstream {
             })?),
             None => None,
         };
-        let chat_url =
-            reqwest::Url::parse(&format!("{api_base}/chat/completions")).map_err(|_| {
-                BuildError::InvalidApiBase {
-                    id: deployment.id.clone(),
-                    api_base: api_base.clone(),
-                }
+        let chat_uri: Uri = format!("{api_base}/chat/completions")
+            .parse()
+            .map_err(|_| BuildError::InvalidApiBase {
+                id: deployment.id.clone(),
+                api_base: api_base.clone(),
             })?;
         Ok(Self {
             provider,
-            chat_url,
+            chat_uri,
             api_base,
             authorization,
             organization,
@@ -90,50 +98,64 @@ impl OpenAiUpstream {
         self.provider
     }
 
-    /// Sends a chat request; a non-2xx answer becomes a [`ProviderError`].
-    ///
-    /// `whole_request` bounds the entire exchange (non-streamed calls);
-    /// `to_headers` bounds only the wait for the response head, which is the
-    /// time to first chunk for streams.
-    pub async fn chat(
-        &self,
-        client: &reqwest::Client,
-        body: Vec<u8>,
-        whole_request: Option<Duration>,
-        to_headers: Duration,
-    ) -> Result<reqwest::Response, ProviderError> {
-        let mut request = client
-            .post(self.chat_url.clone())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body);
+    fn request(&self, body: Vec<u8>) -> Result<http::Request<Full<Bytes>>, http::Error> {
+        let mut builder = http::Request::builder()
+            .method(Method::POST)
+            .uri(self.chat_uri.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(auth) = &self.authorization {
-            request = request.header(AUTHORIZATION, auth.clone());
+            builder = builder.header(AUTHORIZATION, auth.clone());
         }
         if let Some(org) = &self.organization {
-            request = request.header("openai-organization", org.clone());
+            builder = builder.header("openai-organization", org.clone());
         }
-        if let Some(limit) = whole_request {
-            request = request.timeout(limit);
-        }
-        let response = match tokio::time::timeout(to_headers, request.send()).await {
-            Err(_) => return Err(ProviderError::timeout(self.provider, to_headers)),
-            Ok(Err(e)) if e.is_timeout() => {
-                return Err(ProviderError::timeout(
-                    self.provider,
-                    whole_request.unwrap_or(to_headers),
-                ));
+        builder.body(Full::new(Bytes::from(body)))
+    }
+
+    /// Sends a chat request; a non-2xx answer becomes a [`ProviderError`].
+    ///
+    /// Non-streamed calls are bounded by `timeout` as a whole; streamed calls
+    /// by `stream_timeout` up to the response head (the first chunk follows
+    /// it immediately with OpenAI-format servers), then not at all: a long
+    /// answer is not a stuck one.
+    pub async fn chat(
+        &self,
+        client: &HttpClient,
+        body: Vec<u8>,
+        stream: bool,
+        timeout: Duration,
+        stream_timeout: Duration,
+    ) -> Result<ChatReply, ProviderError> {
+        let request = self
+            .request(body)
+            .map_err(|e| ProviderError::internal(self.provider, &e))?;
+        if stream {
+            let response = tokio::time::timeout(stream_timeout, client.send(request))
+                .await
+                .map_err(|_| ProviderError::timeout(self.provider, stream_timeout))?
+                .map_err(|e| ProviderError::connection(self.provider, &self.api_base, &e))?;
+            if !response.status().is_success() {
+                return Err(ProviderError::from_response(self.provider, response, self.api_key.as_deref()).await);
             }
-            Ok(Err(e)) => return Err(ProviderError::connection(self.provider, &self.api_base, &e)),
-            Ok(Ok(response)) => response,
-        };
-        if !response.status().is_success() {
-            return Err(ProviderError::from_response(
-                self.provider,
-                response,
-                self.api_key.as_deref(),
-            )
-            .await);
+            return Ok(ChatReply::Stream(response.into_body()));
         }
-        Ok(response)
+        let exchange = async {
+            let response = client
+                .send(request)
+                .await
+                .map_err(|e| ProviderError::connection(self.provider, &self.api_base, &e))?;
+            if !response.status().is_success() {
+                return Err(ProviderError::from_response(self.provider, response, self.api_key.as_deref()).await);
+            }
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| ProviderError::connection(self.provider, &self.api_base, &e))?;
+            Ok(ChatReply::Complete(body.to_bytes()))
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| ProviderError::timeout(self.provider, timeout))?
     }
 }

@@ -29,11 +29,11 @@ pub trait StreamAccounting: Send + 'static {
 /// arrives. A broken upstream ends the stream with an error event (never a
 /// silent hang or a truncated success).
 pub fn relay_sse<A: StreamAccounting>(
-    response: reqwest::Response,
+    body: hyper::body::Incoming,
     mut accounting: A,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     async_stream::stream! {
-        let mut events = response.bytes_stream().eventsource();
+        let mut events = http_body_util::BodyDataStream::new(body).eventsource();
         let mut first = true;
         let mut done = false;
         while let Some(event) = events.next().await {
