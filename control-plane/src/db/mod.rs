@@ -58,8 +58,10 @@ pub async fn connect(url: &str, pool_limit: Option<u32>) -> Result<DatabaseConne
         // WAL: a commit is one append and one fsync instead of a rollback
         // journal written, synced and deleted. `synchronous=FULL` keeps every
         // acknowledged usage batch on disk. WAL mode persists in the file.
-        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
-            .await?;
+        db.execute_unprepared(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;",
+        )
+        .await?;
     }
     Migrator::up(&db, None).await?;
     Ok(db)

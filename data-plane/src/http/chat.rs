@@ -2,6 +2,7 @@
 //! account. All state comes from the runtime loaded once at the start.
 
 use super::AppState;
+use super::MAX_BODY_BYTES;
 use super::auth::authenticate;
 use super::error::ApiError;
 use crate::providers::stream::Usage;
@@ -9,7 +10,6 @@ use crate::providers::{ChatReply, MockUpstream, OpenAiUpstream, Upstream, relay_
 use crate::runtime::{Deployment, GATEWAY_ONLY_PARAMS};
 use crate::usage::Accounting;
 use axum::body::{Body, Bytes};
-use super::MAX_BODY_BYTES;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -224,7 +224,13 @@ async fn call_openai(
     let call_id = accounting.request_id().to_string();
     let body = upstream_body(request.body, deployment)?;
     let reply = upstream
-        .chat(&app.client, body, stream, deployment.timeout, deployment.stream_timeout)
+        .chat(
+            &app.client,
+            body,
+            stream,
+            deployment.timeout,
+            deployment.stream_timeout,
+        )
         .await;
     let mut response = match reply {
         Err(e) => {
@@ -233,7 +239,10 @@ async fn call_openai(
         }
         Ok(ChatReply::Stream(body)) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/event-stream"),
+                ),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
             ],
             Body::from_stream(relay_sse(body, accounting)),
@@ -250,7 +259,10 @@ async fn call_openai(
                 .unwrap_or_default();
             accounting.succeed(usage);
             (
-                [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
                 bytes,
             )
                 .into_response()

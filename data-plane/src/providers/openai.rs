@@ -135,7 +135,12 @@ impl OpenAiUpstream {
                 .map_err(|_| ProviderError::timeout(self.provider, stream_timeout))?
                 .map_err(|e| ProviderError::connection(self.provider, &self.api_base, &e))?;
             if !response.status().is_success() {
-                return Err(ProviderError::from_response(self.provider, response, self.api_key.as_deref()).await);
+                return Err(ProviderError::from_response(
+                    self.provider,
+                    response,
+                    self.api_key.as_deref(),
+                )
+                .await);
             }
             return Ok(ChatReply::Stream(response.into_body()));
         }
@@ -145,7 +150,12 @@ impl OpenAiUpstream {
                 .await
                 .map_err(|e| ProviderError::connection(self.provider, &self.api_base, &e))?;
             if !response.status().is_success() {
-                return Err(ProviderError::from_response(self.provider, response, self.api_key.as_deref()).await);
+                return Err(ProviderError::from_response(
+                    self.provider,
+                    response,
+                    self.api_key.as_deref(),
+                )
+                .await);
             }
             let body = response
                 .into_body()
