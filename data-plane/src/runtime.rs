@@ -50,6 +50,8 @@ pub struct Deployment {
     pub upstream: Upstream,
     pub timeout: Duration,
     pub stream_timeout: Duration,
+    /// `drop_params`, per deployment or from `litellm_settings`.
+    pub drop_params: bool,
     /// Default request parameters from `litellm_params` (request wins).
     pub default_params: serde_json::Map<String, serde_json::Value>,
 }
@@ -90,6 +92,11 @@ impl Runtime {
                 upstream_model: d.upstream_model.clone(),
                 provider: d.provider.as_str(),
                 upstream: Upstream::build(d)?,
+                drop_params: d
+                    .params
+                    .drop_params
+                    .or(snapshot.litellm_settings.drop_params)
+                    .unwrap_or(false),
                 timeout,
                 stream_timeout,
                 default_params: d.extra_params.clone().into_iter().collect(),

@@ -36,8 +36,21 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
         .find(|k| !k.is_empty())
 }
 
-/// The caller's key hash, or the 401 LiteLLM would give.
-pub fn authenticate(headers: &HeaderMap, runtime: &Runtime) -> Result<KeyHash, ApiError> {
+/// Who is calling, as far as the request path needs to know.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key_hash: KeyHash,
+}
+
+impl Caller {
+    /// May this caller use `model`? (403 `key_model_access_denied` if not.)
+    pub fn authorize_model(&self, _runtime: &Runtime, _model: &str) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+/// The caller, or the 401 LiteLLM would give.
+pub fn authenticate(headers: &HeaderMap, runtime: &Runtime) -> Result<Caller, ApiError> {
     let Some(key) = presented_key(headers) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -47,7 +60,7 @@ pub fn authenticate(headers: &HeaderMap, runtime: &Runtime) -> Result<KeyHash, A
     };
     let hash = KeyHash::of(key);
     if runtime.is_master_key(&hash) {
-        return Ok(hash);
+        return Ok(Caller { key_hash: hash });
     }
     Err(ApiError::new(
         StatusCode::UNAUTHORIZED,

@@ -5,15 +5,13 @@ use super::AppState;
 use super::MAX_BODY_BYTES;
 use super::auth::authenticate;
 use super::error::ApiError;
-use crate::providers::stream::Usage;
-use crate::providers::{ChatReply, MockUpstream, OpenAiUpstream, Upstream, relay_sse};
+use crate::providers::{ChatCall, ChatOutput, sse_body};
 use crate::runtime::{Deployment, GATEWAY_ONLY_PARAMS};
 use crate::usage::Accounting;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use tracing::Instrument;
@@ -124,7 +122,7 @@ async fn handle(
     request_id: String,
 ) -> Result<Response, ApiError> {
     let runtime = app.live.runtime().ok_or_else(ApiError::not_ready)?;
-    let key_hash = authenticate(&headers, &runtime)?;
+    let caller = authenticate(&headers, &runtime)?;
     let request = parse(&body)?;
     tracing::Span::current().record("model", request.model.as_str());
 
@@ -158,26 +156,49 @@ async fn handle(
         accounting.set_end_user(user);
     }
 
-    let result = match &deployment.upstream {
-        Upstream::Mock(mock) => Ok(mock_response(mock, &request, &deployment, accounting)),
-        Upstream::OpenAi(upstream) => {
-            call_openai(&app, upstream, request, &deployment, accounting).await
+    let call_id = accounting.request_id().to_string();
+    let body = upstream_body(request.body, &deployment);
+    let call = ChatCall {
+        client: &app.client,
+        body,
+        stream: request.stream,
+        include_usage: request.include_usage,
+        timeout: deployment.timeout,
+        stream_timeout: deployment.stream_timeout,
+        drop_params: deployment.drop_params,
+        request_id: &call_id,
+        model_group: &group.name,
+    };
+    let result = match deployment.upstream.chat(call).await {
+        Err(e) => {
+            accounting.fail_with(e.status.as_u16(), &e.kind);
+            Err(ApiError::from(e))
         }
-        Upstream::Unsupported(kind) => {
-            let error = ApiError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "not_implemented_error",
-                format!(
-                    "Model {} is served by provider `{}`, which this Tollgate version cannot call yet.",
-                    group.name,
-                    kind.as_str()
+        Ok(ChatOutput::Complete { body, usage }) => {
+            accounting.succeed(usage);
+            Ok((
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response())
+        }
+        Ok(ChatOutput::Stream(chunks)) => Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/event-stream"),
                 ),
-            );
-            accounting.fail_with(error.status.as_u16(), error.kind());
-            Err(error)
-        }
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            ],
+            Body::from_stream(sse_body(chunks, accounting)),
+        )
+            .into_response()),
     };
     let mut response = result?;
+    set_header(&mut response, "x-litellm-call-id", &call_id);
     let api_base = deployment.upstream.api_base();
     set_header(&mut response, "x-litellm-model-id", &deployment.id);
     set_header(&mut response, "x-litellm-model-group", &group.name);
@@ -195,10 +216,7 @@ fn set_header(response: &mut Response, name: &'static str, value: &str) {
     }
 }
 
-fn upstream_body(
-    mut request: Map<String, Value>,
-    deployment: &Deployment,
-) -> Result<Vec<u8>, ApiError> {
+fn upstream_body(mut request: Map<String, Value>, deployment: &Deployment) -> Map<String, Value> {
     request.insert(
         "model".into(),
         Value::String(deployment.upstream_model.clone()),
@@ -209,141 +227,7 @@ fn upstream_body(
     for (key, value) in &deployment.default_params {
         request.entry(key.clone()).or_insert_with(|| value.clone());
     }
-    serde_json::to_vec(&request)
-        .map_err(|e| ApiError::bad_request(format!("cannot encode request: {e}"), None))
-}
-
-async fn call_openai(
-    app: &AppState,
-    upstream: &OpenAiUpstream,
-    request: ChatRequest,
-    deployment: &Deployment,
-    accounting: Accounting,
-) -> Result<Response, ApiError> {
-    let stream = request.stream;
-    let call_id = accounting.request_id().to_string();
-    let body = upstream_body(request.body, deployment)?;
-    let reply = upstream
-        .chat(
-            &app.client,
-            body,
-            stream,
-            deployment.timeout,
-            deployment.stream_timeout,
-        )
-        .await;
-    let mut response = match reply {
-        Err(e) => {
-            accounting.fail_with(e.status.as_u16(), &e.kind);
-            return Err(e.into());
-        }
-        Ok(ChatReply::Stream(body)) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/event-stream"),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            ],
-            Body::from_stream(relay_sse(body, accounting)),
-        )
-            .into_response(),
-        Ok(ChatReply::Complete(bytes)) => {
-            #[derive(Deserialize)]
-            struct WithUsage {
-                usage: Option<Usage>,
-            }
-            let usage = serde_json::from_slice::<WithUsage>(&bytes)
-                .ok()
-                .and_then(|r| r.usage)
-                .unwrap_or_default();
-            accounting.succeed(usage);
-            (
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                bytes,
-            )
-                .into_response()
-        }
-    };
-    set_header(&mut response, "x-litellm-call-id", &call_id);
-    Ok(response)
-}
-
-fn mock_response(
-    mock: &MockUpstream,
-    request: &ChatRequest,
-    deployment: &Deployment,
-    accounting: Accounting,
-) -> Response {
-    let id = format!("chatcmpl-{}", accounting.request_id());
-    let call_id = accounting.request_id().to_string();
-    let created = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
-    let prompt_tokens = prompt_words(&request.body);
-    let usage = Usage {
-        prompt_tokens,
-        completion_tokens: mock.completion_tokens(),
-    };
-    let mut response = if request.stream {
-        let events = mock.stream_events(
-            &id,
-            &deployment.model_name,
-            created,
-            prompt_tokens,
-            request.include_usage,
-        );
-        let body = Body::from_stream(futures::stream::iter(
-            events.into_iter().map(Ok::<_, std::convert::Infallible>),
-        ));
-        (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/event-stream"),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            ],
-            body,
-        )
-            .into_response()
-    } else {
-        (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            mock.response(&id, &deployment.model_name, created, prompt_tokens),
-        )
-            .into_response()
-    };
-    accounting.succeed(usage);
-    set_header(&mut response, "x-litellm-call-id", &call_id);
-    response
-}
-
-/// A rough prompt size for mock answers (real providers report their own).
-fn prompt_words(body: &Map<String, Value>) -> u64 {
-    let Some(Value::Array(messages)) = body.get("messages") else {
-        return 0;
-    };
-    let words: usize = messages
-        .iter()
-        .map(|m| match m.get("content") {
-            Some(Value::String(s)) => s.split_whitespace().count() + 1,
-            Some(Value::Array(parts)) => {
-                parts
-                    .iter()
-                    .filter_map(|p| p.get("text").and_then(Value::as_str))
-                    .map(|t| t.split_whitespace().count())
-                    .sum::<usize>()
-                    + 1
-            }
-            _ => 1,
-        })
-        .sum();
-    u64::try_from(words).unwrap_or(u64::MAX)
+    request
 }
 
 #[cfg(test)]

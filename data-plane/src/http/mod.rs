@@ -1,6 +1,6 @@
 //! The OpenAI-compatible HTTP API.
 
-mod auth;
+pub mod auth;
 mod chat;
 pub mod error;
 mod health;

@@ -36,6 +36,18 @@ impl ProviderError {
         }
     }
 
+    /// A provider whose translation is not built yet.
+    pub fn unsupported(provider: &str) -> Self {
+        Self {
+            status: StatusCode::NOT_IMPLEMENTED,
+            message: format!("provider `{provider}` is not supported by this Tollgate version yet"),
+            kind: "not_implemented_error".into(),
+            param: None,
+            code: Some("501".into()),
+            retry_after: None,
+        }
+    }
+
     /// A request that could not be built: a bug, not the caller's fault.
     pub fn internal(provider: &str, error: &dyn std::error::Error) -> Self {
         Self {

@@ -1,8 +1,10 @@
 //! `litellm_params.mock_response`: a deployment that answers in-process, as
 //! LiteLLM's does, so the quick start needs no provider and no API key.
 
+use super::chat::{ChatCall, ChatOutput, StreamEvent};
+use super::stream::Usage;
 use bytes::Bytes;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 #[derive(Debug)]
 pub struct MockUpstream {
@@ -19,8 +21,32 @@ impl MockUpstream {
         }
     }
 
-    pub fn completion_tokens(&self) -> u64 {
-        self.completion_tokens
+    pub fn chat(&self, call: &ChatCall<'_>) -> ChatOutput {
+        let id = format!("chatcmpl-{}", call.request_id);
+        let created = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        let prompt_tokens = prompt_words(&call.body);
+        let usage = Usage {
+            prompt_tokens,
+            completion_tokens: self.completion_tokens,
+        };
+        if !call.stream {
+            return ChatOutput::Complete {
+                body: self.response(&id, call.model_group, created, prompt_tokens),
+                usage,
+            };
+        }
+        let events: Vec<StreamEvent> = self
+            .stream_chunks(
+                &id,
+                call.model_group,
+                created,
+                prompt_tokens,
+                call.include_usage,
+            )
+            .into_iter()
+            .map(|(chunk, has_usage)| StreamEvent::chunk(&chunk, has_usage.then_some(usage)))
+            .collect();
+        ChatOutput::Stream(Box::pin(futures::stream::iter(events)))
     }
 
     pub fn response(&self, id: &str, model: &str, created: u64, prompt_tokens: u64) -> Bytes {
@@ -45,18 +71,17 @@ impl MockUpstream {
         Bytes::from(body.to_string())
     }
 
-    /// The SSE events of a streamed answer: role, one chunk per word, stop,
-    /// the usage chunk when asked for, `[DONE]`.
-    pub fn stream_events(
+    /// The chunks of a streamed answer: role, one chunk per word, stop, and
+    /// the usage chunk when asked for (flagged `true`).
+    fn stream_chunks(
         &self,
         id: &str,
         model: &str,
         created: u64,
         prompt_tokens: u64,
         include_usage: bool,
-    ) -> Vec<Bytes> {
-        let usage_field = |v: serde_json::Value| if include_usage { Some(v) } else { None };
-        let chunk = |delta: serde_json::Value, finish: Option<&str>| {
+    ) -> Vec<(Value, bool)> {
+        let chunk = |delta: Value, finish: Option<&str>| {
             let mut c = json!({
                 "id": id,
                 "object": "chat.completion.chunk",
@@ -64,39 +89,63 @@ impl MockUpstream {
                 "model": model,
                 "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
             });
-            if let Some(null) = usage_field(serde_json::Value::Null) {
-                c["usage"] = null;
+            if include_usage {
+                c["usage"] = Value::Null;
             }
-            Bytes::from(format!("data: {c}\n\n"))
+            (c, false)
         };
-        let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
+        let mut chunks = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
         for (i, word) in self.text.split_whitespace().enumerate() {
             let piece = if i == 0 {
                 word.to_string()
             } else {
                 format!(" {word}")
             };
-            events.push(chunk(json!({"content": piece}), None));
+            chunks.push(chunk(json!({"content": piece}), None));
         }
-        events.push(chunk(json!({}), Some("stop")));
+        chunks.push(chunk(json!({}), Some("stop")));
         if include_usage {
-            let usage = json!({
-                "id": id,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "choices": [],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": self.completion_tokens,
-                    "total_tokens": prompt_tokens + self.completion_tokens,
-                },
-            });
-            events.push(Bytes::from(format!("data: {usage}\n\n")));
+            chunks.push((
+                json!({
+                    "id": id,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "choices": [],
+                    "usage": {
+                        "prompt_tokens": prompt_tokens,
+                        "completion_tokens": self.completion_tokens,
+                        "total_tokens": prompt_tokens + self.completion_tokens,
+                    },
+                }),
+                true,
+            ));
         }
-        events.push(Bytes::from_static(b"data: [DONE]\n\n"));
-        events
+        chunks
     }
+}
+
+/// A rough prompt size for mock answers (real providers report their own).
+fn prompt_words(body: &Map<String, Value>) -> u64 {
+    let Some(Value::Array(messages)) = body.get("messages") else {
+        return 0;
+    };
+    let words: usize = messages
+        .iter()
+        .map(|m| match m.get("content") {
+            Some(Value::String(s)) => s.split_whitespace().count() + 1,
+            Some(Value::Array(parts)) => {
+                parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .map(|t| t.split_whitespace().count())
+                    .sum::<usize>()
+                    + 1
+            }
+            _ => 1,
+        })
+        .sum();
+    u64::try_from(words).unwrap_or(u64::MAX)
 }
 
 pub fn count_words(text: &str) -> u64 {
@@ -107,14 +156,11 @@ pub fn count_words(text: &str) -> u64 {
 mod tests {
     use super::*;
 
-    fn deltas(events: &[Bytes]) -> String {
-        events
+    fn content(chunks: &[(Value, bool)]) -> String {
+        chunks
             .iter()
-            .filter_map(|e| std::str::from_utf8(e).ok())
-            .filter_map(|e| e.strip_prefix("data: "))
-            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d.trim()).ok())
-            .filter_map(|v| {
-                v["choices"][0]["delta"]["content"]
+            .filter_map(|(c, _)| {
+                c["choices"][0]["delta"]["content"]
                     .as_str()
                     .map(str::to_string)
             })
@@ -124,30 +170,34 @@ mod tests {
     #[test]
     fn streamed_words_reassemble_the_text() {
         let mock = MockUpstream::new("Hello from Tollgate".into());
-        let events = mock.stream_events("id", "m", 0, 3, false);
-        assert_eq!(deltas(&events), "Hello from Tollgate");
-        assert_eq!(
-            events.last().map(|b| b.as_ref()),
-            Some(&b"data: [DONE]\n\n"[..])
-        );
+        let chunks = mock.stream_chunks("id", "m", 0, 3, false);
+        assert_eq!(content(&chunks), "Hello from Tollgate");
         assert!(
-            !events
+            chunks
                 .iter()
-                .any(|e| String::from_utf8_lossy(e).contains("\"usage\""))
+                .all(|(c, usage)| !usage && c.get("usage").is_none())
+        );
+        assert_eq!(
+            chunks
+                .last()
+                .map(|(c, _)| c["choices"][0]["finish_reason"].clone()),
+            Some(json!("stop"))
         );
     }
 
     #[test]
     fn include_usage_adds_one_usage_chunk() {
         let mock = MockUpstream::new("a b c".into());
-        let events = mock.stream_events("id", "m", 0, 7, true);
-        let usage: Vec<_> = events
-            .iter()
-            .map(|e| String::from_utf8_lossy(e).to_string())
-            .filter(|e| e.contains("\"total_tokens\""))
-            .collect();
+        let chunks = mock.stream_chunks("id", "m", 0, 7, true);
+        let usage: Vec<_> = chunks.iter().filter(|(_, u)| *u).collect();
         assert_eq!(usage.len(), 1);
-        assert!(usage[0].contains("\"choices\":[]"));
-        assert!(usage[0].contains("\"total_tokens\":10"));
+        assert_eq!(usage[0].0["choices"], json!([]));
+        assert_eq!(usage[0].0["usage"]["total_tokens"], json!(10));
+        assert!(
+            chunks
+                .iter()
+                .filter(|(_, u)| !*u)
+                .all(|(c, _)| c["usage"].is_null())
+        );
     }
 }

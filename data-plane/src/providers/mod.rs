@@ -3,17 +3,19 @@
 //! [`Upstream`] is decided once per deployment when a snapshot is applied
 //! (URLs joined, auth headers built), so the request path only sends.
 
+pub mod chat;
 mod client;
 mod error;
 mod mock;
 mod openai;
 pub mod stream;
 
+pub use chat::{ChatCall, ChatOutput, ChunkStream, StreamEvent};
 pub use client::{ClientError, HttpClient};
 pub use error::ProviderError;
 pub use mock::MockUpstream;
-pub use openai::{ChatReply, OpenAiUpstream};
-pub use stream::{StreamAccounting, relay_sse};
+pub use openai::OpenAiUpstream;
+pub use stream::{StreamAccounting, sse_body};
 
 use tollgate_shared::provider::ProviderKind;
 use tollgate_shared::snapshot::Deployment;
@@ -55,6 +57,14 @@ impl Upstream {
             | ProviderKind::Openrouter
             | ProviderKind::HostedVllm => Ok(Upstream::OpenAi(OpenAiUpstream::new(deployment)?)),
             other => Ok(Upstream::Unsupported(other)),
+        }
+    }
+
+    pub async fn chat(&self, call: ChatCall<'_>) -> Result<ChatOutput, ProviderError> {
+        match self {
+            Upstream::Mock(mock) => Ok(mock.chat(&call)),
+            Upstream::OpenAi(upstream) => upstream.chat(call).await,
+            Upstream::Unsupported(kind) => Err(ProviderError::unsupported(kind.as_str())),
         }
     }
 

@@ -2,21 +2,14 @@
 //! (Groq, Mistral, DeepSeek, Together, OpenRouter, vLLM, any `api_base`).
 
 use super::BuildError;
-use super::client::HttpClient;
+use super::chat::{ChatCall, ChatOutput};
 use super::error::ProviderError;
+use super::stream::{Usage, openai_events};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method, Uri};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use std::time::Duration;
 use tollgate_shared::snapshot::Deployment;
-
-/// What a chat call returned: the whole body, or the live stream.
-pub enum ChatReply {
-    Complete(Bytes),
-    Stream(Incoming),
-}
 
 #[derive(Debug)]
 pub struct OpenAiUpstream {
@@ -118,21 +111,17 @@ impl OpenAiUpstream {
     /// by `stream_timeout` up to the response head (the first chunk follows
     /// it immediately with OpenAI-format servers), then not at all: a long
     /// answer is not a stuck one.
-    pub async fn chat(
-        &self,
-        client: &HttpClient,
-        body: Vec<u8>,
-        stream: bool,
-        timeout: Duration,
-        stream_timeout: Duration,
-    ) -> Result<ChatReply, ProviderError> {
+    pub async fn chat(&self, call: ChatCall<'_>) -> Result<ChatOutput, ProviderError> {
+        let body = serde_json::to_vec(&call.body)
+            .map_err(|e| ProviderError::internal(self.provider, &e))?;
         let request = self
             .request(body)
             .map_err(|e| ProviderError::internal(self.provider, &e))?;
-        if stream {
-            let response = tokio::time::timeout(stream_timeout, client.send(request))
+        let client = call.client;
+        if call.stream {
+            let response = tokio::time::timeout(call.stream_timeout, client.send(request))
                 .await
-                .map_err(|_| ProviderError::timeout(self.provider, stream_timeout))?
+                .map_err(|_| ProviderError::timeout(self.provider, call.stream_timeout))?
                 .map_err(|e| ProviderError::connection(self.provider, &self.api_base, &e))?;
             if !response.status().is_success() {
                 return Err(ProviderError::from_response(
@@ -142,7 +131,7 @@ impl OpenAiUpstream {
                 )
                 .await);
             }
-            return Ok(ChatReply::Stream(response.into_body()));
+            return Ok(ChatOutput::Stream(openai_events(response.into_body())));
         }
         let exchange = async {
             let response = client
@@ -161,11 +150,20 @@ impl OpenAiUpstream {
                 .into_body()
                 .collect()
                 .await
-                .map_err(|e| ProviderError::connection(self.provider, &self.api_base, &e))?;
-            Ok(ChatReply::Complete(body.to_bytes()))
+                .map_err(|e| ProviderError::connection(self.provider, &self.api_base, &e))?
+                .to_bytes();
+            #[derive(serde::Deserialize)]
+            struct WithUsage {
+                usage: Option<Usage>,
+            }
+            let usage = serde_json::from_slice::<WithUsage>(&body)
+                .ok()
+                .and_then(|r| r.usage)
+                .unwrap_or_default();
+            Ok(ChatOutput::Complete { body, usage })
         };
-        tokio::time::timeout(timeout, exchange)
+        tokio::time::timeout(call.timeout, exchange)
             .await
-            .map_err(|_| ProviderError::timeout(self.provider, timeout))?
+            .map_err(|_| ProviderError::timeout(self.provider, call.timeout))?
     }
 }

@@ -1,5 +1,5 @@
-//! Relaying an upstream SSE stream to the client, chunk by chunk, while
-//! accounting for what it carried.
+//! Streams: OpenAI-format SSE in from providers, SSE out to clients, with
+//! accounting of what passed.
 
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
@@ -7,8 +7,10 @@ use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use std::convert::Infallible;
 
+use super::chat::{ChunkStream, StreamEvent};
+
 /// Token usage as OpenAI reports it.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 pub struct Usage {
     #[serde(default)]
     pub prompt_tokens: u64,
@@ -25,59 +27,70 @@ pub trait StreamAccounting: Send + 'static {
     fn failed(&mut self, error_type: &str);
 }
 
-/// Re-emits each `data:` event of an OpenAI-format SSE response as it
-/// arrives. A broken upstream ends the stream with an error event (never a
-/// silent hang or a truncated success).
-pub fn relay_sse<A: StreamAccounting>(
-    body: hyper::body::Incoming,
+/// Turns a provider's chunk stream into the client's SSE body: each frame
+/// as it arrives, `[DONE]` at the end, an error frame (and no `[DONE]`) if
+/// the provider broke off — never a silent hang or a truncated success.
+pub fn sse_body<A: StreamAccounting>(
+    mut chunks: ChunkStream,
     mut accounting: A,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     async_stream::stream! {
-        let mut events = http_body_util::BodyDataStream::new(body).eventsource();
         let mut first = true;
-        let mut done = false;
-        while let Some(event) = events.next().await {
+        while let Some(event) = chunks.next().await {
             match event {
-                Ok(event) => {
-                    if event.data == "[DONE]" {
-                        done = true;
-                        yield Ok(Bytes::from_static(b"data: [DONE]\n\n"));
-                        break;
-                    }
+                StreamEvent::Data { frame, usage } => {
                     if first {
                         accounting.first_chunk();
                         first = false;
                     }
-                    if let Some(usage) = usage_of(&event.data) {
+                    if let Some(usage) = usage {
                         accounting.usage(usage);
                     }
-                    let mut out = Vec::with_capacity(event.data.len() + 8);
-                    out.extend_from_slice(b"data: ");
-                    out.extend_from_slice(event.data.as_bytes());
-                    out.extend_from_slice(b"\n\n");
-                    yield Ok(Bytes::from(out));
+                    yield Ok(frame);
                 }
-                Err(e) => {
-                    accounting.failed("api_connection_error");
-                    yield Ok(error_event(&format!("the provider's stream broke: {e}"), "api_connection_error"));
+                StreamEvent::Error { frame, error_type } => {
+                    accounting.failed(error_type);
+                    yield Ok(frame);
                     return;
                 }
             }
         }
-        if done {
-            accounting.completed();
-        } else {
-            // Some OpenAI-compatible servers end without [DONE]; the body
-            // ended cleanly, so the client gets a proper terminator.
-            accounting.completed();
-            yield Ok(Bytes::from_static(b"data: [DONE]\n\n"));
-        }
+        accounting.completed();
+        yield Ok(Bytes::from_static(b"data: [DONE]\n\n"));
     }
+}
+
+/// An OpenAI-format SSE response body as chunk events. `[DONE]` ends it;
+/// a body that ends without `[DONE]` (some compatible servers) ends it too.
+pub fn openai_events(body: hyper::body::Incoming) -> ChunkStream {
+    Box::pin(async_stream::stream! {
+        let mut events = http_body_util::BodyDataStream::new(body).eventsource();
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(event) if event.data == "[DONE]" => return,
+                Ok(event) => {
+                    let usage = usage_of(&event.data);
+                    let mut frame = Vec::with_capacity(event.data.len() + 8);
+                    frame.extend_from_slice(b"data: ");
+                    frame.extend_from_slice(event.data.as_bytes());
+                    frame.extend_from_slice(b"\n\n");
+                    yield StreamEvent::Data { frame: Bytes::from(frame), usage };
+                }
+                Err(e) => {
+                    yield StreamEvent::Error {
+                        frame: error_event(&format!("the provider's stream broke: {e}"), "api_connection_error"),
+                        error_type: "api_connection_error",
+                    };
+                    return;
+                }
+            }
+        }
+    })
 }
 
 /// Parses `usage` only from chunks that can carry it; most chunks skip the
 /// JSON parse entirely.
-fn usage_of(data: &str) -> Option<Usage> {
+pub fn usage_of(data: &str) -> Option<Usage> {
     if !data.contains("\"usage\"") {
         return None;
     }
