@@ -125,6 +125,7 @@ async fn handle(
     let caller = authenticate(&headers, &runtime)?;
     let request = parse(&body)?;
     tracing::Span::current().record("model", request.model.as_str());
+    caller.authorize_model(&runtime, &request.model)?;
 
     let group = runtime.group(&request.model).ok_or_else(|| {
         ApiError::bad_request(
@@ -143,8 +144,12 @@ async fn handle(
         )
     })?);
 
-    let mut accounting =
-        Accounting::start(app.usage.clone(), request_id, CALL_TYPE, key_hash.to_hex());
+    let mut accounting = Accounting::start(
+        app.usage.clone(),
+        request_id,
+        CALL_TYPE,
+        caller.key_hash.to_hex(),
+    );
     accounting.set_route(
         &group.name,
         &deployment.id,
