@@ -9,6 +9,7 @@
 
 pub mod db;
 pub mod grpc;
+pub mod keys;
 pub mod master_key;
 pub mod options;
 pub mod publisher;
@@ -106,6 +107,7 @@ pub async fn start(
         opts.config.clone(),
         fallback_key,
         db::ConfigVersions::new(database.clone()),
+        db::VirtualKeys::new(database.clone()),
     ));
     publisher
         .publish_current()
@@ -116,9 +118,13 @@ pub async fn start(
     let state = state::AppState {
         published: publisher.subscribe(),
         registry,
-        spend_logs: db::SpendLogs::new(database),
+        spend_logs: db::SpendLogs::new(database.clone()),
         config_status: publisher.status(),
         cancel: cancel.clone(),
+        keys: Arc::new(keys::KeyService::new(
+            db::VirtualKeys::new(database.clone()),
+            Arc::clone(&publisher),
+        )),
     };
 
     let (trigger_tx, trigger_rx) = mpsc::channel(1);

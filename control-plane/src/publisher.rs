@@ -6,7 +6,7 @@
 //! stays live. Snapshots are serialized here, once per version; every stream
 //! sends the same `Bytes`.
 
-use crate::db::ConfigVersions;
+use crate::db::{ConfigVersions, VirtualKeys};
 use bytes::Bytes;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -53,8 +53,13 @@ pub struct Publisher {
     /// Used when the config sets no master key (generated at start).
     fallback_master_key: Option<SecretString>,
     versions: ConfigVersions,
+    keys: VirtualKeys,
     tx: watch::Sender<Option<Arc<Published>>>,
     status: Arc<Mutex<ConfigStatus>>,
+    /// Builds run one at a time: each reads the file and the database when
+    /// it starts, so a build that started later never loses to an earlier
+    /// one that finishes later.
+    build_lock: tokio::sync::Mutex<()>,
 }
 
 impl Publisher {
@@ -62,6 +67,7 @@ impl Publisher {
         config_path: PathBuf,
         fallback_master_key: Option<SecretString>,
         versions: ConfigVersions,
+        keys: VirtualKeys,
     ) -> Self {
         let (tx, _) = watch::channel(None);
         let status = ConfigStatus {
@@ -72,8 +78,10 @@ impl Publisher {
             config_path,
             fallback_master_key,
             versions,
+            keys,
             tx,
             status: Arc::new(Mutex::new(status)),
+            build_lock: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -85,12 +93,14 @@ impl Publisher {
         Arc::clone(&self.status)
     }
 
-    /// Loads the file and publishes it if its content changed.
-    pub async fn publish_current(&self) -> Result<(), PublishError> {
+    /// Loads the file and the keys and publishes them if the content
+    /// changed; returns the version now published.
+    pub async fn publish_current(&self) -> Result<u64, PublishError> {
         let span = info_span!("snapshot_build", path = %self.config_path.display());
         async {
+            let _one_at_a_time = self.build_lock.lock().await;
             match self.build().await {
-                Ok(()) => Ok(()),
+                Ok(version) => Ok(version),
                 Err(e) => {
                     let mut status = self.lock_status();
                     status.last_error = Some(e.to_string());
@@ -102,7 +112,7 @@ impl Publisher {
         .await
     }
 
-    async fn build(&self) -> Result<(), PublishError> {
+    async fn build(&self) -> Result<u64, PublishError> {
         let path = self.config_path.clone();
         // File I/O and parsing off the async workers.
         let loaded = tokio::task::spawn_blocking(move || config::load_file(&path, &ProcessEnv))
@@ -120,7 +130,14 @@ impl Publisher {
         if loaded.config.general_settings.master_key.is_none() {
             loaded.config.general_settings.master_key = self.fallback_master_key.clone();
         }
-        let snapshot = Snapshot::from_config(&loaded);
+        let mut snapshot = Snapshot::from_config(&loaded);
+        snapshot.keys = self
+            .keys
+            .active()
+            .await?
+            .iter()
+            .filter_map(crate::keys::key_to_snapshot)
+            .collect();
         let encoded = snapshot.encode()?;
         {
             let mut status = self.lock_status();
@@ -132,9 +149,10 @@ impl Publisher {
             .tx
             .borrow()
             .as_ref()
-            .is_some_and(|p| p.content_hash == encoded.content_hash);
-        if unchanged {
-            return Ok(());
+            .filter(|p| p.content_hash == encoded.content_hash)
+            .map(|p| p.version);
+        if let Some(version) = unchanged {
+            return Ok(version);
         }
         let version = self.versions.version_for(&encoded.content_hash).await?;
         info!(
@@ -150,7 +168,7 @@ impl Publisher {
             master_key_hash: snapshot.master_key_hash,
             created_at: chrono::Utc::now(),
         })));
-        Ok(())
+        Ok(version)
     }
 
     fn lock_status(&self) -> std::sync::MutexGuard<'_, ConfigStatus> {
@@ -179,7 +197,7 @@ impl Publisher {
                     t = triggers.recv() => if t.is_none() { break },
                 }
             }
-            if let Err(e) = self.publish_current().await {
+            if let Err(e) = self.publish_current().await.map(|_| ()) {
                 error!("config rejected, the last good snapshot stays live: {e}");
             }
         }

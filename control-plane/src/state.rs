@@ -15,6 +15,7 @@ pub struct AppState {
     pub spend_logs: SpendLogs,
     pub config_status: Arc<Mutex<ConfigStatus>>,
     pub cancel: CancellationToken,
+    pub keys: Arc<crate::keys::KeyService>,
 }
 
 impl AppState {

@@ -5,6 +5,10 @@
 //! sync with the control plane and on disk ([`sync`]); reports usage
 //! ([`usage`]). The request path touches no database and no disk.
 
+// `ProviderError` (about 150 bytes) is returned by value from every provider
+// module; errors are the rare path, so the larger `Result` is accepted.
+#![allow(clippy::result_large_err)]
+
 pub mod http;
 pub mod live;
 pub mod options;
@@ -88,6 +92,8 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         &opts.cluster_token,
         opts.tls_ca.as_deref(),
     )?;
+    let admin =
+        tollgate_proto::v1::admin_service_client::AdminServiceClient::new(endpoint.connect_lazy());
     tokio::spawn(sync::run(
         Arc::clone(&live),
         sync::SyncOptions {
@@ -124,6 +130,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         live,
         client,
         usage,
+        admin,
     });
     info!(%addr, node_id, "data plane listening");
 

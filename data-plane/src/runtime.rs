@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tollgate_shared::keys::KeyHash;
-use tollgate_shared::snapshot::Snapshot;
+use tollgate_shared::snapshot::{Snapshot, VirtualKey};
 
 /// LiteLLM's default `request_timeout` is 6000 s; a gateway should not hold
 /// a connection that long by default. Overridable per deployment and in
@@ -30,6 +30,10 @@ pub const GATEWAY_ONLY_PARAMS: [&str; 9] = [
 
 pub struct Runtime {
     master_key_hash: Option<KeyHash>,
+    /// Virtual keys by hash: one O(1) lookup per request.
+    keys: HashMap<KeyHash, Arc<VirtualKey>>,
+    /// Model group names in config order, for per-key `/v1/models`.
+    model_names: Vec<String>,
     groups: HashMap<String, ModelGroup>,
     /// `GET /v1/models`, serialized once per snapshot.
     models_body: Bytes,
@@ -126,8 +130,15 @@ impl Runtime {
             })
             .collect();
         let models_body = models_list(&order);
+        let keys = snapshot
+            .keys
+            .iter()
+            .map(|k| (k.token, Arc::new(k.clone())))
+            .collect();
         Ok(Runtime {
             master_key_hash: snapshot.master_key_hash,
+            keys,
+            model_names: order,
             groups,
             models_body,
         })
@@ -135,6 +146,22 @@ impl Runtime {
 
     pub fn is_master_key(&self, presented: &KeyHash) -> bool {
         self.master_key_hash.as_ref() == Some(presented)
+    }
+
+    pub fn key(&self, hash: &KeyHash) -> Option<&Arc<VirtualKey>> {
+        self.keys.get(hash)
+    }
+
+    /// `/v1/models` for a key restricted to some models (unrestricted keys
+    /// get the pre-serialized body).
+    pub fn models_body_for(&self, allowed: &[String]) -> Bytes {
+        let names: Vec<String> = self
+            .model_names
+            .iter()
+            .filter(|m| allowed.iter().any(|a| a == *m))
+            .cloned()
+            .collect();
+        models_list(&names)
     }
 
     pub fn group(&self, model: &str) -> Option<&ModelGroup> {

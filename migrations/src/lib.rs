@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_config_versions;
 mod m20261124_000002_data_planes;
 mod m20261124_000003_spend_logs;
+mod m20261124_000004_virtual_keys;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_config_versions::Migration),
             Box::new(m20261124_000002_data_planes::Migration),
             Box::new(m20261124_000003_spend_logs::Migration),
+            Box::new(m20261124_000004_virtual_keys::Migration),
         ]
     }
 }

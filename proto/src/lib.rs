@@ -5,8 +5,9 @@
 //! [`v1`]; everything else in the workspace converts to and from its own
 //! domain types at the boundary.
 
-#![allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod json;
 
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
 pub mod v1 {
     tonic::include_proto!("tollgate.v1");
 }

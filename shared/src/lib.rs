@@ -7,6 +7,7 @@
 //! - [`secret`]: a string that never shows in logs.
 
 pub mod config;
+pub mod duration;
 pub mod error;
 pub mod keys;
 pub mod provider;

@@ -28,6 +28,32 @@ pub struct Snapshot {
     /// Settings sections as written (secrets removed), for keys that have no
     /// behaviour yet.
     pub raw_settings: BTreeMap<String, Value>,
+    /// Live virtual keys (deleted ones are absent: absence is revocation).
+    #[serde(default)]
+    pub keys: Vec<VirtualKey>,
+}
+
+/// What a data plane needs to know about a virtual key to enforce it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VirtualKey {
+    pub token: KeyHash,
+    pub key_name: String,
+    pub alias: Option<String>,
+    /// Empty = every model.
+    pub models: Vec<String>,
+    /// Unix milliseconds.
+    pub expires_at_ms: Option<i64>,
+    pub blocked: bool,
+    pub team_id: Option<String>,
+    pub user_id: Option<String>,
+    pub rpm_limit: Option<u64>,
+    pub tpm_limit: Option<u64>,
+    pub max_parallel_requests: Option<u64>,
+    pub model_rpm_limit: BTreeMap<String, u64>,
+    pub model_tpm_limit: BTreeMap<String, u64>,
+    /// Model name aliases for this key (`{"gpt-4": "gpt-4o"}`).
+    pub aliases: BTreeMap<String, String>,
+    pub tags: Vec<String>,
 }
 
 /// One entry of `model_list`: a deployment of the model group `model_name`.
@@ -126,6 +152,7 @@ impl Snapshot {
             router_settings: config.router_settings.clone(),
             litellm_settings: config.litellm_settings.clone(),
             raw_settings,
+            keys: Vec::new(),
         }
     }
 

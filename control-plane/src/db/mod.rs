@@ -6,10 +6,12 @@ mod config_versions;
 mod data_planes;
 pub mod entities;
 mod spend_logs;
+mod virtual_keys;
 
 pub use config_versions::ConfigVersions;
 pub use data_planes::{DataPlaneRow, DataPlanes};
 pub use spend_logs::SpendLogs;
+pub use virtual_keys::{KeyFilter, VirtualKeyRow, VirtualKeys};
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 use std::path::Path;

@@ -3,7 +3,12 @@
 use super::auth::presented_bearer;
 use crate::state::AppState;
 use tollgate_proto::v1::admin_service_server::AdminService as AdminApi;
-use tollgate_proto::v1::{DataPlaneStatus, GetStatusRequest, StatusResponse};
+use tollgate_proto::v1::{
+    DataPlaneStatus, DeleteKeysRequest, DeleteKeysResponse, GenerateKeyRequest, GetStatusRequest,
+    KeyRef, KeyResponse, ListKeysRequest, ListKeysResponse, RegenerateKeyRequest,
+    SetKeyBlockedRequest, StatusResponse, UpdateKeyRequest,
+};
+use tollgate_shared::keys::KeyHash;
 use tonic::{Request, Response, Status};
 
 pub struct AdminService {
@@ -55,5 +60,82 @@ impl AdminApi for AdminService {
                 })
                 .collect(),
         }))
+    }
+
+    async fn generate_key(
+        &self,
+        request: Request<GenerateKeyRequest>,
+    ) -> Result<Response<KeyResponse>, Status> {
+        self.authorize(&request)?;
+        Ok(Response::new(
+            self.state.keys.generate(request.into_inner()).await?,
+        ))
+    }
+
+    async fn update_key(
+        &self,
+        request: Request<UpdateKeyRequest>,
+    ) -> Result<Response<KeyResponse>, Status> {
+        self.authorize(&request)?;
+        Ok(Response::new(
+            self.state.keys.update(request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_key(&self, request: Request<KeyRef>) -> Result<Response<KeyResponse>, Status> {
+        // A key may read its own info (LiteLLM's /key/info without admin).
+        let own = presented_bearer(&request).is_some_and(|p| {
+            let asked = &request.get_ref().key;
+            KeyHash::of(p) == KeyHash::of(asked)
+                || KeyHash::of(p).to_hex().eq_ignore_ascii_case(asked)
+        });
+        if !own {
+            self.authorize(&request)?;
+        }
+        Ok(Response::new(
+            self.state.keys.get(&request.into_inner().key).await?,
+        ))
+    }
+
+    async fn list_keys(
+        &self,
+        request: Request<ListKeysRequest>,
+    ) -> Result<Response<ListKeysResponse>, Status> {
+        self.authorize(&request)?;
+        Ok(Response::new(
+            self.state.keys.list(request.into_inner()).await?,
+        ))
+    }
+
+    async fn delete_keys(
+        &self,
+        request: Request<DeleteKeysRequest>,
+    ) -> Result<Response<DeleteKeysResponse>, Status> {
+        self.authorize(&request)?;
+        Ok(Response::new(
+            self.state.keys.delete(request.into_inner()).await?,
+        ))
+    }
+
+    async fn set_key_blocked(
+        &self,
+        request: Request<SetKeyBlockedRequest>,
+    ) -> Result<Response<KeyResponse>, Status> {
+        self.authorize(&request)?;
+        let r = request.into_inner();
+        let reference = r.key.map(|k| k.key).unwrap_or_default();
+        Ok(Response::new(
+            self.state.keys.set_blocked(&reference, r.blocked).await?,
+        ))
+    }
+
+    async fn regenerate_key(
+        &self,
+        request: Request<RegenerateKeyRequest>,
+    ) -> Result<Response<KeyResponse>, Status> {
+        self.authorize(&request)?;
+        Ok(Response::new(
+            self.state.keys.regenerate(request.into_inner()).await?,
+        ))
     }
 }

@@ -4,7 +4,9 @@
 use super::error::ApiError;
 use crate::runtime::Runtime;
 use axum::http::{HeaderMap, StatusCode, header};
+use std::sync::Arc;
 use tollgate_shared::keys::{KeyHash, abbreviate};
+use tollgate_shared::snapshot::VirtualKey;
 
 /// Checked after `Authorization`, in LiteLLM's order.
 const KEY_HEADERS: [&str; 5] = [
@@ -40,12 +42,51 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub key_hash: KeyHash,
+    /// `None` for the master key (proxy admin).
+    pub key: Option<Arc<VirtualKey>>,
 }
 
+/// `all-proxy-models` in a key's `models` means every model (LiteLLM).
+const ALL_MODELS: &str = "all-proxy-models";
+
 impl Caller {
-    /// May this caller use `model`? (403 `key_model_access_denied` if not.)
-    pub fn authorize_model(&self, _runtime: &Runtime, _model: &str) -> Result<(), ApiError> {
-        Ok(())
+    pub fn is_admin(&self) -> bool {
+        self.key.is_none()
+    }
+
+    /// The models this caller is limited to (`None` = all).
+    pub fn allowed_models(&self) -> Option<&[String]> {
+        self.key
+            .as_ref()
+            .map(|k| k.models.as_slice())
+            .filter(|m| !m.is_empty() && !m.iter().any(|x| x == ALL_MODELS))
+    }
+
+    /// May this caller use `model`? 403 `key_model_access_denied` if not,
+    /// before anything is sent upstream.
+    pub fn authorize_model(&self, _runtime: &Runtime, model: &str) -> Result<(), ApiError> {
+        match self.allowed_models() {
+            Some(allowed) if !allowed.iter().any(|m| m == model) => {
+                let mut e = ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "key_model_access_denied",
+                    format!(
+                        "key not allowed to access model. This key can only access models={allowed:?}. Tried to access {model}"
+                    ),
+                );
+                e.body.error.param = Some("model".into());
+                Err(e)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The key's model alias for `model`, if it has one.
+    pub fn alias<'a>(&'a self, model: &'a str) -> &'a str {
+        self.key
+            .as_ref()
+            .and_then(|k| k.aliases.get(model))
+            .map_or(model, String::as_str)
     }
 }
 
@@ -60,17 +101,50 @@ pub fn authenticate(headers: &HeaderMap, runtime: &Runtime) -> Result<Caller, Ap
     };
     let hash = KeyHash::of(key);
     if runtime.is_master_key(&hash) {
-        return Ok(Caller { key_hash: hash });
+        return Ok(Caller {
+            key_hash: hash,
+            key: None,
+        });
     }
-    Err(ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "token_not_found_in_db",
-        format!(
-            "Authentication Error, Invalid proxy server token passed. Received API Key = {}, Key Hash (Token) ={}. Unable to find token in cache or LiteLLM_VerificationTokenTable",
-            abbreviate(key),
-            hash.to_hex()
-        ),
-    ))
+    let Some(virtual_key) = runtime.key(&hash) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_not_found_in_db",
+            format!(
+                "Authentication Error, Invalid proxy server token passed. Received API Key = {}, Key Hash (Token) ={}. Unable to find token in cache or LiteLLM_VerificationTokenTable",
+                abbreviate(key),
+                hash.to_hex()
+            ),
+        ));
+    };
+    if virtual_key.blocked {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "auth_error",
+            "Authentication Error, Key is blocked. Update via /key/unblock if you're an admin.",
+        ));
+    }
+    if let Some(expires) = virtual_key.expires_at_ms {
+        let now = chrono::Utc::now();
+        if now.timestamp_millis() >= expires {
+            let expiry = chrono::DateTime::from_timestamp_millis(expires).unwrap_or(now);
+            let mut e = ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "expired_key",
+                format!(
+                    "Authentication Error - Expired Key. Key Expiry time {} and current time {}",
+                    expiry.to_rfc3339(),
+                    now.to_rfc3339()
+                ),
+            );
+            e.body.error.param = Some(abbreviate(key));
+            return Err(e);
+        }
+    }
+    Ok(Caller {
+        key_hash: hash,
+        key: Some(Arc::clone(virtual_key)),
+    })
 }
 
 #[cfg(test)]

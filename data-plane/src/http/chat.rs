@@ -127,7 +127,7 @@ async fn handle(
     tracing::Span::current().record("model", request.model.as_str());
     caller.authorize_model(&runtime, &request.model)?;
 
-    let group = runtime.group(&request.model).ok_or_else(|| {
+    let group = runtime.group(caller.alias(&request.model)).ok_or_else(|| {
         ApiError::bad_request(
             format!(
                 "Invalid model name passed in model={}. Call `/v1/models` to view available models for your key.",

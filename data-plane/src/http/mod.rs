@@ -2,8 +2,12 @@
 
 pub mod auth;
 mod chat;
+mod completions;
+mod embeddings;
+mod endpoint;
 pub mod error;
 mod health;
+mod management;
 mod models;
 
 use crate::live::LiveState;
@@ -13,6 +17,7 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use std::sync::Arc;
+use tollgate_proto::v1::admin_service_client::AdminServiceClient;
 
 /// Requests carry images and long histories; LiteLLM sets no limit, which
 /// invites memory exhaustion. 32 MiB covers real multimodal requests.
@@ -23,17 +28,28 @@ pub struct AppState {
     pub live: Arc<LiveState>,
     pub client: crate::providers::HttpClient,
     pub usage: UsageSink,
+    /// The control plane's admin API, for the management routes.
+    pub admin: AdminServiceClient<InterceptedChannel>,
 }
+
+/// Admin calls carry the caller's key, not the cluster token; the channel
+/// itself needs no interceptor.
+pub type InterceptedChannel = tonic::transport::Channel;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(chat::chat_completions))
         .route("/chat/completions", post(chat::chat_completions))
+        .route("/v1/embeddings", post(embeddings::embeddings))
+        .route("/embeddings", post(embeddings::embeddings))
+        .route("/v1/completions", post(completions::completions))
+        .route("/completions", post(completions::completions))
         .route("/v1/models", get(models::list))
         .route("/models", get(models::list))
         .route("/health/liveliness", get(health::liveliness))
         .route("/health/liveness", get(health::liveliness))
         .route("/health/readiness", get(health::readiness))
+        .merge(management::key_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -11,15 +11,21 @@ pub async fn list(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let Some(runtime) = app.live.runtime() else {
         return ApiError::not_ready().into_response();
     };
-    if let Err(e) = authenticate(&headers, &runtime) {
-        return e.into_response();
-    }
+    let caller = match authenticate(&headers, &runtime) {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
+    // Keys limited to some models see only those (LiteLLM filters the same).
+    let body = match caller.allowed_models() {
+        Some(allowed) => runtime.models_body_for(allowed),
+        None => runtime.models_body(),
+    };
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        runtime.models_body(),
+        body,
     )
         .into_response()
 }

@@ -3,15 +3,24 @@
 //! [`Upstream`] is decided once per deployment when a snapshot is applied
 //! (URLs joined, auth headers built), so the request path only sends.
 
+mod anthropic;
+mod azure;
+mod bedrock;
 pub mod chat;
 mod client;
+mod completions;
+pub mod embeddings;
 mod error;
+mod exchange;
+mod gemini;
 mod mock;
+mod ollama;
 mod openai;
 pub mod stream;
 
 pub use chat::{ChatCall, ChatOutput, ChunkStream, StreamEvent};
 pub use client::{ClientError, HttpClient};
+pub use completions::CompletionCall;
 pub use error::ProviderError;
 pub use mock::MockUpstream;
 pub use openai::OpenAiUpstream;
@@ -26,6 +35,16 @@ pub enum Upstream {
     Mock(MockUpstream),
     /// OpenAI's wire format (OpenAI and every OpenAI-compatible server).
     OpenAi(OpenAiUpstream),
+    /// Google AI Studio's Gemini API (`gemini/`).
+    Gemini(gemini::GeminiUpstream),
+    /// Ollama's native `/api/chat` (`ollama/`, `ollama_chat/`).
+    Ollama(ollama::OllamaUpstream),
+    /// Anthropic's Messages API (`anthropic/`).
+    Anthropic(anthropic::AnthropicUpstream),
+    /// Azure OpenAI (`azure/`).
+    Azure(azure::AzureUpstream),
+    /// AWS Bedrock's Converse API (`bedrock/`), SigV4-signed.
+    Bedrock(bedrock::BedrockUpstream),
     /// A provider whose translation is not built yet.
     Unsupported(ProviderKind),
 }
@@ -56,6 +75,19 @@ impl Upstream {
             | ProviderKind::TogetherAi
             | ProviderKind::Openrouter
             | ProviderKind::HostedVllm => Ok(Upstream::OpenAi(OpenAiUpstream::new(deployment)?)),
+            ProviderKind::Gemini => Ok(Upstream::Gemini(gemini::GeminiUpstream::new(deployment)?)),
+            ProviderKind::Ollama | ProviderKind::OllamaChat => {
+                Ok(Upstream::Ollama(ollama::OllamaUpstream::new(deployment)?))
+            }
+            ProviderKind::Anthropic => Ok(Upstream::Anthropic(anthropic::AnthropicUpstream::new(
+                deployment,
+            )?)),
+            ProviderKind::Azure => Ok(Upstream::Azure(azure::AzureUpstream::new(deployment)?)),
+            ProviderKind::Bedrock => Ok(Upstream::Bedrock(bedrock::BedrockUpstream::new(
+                deployment,
+            )?)),
+            // Every prefix has a translation today; kept for the next one.
+            #[allow(unreachable_patterns)]
             other => Ok(Upstream::Unsupported(other)),
         }
     }
@@ -64,6 +96,11 @@ impl Upstream {
         match self {
             Upstream::Mock(mock) => Ok(mock.chat(&call)),
             Upstream::OpenAi(upstream) => upstream.chat(call).await,
+            Upstream::Gemini(upstream) => upstream.chat(call).await,
+            Upstream::Ollama(upstream) => upstream.chat(call).await,
+            Upstream::Anthropic(upstream) => upstream.chat(call).await,
+            Upstream::Azure(upstream) => upstream.chat(call).await,
+            Upstream::Bedrock(upstream) => upstream.chat(call).await,
             Upstream::Unsupported(kind) => Err(ProviderError::unsupported(kind.as_str())),
         }
     }
@@ -72,6 +109,11 @@ impl Upstream {
     pub fn api_base(&self) -> &str {
         match self {
             Upstream::OpenAi(u) => u.api_base(),
+            Upstream::Gemini(u) => u.api_base(),
+            Upstream::Ollama(u) => u.api_base(),
+            Upstream::Anthropic(u) => u.api_base(),
+            Upstream::Azure(u) => u.api_base(),
+            Upstream::Bedrock(u) => u.api_base(),
             Upstream::Mock(_) | Upstream::Unsupported(_) => "",
         }
     }

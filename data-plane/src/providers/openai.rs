@@ -105,6 +105,36 @@ impl OpenAiUpstream {
         builder.body(Full::new(Bytes::from(body)))
     }
 
+    /// A POST to `{api_base}{path}` with this deployment's auth headers: the
+    /// other OpenAI endpoints (embeddings, legacy completions) share them.
+    pub(super) fn post(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<http::Request<Full<Bytes>>, ProviderError> {
+        let uri: Uri = format!("{}{path}", self.api_base)
+            .parse()
+            .map_err(|e| ProviderError::internal(self.provider, &e))?;
+        let mut builder = http::Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(auth) = &self.authorization {
+            builder = builder.header(AUTHORIZATION, auth.clone());
+        }
+        if let Some(org) = &self.organization {
+            builder = builder.header("openai-organization", org.clone());
+        }
+        builder
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| ProviderError::internal(self.provider, &e))
+    }
+
+    /// Scrubbed from provider messages that echo it.
+    pub(super) fn api_key(&self) -> Option<&str> {
+        self.api_key.as_deref()
+    }
+
     /// Sends a chat request; a non-2xx answer becomes a [`ProviderError`].
     ///
     /// Non-streamed calls are bounded by `timeout` as a whole; streamed calls

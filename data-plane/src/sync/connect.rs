@@ -75,6 +75,12 @@ impl Endpoint {
         Ok(Self { endpoint, token })
     }
 
+    /// A channel that connects on first use and reconnects by itself: for
+    /// request-driven calls (management routes) rather than streams.
+    pub fn connect_lazy(&self) -> Channel {
+        self.endpoint.connect_lazy()
+    }
+
     pub async fn connect(&self) -> Result<Channel, ConnectError> {
         Ok(self.endpoint.connect().await?)
     }

@@ -14,7 +14,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Serialize;
 
-use crate::{faults, openai, recorder};
+use crate::{anthropic, azure, bedrock, faults, gemini, ollama, openai, recorder};
 
 /// Paths under this prefix control the mock and are never recorded.
 pub const ADMIN_PREFIX: &str = "/__mock/";
@@ -51,6 +51,11 @@ pub fn router(state: SharedState) -> Router {
     let mut router = Router::new()
         .merge(openai.clone())
         .nest("/v1", openai)
+        .merge(gemini::routes())
+        .merge(ollama::routes())
+        .merge(anthropic::routes())
+        .merge(azure::routes())
+        .merge(bedrock::routes())
         .route("/__mock/health", get(health))
         .route(
             "/__mock/faults",

@@ -3,9 +3,15 @@
 //! It speaks the providers' real wire protocols, records what it receives, and
 //! injects failures on demand; see the crate's modules for each concern.
 
+mod anthropic;
 mod app;
+mod azure;
 mod base64;
+mod bedrock;
+mod eventstream;
 mod faults;
+mod gemini;
+mod ollama;
 mod openai;
 mod recorder;
 mod reply;

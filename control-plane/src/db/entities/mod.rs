@@ -3,3 +3,4 @@
 pub mod config_version;
 pub mod data_plane;
 pub mod spend_log;
+pub mod virtual_key;

@@ -1,0 +1,262 @@
+//! Between the wire (`KeySpec`, `Key`), the table row and the snapshot.
+
+use super::KeyError;
+use crate::db::VirtualKeyRow;
+use crate::db::entities::virtual_key::ActiveModel;
+use chrono::{DateTime, Months, Utc};
+use sea_orm::Set;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use tollgate_proto::json as pjson;
+use tollgate_proto::v1::{Key, KeySpec};
+use tollgate_shared::duration::Span;
+use tollgate_shared::keys::KeyHash;
+use tollgate_shared::snapshot::VirtualKey;
+
+fn non_negative(field: &'static str, v: Option<f64>) -> Result<Option<f64>, KeyError> {
+    match v {
+        Some(x) if !x.is_finite() || x < 0.0 => Err(KeyError::invalid(
+            field,
+            format!("must be a number ≥ 0, got {x}"),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn non_negative_int(field: &'static str, v: Option<i64>) -> Result<Option<i64>, KeyError> {
+    match v {
+        Some(x) if x < 0 => Err(KeyError::invalid(field, format!("must be ≥ 0, got {x}"))),
+        other => Ok(other),
+    }
+}
+
+fn limits(field: &'static str, map: &HashMap<String, i64>) -> Result<Value, KeyError> {
+    if let Some((model, v)) = map.iter().find(|(_, v)| **v < 0) {
+        return Err(KeyError::invalid(
+            field,
+            format!("limit for {model} must be ≥ 0, got {v}"),
+        ));
+    }
+    Ok(json!(map.iter().collect::<BTreeMap<_, _>>()))
+}
+
+pub fn expiry(duration: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, KeyError> {
+    if duration.trim().is_empty() {
+        return Ok(None);
+    }
+    let span = Span::parse(duration).map_err(|e| KeyError::invalid("duration", e.to_string()))?;
+    let at = match span {
+        Span::Seconds(s) => i64::try_from(s)
+            .ok()
+            .and_then(chrono::TimeDelta::try_seconds)
+            .and_then(|d| now.checked_add_signed(d)),
+        Span::Months(m) => now.checked_add_months(Months::new(m)),
+    };
+    at.map(Some)
+        .ok_or_else(|| KeyError::invalid("duration", "is too long"))
+}
+
+/// Applies the fields `spec` sets; validates each before anything is written.
+pub fn apply_spec(
+    spec: &KeySpec,
+    row: &mut ActiveModel,
+    now: DateTime<Utc>,
+) -> Result<(), KeyError> {
+    if let Some(alias) = &spec.key_alias {
+        let alias = alias.trim();
+        if alias.is_empty() {
+            row.key_alias = Set(None);
+            row.active_alias = Set(None);
+        } else {
+            row.key_alias = Set(Some(alias.to_string()));
+            row.active_alias = Set(Some(alias.to_string()));
+        }
+    }
+    if let Some(models) = &spec.models {
+        if models.values.iter().any(|m| m.trim().is_empty()) {
+            return Err(KeyError::invalid("models", "model names must not be empty"));
+        }
+        row.models = Set(json!(models.values));
+    }
+    if spec.max_budget.is_some() {
+        row.max_budget = Set(non_negative("max_budget", spec.max_budget)?);
+    }
+    if spec.soft_budget.is_some() {
+        row.soft_budget = Set(non_negative("soft_budget", spec.soft_budget)?);
+    }
+    if let Some(d) = &spec.budget_duration {
+        if d.trim().is_empty() {
+            row.budget_duration = Set(None);
+        } else {
+            Span::parse(d).map_err(|e| KeyError::invalid("budget_duration", e.to_string()))?;
+            row.budget_duration = Set(Some(d.trim().to_string()));
+        }
+    }
+    if let Some(d) = &spec.duration {
+        row.expires = Set(expiry(d, now)?);
+    }
+    if let Some(team) = &spec.team_id {
+        row.team_id = Set(Some(team.clone()).filter(|t| !t.is_empty()));
+    }
+    if let Some(user) = &spec.user_id {
+        row.user_id = Set(Some(user.clone()).filter(|u| !u.is_empty()));
+    }
+    if spec.rpm_limit.is_some() {
+        row.rpm_limit = Set(non_negative_int("rpm_limit", spec.rpm_limit)?);
+    }
+    if spec.tpm_limit.is_some() {
+        row.tpm_limit = Set(non_negative_int("tpm_limit", spec.tpm_limit)?);
+    }
+    if spec.max_parallel_requests.is_some() {
+        row.max_parallel_requests = Set(non_negative_int(
+            "max_parallel_requests",
+            spec.max_parallel_requests,
+        )?);
+    }
+    if let Some(m) = &spec.model_rpm_limit {
+        row.model_rpm_limit = Set(limits("model_rpm_limit", &m.limits)?);
+    }
+    if let Some(m) = &spec.model_tpm_limit {
+        row.model_tpm_limit = Set(limits("model_tpm_limit", &m.limits)?);
+    }
+    if let Some(metadata) = &spec.metadata {
+        row.metadata = Set(pjson::to_json(metadata));
+    }
+    if let Some(blocked) = spec.blocked {
+        row.blocked = Set(blocked);
+    }
+    if let Some(aliases) = &spec.aliases {
+        let value = pjson::to_json(aliases);
+        if value
+            .as_object()
+            .is_some_and(|m| m.values().any(|v| !v.is_string()))
+        {
+            return Err(KeyError::invalid(
+                "aliases",
+                "must map model names to model names (strings)",
+            ));
+        }
+        row.aliases = Set(value);
+    }
+    if let Some(tags) = &spec.tags {
+        row.tags = Set(json!(tags.values));
+    }
+    Ok(())
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn int_map(v: &Value) -> BTreeMap<String, i64> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_i64().map(|n| (k.clone(), n)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn unsigned(v: Option<i64>) -> Option<u64> {
+    v.and_then(|n| u64::try_from(n).ok())
+}
+
+pub fn key_to_proto(row: &VirtualKeyRow) -> Key {
+    Key {
+        token: row.token.clone(),
+        key_name: row.key_name.clone(),
+        key_alias: row.key_alias.clone(),
+        models: strings(&row.models),
+        max_budget: row.max_budget,
+        soft_budget: row.soft_budget,
+        budget_duration: row.budget_duration.clone(),
+        expires: row.expires.map(|e| e.to_rfc3339()),
+        team_id: row.team_id.clone(),
+        user_id: row.user_id.clone(),
+        rpm_limit: row.rpm_limit,
+        tpm_limit: row.tpm_limit,
+        max_parallel_requests: row.max_parallel_requests,
+        model_rpm_limit: int_map(&row.model_rpm_limit).into_iter().collect(),
+        model_tpm_limit: int_map(&row.model_tpm_limit).into_iter().collect(),
+        metadata: pjson::from_json(&row.metadata),
+        blocked: row.blocked,
+        aliases: pjson::from_json(&row.aliases),
+        tags: strings(&row.tags),
+        spend: row.spend,
+        created_at: row.created_at.to_rfc3339(),
+        updated_at: row.updated_at.to_rfc3339(),
+        status: if row.deleted_at.is_some() {
+            "deleted"
+        } else {
+            "active"
+        }
+        .to_string(),
+    }
+}
+
+/// `None` for a row whose token is not a SHA-256 hex (never written by us).
+pub fn key_to_snapshot(row: &VirtualKeyRow) -> Option<VirtualKey> {
+    let token = KeyHash::from_hex(&row.token)?;
+    let to_u64 = |m: BTreeMap<String, i64>| {
+        m.into_iter()
+            .filter_map(|(k, v)| u64::try_from(v).ok().map(|v| (k, v)))
+            .collect()
+    };
+    Some(VirtualKey {
+        token,
+        key_name: row.key_name.clone(),
+        alias: row.key_alias.clone(),
+        models: strings(&row.models),
+        expires_at_ms: row.expires.map(|e| e.timestamp_millis()),
+        blocked: row.blocked,
+        team_id: row.team_id.clone(),
+        user_id: row.user_id.clone(),
+        rpm_limit: unsigned(row.rpm_limit),
+        tpm_limit: unsigned(row.tpm_limit),
+        max_parallel_requests: unsigned(row.max_parallel_requests),
+        model_rpm_limit: to_u64(int_map(&row.model_rpm_limit)),
+        model_tpm_limit: to_u64(int_map(&row.model_tpm_limit)),
+        aliases: row
+            .aliases
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        tags: strings(&row.tags),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_follows_litellm_durations() {
+        let now = DateTime::parse_from_rfc3339("2026-01-31T00:00:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .expect("date");
+        assert_eq!(expiry("", now).ok(), Some(None));
+        assert_eq!(
+            expiry("30s", now)
+                .ok()
+                .flatten()
+                .map(|d| (d - now).num_seconds()),
+            Some(30)
+        );
+        assert_eq!(
+            expiry("1mo", now).ok().flatten().map(|d| d.to_rfc3339()),
+            Some("2026-02-28T00:00:00+00:00".to_string())
+        );
+        assert!(expiry("soon", now).is_err());
+    }
+}

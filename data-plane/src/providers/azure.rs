@@ -1,0 +1,211 @@
+//! Azure OpenAI (`azure/<deployment>`): OpenAI's wire format at
+//! `{api_base}/openai/deployments/{deployment}/chat/completions?api-version=…`,
+//! authenticated by an `api-key` header.
+
+use super::BuildError;
+use super::chat::{ChatCall, ChatOutput};
+use super::error::ProviderError;
+use super::exchange::{self, Target};
+use super::stream::{Usage, openai_events};
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Method, Uri};
+use http_body_util::Full;
+use tollgate_shared::snapshot::Deployment;
+
+const PROVIDER: &str = "azure";
+/// The latest generally available data-plane API version; deployments pin
+/// theirs with `api_version` (or `AZURE_API_VERSION`).
+pub const DEFAULT_API_VERSION: &str = "2024-10-21";
+
+#[derive(Debug)]
+pub struct AzureUpstream {
+    api_base: String,
+    chat_uri: Uri,
+    /// `api-key`, marked sensitive so it never prints.
+    api_key_header: Option<HeaderValue>,
+    api_key: Option<String>,
+}
+
+impl AzureUpstream {
+    pub fn new(deployment: &Deployment) -> Result<Self, BuildError> {
+        let api_base = deployment
+            .params
+            .api_base
+            .clone()
+            .or_else(|| std::env::var("AZURE_API_BASE").ok())
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| BuildError::MissingApiBase {
+                id: deployment.id.clone(),
+                provider: PROVIDER,
+            })?
+            .trim_end_matches('/')
+            .to_string();
+        let api_version = deployment
+            .params
+            .api_version
+            .clone()
+            .or_else(|| std::env::var("AZURE_API_VERSION").ok())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| DEFAULT_API_VERSION.to_string());
+        let chat_uri: Uri = format!(
+            "{api_base}/openai/deployments/{}/chat/completions?api-version={api_version}",
+            deployment.upstream_model
+        )
+        .parse()
+        .map_err(|_| BuildError::InvalidApiBase {
+            id: deployment.id.clone(),
+            api_base: api_base.clone(),
+        })?;
+        let api_key = deployment
+            .params
+            .api_key
+            .as_ref()
+            .map(|k| k.expose().to_string())
+            .or_else(|| std::env::var("AZURE_API_KEY").ok())
+            .filter(|k| !k.is_empty());
+        let api_key_header = match &api_key {
+            Some(key) => {
+                let mut value =
+                    HeaderValue::try_from(key.as_str()).map_err(|_| BuildError::InvalidApiKey {
+                        id: deployment.id.clone(),
+                    })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
+        Ok(Self {
+            api_base,
+            chat_uri,
+            api_key_header,
+            api_key,
+        })
+    }
+
+    pub fn api_base(&self) -> &str {
+        &self.api_base
+    }
+
+    fn request(&self, body: Vec<u8>) -> Result<http::Request<Full<Bytes>>, http::Error> {
+        let mut builder = http::Request::builder()
+            .method(Method::POST)
+            .uri(self.chat_uri.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(key) = &self.api_key_header {
+            builder = builder.header("api-key", key.clone());
+        }
+        builder.body(Full::new(Bytes::from(body)))
+    }
+
+    /// The request body is OpenAI's, unchanged (Azure ignores `model`: the
+    /// deployment in the path decides); answers are OpenAI's too.
+    pub async fn chat(&self, call: ChatCall<'_>) -> Result<ChatOutput, ProviderError> {
+        let body =
+            serde_json::to_vec(&call.body).map_err(|e| ProviderError::internal(PROVIDER, &e))?;
+        let request = self
+            .request(body)
+            .map_err(|e| ProviderError::internal(PROVIDER, &e))?;
+        let target = Target {
+            provider: PROVIDER,
+            api_base: &self.api_base,
+            secret: self.api_key.as_deref(),
+        };
+        if call.stream {
+            let response =
+                exchange::send_streaming(call.client, request, &target, call.stream_timeout)
+                    .await
+                    .map_err(normalise)?;
+            return Ok(ChatOutput::Stream(openai_events(response.into_body())));
+        }
+        let body = exchange::send_json(call.client, request, &target, call.timeout)
+            .await
+            .map_err(normalise)?;
+        #[derive(serde::Deserialize)]
+        struct WithUsage {
+            usage: Option<Usage>,
+        }
+        let usage = serde_json::from_slice::<WithUsage>(&body)
+            .ok()
+            .and_then(|r| r.usage)
+            .unwrap_or_default();
+        Ok(ChatOutput::Complete { body, usage })
+    }
+}
+
+/// Azure's content filter answers 400 with `code: content_filter`; OpenAI
+/// clients and the router know it as `content_policy_violation`.
+fn normalise(mut error: ProviderError) -> ProviderError {
+    if error.code.as_deref() == Some("content_filter") {
+        error.code = Some("content_policy_violation".into());
+    }
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    fn deployment(api_base: Option<&str>, api_version: Option<&str>) -> Deployment {
+        let value = serde_json::json!({
+            "id": "d1",
+            "model_name": "gpt",
+            "provider": "azure",
+            "upstream_model": "my-gpt4o",
+            "params": {
+                "model": "azure/my-gpt4o",
+                "api_base": api_base,
+                "api_version": api_version,
+                "api_key": "azure-secret-key",
+            },
+            "extra_params": {},
+            "model_info": {},
+            "model_info_extra": {},
+        });
+        serde_json::from_value(value).expect("deployment")
+    }
+
+    #[test]
+    fn url_and_auth_header_follow_azure() {
+        let upstream = AzureUpstream::new(&deployment(
+            Some("https://res.openai.azure.com/"),
+            Some("2024-06-01"),
+        ))
+        .expect("builds");
+        assert_eq!(
+            upstream.chat_uri.to_string(),
+            "https://res.openai.azure.com/openai/deployments/my-gpt4o/chat/completions?api-version=2024-06-01"
+        );
+        let request = upstream.request(b"{}".to_vec()).expect("request");
+        assert_eq!(request.headers()["api-key"], "azure-secret-key");
+        assert!(request.headers().get("authorization").is_none());
+    }
+
+    #[test]
+    fn api_base_is_required() {
+        // SAFETY of the test: AZURE_API_BASE is not set in the test environment.
+        if std::env::var("AZURE_API_BASE").is_err() {
+            assert!(matches!(
+                AzureUpstream::new(&deployment(None, None)),
+                Err(BuildError::MissingApiBase { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn content_filter_is_a_content_policy_violation() {
+        let error = ProviderError {
+            status: StatusCode::BAD_REQUEST,
+            message: "azure: The response was filtered".into(),
+            kind: "invalid_request_error".into(),
+            param: Some("prompt".into()),
+            code: Some("content_filter".into()),
+            retry_after: None,
+        };
+        assert_eq!(
+            normalise(error).code.as_deref(),
+            Some("content_policy_violation")
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! Legacy text completions (`/v1/completions`): only OpenAI-format servers
+//! have the endpoint, so the request is forwarded as is and the answer (JSON
+//! or SSE) relayed untouched.
+
+use super::Upstream;
+use super::chat::ChatOutput;
+use super::client::HttpClient;
+use super::error::ProviderError;
+use super::exchange::{Target, send_json, send_streaming};
+use super::stream::{Usage, openai_events};
+use http::StatusCode;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// One legacy completion request, ready for a provider.
+pub struct CompletionCall<'a> {
+    pub client: &'a HttpClient,
+    /// OpenAI request body, `model` already the provider's name.
+    pub body: Map<String, Value>,
+    pub stream: bool,
+    pub timeout: Duration,
+    pub stream_timeout: Duration,
+}
+
+impl Upstream {
+    /// Answers with a `text_completion` body or its SSE chunks.
+    pub async fn completions(&self, call: CompletionCall<'_>) -> Result<ChatOutput, ProviderError> {
+        let Upstream::OpenAi(upstream) = self else {
+            return Err(no_endpoint(self.provider_name()));
+        };
+        let provider = upstream.provider();
+        let body =
+            serde_json::to_vec(&call.body).map_err(|e| ProviderError::internal(provider, &e))?;
+        let request = upstream.post("/completions", body)?;
+        let target = Target {
+            provider,
+            api_base: upstream.api_base(),
+            secret: upstream.api_key(),
+        };
+        if call.stream {
+            let response =
+                send_streaming(call.client, request, &target, call.stream_timeout).await?;
+            return Ok(ChatOutput::Stream(openai_events(response.into_body())));
+        }
+        let body = send_json(call.client, request, &target, call.timeout).await?;
+        #[derive(serde::Deserialize)]
+        struct WithUsage {
+            usage: Option<Usage>,
+        }
+        let usage = serde_json::from_slice::<WithUsage>(&body)
+            .ok()
+            .and_then(|r| r.usage)
+            .unwrap_or_default();
+        Ok(ChatOutput::Complete { body, usage })
+    }
+
+    /// The provider's name for messages (`mock_response` deployments have none).
+    pub fn provider_name(&self) -> &'static str {
+        match self {
+            Upstream::OpenAi(u) => u.provider(),
+            Upstream::Mock(_) => "mock_response",
+            Upstream::Unsupported(kind) => kind.as_str(),
+            Upstream::Bedrock(_) => "bedrock",
+            #[allow(unreachable_patterns)]
+            _ => "this provider",
+        }
+    }
+}
+
+fn no_endpoint(provider: &str) -> ProviderError {
+    ProviderError {
+        status: StatusCode::BAD_REQUEST,
+        message: format!(
+            "{provider} has no legacy text-completion endpoint; use /v1/chat/completions with this model"
+        ),
+        kind: "invalid_request_error".into(),
+        param: Some("model".into()),
+        code: Some("400".into()),
+        retry_after: None,
+    }
+}

@@ -1,0 +1,172 @@
+//! Google Gemini through AI Studio's REST API (`gemini/` models):
+//! `POST {api_base}/v1beta/models/{model}:generateContent`, streamed through
+//! `:streamGenerateContent?alt=sse`, authenticated by `x-goog-api-key` (never
+//! by the `key` query parameter, which would put the key in URLs and logs).
+
+mod error;
+mod request;
+mod response;
+mod schema;
+mod sse;
+mod stream;
+
+use super::BuildError;
+use super::chat::{ChatCall, ChatOutput};
+use super::error::ProviderError;
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Method, Uri};
+use http_body_util::{BodyExt, Full};
+use serde_json::Value;
+use tollgate_shared::snapshot::Deployment;
+
+const PROVIDER: &str = "gemini";
+const DEFAULT_API_BASE: &str = "https://generativelanguage.googleapis.com";
+
+#[derive(Debug)]
+pub struct GeminiUpstream {
+    api_base: String,
+    /// `x-goog-api-key`, marked sensitive so it never prints.
+    api_key_header: Option<HeaderValue>,
+    /// Kept to scrub provider messages that echo it.
+    api_key: Option<String>,
+}
+
+impl GeminiUpstream {
+    pub fn new(deployment: &Deployment) -> Result<Self, BuildError> {
+        let api_base = deployment
+            .params
+            .api_base
+            .as_deref()
+            .unwrap_or(DEFAULT_API_BASE)
+            .trim_end_matches('/')
+            .to_string();
+        // `api_base` may be given with or without the version segment.
+        let api_base = api_base
+            .strip_suffix("/v1beta")
+            .map(str::to_string)
+            .unwrap_or(api_base);
+        if api_base.parse::<Uri>().is_err() {
+            return Err(BuildError::InvalidApiBase {
+                id: deployment.id.clone(),
+                api_base,
+            });
+        }
+        let api_key = deployment
+            .params
+            .api_key
+            .as_ref()
+            .map(|k| k.expose().to_string())
+            .filter(|k| !k.is_empty());
+        let api_key_header = match &api_key {
+            Some(key) => {
+                let mut value =
+                    HeaderValue::try_from(key.as_str()).map_err(|_| BuildError::InvalidApiKey {
+                        id: deployment.id.clone(),
+                    })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
+        Ok(Self {
+            api_base,
+            api_key_header,
+            api_key,
+        })
+    }
+
+    pub fn api_base(&self) -> &str {
+        &self.api_base
+    }
+
+    fn request(
+        &self,
+        model: &str,
+        stream: bool,
+        body: Vec<u8>,
+    ) -> Result<http::Request<Full<Bytes>>, ProviderError> {
+        let model = model.strip_prefix("models/").unwrap_or(model);
+        let uri = if stream {
+            format!(
+                "{}/v1beta/models/{model}:streamGenerateContent?alt=sse",
+                self.api_base
+            )
+        } else {
+            format!("{}/v1beta/models/{model}:generateContent", self.api_base)
+        };
+        let uri: Uri = uri.parse().map_err(|_| {
+            request::invalid("model", format!("`{model}` cannot be used in a Gemini URL"))
+        })?;
+        let mut builder = http::Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(key) = &self.api_key_header {
+            builder = builder.header("x-goog-api-key", key.clone());
+        }
+        builder
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| ProviderError::internal(PROVIDER, &e))
+    }
+
+    pub async fn chat(&self, call: ChatCall<'_>) -> Result<ChatOutput, ProviderError> {
+        let model = call
+            .body
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let translated = request::translate(&call.body, call.drop_params)?;
+        let body =
+            serde_json::to_vec(&translated).map_err(|e| ProviderError::internal(PROVIDER, &e))?;
+        let request = self.request(&model, call.stream, body)?;
+        let id = format!("chatcmpl-{}", call.request_id);
+        let created = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        let client = call.client;
+        if call.stream {
+            let response = tokio::time::timeout(call.stream_timeout, client.send(request))
+                .await
+                .map_err(|_| ProviderError::timeout(PROVIDER, call.stream_timeout))?
+                .map_err(|e| ProviderError::connection(PROVIDER, &self.api_base, &e))?;
+            if !response.status().is_success() {
+                return Err(error::from_response(response, self.api_key.as_deref()).await);
+            }
+            let translator = stream::Translator::new(
+                id,
+                call.model_group.to_string(),
+                created,
+                call.include_usage,
+            );
+            return Ok(ChatOutput::Stream(stream::events(
+                response.into_body(),
+                translator,
+            )));
+        }
+        let exchange = async {
+            let response = client
+                .send(request)
+                .await
+                .map_err(|e| ProviderError::connection(PROVIDER, &self.api_base, &e))?;
+            if !response.status().is_success() {
+                return Err(error::from_response(response, self.api_key.as_deref()).await);
+            }
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| ProviderError::connection(PROVIDER, &self.api_base, &e))?
+                .to_bytes();
+            let parsed: Value =
+                serde_json::from_slice(&bytes).map_err(|e| error::malformed(&e.to_string()))?;
+            let (body, usage) = response::completion(&parsed, &id, call.model_group, created)?;
+            Ok(ChatOutput::Complete {
+                body: Bytes::from(body.to_string()),
+                usage,
+            })
+        };
+        tokio::time::timeout(call.timeout, exchange)
+            .await
+            .map_err(|_| ProviderError::timeout(PROVIDER, call.timeout))?
+    }
+}

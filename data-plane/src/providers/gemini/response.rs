@@ -1,0 +1,224 @@
+//! Gemini `GenerateContentResponse` → OpenAI `chat.completion`.
+
+use super::error::blocked_prompt;
+use crate::providers::error::ProviderError;
+use crate::providers::stream::Usage;
+use serde_json::{Map, Value, json};
+
+/// What one candidate's parts say, in OpenAI terms.
+#[derive(Debug, Default)]
+pub struct Parts {
+    pub text: String,
+    pub reasoning: String,
+    /// (name, arguments as a JSON string)
+    pub calls: Vec<(String, String)>,
+}
+
+pub fn read_parts(candidate: &Value) -> Parts {
+    let mut out = Parts::default();
+    let Some(parts) = candidate
+        .pointer("/content/parts")
+        .and_then(Value::as_array)
+    else {
+        return out;
+    };
+    for part in parts {
+        if let Some(call) = part.get("functionCall") {
+            let name = call.get("name").and_then(Value::as_str).unwrap_or_default();
+            let args = call.get("args").cloned().unwrap_or_else(|| json!({}));
+            out.calls.push((name.to_string(), args.to_string()));
+        } else if let Some(text) = part.get("text").and_then(Value::as_str) {
+            if part.get("thought").and_then(Value::as_bool) == Some(true) {
+                out.reasoning.push_str(text);
+            } else {
+                out.text.push_str(text);
+            }
+        }
+    }
+    out
+}
+
+/// Gemini's `finishReason` in OpenAI's vocabulary; a turn that called
+/// functions ends with `tool_calls`, as OpenAI's do.
+pub fn finish_reason(reason: &str, called_tools: bool) -> &'static str {
+    match reason {
+        "MAX_TOKENS" => "length",
+        "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY" => {
+            "content_filter"
+        }
+        _ if called_tools => "tool_calls",
+        _ => "stop",
+    }
+}
+
+/// `usageMetadata` → OpenAI usage (thinking tokens are completion tokens,
+/// as OpenAI bills reasoning).
+pub fn usage(metadata: &Value) -> (Usage, Value) {
+    let count = |key: &str| metadata.get(key).and_then(Value::as_u64).unwrap_or(0);
+    let prompt = count("promptTokenCount");
+    let thoughts = count("thoughtsTokenCount");
+    let completion = count("candidatesTokenCount") + thoughts;
+    let mut body = json!({
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    });
+    if metadata.get("cachedContentTokenCount").is_some() {
+        body["prompt_tokens_details"] = json!({"cached_tokens": count("cachedContentTokenCount")});
+    }
+    if thoughts > 0 {
+        body["completion_tokens_details"] = json!({"reasoning_tokens": thoughts});
+    }
+    (
+        Usage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+        },
+        body,
+    )
+}
+
+/// Builds the `chat.completion` body; a prompt blocked before any candidate
+/// is a content-policy error.
+pub fn completion(
+    response: &Value,
+    id: &str,
+    model: &str,
+    created: u64,
+) -> Result<(Value, Usage), ProviderError> {
+    let candidates = response
+        .get("candidates")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if candidates.is_empty()
+        && let Some(reason) = response
+            .pointer("/promptFeedback/blockReason")
+            .and_then(Value::as_str)
+    {
+        return Err(blocked_prompt(reason));
+    }
+    let mut next_call = 0usize;
+    let mut choices = Vec::with_capacity(candidates.len());
+    for (position, candidate) in candidates.iter().enumerate() {
+        let parts = read_parts(candidate);
+        let mut message = Map::new();
+        message.insert("role".into(), json!("assistant"));
+        message.insert(
+            "content".into(),
+            if parts.text.is_empty() && !parts.calls.is_empty() {
+                Value::Null
+            } else {
+                Value::String(parts.text)
+            },
+        );
+        if !parts.reasoning.is_empty() {
+            message.insert("reasoning_content".into(), Value::String(parts.reasoning));
+        }
+        let called = !parts.calls.is_empty();
+        if called {
+            let calls: Vec<Value> = parts
+                .calls
+                .into_iter()
+                .map(|(name, arguments)| {
+                    let id = call_id(next_call);
+                    next_call += 1;
+                    json!({"id": id, "type": "function", "function": {"name": name, "arguments": arguments}})
+                })
+                .collect();
+            message.insert("tool_calls".into(), Value::Array(calls));
+        }
+        let reason = candidate
+            .get("finishReason")
+            .and_then(Value::as_str)
+            .unwrap_or("STOP");
+        choices.push(json!({
+            "index": candidate.get("index").and_then(Value::as_u64).unwrap_or(position as u64),
+            "message": message,
+            "logprobs": null,
+            "finish_reason": finish_reason(reason, called),
+        }));
+    }
+    let (usage, usage_body) = usage(response.get("usageMetadata").unwrap_or(&Value::Null));
+    let body = json!({
+        "id": id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "system_fingerprint": null,
+        "choices": choices,
+        "usage": usage_body,
+    });
+    Ok((body, usage))
+}
+
+/// Gemini's function calls carry no id: ids are numbered in the order the
+/// calls appear in the response, so the same response always gets the same
+/// ids (streamed or not).
+pub fn call_id(n: usize) -> String {
+    format!("call_{n}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_completion() {
+        let response = json!({
+            "candidates": [{
+                "content": {"role": "model", "parts": [
+                    {"text": "Let me think.", "thought": true},
+                    {"text": "Checking."},
+                    {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}},
+                    {"functionCall": {"name": "get_time", "args": {}}}
+                ]},
+                "finishReason": "STOP", "index": 0
+            }],
+            "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5, "thoughtsTokenCount": 3,
+                "cachedContentTokenCount": 2, "totalTokenCount": 18},
+            "modelVersion": "gemini-2.5-flash", "responseId": "abc"
+        });
+        let (body, usage) = completion(&response, "chatcmpl-1", "my-gemini", 42).expect("ok");
+        assert_eq!(
+            usage,
+            Usage {
+                prompt_tokens: 10,
+                completion_tokens: 8
+            }
+        );
+        assert_eq!(
+            body,
+            json!({
+                "id": "chatcmpl-1", "object": "chat.completion", "created": 42, "model": "my-gemini",
+                "system_fingerprint": null,
+                "choices": [{"index": 0, "logprobs": null, "finish_reason": "tool_calls", "message": {
+                    "role": "assistant", "content": "Checking.", "reasoning_content": "Let me think.",
+                    "tool_calls": [
+                        {"id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
+                        {"id": "call_1", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}
+                    ]}}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 8, "total_tokens": 18,
+                    "prompt_tokens_details": {"cached_tokens": 2},
+                    "completion_tokens_details": {"reasoning_tokens": 3}}
+            })
+        );
+    }
+
+    #[test]
+    fn finish_reasons_map_to_openai() {
+        assert_eq!(finish_reason("STOP", false), "stop");
+        assert_eq!(finish_reason("MAX_TOKENS", true), "length");
+        assert_eq!(finish_reason("SAFETY", false), "content_filter");
+        assert_eq!(finish_reason("RECITATION", false), "content_filter");
+        assert_eq!(finish_reason("STOP", true), "tool_calls");
+    }
+
+    #[test]
+    fn blocked_prompt_is_a_content_policy_error() {
+        let response = json!({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 3}});
+        let e = completion(&response, "i", "m", 0).err().expect("blocked");
+        assert_eq!(e.status.as_u16(), 400);
+        assert_eq!(e.code.as_deref(), Some("content_policy_violation"));
+    }
+}

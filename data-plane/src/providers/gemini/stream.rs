@@ -1,0 +1,355 @@
+//! Gemini's `streamGenerateContent?alt=sse` → OpenAI `chat.completion.chunk`s.
+//!
+//! Each SSE event is a whole `GenerateContentResponse` holding the new part
+//! of each candidate; `usageMetadata` grows with the stream and is final in
+//! the last event. Finish chunks are held until the body ends so they can
+//! carry that final usage to accounting when the client asked for no usage
+//! chunk (one small chunk per candidate, never the answer itself).
+
+use super::error::{blocked_prompt, malformed};
+use super::response::{call_id, finish_reason, read_parts, usage};
+use super::sse::SseDecoder;
+use crate::providers::chat::{ChunkStream, StreamEvent};
+use crate::providers::error::ProviderError;
+use crate::providers::stream::{Usage, error_event};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Turns Gemini events into OpenAI chunks for one response.
+pub struct Translator {
+    id: String,
+    model: String,
+    created: u64,
+    include_usage: bool,
+    /// Per candidate index: role sent, tool calls so far, finish reason.
+    choices: BTreeMap<u64, ChoiceState>,
+    next_call: usize,
+    usage: Option<(Usage, Value)>,
+}
+
+#[derive(Default)]
+struct ChoiceState {
+    started: bool,
+    tool_calls: usize,
+    finish: Option<String>,
+}
+
+pub type Chunk = (Value, Option<Usage>);
+
+impl Translator {
+    pub fn new(id: String, model: String, created: u64, include_usage: bool) -> Self {
+        Self {
+            id,
+            model,
+            created,
+            include_usage,
+            choices: BTreeMap::new(),
+            next_call: 0,
+            usage: None,
+        }
+    }
+
+    fn chunk(&self, index: u64, delta: Value, finish: Option<&str>) -> Value {
+        let mut chunk = json!({
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": index, "delta": delta, "logprobs": null, "finish_reason": finish}],
+        });
+        if self.include_usage {
+            chunk["usage"] = Value::Null;
+        }
+        chunk
+    }
+
+    /// One SSE `data` payload → the chunks it yields.
+    pub fn event(&mut self, data: &str) -> Result<Vec<Chunk>, ProviderError> {
+        let response: Value =
+            serde_json::from_str(data).map_err(|e| malformed(&format!("stream event: {e}")))?;
+        if let Some(error) = response.get("error") {
+            let message = error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("stream error");
+            return Err(super::error::classify(ProviderError {
+                status: http::StatusCode::BAD_GATEWAY,
+                message: format!("gemini: {message}"),
+                kind: "api_error".into(),
+                param: None,
+                code: Some("502".into()),
+                retry_after: None,
+            }));
+        }
+        if let Some(metadata) = response.get("usageMetadata") {
+            self.usage = Some(usage(metadata));
+        }
+        let candidates = response
+            .get("candidates")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if candidates.is_empty()
+            && let Some(reason) = response
+                .pointer("/promptFeedback/blockReason")
+                .and_then(Value::as_str)
+        {
+            return Err(blocked_prompt(reason));
+        }
+        let mut out = Vec::new();
+        for (position, candidate) in candidates.iter().enumerate() {
+            let index = candidate
+                .get("index")
+                .and_then(Value::as_u64)
+                .unwrap_or(position as u64);
+            let parts = read_parts(candidate);
+            let state = self.choices.entry(index).or_default();
+            let first = !state.started;
+            state.started = true;
+            let mut delta = serde_json::Map::new();
+            if first {
+                delta.insert("role".into(), json!("assistant"));
+                delta.insert("content".into(), json!(""));
+            }
+            if !parts.reasoning.is_empty() {
+                delta.insert("reasoning_content".into(), json!(parts.reasoning));
+            }
+            if !parts.text.is_empty() {
+                delta.insert("content".into(), json!(parts.text));
+            }
+            if !delta.is_empty() {
+                out.push((self.chunk(index, Value::Object(delta), None), None));
+            }
+            // As OpenAI streams a call: id and name first, then the arguments.
+            for (name, arguments) in parts.calls {
+                let state = self.choices.entry(index).or_default();
+                let tool_index = state.tool_calls;
+                state.tool_calls += 1;
+                let id = call_id(self.next_call);
+                self.next_call += 1;
+                let head = json!({"tool_calls": [{"index": tool_index, "id": id, "type": "function",
+                    "function": {"name": name, "arguments": ""}}]});
+                out.push((self.chunk(index, head, None), None));
+                let args = json!({"tool_calls": [{"index": tool_index, "function": {"arguments": arguments}}]});
+                out.push((self.chunk(index, args, None), None));
+            }
+            if let Some(reason) = candidate.get("finishReason").and_then(Value::as_str) {
+                let state = self.choices.entry(index).or_default();
+                state.finish = Some(finish_reason(reason, state.tool_calls > 0).to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The body ended: finish chunks, then the usage chunk if asked for.
+    /// Usage reaches accounting on exactly one chunk either way.
+    pub fn finish(&mut self) -> Vec<Chunk> {
+        let usage = self.usage.take();
+        let finishes: Vec<(u64, String)> = self
+            .choices
+            .iter()
+            .map(|(index, s)| (*index, s.finish.clone().unwrap_or_else(|| "stop".into())))
+            .collect();
+        let mut out: Vec<Chunk> = finishes
+            .into_iter()
+            .map(|(index, reason)| (self.chunk(index, json!({}), Some(&reason)), None))
+            .collect();
+        match (usage, self.include_usage) {
+            (Some((usage, body)), true) => out.push((
+                json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                    "model": self.model, "choices": [], "usage": body}),
+                Some(usage),
+            )),
+            (Some((usage, _)), false) => match out.last_mut() {
+                Some(last) => last.1 = Some(usage),
+                None => {}
+            },
+            (None, _) => {}
+        }
+        out
+    }
+}
+
+/// The response body as OpenAI chunk events, each forwarded as it arrives.
+pub fn events(body: hyper::body::Incoming, mut translator: Translator) -> ChunkStream {
+    Box::pin(async_stream::stream! {
+        let mut bytes = http_body_util::BodyDataStream::new(body);
+        let mut decoder = SseDecoder::default();
+        loop {
+            let payloads = match bytes.next().await {
+                Some(Ok(data)) => decoder.push(&data),
+                Some(Err(e)) => {
+                    yield broken(&format!("the provider's stream broke: {e}"), "api_connection_error");
+                    return;
+                }
+                None => break,
+            };
+            for payload in payloads {
+                match translator.event(&payload) {
+                    Ok(chunks) => for (chunk, usage) in chunks {
+                        yield StreamEvent::chunk(&chunk, usage);
+                    },
+                    Err(e) => {
+                        yield error(&e);
+                        return;
+                    }
+                }
+            }
+        }
+        if let Some(payload) = decoder.finish() {
+            match translator.event(&payload) {
+                Ok(chunks) => for (chunk, usage) in chunks {
+                    yield StreamEvent::chunk(&chunk, usage);
+                },
+                Err(e) => {
+                    yield error(&e);
+                    return;
+                }
+            }
+        }
+        for (chunk, usage) in translator.finish() {
+            yield StreamEvent::chunk(&chunk, usage);
+        }
+    })
+}
+
+fn broken(message: &str, kind: &'static str) -> StreamEvent {
+    StreamEvent::Error {
+        frame: error_event(message, kind),
+        error_type: kind,
+    }
+}
+
+/// A provider error in the middle of a stream, in OpenAI's error shape.
+fn error(e: &ProviderError) -> StreamEvent {
+    let body =
+        json!({"error": {"message": e.message, "type": e.kind, "param": e.param, "code": e.code}});
+    let kind: &'static str = match e.code.as_deref() {
+        Some("content_policy_violation") => "content_policy_violation",
+        Some("context_length_exceeded") => "context_length_exceeded",
+        _ => "api_error",
+    };
+    StreamEvent::Error {
+        frame: bytes::Bytes::from(format!("data: {body}\n\n")),
+        error_type: kind,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(events: &[&str], include_usage: bool) -> Vec<Chunk> {
+        let mut t = Translator::new("chatcmpl-1".into(), "g".into(), 7, include_usage);
+        let mut out = Vec::new();
+        for e in events {
+            out.extend(t.event(e).expect("valid event"));
+        }
+        out.extend(t.finish());
+        out
+    }
+
+    const TEXT_STREAM: &[&str] = &[
+        r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hel"}]},"index":0}],"usageMetadata":{"promptTokenCount":4}}"#,
+        r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"lo"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":2,"totalTokenCount":6}}"#,
+    ];
+
+    #[test]
+    fn golden_text_stream_with_usage_chunk() {
+        let chunks = run(TEXT_STREAM, true);
+        let frames: Vec<Value> = chunks.iter().map(|c| c.0.clone()).collect();
+        let base = |delta: Value, finish: Value| {
+            json!({"id": "chatcmpl-1", "object": "chat.completion.chunk",
+            "created": 7, "model": "g", "usage": null,
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
+        };
+        assert_eq!(
+            frames,
+            vec![
+                base(json!({"role": "assistant", "content": "Hel"}), Value::Null),
+                base(json!({"content": "lo"}), Value::Null),
+                base(json!({}), json!("stop")),
+                json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 7, "model": "g",
+                    "choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6}}),
+            ]
+        );
+        let reported: Vec<Option<Usage>> = chunks.iter().map(|c| c.1).collect();
+        let usage = Usage {
+            prompt_tokens: 4,
+            completion_tokens: 2,
+        };
+        assert_eq!(reported, vec![None, None, None, Some(usage)]);
+    }
+
+    #[test]
+    fn usage_reaches_accounting_without_usage_chunk() {
+        let chunks = run(TEXT_STREAM, false);
+        assert_eq!(chunks.len(), 3);
+        assert!(chunks.iter().all(|c| c.0.get("usage").is_none()));
+        assert_eq!(
+            chunks[2].1,
+            Some(Usage {
+                prompt_tokens: 4,
+                completion_tokens: 2
+            })
+        );
+    }
+
+    #[test]
+    fn golden_tool_call_stream() {
+        let chunks = run(
+            &[
+                r#"{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}}]},"finishReason":"STOP","index":0}]}"#,
+            ],
+            false,
+        );
+        let deltas: Vec<Value> = chunks
+            .iter()
+            .map(|c| c.0["choices"][0]["delta"].clone())
+            .collect();
+        assert_eq!(
+            deltas,
+            vec![
+                json!({"role": "assistant", "content": ""}),
+                json!({"tool_calls": [{"index": 0, "id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}),
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"city\":\"Paris\"}"}}]}),
+                json!({}),
+            ]
+        );
+        assert_eq!(
+            chunks[3].0["choices"][0]["finish_reason"],
+            json!("tool_calls")
+        );
+    }
+
+    #[test]
+    fn thoughts_stream_as_reasoning_content() {
+        let chunks = run(
+            &[
+                r#"{"candidates":[{"content":{"parts":[{"text":"hmm","thought":true}]},"index":0}]}"#,
+            ],
+            false,
+        );
+        assert_eq!(
+            chunks[0].0["choices"][0]["delta"],
+            json!({"role": "assistant", "content": "", "reasoning_content": "hmm"})
+        );
+    }
+
+    #[test]
+    fn blocked_prompt_and_error_events_fail_the_stream() {
+        let mut t = Translator::new("i".into(), "g".into(), 0, false);
+        let e = t
+            .event(r#"{"promptFeedback":{"blockReason":"SAFETY"}}"#)
+            .err()
+            .expect("blocked");
+        assert_eq!(e.code.as_deref(), Some("content_policy_violation"));
+        let e = t
+            .event(r#"{"error":{"code":500,"message":"boom","status":"INTERNAL"}}"#)
+            .err()
+            .expect("error");
+        assert!(e.message.contains("boom"));
+        assert!(t.event("not json").is_err());
+    }
+}

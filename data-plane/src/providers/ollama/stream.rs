@@ -1,0 +1,290 @@
+//! Ollama's NDJSON stream → OpenAI `chat.completion.chunk`s.
+//!
+//! Each line is `{"message":{…delta…},"done":false}`; the last line has
+//! `"done":true`, `done_reason` and the token counts, so the finish chunk
+//! (and the usage chunk) come from it without holding anything back.
+
+use super::error::upstream;
+use super::ndjson::NdjsonDecoder;
+use super::response::{finish_reason, tool_calls, usage};
+use crate::providers::chat::{ChunkStream, StreamEvent};
+use crate::providers::error::ProviderError;
+use crate::providers::stream::{Usage, error_event};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+pub type Chunk = (Value, Option<Usage>);
+
+pub struct Translator {
+    id: String,
+    model: String,
+    created: u64,
+    include_usage: bool,
+    started: bool,
+    tool_calls: usize,
+    done: bool,
+}
+
+impl Translator {
+    pub fn new(id: String, model: String, created: u64, include_usage: bool) -> Self {
+        Self {
+            id,
+            model,
+            created,
+            include_usage,
+            started: false,
+            tool_calls: 0,
+            done: false,
+        }
+    }
+
+    fn chunk(&self, delta: Value, finish: Option<&str>) -> Value {
+        let mut chunk = json!({
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+        });
+        if self.include_usage {
+            chunk["usage"] = Value::Null;
+        }
+        chunk
+    }
+
+    pub fn done(&self) -> bool {
+        self.done
+    }
+
+    /// One NDJSON line → the chunks it yields.
+    pub fn line(&mut self, line: &str) -> Result<Vec<Chunk>, ProviderError> {
+        let event: Value = serde_json::from_str(line)
+            .map_err(|e| upstream(&format!("unexpected stream line: {e}")))?;
+        if let Some(error) = event.get("error") {
+            let message = error
+                .as_str()
+                .map_or_else(|| error.to_string(), str::to_string);
+            return Err(upstream(&message));
+        }
+        let mut out = Vec::new();
+        let message = event.get("message").unwrap_or(&Value::Null);
+        let mut delta = serde_json::Map::new();
+        if !self.started {
+            self.started = true;
+            delta.insert("role".into(), json!("assistant"));
+            delta.insert("content".into(), json!(""));
+        }
+        if let Some(thinking) = message
+            .get("thinking")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            delta.insert("reasoning_content".into(), json!(thinking));
+        }
+        if let Some(text) = message
+            .get("content")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            delta.insert("content".into(), json!(text));
+        }
+        if !delta.is_empty() {
+            out.push((self.chunk(Value::Object(delta), None), None));
+        }
+        // As OpenAI streams a call: id and name first, then the arguments.
+        for call in tool_calls(message, self.tool_calls) {
+            let index = self.tool_calls;
+            self.tool_calls += 1;
+            let head = json!({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
+                "function": {"name": call["function"]["name"], "arguments": ""}}]});
+            out.push((self.chunk(head, None), None));
+            let args = json!({"tool_calls": [{"index": index, "function": {"arguments": call["function"]["arguments"]}}]});
+            out.push((self.chunk(args, None), None));
+        }
+        if event.get("done").and_then(Value::as_bool) == Some(true) {
+            self.done = true;
+            let reason = finish_reason(
+                event.get("done_reason").and_then(Value::as_str),
+                self.tool_calls > 0,
+            );
+            let (usage, usage_body) = usage(&event);
+            if self.include_usage {
+                out.push((self.chunk(json!({}), Some(reason)), None));
+                out.push((
+                    json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                        "model": self.model, "choices": [], "usage": usage_body}),
+                    Some(usage),
+                ));
+            } else {
+                out.push((self.chunk(json!({}), Some(reason)), Some(usage)));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The NDJSON body as OpenAI chunk events, each forwarded as it arrives.
+pub fn events(body: hyper::body::Incoming, mut translator: Translator) -> ChunkStream {
+    Box::pin(async_stream::stream! {
+        let mut bytes = http_body_util::BodyDataStream::new(body);
+        let mut decoder = NdjsonDecoder::default();
+        loop {
+            let (lines, eof) = match bytes.next().await {
+                Some(Ok(data)) => (decoder.push(&data), false),
+                Some(Err(e)) => {
+                    yield broken(&format!("ollama: the provider's stream broke: {e}"));
+                    return;
+                }
+                None => (decoder.finish().into_iter().collect(), true),
+            };
+            for line in lines {
+                match translator.line(&line) {
+                    Ok(chunks) => for (chunk, usage) in chunks {
+                        yield StreamEvent::chunk(&chunk, usage);
+                    },
+                    Err(e) => {
+                        yield error(&e);
+                        return;
+                    }
+                }
+                if translator.done() {
+                    return;
+                }
+            }
+            if eof {
+                break;
+            }
+        }
+        yield broken("ollama: the provider's stream ended before `done`");
+    })
+}
+
+fn broken(message: &str) -> StreamEvent {
+    StreamEvent::Error {
+        frame: error_event(message, "api_connection_error"),
+        error_type: "api_connection_error",
+    }
+}
+
+fn error(e: &ProviderError) -> StreamEvent {
+    let body =
+        json!({"error": {"message": e.message, "type": e.kind, "param": e.param, "code": e.code}});
+    let kind: &'static str = if e.code.as_deref() == Some("context_length_exceeded") {
+        "context_length_exceeded"
+    } else {
+        "api_error"
+    };
+    StreamEvent::Error {
+        frame: bytes::Bytes::from(format!("data: {body}\n\n")),
+        error_type: kind,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT_STREAM: &[&str] = &[
+        r#"{"model":"llama3.2","created_at":"t","message":{"role":"assistant","content":"Hel"},"done":false}"#,
+        r#"{"model":"llama3.2","created_at":"t","message":{"role":"assistant","content":"lo"},"done":false}"#,
+        r#"{"model":"llama3.2","created_at":"t","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":4,"eval_count":2}"#,
+    ];
+
+    fn run(lines: &[&str], include_usage: bool) -> Vec<Chunk> {
+        let mut t = Translator::new("chatcmpl-1".into(), "l".into(), 7, include_usage);
+        lines
+            .iter()
+            .flat_map(|l| t.line(l).expect("valid line"))
+            .collect()
+    }
+
+    #[test]
+    fn golden_text_stream_with_usage_chunk() {
+        let chunks = run(TEXT_STREAM, true);
+        let base = |delta: Value, finish: Value| {
+            json!({"id": "chatcmpl-1", "object": "chat.completion.chunk",
+            "created": 7, "model": "l", "usage": null,
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
+        };
+        let frames: Vec<Value> = chunks.iter().map(|c| c.0.clone()).collect();
+        assert_eq!(
+            frames,
+            vec![
+                base(json!({"role": "assistant", "content": "Hel"}), Value::Null),
+                base(json!({"content": "lo"}), Value::Null),
+                base(json!({}), json!("stop")),
+                json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 7, "model": "l",
+                    "choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6}}),
+            ]
+        );
+        let usage = Usage {
+            prompt_tokens: 4,
+            completion_tokens: 2,
+        };
+        assert_eq!(
+            chunks.iter().map(|c| c.1).collect::<Vec<_>>(),
+            vec![None, None, None, Some(usage)]
+        );
+    }
+
+    #[test]
+    fn usage_reaches_accounting_without_usage_chunk() {
+        let chunks = run(TEXT_STREAM, false);
+        assert_eq!(chunks.len(), 3);
+        assert!(chunks.iter().all(|c| c.0.get("usage").is_none()));
+        assert_eq!(
+            chunks[2].1,
+            Some(Usage {
+                prompt_tokens: 4,
+                completion_tokens: 2
+            })
+        );
+    }
+
+    #[test]
+    fn golden_tool_call_stream() {
+        let chunks = run(
+            &[
+                r#"{"message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Paris"}}}]},"done":false}"#,
+                r#"{"message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":3,"eval_count":5}"#,
+            ],
+            false,
+        );
+        let deltas: Vec<Value> = chunks
+            .iter()
+            .map(|c| c.0["choices"][0]["delta"].clone())
+            .collect();
+        assert_eq!(
+            deltas,
+            vec![
+                json!({"role": "assistant", "content": ""}),
+                json!({"tool_calls": [{"index": 0, "id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}),
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"city\":\"Paris\"}"}}]}),
+                json!({}),
+            ]
+        );
+        assert_eq!(
+            chunks[3].0["choices"][0]["finish_reason"],
+            json!("tool_calls")
+        );
+    }
+
+    #[test]
+    fn thinking_and_errors() {
+        let chunks = run(
+            &[r#"{"message":{"role":"assistant","content":"","thinking":"hmm"},"done":false}"#],
+            false,
+        );
+        assert_eq!(
+            chunks[0].0["choices"][0]["delta"],
+            json!({"role": "assistant", "content": "", "reasoning_content": "hmm"})
+        );
+        let mut t = Translator::new("i".into(), "l".into(), 0, false);
+        let e = t
+            .line(r#"{"error":"the input length exceeds the context length"}"#)
+            .err()
+            .expect("error");
+        assert_eq!(e.code.as_deref(), Some("context_length_exceeded"));
+        assert!(t.line("not json").is_err());
+    }
+}

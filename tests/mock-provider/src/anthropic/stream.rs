@@ -1,0 +1,76 @@
+//! Anthropic's SSE framing: `event: <type>` + `data: <json>` per event, in
+//! the order the real API sends them, and no terminator (`message_stop` is
+//! the last event).
+
+use axum::body::Bytes;
+use serde_json::{Value, json};
+
+use super::Reply;
+use crate::reply;
+use crate::sse::SsePlan;
+
+fn push(plan: &mut SsePlan, event: &Value) {
+    let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
+    plan.frames
+        .push(Bytes::from(format!("event: {kind}\ndata: {event}\n\n")));
+}
+
+/// `message_start`, one content block (text deltas per word, or a tool_use
+/// with its input JSON in two fragments), `message_delta`, `message_stop`.
+pub fn plan(id: &str, model: &str, reply: &Reply, input_tokens: u64) -> SsePlan {
+    let mut plan = SsePlan::default();
+    push(
+        &mut plan,
+        &json!({"type": "message_start", "message": {
+            "id": id, "type": "message", "role": "assistant", "model": model, "content": [],
+            "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": input_tokens, "output_tokens": 1,
+                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+        }}),
+    );
+    match reply {
+        Reply::Text(text) => {
+            push(
+                &mut plan,
+                &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            );
+            push(&mut plan, &json!({"type": "ping"}));
+            for piece in reply::stream_pieces(text) {
+                push(
+                    &mut plan,
+                    &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}),
+                );
+            }
+        }
+        Reply::Tool { id, name, input } => {
+            push(
+                &mut plan,
+                &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
+            );
+            push(&mut plan, &json!({"type": "ping"}));
+            let arguments = input.to_string();
+            // Split on a char boundary so every fragment is valid UTF-8.
+            let mut mid = arguments.len() / 2;
+            while !arguments.is_char_boundary(mid) {
+                mid -= 1;
+            }
+            for fragment in [&arguments[..mid], &arguments[mid..]] {
+                push(
+                    &mut plan,
+                    &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": fragment}}),
+                );
+            }
+        }
+    }
+    push(
+        &mut plan,
+        &json!({"type": "content_block_stop", "index": 0}),
+    );
+    push(
+        &mut plan,
+        &json!({"type": "message_delta", "delta": {"stop_reason": reply.stop_reason(), "stop_sequence": null},
+                "usage": {"output_tokens": reply.output_tokens()}}),
+    );
+    push(&mut plan, &json!({"type": "message_stop"}));
+    plan
+}
