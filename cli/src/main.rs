@@ -1,128 +1,74 @@
-//! `tollgate`: the whole gateway in one command, on the embedded default.
+//! `tollgate`: runs the gateway, or administers one.
 //!
-//! Runs a control plane (SQLite in the data directory) and one data plane in
-//! this process, talking over real gRPC on loopback with a fresh cluster
-//! token, exactly as separate binaries would. Production runs the
-//! `tollgate-control-plane` and `tollgate-data-plane` binaries instead.
+//! - `tollgate --config litellm_config.yaml --port 4000` runs control plane
+//!   and data plane in one process (see [`serve`]).
+//! - `tollgate keys …` and `tollgate status` call a control plane's gRPC
+//!   AdminService with the master key (see [`admin`]).
 
-use anyhow::Context as _;
-use clap::Parser;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+mod admin;
+mod keys;
+mod serve;
+mod table;
+
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
-use tollgate_control_plane::MasterKeySource;
 use tracing::error;
 
-/// Tollgate LLM gateway: `tollgate --config litellm_config.yaml --port 4000`.
+/// Tollgate LLM gateway.
 #[derive(Parser)]
-#[command(name = "tollgate", version)]
+#[command(
+    name = "tollgate",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 struct Cli {
-    /// LiteLLM-format config file.
-    #[arg(long, short, env = "TOLLGATE_CONFIG")]
-    config: PathBuf,
-    /// Port of the OpenAI-compatible API.
-    #[arg(long, short, default_value_t = 4000)]
-    port: u16,
-    /// Address to bind.
-    #[arg(long, default_value = "0.0.0.0")]
-    host: IpAddr,
-    /// Embedded database and saved snapshot.
-    #[arg(long, env = "TOLLGATE_DATA_DIR", default_value = ".tollgate")]
-    data_dir: PathBuf,
-    /// Use this database instead of the embedded SQLite.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Option<serve::ServeArgs>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage virtual keys.
+    Keys(keys::KeysArgs),
+    /// Snapshot version and what each data plane applied.
+    Status(admin::Connection),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tollgate_shared::telemetry::init();
     let cli = Cli::parse();
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        tollgate_shared::shutdown::signal().await;
-        on_signal.cancel();
-    });
-    match run(cli, cancel).await {
+    let is_admin_command = cli.command.is_some();
+    let result = match (cli.command, cli.serve) {
+        (Some(Command::Keys(args)), _) => keys::run(args).await,
+        (Some(Command::Status(connection)), _) => admin::status(connection).await,
+        (None, Some(serve)) => {
+            let cancel = CancellationToken::new();
+            let on_signal = cancel.clone();
+            tokio::spawn(async move {
+                tollgate_shared::shutdown::signal().await;
+                on_signal.cancel();
+            });
+            serve::run(serve, cancel).await
+        }
+        (None, None) => Err(anyhow::anyhow!(
+            "pass --config (to run the gateway) or a subcommand; see --help"
+        )),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_admin_command => {
+            // A person (or script) reads this: one plain line on stderr.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             error!("{e:#}");
             ExitCode::FAILURE
         }
     }
-}
-
-async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
-    let loopback = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
-    let cluster_token = hex::encode(rand::random::<[u8; 32]>());
-    let control_plane = tollgate_control_plane::start(
-        tollgate_control_plane::Options {
-            config: cli.config.clone(),
-            database_url: cli.database_url,
-            data_dir: cli.data_dir.clone(),
-            grpc_listen: loopback(0),
-            http_listen: loopback(0),
-            cluster_token: cluster_token.clone(),
-            tls_cert: None,
-            tls_key: None,
-            coalesce_ms: 50,
-        },
-        cancel.clone(),
-    )
-    .await?;
-    let data_plane = tollgate_data_plane::start(
-        tollgate_data_plane::Options {
-            listen: SocketAddr::new(cli.host, cli.port),
-            port: None,
-            control_plane: format!("http://{}", control_plane.grpc_addr),
-            cluster_token,
-            node_id: Some("local".into()),
-            state_dir: cli.data_dir.join("data-plane"),
-            tls_ca: None,
-            heartbeat_secs: 5,
-        },
-        cancel.clone(),
-    )
-    .await?;
-
-    let shown_host = if cli.host.is_unspecified() {
-        "localhost".to_string()
-    } else {
-        cli.host.to_string()
-    };
-    let auth = match &control_plane.master_key_source {
-        MasterKeySource::Config => "the master key from general_settings.master_key".to_string(),
-        MasterKeySource::Environment => "the master key from LITELLM_MASTER_KEY".to_string(),
-        MasterKeySource::Generated(key) => {
-            format!("{key} (generated for this run: set general_settings.master_key to keep one)")
-        }
-    };
-    // stdout is for the person who ran the command.
-    #[allow(clippy::print_stdout)]
-    {
-        println!(
-            "Tollgate is running on http://{shown_host}:{}",
-            data_plane.addr.port()
-        );
-        println!(
-            "  OpenAI base URL:  http://{shown_host}:{}/v1",
-            data_plane.addr.port()
-        );
-        println!("  Authenticate with `Authorization: Bearer <key>` using {auth}");
-        println!(
-            "  Status API:       http://{}/api/status",
-            control_plane.http_addr
-        );
-        println!(
-            "  Config:           {} (edits apply without a restart)",
-            cli.config.display()
-        );
-    }
-
-    let (dp, cp) = tokio::join!(data_plane.wait(), control_plane.wait());
-    dp.context("data plane")?;
-    cp.context("control plane")?;
-    Ok(())
 }

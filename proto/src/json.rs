@@ -1,9 +1,10 @@
 //! `google.protobuf.Struct` ↔ JSON: metadata is free-form JSON in LiteLLM's
 //! API and a typed `Struct` on the wire.
 
+use crate::v1::Key;
 use prost_types::value::Kind;
 use prost_types::{ListValue, Struct, Value as PValue};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Number, Value, json};
 
 pub fn to_json(s: &Struct) -> Value {
     Value::Object(
@@ -60,6 +61,40 @@ fn value_from_json(v: &Value) -> PValue {
         },
     };
     PValue { kind: Some(kind) }
+}
+
+/// A key as LiteLLM's `LiteLLM_VerificationToken` row shows it.
+pub fn key_json(key: &Key) -> Map<String, Value> {
+    let object = |s: &Option<prost_types::Struct>| s.as_ref().map_or_else(|| json!({}), to_json);
+    let json = json!({
+        "token": key.token,
+        "key_name": key.key_name,
+        "key_alias": key.key_alias,
+        "spend": key.spend,
+        "max_budget": key.max_budget,
+        "soft_budget": key.soft_budget,
+        "budget_duration": key.budget_duration,
+        "expires": key.expires,
+        "models": key.models,
+        "aliases": object(&key.aliases),
+        "user_id": key.user_id,
+        "team_id": key.team_id,
+        "metadata": object(&key.metadata),
+        "blocked": key.blocked,
+        "tpm_limit": key.tpm_limit,
+        "rpm_limit": key.rpm_limit,
+        "max_parallel_requests": key.max_parallel_requests,
+        "model_rpm_limit": key.model_rpm_limit,
+        "model_tpm_limit": key.model_tpm_limit,
+        "tags": key.tags,
+        "created_at": key.created_at,
+        "updated_at": key.updated_at,
+        "status": key.status,
+    });
+    match json {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }
 
 #[cfg(test)]

@@ -447,6 +447,9 @@ class Launcher(ServesOpenAI):
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.master_key = master_key
         self.data_dir = data_dir
+        # Off the default admin port 50051, which a developer's gateway may hold.
+        self.grpc_port = free_port()
+        self.grpc_url = f"http://127.0.0.1:{self.grpc_port}"
         self.proc = harness.spawn(
             "tollgate",
             [
@@ -455,13 +458,8 @@ class Launcher(ServesOpenAI):
                 "--port", str(self.port),
                 "--host", "127.0.0.1",
                 "--data-dir", data_dir,
+                "--grpc-port", str(self.grpc_port),
             ],
-            # In case the launcher's embedded control plane honours the control
-            # plane's variables: keep it off the default ports 50051/4001.
-            env={
-                "TOLLGATE_GRPC_LISTEN": f"127.0.0.1:{free_port()}",
-                "TOLLGATE_CP_HTTP_LISTEN": f"127.0.0.1:{free_port()}",
-            },
         )  # fmt: skip
 
     def start(self) -> Launcher:
@@ -477,3 +475,27 @@ class Launcher(ServesOpenAI):
             serving, timeout=READY_TIMEOUT, desc="tollgate launcher serving /v1/models", fail_fast=self.proc.exit_reason
         )
         return self
+
+
+# ------------------------------------------------------------------------ bedrock
+
+# The secret Bedrock deployments sign with; the mock provider (started by the
+# session, which inherits this environment) verifies SigV4 signatures with it.
+MOCK_AWS_ACCESS_KEY_ID = "AKIAMOCKE2ETEST"
+MOCK_AWS_SECRET_ACCESS_KEY = "mock-e2e-aws-secret/K7MDENG+bPxRfiCYEXAMPLEKEY"
+os.environ.setdefault("MOCK_AWS_SECRET_ACCESS_KEY", MOCK_AWS_SECRET_ACCESS_KEY)
+
+
+def bedrock_deployment(mock: MockProvider, model_name: str, model_id: str, **params: Any) -> dict[str, Any]:
+    """A ``bedrock/`` deployment pointed at the mock, signing with the mock's secret."""
+    return {
+        "model_name": model_name,
+        "litellm_params": {
+            "model": f"bedrock/{model_id}",
+            "api_base": mock.url,
+            "aws_access_key_id": MOCK_AWS_ACCESS_KEY_ID,
+            "aws_secret_access_key": MOCK_AWS_SECRET_ACCESS_KEY,
+            "aws_region_name": "us-east-1",
+            **params,
+        },
+    }

@@ -10,6 +10,7 @@ import struct
 import openai
 import pytest
 
+from components import bedrock_deployment
 from expect import assert_openai_error
 
 
@@ -56,6 +57,8 @@ def _config(c):
         _deployment("embed-openai", "openai/text-embedding-3-small", api_base=c.mock.api_base, api_key=key),
         _deployment("embed-mistral", "mistral/mistral-embed", api_base=c.mock.api_base, api_key=key),
         _deployment("embed-429", "openai/mock-429", api_base=c.mock.api_base, api_key=key),
+        bedrock_deployment(c.mock, "embed-titan", "amazon.titan-embed-text-v2:0"),
+        bedrock_deployment(c.mock, "embed-cohere", "cohere.embed-english-v3"),
     ]
     return config
 
@@ -100,12 +103,53 @@ def test_openai_format_embeddings_float_and_base64(dp, mock_provider, model):
     sent = [r for r in mock_provider.requests() if r["path"].endswith("/embeddings")]
     assert [r["path"] for r in sent] == ["/v1/embeddings"] * 3
     assert all(r["headers"].get("authorization") == f"Bearer {c.provider_key}" for r in sent)
-    upstream_model = c.config["model_list"][-3 if model == "embed-openai" else -2]["litellm_params"]["model"]
     assert sent[0]["body"] == {
-        "model": upstream_model.split("/", 1)[1],
+        "model": {"embed-openai": "text-embedding-3-small", "embed-mistral": "mistral-embed"}[model],
         "input": ["hello world", "second input"],
         "encoding_format": "float",
     }
+
+
+def test_bedrock_titan_embeddings(dp, mock_provider):
+    client = dp.openai_client()
+    resp = client.embeddings.create(model="embed-titan", input=["hello world", "second input"], encoding_format="float")
+    assert resp.model == "embed-titan"
+    assert [d.index for d in resp.data] == [0, 1]
+    assert_vector(resp.data[0].embedding, "hello world")
+    assert_vector(resp.data[1].embedding, "second input")
+    assert (resp.usage.prompt_tokens, resp.usage.total_tokens) == (4, 4)
+
+    # base64 (the SDK default) is encoded by the gateway from Titan's floats
+    resp = client.embeddings.create(model="embed-titan", input="hello world", dimensions=4)
+    assert_vector(resp.data[0].embedding, "hello world", 4)
+
+    sent = [r for r in mock_provider.requests() if r["path"].startswith("/model/")]
+    # Titan embeds one text per call
+    assert [r["path"] for r in sent] == ["/model/amazon.titan-embed-text-v2%3A0/invoke"] * 3
+    assert [r["body"] for r in sent] == [
+        {"inputText": "hello world"},
+        {"inputText": "second input"},
+        {"inputText": "hello world", "dimensions": 4},
+    ]
+    assert all(r["headers"]["authorization"].startswith("AWS4-HMAC-SHA256 Credential=") for r in sent)
+
+
+def test_bedrock_cohere_embeddings(dp, mock_provider):
+    client = dp.openai_client()
+    resp = client.embeddings.create(model="embed-cohere", input=["hello world", "second input"])
+    assert_vector(resp.data[0].embedding, "hello world")
+    assert_vector(resp.data[1].embedding, "second input")
+    assert resp.usage.prompt_tokens == 4, "from Bedrock's token-count header"
+    [sent] = [r for r in mock_provider.requests() if r["path"].startswith("/model/")]
+    assert sent["path"] == "/model/cohere.embed-english-v3/invoke"
+    assert sent["body"] == {"texts": ["hello world", "second input"], "input_type": "search_document"}
+
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.embeddings.create(model="embed-cohere", input="x", dimensions=4)
+    assert assert_openai_error(exc.value.response, 400)["param"] == "dimensions"
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.embeddings.create(model="embed-cohere", input=[[1, 2, 3]])
+    assert assert_openai_error(exc.value.response, 400)["param"] == "input"
 
 
 def test_embeddings_errors(dp, mock_provider):

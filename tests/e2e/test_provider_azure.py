@@ -9,7 +9,9 @@ import json
 import openai
 import pytest
 
+from components import pg_connect
 from expect import assert_no_secrets, assert_openai_error, assert_stream_shape, assert_usage, collect_stream
+from harness import wait_until
 
 TOOLS = [
     {
@@ -149,3 +151,36 @@ def test_errors_are_openai_shaped(cluster, mock_provider):
     assert "Access denied" in err["message"]
     for r in mock_provider.requests():
         assert_no_secrets(json.dumps(r["headers"]), c.master_key)
+
+
+def stream_without_usage_chunk(dp, model: str, messages: list[dict]) -> tuple[str, str]:
+    """Streams through raw HTTP; returns (the gateway's request id, the SSE body)."""
+    with dp.http() as http:
+        request = {"model": model, "messages": messages, "stream": True}
+        with http.stream("POST", "/v1/chat/completions", json=request, headers=dp.auth_headers()) as r:
+            assert r.status_code == 200, r.read()
+            return r.headers["x-litellm-call-id"], "".join(r.iter_text())
+
+
+def recorded_tokens(pg_url: str, request_id: str) -> tuple[int, int]:
+    """(prompt, completion) tokens of one request in spend_logs, once delivered."""
+
+    def probe():
+        with pg_connect(pg_url) as conn:
+            return conn.execute(
+                "SELECT prompt_tokens, completion_tokens FROM spend_logs WHERE request_id = %s", (request_id,)
+            ).fetchone()
+
+    return tuple(wait_until(probe, timeout=20.0, interval=0.2, desc=f"spend_logs row for {request_id}"))
+
+
+def test_streamed_usage_reaches_accounting_without_usage_chunk(cluster, mock_provider, pg_url):
+    c = azure_cluster(cluster, mock_provider)
+    messages = [{"role": "user", "content": "count these four words"}]
+    reply = "Echo: count these four words"
+    request_id, body = stream_without_usage_chunk(c.dps[0], "gpt-azure-default-version", messages)
+    assert '"usage":{' not in body.replace(" ", ""), "the client did not ask for a usage chunk"
+    assert body.rstrip().endswith("data: [DONE]")
+    [got] = azure_requests(mock_provider)
+    assert got["body"]["stream_options"] == {"include_usage": True}, "usage is asked for, for accounting"
+    assert recorded_tokens(pg_url, request_id) == (5 + 1, len(reply.split()))

@@ -172,7 +172,8 @@ def test_errors_map_to_openai_classes(ollama, mock_provider):
     assert exc.value.code == "context_length_exceeded"
     assert "exceeds the context length" in assert_openai_error(exc.value.response, 400)["message"]
 
+    mock_provider.add_fault("llama3.2", 404, 1)  # a model that is not pulled
     with pytest.raises(openai.NotFoundError) as exc:
-        client.chat.completions.create(model="llama", messages=messages, extra_headers={"x-mock-status": "404"})
+        client.chat.completions.create(model="llama", messages=messages)
     err = assert_openai_error(exc.value.response, 404, type="not_found_error")
     assert "not found, try pulling it first" in err["message"]

@@ -3,11 +3,12 @@
 //! authenticated by an `api-key` header.
 
 use super::BuildError;
-use super::chat::{ChatCall, ChatOutput};
+use super::chat::{ChatCall, ChatOutput, ChunkStream, StreamEvent};
 use super::error::ProviderError;
 use super::exchange::{self, Target};
 use super::stream::{Usage, openai_events};
 use bytes::Bytes;
+use futures::StreamExt;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Uri};
 use http_body_util::Full;
@@ -17,6 +18,9 @@ const PROVIDER: &str = "azure";
 /// The latest generally available data-plane API version; deployments pin
 /// theirs with `api_version` (or `AZURE_API_VERSION`).
 pub const DEFAULT_API_VERSION: &str = "2024-10-21";
+/// The first API version that accepts `stream_options` (older ones reject
+/// unknown fields).
+const STREAM_OPTIONS_SINCE: &str = "2024-09-01";
 
 #[derive(Debug)]
 pub struct AzureUpstream {
@@ -25,6 +29,8 @@ pub struct AzureUpstream {
     /// `api-key`, marked sensitive so it never prints.
     api_key_header: Option<HeaderValue>,
     api_key: Option<String>,
+    /// Streams can be asked for usage, so accounting always gets it.
+    stream_usage: bool,
 }
 
 impl AzureUpstream {
@@ -48,6 +54,9 @@ impl AzureUpstream {
             .or_else(|| std::env::var("AZURE_API_VERSION").ok())
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| DEFAULT_API_VERSION.to_string());
+        // API versions are dates (`2024-10-21`, `2025-01-01-preview`): they
+        // compare as strings.
+        let stream_usage = api_version.as_str() >= STREAM_OPTIONS_SINCE;
         let chat_uri: Uri = format!(
             "{api_base}/openai/deployments/{}/chat/completions?api-version={api_version}",
             deployment.upstream_model
@@ -80,6 +89,7 @@ impl AzureUpstream {
             chat_uri,
             api_key_header,
             api_key,
+            stream_usage,
         })
     }
 
@@ -101,8 +111,17 @@ impl AzureUpstream {
     /// The request body is OpenAI's, unchanged (Azure ignores `model`: the
     /// deployment in the path decides); answers are OpenAI's too.
     pub async fn chat(&self, call: ChatCall<'_>) -> Result<ChatOutput, ProviderError> {
-        let body =
-            serde_json::to_vec(&call.body).map_err(|e| ProviderError::internal(PROVIDER, &e))?;
+        // Accounting needs usage even when the client did not ask for it:
+        // ask Azure for it, and keep the usage chunk from the client.
+        let hide_usage = call.stream && !call.include_usage && self.stream_usage;
+        let mut body = call.body;
+        if hide_usage {
+            body.insert(
+                "stream_options".into(),
+                serde_json::json!({"include_usage": true}),
+            );
+        }
+        let body = serde_json::to_vec(&body).map_err(|e| ProviderError::internal(PROVIDER, &e))?;
         let request = self
             .request(body)
             .map_err(|e| ProviderError::internal(PROVIDER, &e))?;
@@ -116,7 +135,12 @@ impl AzureUpstream {
                 exchange::send_streaming(call.client, request, &target, call.stream_timeout)
                     .await
                     .map_err(normalise)?;
-            return Ok(ChatOutput::Stream(openai_events(response.into_body())));
+            let events = openai_events(response.into_body());
+            return Ok(ChatOutput::Stream(if hide_usage {
+                usage_for_accounting_only(events)
+            } else {
+                events
+            }));
         }
         let body = exchange::send_json(call.client, request, &target, call.timeout)
             .await
@@ -131,6 +155,30 @@ impl AzureUpstream {
             .unwrap_or_default();
         Ok(ChatOutput::Complete { body, usage })
     }
+}
+
+/// The usage chunk (`"choices":[]` with usage) of a stream whose client did
+/// not ask for it: its usage goes to accounting, its frame to no one (an
+/// empty frame writes nothing). Other chunks keep the `"usage":null` Azure
+/// adds, which OpenAI clients read as "no usage".
+fn usage_for_accounting_only(events: ChunkStream) -> ChunkStream {
+    Box::pin(events.map(|event| match event {
+        StreamEvent::Data {
+            frame,
+            usage: Some(usage),
+        } if is_usage_chunk(&frame) => StreamEvent::Data {
+            frame: Bytes::new(),
+            usage: Some(usage),
+        },
+        other => other,
+    }))
+}
+
+fn is_usage_chunk(frame: &[u8]) -> bool {
+    const EMPTY_CHOICES: &[u8] = b"\"choices\":[]";
+    frame
+        .windows(EMPTY_CHOICES.len())
+        .any(|w| w == EMPTY_CHOICES)
 }
 
 /// Azure's content filter answers 400 with `code: content_filter`; OpenAI
@@ -191,6 +239,53 @@ mod tests {
                 Err(BuildError::MissingApiBase { .. })
             ));
         }
+    }
+
+    #[test]
+    fn unasked_usage_chunk_reaches_accounting_only() {
+        let usage = Usage {
+            prompt_tokens: 2,
+            completion_tokens: 3,
+        };
+        let events: ChunkStream = Box::pin(futures::stream::iter(vec![
+            StreamEvent::Data {
+                frame: Bytes::from_static(b"data: {\"choices\":[],\"prompt_filter_results\":[]}\n\n"),
+                usage: None,
+            },
+            StreamEvent::Data {
+                frame: Bytes::from_static(b"data: {\"choices\":[{\"delta\":{}}],\"usage\":null}\n\n"),
+                usage: None,
+            },
+            StreamEvent::Data {
+                frame: Bytes::from_static(b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":3}}\n\n"),
+                usage: Some(usage),
+            },
+        ]));
+        let out: Vec<(Bytes, Option<Usage>)> =
+            futures::executor::block_on(usage_for_accounting_only(events).collect::<Vec<_>>())
+                .into_iter()
+                .map(|e| match e {
+                    StreamEvent::Data { frame, usage } => (frame, usage),
+                    StreamEvent::Error { frame, .. } => (frame, None),
+                })
+                .collect();
+        assert_eq!(out.len(), 3);
+        assert!(!out[0].0.is_empty(), "filter results are passed on");
+        assert!(!out[1].0.is_empty());
+        assert_eq!(out[2], (Bytes::new(), Some(usage)));
+    }
+
+    #[test]
+    fn stream_usage_only_where_the_api_version_takes_it() {
+        let old = AzureUpstream::new(&deployment(Some("https://r.test"), Some("2024-06-01")))
+            .expect("builds");
+        assert!(!old.stream_usage);
+        let new = AzureUpstream::new(&deployment(
+            Some("https://r.test"),
+            Some("2025-01-01-preview"),
+        ))
+        .expect("builds");
+        assert!(new.stream_usage);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! LiteLLM's JSON ↔ the typed AdminService messages.
 
 use crate::http::error::ApiError;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tollgate_proto::json as pjson;
-use tollgate_proto::v1::{Key, KeySpec, LimitMap, StringList};
+pub use tollgate_proto::json::key_json;
+use tollgate_proto::v1::{KeySpec, LimitMap, StringList};
 
 fn type_error(field: &str, expected: &str, got: &Value) -> ApiError {
     let kind = match got {
@@ -119,41 +120,6 @@ pub fn key_spec(body: &Map<String, Value>) -> Result<KeySpec, ApiError> {
         aliases: object(body, "aliases")?.and_then(pjson::from_json),
         tags: strings(body, "tags")?.map(|values| StringList { values }),
     })
-}
-
-/// A key as LiteLLM's `LiteLLM_VerificationToken` row shows it.
-pub fn key_json(key: &Key) -> Map<String, Value> {
-    let object =
-        |s: &Option<prost_types::Struct>| s.as_ref().map_or_else(|| json!({}), pjson::to_json);
-    let json = json!({
-        "token": key.token,
-        "key_name": key.key_name,
-        "key_alias": key.key_alias,
-        "spend": key.spend,
-        "max_budget": key.max_budget,
-        "soft_budget": key.soft_budget,
-        "budget_duration": key.budget_duration,
-        "expires": key.expires,
-        "models": key.models,
-        "aliases": object(&key.aliases),
-        "user_id": key.user_id,
-        "team_id": key.team_id,
-        "metadata": object(&key.metadata),
-        "blocked": key.blocked,
-        "tpm_limit": key.tpm_limit,
-        "rpm_limit": key.rpm_limit,
-        "max_parallel_requests": key.max_parallel_requests,
-        "model_rpm_limit": key.model_rpm_limit,
-        "model_tpm_limit": key.model_tpm_limit,
-        "tags": key.tags,
-        "created_at": key.created_at,
-        "updated_at": key.updated_at,
-        "status": key.status,
-    });
-    match json {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
 }
 
 #[cfg(test)]

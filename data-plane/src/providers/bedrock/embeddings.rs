@@ -25,7 +25,7 @@ fn family(model_id: &str) -> Option<Family> {
     }
 }
 
-fn texts<'a>(inputs: &'a [EmbeddingInput]) -> Result<Vec<&'a str>, ProviderError> {
+fn texts(inputs: &[EmbeddingInput]) -> Result<Vec<&str>, ProviderError> {
     inputs
         .iter()
         .map(|i| {

@@ -6,6 +6,7 @@
 //! `functionResponse` parts of a `user` turn, consecutive turns of the same
 //! role are merged (Gemini rejects two `user` turns in a row).
 
+use super::response::THOUGHT_SIGNATURE_SEPARATOR;
 use super::schema::clean_schema;
 use crate::providers::error::ProviderError;
 use http::StatusCode;
@@ -312,7 +313,15 @@ fn function_call(
         Some(Value::Object(o)) => Value::Object(o.clone()),
         _ => json!({}),
     };
-    Ok(json!({"functionCall": {"name": name, "args": arguments}}))
+    let mut part = json!({"functionCall": {"name": name, "args": arguments}});
+    if let Some((_, signature)) = call
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|id| id.split_once(THOUGHT_SIGNATURE_SEPARATOR))
+    {
+        part["thoughtSignature"] = json!(signature);
+    }
+    Ok(part)
 }
 
 fn function_response(message: &Value, content: &Value, names: &HashMap<String, String>) -> Value {
@@ -444,10 +453,10 @@ mod tests {
                 ]},
                 {"role": "assistant", "content": null, "tool_calls": [
                     {"id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
-                    {"id": "call_1", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}
+                    {"id": "call_1__thought__c2ln", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}
                 ]},
                 {"role": "tool", "tool_call_id": "call_0", "content": "sunny"},
-                {"role": "tool", "tool_call_id": "call_1", "content": "noon"}
+                {"role": "tool", "tool_call_id": "call_1__thought__c2ln", "content": "noon"}
             ],
             "temperature": 0.2, "top_p": 0.9, "max_completion_tokens": 100, "stop": "END",
             "n": 2, "seed": 7, "user": "u1",
@@ -471,7 +480,7 @@ mod tests {
                 ]},
                 {"role": "model", "parts": [
                     {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}},
-                    {"functionCall": {"name": "get_time", "args": {}}}
+                    {"functionCall": {"name": "get_time", "args": {}}, "thoughtSignature": "c2ln"}
                 ]},
                 {"role": "user", "parts": [
                     {"functionResponse": {"name": "get_weather", "response": {"content": "sunny"}}},
@@ -517,7 +526,7 @@ mod tests {
             json!({"model": "m", "messages": [{"role": "user", "content": "hi"}],
             "logit_bias": {"1": 2}}),
         );
-        let e = translate(&request, false).err().expect("rejected");
+        let e = translate(&request, false).expect_err("rejected");
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         assert_eq!(e.param.as_deref(), Some("logit_bias"));
         assert!(translate(&request, true).is_ok());

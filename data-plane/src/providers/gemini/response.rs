@@ -5,13 +5,23 @@ use crate::providers::error::ProviderError;
 use crate::providers::stream::Usage;
 use serde_json::{Map, Value, json};
 
+/// A function call, in OpenAI terms.
+#[derive(Debug)]
+pub struct Call {
+    pub name: String,
+    /// JSON text, as OpenAI carries arguments.
+    pub arguments: String,
+    /// Gemini's `thoughtSignature`, which thinking models require back with
+    /// the call in the next turn.
+    pub signature: Option<String>,
+}
+
 /// What one candidate's parts say, in OpenAI terms.
 #[derive(Debug, Default)]
 pub struct Parts {
     pub text: String,
     pub reasoning: String,
-    /// (name, arguments as a JSON string)
-    pub calls: Vec<(String, String)>,
+    pub calls: Vec<Call>,
 }
 
 pub fn read_parts(candidate: &Value) -> Parts {
@@ -26,7 +36,14 @@ pub fn read_parts(candidate: &Value) -> Parts {
         if let Some(call) = part.get("functionCall") {
             let name = call.get("name").and_then(Value::as_str).unwrap_or_default();
             let args = call.get("args").cloned().unwrap_or_else(|| json!({}));
-            out.calls.push((name.to_string(), args.to_string()));
+            out.calls.push(Call {
+                name: name.to_string(),
+                arguments: args.to_string(),
+                signature: part
+                    .get("thoughtSignature")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            });
         } else if let Some(text) = part.get("text").and_then(Value::as_str) {
             if part.get("thought").and_then(Value::as_bool) == Some(true) {
                 out.reasoning.push_str(text);
@@ -120,10 +137,10 @@ pub fn completion(
             let calls: Vec<Value> = parts
                 .calls
                 .into_iter()
-                .map(|(name, arguments)| {
-                    let id = call_id(next_call);
+                .map(|call| {
+                    let id = call_id(next_call, call.signature.as_deref());
                     next_call += 1;
-                    json!({"id": id, "type": "function", "function": {"name": name, "arguments": arguments}})
+                    json!({"id": id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}})
                 })
                 .collect();
             message.insert("tool_calls".into(), Value::Array(calls));
@@ -152,11 +169,18 @@ pub fn completion(
     Ok((body, usage))
 }
 
+/// Separates a call id from the thought signature embedded in it, as
+/// LiteLLM does: OpenAI clients send ids back untouched, other fields not.
+pub const THOUGHT_SIGNATURE_SEPARATOR: &str = "__thought__";
+
 /// Gemini's function calls carry no id: ids are numbered in the order the
 /// calls appear in the response, so the same response always gets the same
-/// ids (streamed or not).
-pub fn call_id(n: usize) -> String {
-    format!("call_{n}")
+/// ids (streamed or not); a thought signature rides along in the id.
+pub fn call_id(n: usize, signature: Option<&str>) -> String {
+    match signature {
+        Some(signature) => format!("call_{n}{THOUGHT_SIGNATURE_SEPARATOR}{signature}"),
+        None => format!("call_{n}"),
+    }
 }
 
 #[cfg(test)]
@@ -171,7 +195,7 @@ mod tests {
                     {"text": "Let me think.", "thought": true},
                     {"text": "Checking."},
                     {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}},
-                    {"functionCall": {"name": "get_time", "args": {}}}
+                    {"functionCall": {"name": "get_time", "args": {}}, "thoughtSignature": "c2ln"}
                 ]},
                 "finishReason": "STOP", "index": 0
             }],
@@ -196,7 +220,7 @@ mod tests {
                     "role": "assistant", "content": "Checking.", "reasoning_content": "Let me think.",
                     "tool_calls": [
                         {"id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
-                        {"id": "call_1", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}
+                        {"id": "call_1__thought__c2ln", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}
                     ]}}],
                 "usage": {"prompt_tokens": 10, "completion_tokens": 8, "total_tokens": 18,
                     "prompt_tokens_details": {"cached_tokens": 2},
@@ -217,7 +241,7 @@ mod tests {
     #[test]
     fn blocked_prompt_is_a_content_policy_error() {
         let response = json!({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 3}});
-        let e = completion(&response, "i", "m", 0).err().expect("blocked");
+        let e = completion(&response, "i", "m", 0).expect_err("blocked");
         assert_eq!(e.status.as_u16(), 400);
         assert_eq!(e.code.as_deref(), Some("content_policy_violation"));
     }

@@ -122,16 +122,16 @@ impl Translator {
                 out.push((self.chunk(index, Value::Object(delta), None), None));
             }
             // As OpenAI streams a call: id and name first, then the arguments.
-            for (name, arguments) in parts.calls {
+            for call in parts.calls {
                 let state = self.choices.entry(index).or_default();
                 let tool_index = state.tool_calls;
                 state.tool_calls += 1;
-                let id = call_id(self.next_call);
+                let id = call_id(self.next_call, call.signature.as_deref());
                 self.next_call += 1;
                 let head = json!({"tool_calls": [{"index": tool_index, "id": id, "type": "function",
-                    "function": {"name": name, "arguments": ""}}]});
+                    "function": {"name": call.name, "arguments": ""}}]});
                 out.push((self.chunk(index, head, None), None));
-                let args = json!({"tool_calls": [{"index": tool_index, "function": {"arguments": arguments}}]});
+                let args = json!({"tool_calls": [{"index": tool_index, "function": {"arguments": call.arguments}}]});
                 out.push((self.chunk(index, args, None), None));
             }
             if let Some(reason) = candidate.get("finishReason").and_then(Value::as_str) {
@@ -161,10 +161,11 @@ impl Translator {
                     "model": self.model, "choices": [], "usage": body}),
                 Some(usage),
             )),
-            (Some((usage, _)), false) => match out.last_mut() {
-                Some(last) => last.1 = Some(usage),
-                None => {}
-            },
+            (Some((usage, _)), false) => {
+                if let Some(last) = out.last_mut() {
+                    last.1 = Some(usage);
+                }
+            }
             (None, _) => {}
         }
         out
@@ -239,6 +240,66 @@ fn error(e: &ProviderError) -> StreamEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Decoder and translator together, as `events` runs them; an error
+    /// ends the output as it ends the stream.
+    fn translate_bytes(chunks: &[&[u8]]) -> Vec<String> {
+        let mut decoder = SseDecoder::default();
+        let mut t = Translator::new("i".into(), "g".into(), 0, true);
+        let mut payloads: Vec<String> = chunks.iter().flat_map(|c| decoder.push(c)).collect();
+        payloads.extend(decoder.finish());
+        let mut out = Vec::new();
+        for payload in payloads {
+            match t.event(&payload) {
+                Ok(chunks) => out.extend(chunks.into_iter().map(|(c, u)| format!("{c} {u:?}"))),
+                Err(e) => {
+                    out.push(format!("error: {}", e.message));
+                    return out;
+                }
+            }
+        }
+        out.extend(t.finish().into_iter().map(|(c, u)| format!("{c} {u:?}")));
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_the_translator(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut body = b"data: ".to_vec();
+            body.extend_from_slice(&bytes);
+            let _ = translate_bytes(&[&body]);
+            let _ = translate_bytes(&[&bytes]);
+        }
+
+        #[test]
+        fn a_stream_split_anywhere_translates_the_same(
+            texts in proptest::collection::vec("[a-zA-Zé \\\"\n]{0,12}", 1..5),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..10),
+        ) {
+            let mut body = String::new();
+            for (i, text) in texts.iter().enumerate() {
+                let mut event = json!({"candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}]});
+                if i + 1 == texts.len() {
+                    event["candidates"][0]["finishReason"] = json!("STOP");
+                    event["usageMetadata"] = json!({"promptTokenCount": 1, "candidatesTokenCount": i});
+                }
+                body.push_str(&format!("data: {event}\r\n\r\n"));
+            }
+            let bytes = body.as_bytes();
+            let whole = translate_bytes(&[bytes]);
+            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+            points.sort_unstable();
+            let mut chunks = Vec::new();
+            let mut last = 0;
+            for p in points {
+                chunks.push(&bytes[last..p]);
+                last = p;
+            }
+            chunks.push(&bytes[last..]);
+            prop_assert_eq!(translate_bytes(&chunks), whole);
+        }
+    }
 
     fn run(events: &[&str], include_usage: bool) -> Vec<Chunk> {
         let mut t = Translator::new("chatcmpl-1".into(), "g".into(), 7, include_usage);
@@ -342,13 +403,11 @@ mod tests {
         let mut t = Translator::new("i".into(), "g".into(), 0, false);
         let e = t
             .event(r#"{"promptFeedback":{"blockReason":"SAFETY"}}"#)
-            .err()
-            .expect("blocked");
+            .expect_err("blocked");
         assert_eq!(e.code.as_deref(), Some("content_policy_violation"));
         let e = t
             .event(r#"{"error":{"code":500,"message":"boom","status":"INTERNAL"}}"#)
-            .err()
-            .expect("error");
+            .expect_err("error");
         assert!(e.message.contains("boom"));
         assert!(t.event("not json").is_err());
     }

@@ -336,7 +336,7 @@ mod tests {
             json!({"model": "m", "messages": [{"role": "user", "content": [
             {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}]}),
         );
-        let e = translate(&request, false, false).err().expect("rejected");
+        let e = translate(&request, false, false).expect_err("rejected");
         assert_eq!(e.param.as_deref(), Some("messages"));
         let dropped = translate(&request, false, true).expect("dropped");
         assert_eq!(

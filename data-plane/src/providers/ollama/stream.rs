@@ -182,7 +182,66 @@ fn error(e: &ProviderError) -> StreamEvent {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ndjson::NdjsonDecoder;
     use super::*;
+    use proptest::prelude::*;
+
+    /// Decoder and translator together, as `events` runs them.
+    fn translate_bytes(chunks: &[&[u8]]) -> Vec<String> {
+        let mut decoder = NdjsonDecoder::default();
+        let mut t = Translator::new("i".into(), "l".into(), 0, true);
+        let mut lines: Vec<String> = chunks.iter().flat_map(|c| decoder.push(c)).collect();
+        lines.extend(decoder.finish());
+        let mut out = Vec::new();
+        for line in lines {
+            match t.line(&line) {
+                Ok(chunks) => out.extend(chunks.into_iter().map(|(c, u)| format!("{c} {u:?}"))),
+                Err(e) => {
+                    out.push(format!("error: {}", e.message));
+                    return out;
+                }
+            }
+            if t.done() {
+                break;
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_the_translator(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = translate_bytes(&[&bytes]);
+        }
+
+        #[test]
+        fn a_stream_split_anywhere_translates_the_same(
+            texts in proptest::collection::vec("[a-zA-Zé \\\"\n]{0,12}", 1..5),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..10),
+        ) {
+            let mut body = String::new();
+            for text in &texts {
+                let line = json!({"message": {"role": "assistant", "content": text}, "done": false});
+                body.push_str(&format!("{line}\n"));
+            }
+            let done = json!({"message": {"role": "assistant", "content": ""}, "done": true,
+                "done_reason": "stop", "prompt_eval_count": 1, "eval_count": texts.len()});
+            body.push_str(&format!("{done}\n"));
+            let bytes = body.as_bytes();
+            let whole = translate_bytes(&[bytes]);
+            prop_assert!(whole.last().is_some_and(|l| l.contains("Some(Usage")), "{:?}", whole);
+            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+            points.sort_unstable();
+            let mut chunks = Vec::new();
+            let mut last = 0;
+            for p in points {
+                chunks.push(&bytes[last..p]);
+                last = p;
+            }
+            chunks.push(&bytes[last..]);
+            prop_assert_eq!(translate_bytes(&chunks), whole);
+        }
+    }
 
     const TEXT_STREAM: &[&str] = &[
         r#"{"model":"llama3.2","created_at":"t","message":{"role":"assistant","content":"Hel"},"done":false}"#,
@@ -282,8 +341,7 @@ mod tests {
         let mut t = Translator::new("i".into(), "l".into(), 0, false);
         let e = t
             .line(r#"{"error":"the input length exceeds the context length"}"#)
-            .err()
-            .expect("error");
+            .expect_err("error");
         assert_eq!(e.code.as_deref(), Some("context_length_exceeded"));
         assert!(t.line("not json").is_err());
     }

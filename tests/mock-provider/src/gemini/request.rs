@@ -37,6 +37,7 @@ const GENERATION_CONFIG: &[&str] = &[
 ];
 
 const PART_FIELDS: &[&str] = &[
+    "thoughtSignature",
     "text",
     "thought",
     "inlineData",

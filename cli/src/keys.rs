@@ -1,0 +1,297 @@
+//! `tollgate keys …`: virtual keys through the control plane's AdminService.
+
+use crate::admin::{Connection, explain};
+use crate::table::{print_json, print_line, print_table};
+use serde_json::Value;
+use tollgate_proto::json::key_json;
+use tollgate_proto::v1::{
+    DeleteKeysRequest, GenerateKeyRequest, Key, KeyRef, KeySpec, ListKeysRequest,
+    RegenerateKeyRequest, SetKeyBlockedRequest, StringList, UpdateKeyRequest,
+};
+
+#[derive(clap::Args)]
+pub struct KeysArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum KeysCommand {
+    /// Create a key; prints the key once.
+    Create(SpecArgs),
+    /// List keys.
+    List {
+        #[arg(long, default_value_t = 1)]
+        page: u32,
+        #[arg(long, default_value_t = 50)]
+        size: u32,
+        /// Include deleted keys.
+        #[arg(long)]
+        deleted: bool,
+    },
+    /// Show one key (by key or SHA-256 token).
+    Info { key: String },
+    /// Change a key's settings.
+    Update {
+        key: String,
+        #[command(flatten)]
+        spec: SpecArgs,
+    },
+    /// Delete keys; they stop working on every data plane.
+    Delete {
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Block a key without deleting it.
+    Block { key: String },
+    /// Unblock a key.
+    Unblock { key: String },
+    /// Replace a key with a new one with the same settings.
+    Regenerate { key: String },
+}
+
+#[derive(clap::Args)]
+struct SpecArgs {
+    /// Unique alias.
+    #[arg(long)]
+    alias: Option<String>,
+    /// Allowed models, comma-separated; empty = all.
+    #[arg(long, value_delimiter = ',')]
+    models: Option<Vec<String>>,
+    /// Budget in USD.
+    #[arg(long)]
+    max_budget: Option<f64>,
+    /// Expiry from now: 30s, 30m, 30h, 30d, 1mo.
+    #[arg(long)]
+    duration: Option<String>,
+    #[arg(long)]
+    rpm_limit: Option<i64>,
+    #[arg(long)]
+    tpm_limit: Option<i64>,
+    #[arg(long)]
+    team_id: Option<String>,
+    #[arg(long)]
+    user_id: Option<String>,
+    /// Use this key (sk-…) instead of a generated one (create only).
+    #[arg(long)]
+    key: Option<String>,
+}
+
+impl SpecArgs {
+    fn spec(&self) -> KeySpec {
+        KeySpec {
+            key_alias: self.alias.clone(),
+            models: self.models.clone().map(|values| StringList {
+                values: values.into_iter().filter(|m| !m.is_empty()).collect(),
+            }),
+            max_budget: self.max_budget,
+            duration: self.duration.clone(),
+            rpm_limit: self.rpm_limit,
+            tpm_limit: self.tpm_limit,
+            team_id: self.team_id.clone(),
+            user_id: self.user_id.clone(),
+            ..KeySpec::default()
+        }
+    }
+}
+
+fn show(connection: &Connection, key: &Key, plaintext: Option<&str>) {
+    if connection.json {
+        let mut json = key_json(key);
+        if let Some(p) = plaintext {
+            json.insert("key".into(), Value::String(p.to_string()));
+        }
+        print_json(&Value::Object(json));
+        return;
+    }
+    if let Some(p) = plaintext {
+        print_line(&format!("key:     {p}   (shown once; store it now)"));
+    }
+    print_line(&format!("token:   {}", key.token));
+    print_line(&format!(
+        "alias:   {}",
+        key.key_alias.as_deref().unwrap_or("-")
+    ));
+    print_line(&format!(
+        "models:  {}",
+        if key.models.is_empty() {
+            "all".to_string()
+        } else {
+            key.models.join(", ")
+        }
+    ));
+    print_line(&format!(
+        "expires: {}",
+        key.expires.as_deref().unwrap_or("never")
+    ));
+    print_line(&format!(
+        "blocked: {}   status: {}   spend: ${:.6}",
+        key.blocked, key.status, key.spend
+    ));
+}
+
+pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
+    let c = args.connection;
+    let mut client = c.client().await?;
+    let key_ref = |key: &str| {
+        Some(KeyRef {
+            key: key.to_string(),
+        })
+    };
+    match args.command {
+        KeysCommand::Create(spec) => {
+            let request = GenerateKeyRequest {
+                spec: Some(spec.spec()),
+                key: spec.key.clone().unwrap_or_default(),
+            };
+            let r = client
+                .generate_key(c.request(request)?)
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if let Some(key) = &r.key {
+                show(&c, key, Some(&r.plaintext_key));
+            }
+        }
+        KeysCommand::List {
+            page,
+            size,
+            deleted,
+        } => {
+            let request = ListKeysRequest {
+                page,
+                size,
+                include_deleted: deleted,
+                ..ListKeysRequest::default()
+            };
+            let r = client
+                .list_keys(c.request(request)?)
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if c.json {
+                print_json(&serde_json::json!({
+                    "keys": r.keys.iter().map(|k| Value::Object(key_json(k))).collect::<Vec<_>>(),
+                    "total_count": r.total_count, "current_page": r.current_page, "total_pages": r.total_pages,
+                }));
+            } else {
+                print_table(
+                    &["TOKEN", "NAME", "ALIAS", "MODELS", "EXPIRES", "STATUS"],
+                    r.keys
+                        .iter()
+                        .map(|k| {
+                            vec![
+                                k.token.chars().take(12).collect(),
+                                k.key_name.clone(),
+                                k.key_alias.clone().unwrap_or_else(|| "-".into()),
+                                if k.models.is_empty() {
+                                    "all".into()
+                                } else {
+                                    k.models.join(",")
+                                },
+                                k.expires.clone().unwrap_or_else(|| "never".into()),
+                                if k.blocked {
+                                    "blocked".into()
+                                } else {
+                                    k.status.clone()
+                                },
+                            ]
+                        })
+                        .collect(),
+                );
+                print_line(&format!(
+                    "{} key(s), page {}/{}",
+                    r.total_count,
+                    r.current_page,
+                    r.total_pages.max(1)
+                ));
+            }
+        }
+        KeysCommand::Info { key } => {
+            let r = client
+                .get_key(c.request(KeyRef { key })?)
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if let Some(k) = &r.key {
+                show(&c, k, None);
+            }
+        }
+        KeysCommand::Update { key, spec } => {
+            let request = UpdateKeyRequest {
+                key: key_ref(&key),
+                spec: Some(spec.spec()),
+            };
+            let r = client
+                .update_key(c.request(request)?)
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if let Some(k) = &r.key {
+                show(&c, k, None);
+            }
+        }
+        KeysCommand::Delete { keys } => {
+            let request = DeleteKeysRequest {
+                keys,
+                key_aliases: Vec::new(),
+            };
+            let r = client
+                .delete_keys(c.request(request)?)
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if c.json {
+                print_json(&serde_json::json!({"deleted_keys": r.deleted_keys}));
+            } else {
+                print_line(&format!("deleted {} key(s)", r.deleted_keys.len()));
+            }
+        }
+        KeysCommand::Block { key } => {
+            let request = SetKeyBlockedRequest {
+                key: key_ref(&key),
+                blocked: true,
+            };
+            let r = client
+                .set_key_blocked(c.request(request)?)
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if let Some(k) = &r.key {
+                show(&c, k, None);
+            }
+        }
+        KeysCommand::Unblock { key } => {
+            let request = SetKeyBlockedRequest {
+                key: key_ref(&key),
+                blocked: false,
+            };
+            let r = client
+                .set_key_blocked(c.request(request)?)
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if let Some(k) = &r.key {
+                show(&c, k, None);
+            }
+        }
+        KeysCommand::Regenerate { key } => {
+            let request = RegenerateKeyRequest {
+                key: key_ref(&key),
+                new_key: String::new(),
+                spec: None,
+            };
+            let r = client
+                .regenerate_key(c.request(request)?)
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if let Some(k) = &r.key {
+                show(&c, k, Some(&r.plaintext_key));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+"""The admin CLI (`tollgate keys …`, `tollgate status`) against a real control plane."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+from harness import bin_path, wait_until
+
+CHAT = {"model": "local-mock", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def tollgate(cp, *args: str, master_key: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOLLGATE_", "LITELLM_"))}
+    env.update({"TOLLGATE_CONTROL_PLANE": cp.grpc_url, "LITELLM_MASTER_KEY": master_key})
+    return subprocess.run([str(bin_path("tollgate")), *args], env=env, capture_output=True, text=True, timeout=30)
+
+
+def chat_status(dp, key: str) -> int:
+    with dp.http() as c:
+        return c.post("/v1/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {key}"}).status_code
+
+
+def test_keys_through_the_cli(cluster, mock_provider):
+    c = cluster(data_planes=1)
+    dp = c.dps[0]
+    created = tollgate(c.cp, "keys", "create", "--alias", "from-cli", "--models", "local-mock", "--json", master_key=c.master_key)
+    assert created.returncode == 0, created.stderr
+    key = json.loads(created.stdout)
+    assert key["key_alias"] == "from-cli" and key["models"] == ["local-mock"] and key["key"].startswith("sk-")
+    wait_until(lambda: chat_status(dp, key["key"]) == 200 or None, timeout=2.0, desc="CLI-created key works")
+
+    table = tollgate(c.cp, "keys", "list", master_key=c.master_key)
+    assert table.returncode == 0, table.stderr
+    header, *rows = table.stdout.splitlines()
+    assert header.split()[:3] == ["TOKEN", "NAME", "ALIAS"]
+    assert any("from-cli" in row for row in rows)
+    listed = json.loads(tollgate(c.cp, "keys", "list", "--json", master_key=c.master_key).stdout)
+    assert listed["total_count"] == 1 and listed["keys"][0]["token"] == key["token"]
+
+    info = json.loads(tollgate(c.cp, "keys", "info", key["token"], "--json", master_key=c.master_key).stdout)
+    assert info["key_alias"] == "from-cli" and "key" not in info
+
+    deleted = tollgate(c.cp, "keys", "delete", key["key"], master_key=c.master_key)
+    assert deleted.returncode == 0 and "deleted 1 key" in deleted.stdout
+    wait_until(lambda: chat_status(dp, key["key"]) == 401 or None, timeout=2.0, desc="CLI-deleted key refused")
+
+    status = json.loads(tollgate(c.cp, "status", "--json", master_key=c.master_key).stdout)
+    assert status["data_planes"][0]["node_id"] == dp.node_id and status["data_planes"][0]["in_sync"] is True
+
+
+def test_cli_errors_say_what_to_fix(cluster, mock_provider):
+    c = cluster(data_planes=0)
+    wrong = tollgate(c.cp, "keys", "list", master_key="sk-wrong")
+    assert wrong.returncode == 1
+    assert wrong.stderr.startswith("error:") and "master" in wrong.stderr.lower()
+    assert "sk-wrong" not in wrong.stderr
+    bad = tollgate(c.cp, "keys", "create", "--duration", "forever", master_key=c.master_key)
+    assert bad.returncode == 1 and "duration" in bad.stderr and "30d" in bad.stderr
+    missing = tollgate(c.cp, "keys", "info", "sk-never-issued", master_key=c.master_key)
+    assert missing.returncode == 1 and "not found" in missing.stderr
+    listed = json.loads(tollgate(c.cp, "keys", "list", "--json", master_key=c.master_key).stdout)
+    assert listed["total_count"] == 0, "failed commands wrote nothing"
