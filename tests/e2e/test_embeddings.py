@@ -59,6 +59,8 @@ def _config(c):
         _deployment("embed-429", "openai/mock-429", api_base=c.mock.api_base, api_key=key),
         bedrock_deployment(c.mock, "embed-titan", "amazon.titan-embed-text-v2:0"),
         bedrock_deployment(c.mock, "embed-cohere", "cohere.embed-english-v3"),
+        _deployment("embed-ollama", "ollama/nomic-embed-text", api_base=c.mock.url),
+        _deployment("embed-ollama-429", "ollama/mock-429", api_base=c.mock.url),
     ]
     return config
 
@@ -150,6 +152,26 @@ def test_bedrock_cohere_embeddings(dp, mock_provider):
     with pytest.raises(openai.BadRequestError) as exc:
         client.embeddings.create(model="embed-cohere", input=[[1, 2, 3]])
     assert assert_openai_error(exc.value.response, 400)["param"] == "input"
+
+
+def test_ollama_embeddings(dp, mock_provider):
+    client = dp.openai_client()
+    resp = client.embeddings.create(model="embed-ollama", input=["hello world", "second input"], encoding_format="float")
+    assert resp.model == "embed-ollama"
+    assert_vector(resp.data[0].embedding, "hello world")
+    assert_vector(resp.data[1].embedding, "second input")
+    assert resp.usage.prompt_tokens == 4, "from prompt_eval_count"
+    resp = client.embeddings.create(model="embed-ollama", input="hello world", dimensions=4)  # base64 via the SDK
+    assert_vector(resp.data[0].embedding, "hello world", 4)
+    sent = [r for r in mock_provider.requests() if r["path"] == "/api/embed"]
+    assert [r["body"] for r in sent] == [
+        {"model": "nomic-embed-text", "input": ["hello world", "second input"]},
+        {"model": "nomic-embed-text", "input": ["hello world"], "dimensions": 4},
+    ]
+
+    with pytest.raises(openai.RateLimitError) as exc:
+        client.embeddings.create(model="embed-ollama-429", input="hi")
+    assert "too many requests" in assert_openai_error(exc.value.response, 429)["message"]
 
 
 def test_embeddings_errors(dp, mock_provider):

@@ -264,4 +264,4 @@ def test_streamed_usage_reaches_accounting_without_usage_chunk(cluster, mock_pro
     request_id, body = stream_without_usage_chunk(c.dps[0], "claude", messages)
     assert '"usage":{' not in body.replace(" ", ""), "the client did not ask for a usage chunk"
     assert body.rstrip().endswith("data: [DONE]")
-    assert recorded_tokens(pg_url, request_id) == (5 + 1, len(reply.split()))
+    assert recorded_tokens(pg_url, request_id) == (4 + 1, len(reply.split()))

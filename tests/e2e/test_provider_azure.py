@@ -183,4 +183,4 @@ def test_streamed_usage_reaches_accounting_without_usage_chunk(cluster, mock_pro
     assert body.rstrip().endswith("data: [DONE]")
     [got] = azure_requests(mock_provider)
     assert got["body"]["stream_options"] == {"include_usage": True}, "usage is asked for, for accounting"
-    assert recorded_tokens(pg_url, request_id) == (5 + 1, len(reply.split()))
+    assert recorded_tokens(pg_url, request_id) == (4 + 1, len(reply.split()))

@@ -12,6 +12,7 @@ import pytest
 from expect import assert_no_secrets, assert_openai_error, assert_stream_shape, assert_usage, collect_stream
 
 MODEL = "gemini-2.0-flash"
+SIGNATURE = "bW9jay1zaWduYXR1cmU="  # the mock's thought signature on the first call
 WEATHER_TOOL = {
     "type": "function",
     "function": {
@@ -116,7 +117,7 @@ def test_tool_calls_streamed_and_not(gemini, mock_provider):
     assert choice.finish_reason == "tool_calls"
     calls = choice.message.tool_calls
     assert [(t.id, t.type, t.function.name) for t in calls] == [
-        ("call_0", "function", "get_weather"),
+        (f"call_0__thought__{SIGNATURE}", "function", "get_weather"),
         ("call_1", "function", "get_time"),
     ]
     assert json.loads(calls[0].function.arguments) == {"city": "Paris"}
@@ -135,13 +136,13 @@ def test_tool_calls_streamed_and_not(gemini, mock_provider):
             if ch.finish_reason:
                 finishes.append(ch.finish_reason)
     assert finishes == ["tool_calls"]
-    assert assembled == {0: {"id": "call_0", "name": "get_weather", "arguments": '{"city":"Paris"}'}}
+    assert assembled == {0: {"id": f"call_0__thought__{SIGNATURE}", "name": "get_weather", "arguments": '{"city":"Paris"}'}}
 
     # The conversation goes on with the results: functionCall / functionResponse parts.
     follow_up = [
         *ask,
         {"role": "assistant", "content": None, "tool_calls": [c.model_dump() for c in calls]},
-        {"role": "tool", "tool_call_id": "call_0", "content": "sunny, 21C"},
+        {"role": "tool", "tool_call_id": calls[0].id, "content": "sunny, 21C"},
         {"role": "tool", "tool_call_id": "call_1", "content": "noon"},
     ]
     resp = client.chat.completions.create(model="gemini-flash", messages=follow_up)
@@ -167,7 +168,8 @@ def test_tool_calls_streamed_and_not(gemini, mock_provider):
         {
             "role": "model",
             "parts": [
-                {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}},
+                # the thought signature goes back with its call
+                {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": SIGNATURE},
                 {"functionCall": {"name": "get_time", "args": {"city": "Paris"}}},
             ],
         },

@@ -3,6 +3,8 @@
 //! OpenAI-format servers get the request as is; other providers translate
 //! in `embeddings/<provider>.rs` and render through [`render_list`].
 
+mod ollama;
+
 use super::Upstream;
 use super::client::HttpClient;
 use super::error::ProviderError;
@@ -176,6 +178,9 @@ impl Upstream {
                 })
             }
             Upstream::Bedrock(upstream) => upstream.embeddings(call).await,
+            Upstream::Ollama(upstream) => {
+                ollama::embeddings(call.client, upstream.api_base(), call).await
+            }
             other => Err(ProviderError {
                 status: StatusCode::BAD_REQUEST,
                 message: format!(

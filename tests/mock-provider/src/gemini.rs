@@ -26,6 +26,8 @@ use error::GoogleError;
 use request::GenerateRequest;
 
 pub const API_KEY_HEADER: &str = "x-goog-api-key";
+/// The opaque signature the mock attaches to the first function call.
+pub const THOUGHT_SIGNATURE: &str = "bW9jay1zaWduYXR1cmU=";
 
 pub fn routes() -> Router<SharedState> {
     Router::new().route("/v1beta/models/{model_action}", post(handle))
@@ -201,9 +203,18 @@ impl Answer {
         if self.calls.is_empty() {
             return vec![json!({"text": text})];
         }
+        // As Gemini 3 does, the first call carries the thought signature the
+        // client must send back with it.
         self.calls
             .iter()
-            .map(|name| json!({"functionCall": {"name": name, "args": {"city": "Paris"}}}))
+            .enumerate()
+            .map(|(i, name)| {
+                let mut part = json!({"functionCall": {"name": name, "args": {"city": "Paris"}}});
+                if i == 0 {
+                    part["thoughtSignature"] = json!(THOUGHT_SIGNATURE);
+                }
+                part
+            })
             .collect()
     }
 }

@@ -12,6 +12,7 @@ mod eventstream;
 mod faults;
 mod gemini;
 mod ollama;
+mod ollama_embed;
 mod openai;
 mod recorder;
 mod reply;

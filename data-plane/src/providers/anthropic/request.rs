@@ -18,6 +18,11 @@ const UNSUPPORTED: &[&str] = &[
     "audio",
     "modalities",
     "prediction",
+    "store",
+    "verbosity",
+    "web_search_options",
+    "functions",
+    "function_call",
 ];
 
 /// Parameters consumed by the translation (or by the gateway) rather than
@@ -390,7 +395,23 @@ fn image_block(part: &Value) -> Result<Value, InvalidRequest> {
 }
 
 fn assistant_blocks(message: &Value) -> Result<Vec<Value>, InvalidRequest> {
-    let mut blocks = text_blocks(message.get("content").unwrap_or(&Value::Null))?;
+    // Thinking blocks a previous answer returned (LiteLLM's `thinking_blocks`)
+    // go back first and unchanged: Anthropic checks their signatures when
+    // extended thinking is combined with tool use.
+    let mut blocks: Vec<Value> = match message.get("thinking_blocks") {
+        Some(Value::Array(thinking)) => thinking
+            .iter()
+            .filter(|b| {
+                matches!(
+                    b.get("type").and_then(Value::as_str),
+                    Some("thinking" | "redacted_thinking")
+                )
+            })
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
+    blocks.extend(text_blocks(message.get("content").unwrap_or(&Value::Null))?);
     if let Some(Value::Array(calls)) = message.get("tool_calls") {
         for call in calls {
             let function = call.get("function").unwrap_or(&Value::Null);
@@ -455,7 +476,7 @@ mod tests {
                         {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}},
                         {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,AAAA"}}
                     ]},
-                    {"role": "assistant", "content": null, "tool_calls": [
+                    {"role": "assistant", "content": null, "thinking_blocks": [{"type": "thinking", "thinking": "hmm", "signature": "sig"}], "tool_calls": [
                         {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
                         {"id": "call_2", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Rome\"}"}}
                     ]},
@@ -487,6 +508,7 @@ mod tests {
                         {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "AAAA"}}
                     ]},
                     {"role": "assistant", "content": [
+                        {"type": "thinking", "thinking": "hmm", "signature": "sig"},
                         {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}},
                         {"type": "tool_use", "id": "call_2", "name": "get_weather", "input": {"city": "Rome"}}
                     ]},

@@ -6,7 +6,7 @@ use super::error::openai_kind;
 use super::request::{JSON_TOOL_NAME, RequestMeta};
 use super::response::{AnthropicUsage, finish_reason};
 use crate::providers::chat::{ChunkStream, StreamEvent};
-use crate::providers::stream::error_event;
+use crate::providers::stream::{Usage, error_event};
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
@@ -49,14 +49,8 @@ pub struct Translator {
 /// One translated step.
 #[derive(Debug, PartialEq)]
 pub enum Step {
-    Chunk {
-        chunk: Value,
-        usage: Option<crate::providers::stream::Usage>,
-    },
-    Error {
-        message: String,
-        kind: &'static str,
-    },
+    Chunk { chunk: Value, usage: Option<Usage> },
+    Error { message: String, kind: &'static str },
     End,
 }
 
@@ -322,10 +316,7 @@ mod tests {
         "data: {\"type\":\"message_stop\"}\n\n",
     );
 
-    fn collect(
-        pieces: Vec<Bytes>,
-        ctx: StreamContext,
-    ) -> Vec<(String, Option<crate::providers::stream::Usage>, bool)> {
+    fn collect(pieces: Vec<Bytes>, ctx: StreamContext) -> Vec<(String, Option<Usage>, bool)> {
         let body = futures::stream::iter(
             pieces
                 .into_iter()
@@ -344,9 +335,7 @@ mod tests {
             .collect()
     }
 
-    fn frames_json(
-        events: &[(String, Option<crate::providers::stream::Usage>, bool)],
-    ) -> Vec<Value> {
+    fn frames_json(events: &[(String, Option<Usage>, bool)]) -> Vec<Value> {
         events
             .iter()
             .map(|(frame, _, _)| {
@@ -397,7 +386,7 @@ mod tests {
         let usage: Vec<_> = events.iter().filter_map(|e| e.1).collect();
         assert_eq!(
             usage,
-            vec![crate::providers::stream::Usage {
+            vec![Usage {
                 prompt_tokens: 12,
                 completion_tokens: 9
             }]
@@ -416,7 +405,7 @@ mod tests {
         let last = events.last().expect("finish");
         assert_eq!(
             last.1,
-            Some(crate::providers::stream::Usage {
+            Some(Usage {
                 prompt_tokens: 12,
                 completion_tokens: 9
             })

@@ -54,6 +54,7 @@ impl BedrockUpstream {
         let region = params
             .aws_region_name
             .clone()
+            .or_else(|| env("AWS_REGION_NAME"))
             .or_else(|| env("AWS_REGION"))
             .or_else(|| env("AWS_DEFAULT_REGION"))
             .unwrap_or_else(|| DEFAULT_REGION.to_string());
@@ -310,4 +311,74 @@ async fn read_bounded(mut body: Incoming) -> Vec<u8> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(params: Value, extra: Value) -> Deployment {
+        let mut p =
+            serde_json::json!({"model": "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0"});
+        if let (Some(p), Value::Object(more)) = (p.as_object_mut(), params) {
+            p.extend(more);
+        }
+        let value = serde_json::json!({
+            "id": "d1",
+            "model_name": "claude",
+            "provider": "bedrock",
+            "upstream_model": "anthropic.claude-3-5-sonnet-20240620-v1:0",
+            "params": p,
+            "extra_params": extra,
+            "model_info": {},
+            "model_info_extra": {},
+        });
+        serde_json::from_value(value).expect("deployment")
+    }
+
+    #[test]
+    fn requests_are_signed_for_the_region_with_the_encoded_model_path() {
+        let upstream = BedrockUpstream::new(&deployment(
+            serde_json::json!({
+                "aws_access_key_id": "AKIDEXAMPLE",
+                "aws_secret_access_key": "secret-key-123",
+                "aws_session_token": "session-token",
+                "aws_region_name": "eu-west-3",
+            }),
+            serde_json::json!({}),
+        ))
+        .expect("builds");
+        assert_eq!(
+            upstream.api_base(),
+            "https://bedrock-runtime.eu-west-3.amazonaws.com"
+        );
+        let request = upstream
+            .signed_request("converse", b"{}".to_vec(), "application/json")
+            .expect("signed");
+        assert_eq!(
+            request.uri().to_string(),
+            "https://bedrock-runtime.eu-west-3.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse"
+        );
+        let auth = request.headers()["authorization"].to_str().expect("ascii");
+        let date = request.headers()["x-amz-date"].to_str().expect("ascii");
+        assert!(
+            auth.starts_with(&format!(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{}/eu-west-3/bedrock/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature=",
+                &date[..8]
+            )),
+            "{auth}"
+        );
+        assert_eq!(request.headers()["x-amz-security-token"], "session-token");
+        assert!(request.headers()["authorization"].is_sensitive());
+    }
+
+    #[test]
+    fn the_runtime_endpoint_can_be_overridden() {
+        let upstream = BedrockUpstream::new(&deployment(
+            serde_json::json!({"aws_region_name": "us-east-1"}),
+            serde_json::json!({"aws_bedrock_runtime_endpoint": "https://vpce.example.com/"}),
+        ))
+        .expect("builds");
+        assert_eq!(upstream.api_base(), "https://vpce.example.com");
+    }
 }

@@ -77,6 +77,17 @@ pub fn translate(body: &Map<String, Value>, drop_params: bool) -> Result<Value, 
             "frequency_penalty" => {
                 generation.insert("frequencyPenalty".into(), value.clone());
             }
+            // Gemini's own parameters, accepted as LiteLLM does (in the
+            // request or as `litellm_params` of the deployment).
+            "top_k" => {
+                generation.insert("topK".into(), value.clone());
+            }
+            "safety_settings" => {
+                out.insert("safetySettings".into(), value.clone());
+            }
+            "cached_content" => {
+                out.insert("cachedContent".into(), value.clone());
+            }
             "logprobs" => {
                 generation.insert("responseLogprobs".into(), value.clone());
             }
@@ -500,6 +511,21 @@ mod tests {
             "toolConfig": {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}}
         });
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn gemini_specific_params_pass_through() {
+        let got = translate(
+            &body(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}], "top_k": 3,
+                "safety_settings": [{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}]})),
+            false,
+        )
+        .expect("translates");
+        assert_eq!(got["generationConfig"], json!({"topK": 3}));
+        assert_eq!(
+            got["safetySettings"],
+            json!([{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}])
+        );
     }
 
     #[test]

@@ -143,8 +143,13 @@ impl Translator {
     }
 
     /// The body ended: finish chunks, then the usage chunk if asked for.
-    /// Usage reaches accounting on exactly one chunk either way.
-    pub fn finish(&mut self) -> Vec<Chunk> {
+    /// Usage reaches accounting on exactly one chunk either way. Gemini's
+    /// stream has no terminator, so a body that ends before any
+    /// `finishReason` is a truncated answer, reported as an error.
+    pub fn finish(&mut self) -> Result<Vec<Chunk>, ProviderError> {
+        if !self.choices.values().any(|c| c.finish.is_some()) {
+            return Err(malformed("the stream ended before any finishReason"));
+        }
         let usage = self.usage.take();
         let finishes: Vec<(u64, String)> = self
             .choices
@@ -168,7 +173,7 @@ impl Translator {
             }
             (None, _) => {}
         }
-        out
+        Ok(out)
     }
 }
 
@@ -209,8 +214,11 @@ pub fn events(body: hyper::body::Incoming, mut translator: Translator) -> ChunkS
                 }
             }
         }
-        for (chunk, usage) in translator.finish() {
-            yield StreamEvent::chunk(&chunk, usage);
+        match translator.finish() {
+            Ok(chunks) => for (chunk, usage) in chunks {
+                yield StreamEvent::chunk(&chunk, usage);
+            },
+            Err(e) => yield error(&e),
         }
     })
 }
@@ -259,7 +267,10 @@ mod tests {
                 }
             }
         }
-        out.extend(t.finish().into_iter().map(|(c, u)| format!("{c} {u:?}")));
+        match t.finish() {
+            Ok(chunks) => out.extend(chunks.into_iter().map(|(c, u)| format!("{c} {u:?}"))),
+            Err(e) => out.push(format!("error: {}", e.message)),
+        }
         out
     }
 
@@ -307,7 +318,7 @@ mod tests {
         for e in events {
             out.extend(t.event(e).expect("valid event"));
         }
-        out.extend(t.finish());
+        out.extend(t.finish().expect("finished"));
         out
     }
 
@@ -385,10 +396,22 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_without_finish_reason_is_truncated() {
+        let mut t = Translator::new("i".into(), "g".into(), 0, false);
+        t.event(TEXT_STREAM[0]).expect("valid event");
+        assert!(t.finish().is_err());
+        assert!(
+            Translator::new("i".into(), "g".into(), 0, false)
+                .finish()
+                .is_err()
+        );
+    }
+
+    #[test]
     fn thoughts_stream_as_reasoning_content() {
         let chunks = run(
             &[
-                r#"{"candidates":[{"content":{"parts":[{"text":"hmm","thought":true}]},"index":0}]}"#,
+                r#"{"candidates":[{"content":{"parts":[{"text":"hmm","thought":true}]},"finishReason":"STOP","index":0}]}"#,
             ],
             false,
         );

@@ -60,6 +60,16 @@ pub fn translate(
             "temperature" | "top_p" | "seed" | "frequency_penalty" | "presence_penalty" => {
                 options.insert(key.clone(), value.clone());
             }
+            // Ollama's own options, accepted as LiteLLM does (in the request
+            // or as `litellm_params` of the deployment).
+            "top_k" | "min_p" | "typical_p" | "num_ctx" | "num_keep" | "num_gpu" | "num_thread"
+            | "repeat_penalty" | "repeat_last_n" | "mirostat" | "mirostat_eta" | "mirostat_tau"
+            | "tfs_z" => {
+                options.insert(key.clone(), value.clone());
+            }
+            "keep_alive" | "think" => {
+                out.insert(key.clone(), value.clone());
+            }
             "max_tokens" | "max_completion_tokens" => {
                 options.insert("num_predict".into(), value.clone());
             }
@@ -317,6 +327,15 @@ mod tests {
                 "stream": true
             })
         );
+    }
+
+    #[test]
+    fn ollama_specific_params_pass_through() {
+        let request =
+            body(json!({"model": "m", "messages": [], "num_ctx": 8192, "keep_alive": "5m"}));
+        let got = translate(&request, false, false).expect("translates");
+        assert_eq!(got["options"], json!({"num_ctx": 8192}));
+        assert_eq!(got["keep_alive"], json!("5m"));
     }
 
     #[test]

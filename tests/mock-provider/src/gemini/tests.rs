@@ -138,7 +138,7 @@ async fn weather_with_tools_calls_each_function() {
     let body: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(
         body["candidates"][0]["content"]["parts"],
-        json!([{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}},
+        json!([{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "bW9jay1zaWduYXR1cmU="},
                {"functionCall": {"name": "get_time", "args": {"city": "Paris"}}}])
     );
     request["tools"] = json!([]);
