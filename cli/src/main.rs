@@ -33,7 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Manage virtual keys.
-    Keys(keys::KeysArgs),
+    Keys(Box<keys::KeysArgs>),
     /// Snapshot version and what each data plane applied.
     Status(admin::Connection),
 }
@@ -44,7 +44,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let is_admin_command = cli.command.is_some();
     let result = match (cli.command, cli.serve) {
-        (Some(Command::Keys(args)), _) => keys::run(args).await,
+        (Some(Command::Keys(args)), _) => keys::run(*args).await,
         (Some(Command::Status(connection)), _) => admin::status(connection).await,
         (None, Some(serve)) => {
             let cancel = CancellationToken::new();

@@ -13,6 +13,7 @@ pub mod http;
 pub mod live;
 pub mod options;
 pub mod providers;
+pub mod router;
 pub mod runtime;
 pub mod sync;
 pub mod usage;
@@ -131,6 +132,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         client,
         usage,
         admin,
+        cooldowns: Arc::default(),
     });
     info!(%addr, node_id, "data plane listening");
 

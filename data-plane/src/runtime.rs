@@ -2,6 +2,7 @@
 //! the request path does hash-map reads and nothing else.
 
 use crate::providers::{BuildError, Upstream};
+use crate::router::RoutingPolicy;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub struct Runtime {
     groups: HashMap<String, ModelGroup>,
     /// `GET /v1/models`, serialized once per snapshot.
     models_body: Bytes,
+    pub routing: RoutingPolicy,
 }
 
 pub struct ModelGroup {
@@ -141,6 +143,10 @@ impl Runtime {
             model_names: order,
             groups,
             models_body,
+            routing: RoutingPolicy::from_settings(
+                &snapshot.router_settings,
+                &snapshot.litellm_settings,
+            ),
         })
     }
 
@@ -188,6 +194,50 @@ impl ModelGroup {
             deployments,
             cumulative,
         }
+    }
+
+    pub fn len(&self) -> usize {
+        self.deployments.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.deployments.is_empty()
+    }
+
+    pub fn deployments(&self) -> &[Arc<Deployment>] {
+        &self.deployments
+    }
+
+    /// Weighted pick among the deployments `allow` accepts (cooldowns, ones
+    /// already tried).
+    pub fn pick_where(&self, allow: impl Fn(&Deployment) -> bool) -> Option<&Arc<Deployment>> {
+        if self.deployments.iter().all(|d| allow(d)) {
+            return self.pick();
+        }
+        let mut previous = 0.0;
+        let weighted: Vec<(&Arc<Deployment>, f64)> = self
+            .deployments
+            .iter()
+            .zip(&self.cumulative)
+            .map(|(d, c)| {
+                let w = c - previous;
+                previous = *c;
+                (d, w)
+            })
+            .filter(|(d, _)| allow(d))
+            .collect();
+        let total: f64 = weighted.iter().map(|(_, w)| w).sum();
+        if total <= 0.0 {
+            return weighted.first().map(|(d, _)| *d);
+        }
+        let mut target = rand::random::<f64>() * total;
+        for (d, w) in &weighted {
+            if target < *w {
+                return Some(d);
+            }
+            target -= w;
+        }
+        weighted.last().map(|(d, _)| *d)
     }
 
     /// `simple-shuffle`: weighted random by `weight`, else `rpm`, else `tpm`,

@@ -236,6 +236,27 @@ def test_errors_are_openai_shaped(cluster, mock_provider):
         assert_no_secrets(json.dumps(r["headers"]), c.master_key)
 
 
+def test_thinking_comes_back_as_reasoning_content(cluster, mock_provider):
+    c = anthropic_cluster(cluster, mock_provider)
+    client = c.dps[0].openai_client()
+    messages = [{"role": "user", "content": "think hard"}]
+
+    resp = client.chat.completions.create(model="claude", messages=messages, reasoning_effort="low")
+    message = resp.choices[0].message
+    assert message.content == "Echo: think hard"
+    assert message.reasoning_content == "Let me think about that."
+    [got] = messages_requests(mock_provider)
+    assert got["body"]["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+    assert "reasoning_effort" not in got["body"]
+
+    reasoning, content = "", ""
+    for chunk in client.chat.completions.create(model="claude", messages=messages, reasoning_effort="low", stream=True):
+        for ch in chunk.choices:
+            reasoning += getattr(ch.delta, "reasoning_content", None) or ""
+            content += ch.delta.content or ""
+    assert (reasoning, content) == ("Let me think about that.", "Echo: think hard")
+
+
 def stream_without_usage_chunk(dp, model: str, messages: list[dict]) -> tuple[str, str]:
     """Streams through raw HTTP; returns (the gateway's request id, the SSE body)."""
     with dp.http() as http:

@@ -38,6 +38,7 @@ def dp(cluster, mock_provider):
         bedrock_deployment(m, "bedrock-429", "mock-429"),
         bedrock_deployment(m, "bedrock-ctx", "mock-context-length"),
         bedrock_deployment(m, "bedrock-guardrail", "mock-content-policy"),
+        bedrock_deployment(m, "bedrock-stream-throttled", "mock-stream-throttling"),
         bedrock_deployment(m, "bedrock-bad-secret", CLAUDE, aws_secret_access_key="not-the-secret"),
         bedrock_deployment(m, "bedrock-bad-key", CLAUDE, aws_access_key_id="AKIAINVALID"),
     ]
@@ -210,3 +211,15 @@ def test_errors_map_to_openai_classes(dp, mock_provider):
         err = assert_openai_error(exc.value.response, 401)
         assert_no_secrets(exc.value.response.text, "not-the-secret")
         assert err["message"].startswith("bedrock: ")
+
+
+def test_a_mid_stream_exception_ends_the_stream_with_an_error_event(dp, mock_provider):
+    body = {"model": "bedrock-stream-throttled", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    with dp.http() as http, http.stream("POST", "/v1/chat/completions", json=body, headers=dp.auth_headers()) as r:
+        assert r.status_code == 200
+        events = [line[len("data: ") :] for line in r.iter_lines() if line.startswith("data: ")]
+    assert "[DONE]" not in events, "a broken stream must not look complete"
+    first, last = json.loads(events[0]), json.loads(events[-1])
+    assert first["choices"][0]["delta"]["role"] == "assistant"
+    assert last["error"]["type"] == "rate_limit_error", last
+    assert "mock: injected stream exception" in last["error"]["message"]

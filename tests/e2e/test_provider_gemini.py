@@ -67,17 +67,26 @@ def test_chat_streamed_and_not_in_geminis_wire_format(gemini, mock_provider):
 
     messages = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "hello there gemini"}]
     reply = "Echo: hello there gemini"
-    resp = client.chat.completions.create(model="gemini-flash", messages=messages, temperature=0.5, max_tokens=50, stop=["END"], seed=3, user="u-1")
+    resp = client.chat.completions.create(
+        model="gemini-flash", messages=messages, temperature=0.5, max_tokens=50, stop=["END"], seed=3, user="u-1"
+    )
     assert resp.object == "chat.completion"
     assert resp.model == "gemini-flash"
     assert resp.id.startswith("chatcmpl-")
     choice = resp.choices[0]
-    assert (choice.index, choice.message.role, choice.message.content, choice.finish_reason) == (0, "assistant", reply, "stop")
+    assert (choice.index, choice.message.role, choice.message.content, choice.finish_reason) == (
+        0,
+        "assistant",
+        reply,
+        "stop",
+    )
     assert_usage(resp.usage, messages, reply)
 
     stream_messages = [{"role": "user", "content": "stream me some words please"}]
     stream_reply = "Echo: stream me some words please"
-    collected = collect_stream(client.chat.completions.create(model="gemini-flash", messages=stream_messages, stream=True))
+    collected = collect_stream(
+        client.chat.completions.create(model="gemini-flash", messages=stream_messages, stream=True)
+    )
     assert_stream_shape(collected, reply=stream_reply, include_usage=False)
     assert collected.content_chunks == len(stream_reply.split()), "each Gemini event is forwarded as its own chunk"
 
@@ -112,7 +121,9 @@ def test_tool_calls_streamed_and_not(gemini, mock_provider):
     client = gemini.dps[0].openai_client()
     ask = [{"role": "user", "content": "what is the weather in Paris?"}]
 
-    resp = client.chat.completions.create(model="gemini-flash", messages=ask, tools=[WEATHER_TOOL, TIME_TOOL], tool_choice="auto")
+    resp = client.chat.completions.create(
+        model="gemini-flash", messages=ask, tools=[WEATHER_TOOL, TIME_TOOL], tool_choice="auto"
+    )
     choice = resp.choices[0]
     assert choice.finish_reason == "tool_calls"
     calls = choice.message.tool_calls
@@ -136,7 +147,9 @@ def test_tool_calls_streamed_and_not(gemini, mock_provider):
             if ch.finish_reason:
                 finishes.append(ch.finish_reason)
     assert finishes == ["tool_calls"]
-    assert assembled == {0: {"id": f"call_0__thought__{SIGNATURE}", "name": "get_weather", "arguments": '{"city":"Paris"}'}}
+    assert assembled == {
+        0: {"id": f"call_0__thought__{SIGNATURE}", "name": "get_weather", "arguments": '{"city":"Paris"}'}
+    }
 
     # The conversation goes on with the results: functionCall / functionResponse parts.
     follow_up = [
@@ -194,11 +207,18 @@ def test_images_and_json_mode(gemini, mock_provider):
     assert resp.choices[0].message.content == "Echo: describe these"
 
     resp = client.chat.completions.create(
-        model="gemini-flash", messages=[{"role": "user", "content": "give json"}], response_format={"type": "json_object"}
+        model="gemini-flash",
+        messages=[{"role": "user", "content": "give json"}],
+        response_format={"type": "json_object"},
     )
     assert json.loads(resp.choices[0].message.content) == {"echo": "Echo: give json"}
 
-    schema = {"type": "object", "properties": {"echo": {"type": "string"}}, "required": ["echo"], "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"echo": {"type": "string"}},
+        "required": ["echo"],
+        "additionalProperties": False,
+    }
     resp = client.chat.completions.create(
         model="gemini-flash",
         messages=[{"role": "user", "content": "give schema json"}],

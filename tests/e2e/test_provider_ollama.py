@@ -54,7 +54,9 @@ def test_chat_streamed_and_not_through_api_chat(ollama, mock_provider):
     messages = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "hello there llama"}]
     reply = "Echo: hello there llama"
     for model in ("llama", "llama-generate-prefix"):
-        resp = client.chat.completions.create(model=model, messages=messages, temperature=0.1, max_tokens=64, seed=1, stop="END")
+        resp = client.chat.completions.create(
+            model=model, messages=messages, temperature=0.1, max_tokens=64, seed=1, stop="END"
+        )
         assert resp.object == "chat.completion"
         assert resp.model == model
         choice = resp.choices[0]
@@ -141,7 +143,9 @@ def test_tool_calls_images_and_json_mode(ollama, mock_provider):
     with pytest.raises(openai.BadRequestError) as exc:
         client.chat.completions.create(
             model="llama",
-            messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}],
+            messages=[
+                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}
+            ],
         )
     assert exc.value.param == "messages"
     assert len(ollama_requests(mock_provider)) == before
@@ -150,7 +154,11 @@ def test_tool_calls_images_and_json_mode(ollama, mock_provider):
     assert sent[0]["body"]["tools"] == [WEATHER_TOOL]
     assert sent[2]["body"]["messages"] == [
         {"role": "user", "content": "what is the weather in Paris?"},
-        {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}],
+        },
         {"role": "tool", "content": "sunny", "tool_name": "get_weather"},
     ]
     assert sent[3]["body"]["messages"] == [{"role": "user", "content": "describe this", "images": ["iVBORw0KGgo="]}]
@@ -177,3 +185,9 @@ def test_errors_map_to_openai_classes(ollama, mock_provider):
         client.chat.completions.create(model="llama", messages=messages)
     err = assert_openai_error(exc.value.response, 404, type="not_found_error")
     assert "not found, try pulling it first" in err["message"]
+
+    # Ollama behind an authenticating proxy: its 401 stays a 401.
+    mock_provider.add_fault("llama3.2", 401, 1)
+    with pytest.raises(openai.AuthenticationError) as exc:
+        client.chat.completions.create(model="llama", messages=messages)
+    assert_openai_error(exc.value.response, 401)

@@ -5,8 +5,8 @@ use super::AppState;
 use super::MAX_BODY_BYTES;
 use super::auth::authenticate;
 use super::error::ApiError;
-use crate::providers::{ChatCall, ChatOutput, sse_body};
-use crate::runtime::{Deployment, GATEWAY_ONLY_PARAMS};
+use crate::providers::{ChatOutput, sse_body};
+use crate::router;
 use crate::usage::Accounting;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -136,13 +136,13 @@ async fn handle(
             Some("model"),
         )
     })?;
-    let deployment = Arc::clone(group.pick().ok_or_else(|| {
-        ApiError::new(
+    if group.is_empty() {
+        return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",
             format!("Model group {} has no deployments.", group.name),
-        )
-    })?);
+        ));
+    }
 
     let mut accounting = Accounting::start(
         app.usage.clone(),
@@ -150,63 +150,99 @@ async fn handle(
         CALL_TYPE,
         caller.key_hash.to_hex(),
     );
-    accounting.set_route(
-        &group.name,
-        &deployment.id,
-        deployment.provider,
-        deployment.upstream.api_base(),
-    );
     accounting.set_stream(request.stream);
     if let Some(user) = &request.end_user {
         accounting.set_end_user(user);
     }
-
     let call_id = accounting.request_id().to_string();
-    let body = upstream_body(request.body, &deployment);
-    let call = ChatCall {
-        client: &app.client,
-        body,
-        stream: request.stream,
-        include_usage: request.include_usage,
-        timeout: deployment.timeout,
-        stream_timeout: deployment.stream_timeout,
-        drop_params: deployment.drop_params,
-        request_id: &call_id,
-        model_group: &group.name,
-    };
-    let result = match deployment.upstream.chat(call).await {
-        Err(e) => {
-            accounting.fail_with(e.status.as_u16(), &e.kind);
-            Err(ApiError::from(e))
+    let overrides = router::Overrides::from_body(&request.body);
+    let routed = router::route(
+        router::Request {
+            runtime: &runtime,
+            client: &app.client,
+            cooldowns: &app.cooldowns,
+            body: request.body,
+            stream: request.stream,
+            include_usage: request.include_usage,
+            request_id: &call_id,
+            overrides,
+        },
+        group,
+    )
+    .await;
+
+    let (mut response, deployment, retries, fallbacks) = match routed {
+        Err(failed) => {
+            if let Some(d) = &failed.deployment {
+                accounting.set_route(&d.model_name, &d.id, d.provider, d.upstream.api_base());
+            }
+            accounting.fail_with(failed.error.status.as_u16(), &failed.error.kind);
+            let mut response = ApiError::from(failed.error).into_response();
+            set_header(
+                &mut response,
+                "x-litellm-attempted-retries",
+                &failed.retries.to_string(),
+            );
+            set_header(
+                &mut response,
+                "x-litellm-attempted-fallbacks",
+                &failed.fallbacks.to_string(),
+            );
+            return Ok(response);
         }
-        Ok(ChatOutput::Complete { body, usage }) => {
-            accounting.succeed(usage);
-            Ok((
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                body,
+        Ok(routed) => {
+            let d = &routed.deployment;
+            accounting.set_route(&routed.group, &d.id, d.provider, d.upstream.api_base());
+            let response = match routed.output {
+                ChatOutput::Complete { body, usage } => {
+                    accounting.succeed(usage);
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        )],
+                        body,
+                    )
+                        .into_response()
+                }
+                ChatOutput::Stream(chunks) => (
+                    [
+                        (
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("text/event-stream"),
+                        ),
+                        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+                    ],
+                    Body::from_stream(sse_body(chunks, accounting)),
+                )
+                    .into_response(),
+            };
+            (
+                response,
+                Arc::clone(&routed.deployment),
+                routed.retries,
+                routed.fallbacks,
             )
-                .into_response())
         }
-        Ok(ChatOutput::Stream(chunks)) => Ok((
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/event-stream"),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            ],
-            Body::from_stream(sse_body(chunks, accounting)),
-        )
-            .into_response()),
     };
-    let mut response = result?;
     set_header(&mut response, "x-litellm-call-id", &call_id);
-    let api_base = deployment.upstream.api_base();
     set_header(&mut response, "x-litellm-model-id", &deployment.id);
-    set_header(&mut response, "x-litellm-model-group", &group.name);
+    set_header(
+        &mut response,
+        "x-litellm-model-group",
+        &deployment.model_name,
+    );
+    set_header(
+        &mut response,
+        "x-litellm-attempted-retries",
+        &retries.to_string(),
+    );
+    set_header(
+        &mut response,
+        "x-litellm-attempted-fallbacks",
+        &fallbacks.to_string(),
+    );
+    let api_base = deployment.upstream.api_base();
     if !api_base.is_empty() {
         set_header(&mut response, "x-litellm-model-api-base", api_base);
     }
@@ -219,20 +255,6 @@ fn set_header(response: &mut Response, name: &'static str, value: &str) {
             .headers_mut()
             .insert(HeaderName::from_static(name), value);
     }
-}
-
-fn upstream_body(mut request: Map<String, Value>, deployment: &Deployment) -> Map<String, Value> {
-    request.insert(
-        "model".into(),
-        Value::String(deployment.upstream_model.clone()),
-    );
-    for key in GATEWAY_ONLY_PARAMS {
-        request.remove(key);
-    }
-    for (key, value) in &deployment.default_params {
-        request.entry(key.clone()).or_insert_with(|| value.clone());
-    }
-    request
 }
 
 #[cfg(test)]

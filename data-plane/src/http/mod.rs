@@ -30,6 +30,9 @@ pub struct AppState {
     pub usage: UsageSink,
     /// The control plane's admin API, for the management routes.
     pub admin: AdminServiceClient<InterceptedChannel>,
+    /// Survives snapshot swaps: a new config does not forgive a failing
+    /// deployment.
+    pub cooldowns: Arc<crate::router::Cooldowns>,
 }
 
 /// Admin calls carry the caller's key, not the cluster token; the channel

@@ -64,7 +64,13 @@ struct Request {
     input_tokens: u64,
     /// The tool to call and its input, when the request asks for one.
     tool_call: Option<(String, Value)>,
+    /// Extended thinking is on: the answer starts with a thinking block.
+    thinking: bool,
 }
+
+/// The thinking text and signature of every answer with extended thinking.
+pub const THINKING: &str = "Let me think about that.";
+pub const SIGNATURE: &str = "mock-signature";
 
 async fn handle(
     State(state): State<SharedState>,
@@ -84,15 +90,26 @@ async fn handle(
         ),
     };
     if request.stream {
-        let plan = stream::plan(&id, &request.model, &reply, request.input_tokens);
+        let plan = stream::plan(
+            &id,
+            &request.model,
+            &reply,
+            request.input_tokens,
+            request.thinking,
+        );
         return Ok(plan.into_response(StreamFaults::from_headers(&headers)));
     }
+    let mut content = Vec::with_capacity(2);
+    if request.thinking {
+        content.push(json!({"type": "thinking", "thinking": THINKING, "signature": SIGNATURE}));
+    }
+    content.push(reply.block());
     let message = json!({
         "id": id,
         "type": "message",
         "role": "assistant",
         "model": request.model,
-        "content": [reply.block()],
+        "content": content,
         "stop_reason": reply.stop_reason(),
         "stop_sequence": null,
         "usage": {
@@ -247,6 +264,11 @@ fn validate(body: &Value) -> Result<Request, AnthropicError> {
         last_user_text,
         input_tokens,
         tool_call,
+        thinking: fields
+            .get("thinking")
+            .and_then(|t| t.get("type"))
+            .and_then(Value::as_str)
+            == Some("enabled"),
     })
 }
 

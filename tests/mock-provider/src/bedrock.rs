@@ -25,6 +25,9 @@ pub use request::Converse;
 /// Header naming an exception to send mid-stream (after `messageStart`),
 /// e.g. `throttlingException`, as Bedrock does when throttled during a stream.
 pub const STREAM_EXCEPTION_HEADER: &str = "x-mock-stream-exception";
+/// A model whose streams are throttled after `messageStart` (the gateway
+/// forwards no client headers, so e2e tests choose the model instead).
+const STREAM_THROTTLED_MODEL: &str = "mock-stream-throttling";
 /// Vectors have this many dimensions unless the request asks (as the OpenAI mock).
 const DEFAULT_DIMENSIONS: usize = 8;
 
@@ -155,11 +158,13 @@ async fn serve(
     if action == "converse" {
         return Ok(json_response(StatusCode::OK, &converse_body(&answer)));
     }
+    let exception = headers
+        .get(STREAM_EXCEPTION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .or((model_id == STREAM_THROTTLED_MODEL).then_some("throttlingException"));
     Ok(stream_response(
         &answer,
-        headers
-            .get(STREAM_EXCEPTION_HEADER)
-            .and_then(|v| v.to_str().ok()),
+        exception,
         StreamFaults::from_headers(headers),
     ))
 }

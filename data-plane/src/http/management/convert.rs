@@ -125,6 +125,7 @@ pub fn key_spec(body: &Map<String, Value>) -> Result<KeySpec, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn body(v: Value) -> Map<String, Value> {
         match v {
@@ -140,7 +141,6 @@ mod tests {
             "rpm_limit": 5, "model_rpm_limit": {"gpt-4o": 2}, "metadata": {"team": "x"},
             "blocked": false, "tags": ["a"], "unknown_litellm_field": 1, "team_id": null,
         })))
-        .ok()
         .expect("valid");
         assert_eq!(spec.key_alias.as_deref(), Some("ci"));
         assert_eq!(
@@ -168,9 +168,7 @@ mod tests {
             ("metadata", json!([])),
             ("model_tpm_limit", json!({"m": "x"})),
         ] {
-            let e = key_spec(&body(json!({ field: value })))
-                .err()
-                .expect("rejected");
+            let e = key_spec(&body(json!({ field: value }))).expect_err("rejected");
             assert_eq!(e.status.as_u16(), 400);
             assert_eq!(e.body.error.param.as_deref(), Some(field), "{field}");
         }

@@ -5,7 +5,7 @@
 use axum::body::Bytes;
 use serde_json::{Value, json};
 
-use super::Reply;
+use super::{Reply, SIGNATURE, THINKING};
 use crate::reply;
 use crate::sse::SsePlan;
 
@@ -15,9 +15,10 @@ fn push(plan: &mut SsePlan, event: &Value) {
         .push(Bytes::from(format!("event: {kind}\ndata: {event}\n\n")));
 }
 
-/// `message_start`, one content block (text deltas per word, or a tool_use
-/// with its input JSON in two fragments), `message_delta`, `message_stop`.
-pub fn plan(id: &str, model: &str, reply: &Reply, input_tokens: u64) -> SsePlan {
+/// `message_start`, a thinking block when thinking is on, one content block
+/// (text deltas per word, or a tool_use with its input JSON in two
+/// fragments), `message_delta`, `message_stop`.
+pub fn plan(id: &str, model: &str, reply: &Reply, input_tokens: u64, thinking: bool) -> SsePlan {
     let mut plan = SsePlan::default();
     push(
         &mut plan,
@@ -28,24 +29,43 @@ pub fn plan(id: &str, model: &str, reply: &Reply, input_tokens: u64) -> SsePlan 
                       "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
         }}),
     );
+    let index = usize::from(thinking);
+    if thinking {
+        push(
+            &mut plan,
+            &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}),
+        );
+        push(
+            &mut plan,
+            &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": THINKING}}),
+        );
+        push(
+            &mut plan,
+            &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": SIGNATURE}}),
+        );
+        push(
+            &mut plan,
+            &json!({"type": "content_block_stop", "index": 0}),
+        );
+    }
     match reply {
         Reply::Text(text) => {
             push(
                 &mut plan,
-                &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+                &json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}),
             );
             push(&mut plan, &json!({"type": "ping"}));
             for piece in reply::stream_pieces(text) {
                 push(
                     &mut plan,
-                    &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}),
+                    &json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}}),
                 );
             }
         }
         Reply::Tool { id, name, input } => {
             push(
                 &mut plan,
-                &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
+                &json!({"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
             );
             push(&mut plan, &json!({"type": "ping"}));
             let arguments = input.to_string();
@@ -57,14 +77,14 @@ pub fn plan(id: &str, model: &str, reply: &Reply, input_tokens: u64) -> SsePlan 
             for fragment in [&arguments[..mid], &arguments[mid..]] {
                 push(
                     &mut plan,
-                    &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": fragment}}),
+                    &json!({"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": fragment}}),
                 );
             }
         }
     }
     push(
         &mut plan,
-        &json!({"type": "content_block_stop", "index": 0}),
+        &json!({"type": "content_block_stop", "index": index}),
     );
     push(
         &mut plan,

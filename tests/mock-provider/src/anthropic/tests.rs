@@ -149,3 +149,32 @@ async fn weather_with_tools_calls_a_tool_and_streams_it() {
     );
     assert_eq!(events[6].1["delta"]["stop_reason"], "tool_use");
 }
+
+#[tokio::test]
+async fn extended_thinking_answers_with_a_thinking_block_first() {
+    let body = json!({"model": "m", "max_tokens": 2000, "thinking": {"type": "enabled", "budget_tokens": 1024},
+                      "messages": [{"role": "user", "content": "think"}]});
+    let (status, _, bytes) = send(messages(&body, &AUTH)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        json_of(&bytes)["content"],
+        json!([
+            {"type": "thinking", "thinking": "Let me think about that.", "signature": "mock-signature"},
+            {"type": "text", "text": "Echo: think"}
+        ])
+    );
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    let (_, _, bytes) = send(messages(&streamed, &AUTH)).await;
+    let text = String::from_utf8(bytes).expect("utf-8");
+    let data: Vec<Value> = text
+        .split("\n\n")
+        .filter_map(|e| e.split_once("\ndata: "))
+        .map(|(_, d)| serde_json::from_str(d).expect("json"))
+        .collect();
+    assert_eq!(data[1]["content_block"]["type"], "thinking");
+    assert_eq!(data[2]["delta"]["thinking"], "Let me think about that.");
+    assert_eq!(data[3]["delta"]["type"], "signature_delta");
+    assert_eq!(data[5]["content_block"]["type"], "text");
+    assert_eq!(data[5]["index"], 1);
+}
