@@ -29,6 +29,13 @@ pub fn translate(body: &Map<String, Value>, drop_params: bool) -> Result<Convers
     let mut tools: Option<Vec<Value>> = None;
     let mut tool_choice: Option<Value> = None;
     let mut json_schema: Option<Value> = None;
+    let mut additional = Map::new();
+    // Extended thinking is an Anthropic feature, passed through Converse's
+    // model-specific fields.
+    let thinking_model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .is_some_and(|m| m.contains("anthropic") || m.contains("claude"));
     for (key, value) in body {
         match key.as_str() {
             "messages" => {}
@@ -62,6 +69,11 @@ pub fn translate(body: &Map<String, Value>, drop_params: bool) -> Result<Convers
                 Err(e) => return Err(e),
             },
             "parallel_tool_calls" => {}
+            "reasoning_effort" | "thinking" if thinking_model => {
+                if let Some(thinking) = thinking_config(key, value)? {
+                    additional.insert("thinking".into(), thinking);
+                }
+            }
             "response_format" => match value.get("type").and_then(Value::as_str) {
                 Some("text") | None => {}
                 Some("json_object") => json_schema = Some(json!({"type": "object"})),
@@ -97,6 +109,12 @@ pub fn translate(body: &Map<String, Value>, drop_params: bool) -> Result<Convers
     if !inference.is_empty() {
         out.insert("inferenceConfig".into(), Value::Object(inference));
     }
+    if !additional.is_empty() {
+        out.insert(
+            "additionalModelRequestFields".into(),
+            Value::Object(additional),
+        );
+    }
     let json_mode = json_schema.is_some();
     if let Some(schema) = json_schema {
         let tool = json!({"toolSpec": {
@@ -119,6 +137,31 @@ pub fn translate(body: &Map<String, Value>, drop_params: bool) -> Result<Convers
         body: Value::Object(out),
         json_mode,
     })
+}
+
+/// Anthropic's `thinking` from OpenAI's `reasoning_effort` (LiteLLM's
+/// budgets: low 1024, medium 2048, high 4096 tokens) or LiteLLM's `thinking`.
+fn thinking_config(key: &str, value: &Value) -> Result<Option<Value>, ProviderError> {
+    if key == "thinking" {
+        return match value {
+            Value::Object(_) => Ok(Some(value.clone())),
+            Value::Null => Ok(None),
+            _ => Err(invalid("thinking", "must be an object")),
+        };
+    }
+    let bad = || invalid("reasoning_effort", "must be one of none, low, medium, high");
+    let budget = match value {
+        Value::Null => return Ok(None),
+        Value::String(effort) => match effort.as_str() {
+            "none" => return Ok(None),
+            "low" | "minimal" => 1024,
+            "medium" => 2048,
+            "high" => 4096,
+            _ => return Err(bad()),
+        },
+        _ => return Err(bad()),
+    };
+    Ok(Some(json!({"type": "enabled", "budget_tokens": budget})))
 }
 
 fn translate_tools(value: &Value) -> Result<Vec<Value>, ProviderError> {
@@ -436,6 +479,27 @@ mod tests {
             got.body["toolConfig"],
             json!({"tools": [{"toolSpec": {"name": "json_tool_call", "description": "Respond with a JSON object matching this schema.", "inputSchema": {"json": {"type": "object", "properties": {"a": {"type": "integer"}}}}}}], "toolChoice": {"tool": {"name": "json_tool_call"}}})
         );
+    }
+
+    #[test]
+    fn reasoning_effort_becomes_anthropic_thinking() {
+        let body = obj(json!({
+            "model": "anthropic.claude-3-7-sonnet-20250219-v1:0",
+            "messages": [{"role": "user", "content": "hi"}],
+            "reasoning_effort": "medium"
+        }));
+        let got = translate(&body, false).expect("translates");
+        assert_eq!(
+            got.body["additionalModelRequestFields"],
+            json!({"thinking": {"type": "enabled", "budget_tokens": 2048}})
+        );
+        let body = obj(json!({
+            "model": "amazon.nova-pro-v1:0",
+            "messages": [{"role": "user", "content": "hi"}],
+            "reasoning_effort": "medium"
+        }));
+        let e = translate(&body, false).expect_err("not a thinking model");
+        assert_eq!(e.param.as_deref(), Some("reasoning_effort"));
     }
 
     #[test]
