@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tollgate_shared::keys::KeyHash;
+use tollgate_shared::pricing::{self, Price};
 use tollgate_shared::snapshot::{Snapshot, VirtualKey};
 
 /// LiteLLM's default `request_timeout` is 6000 s; a gateway should not hold
@@ -56,6 +57,8 @@ pub struct Deployment {
     pub upstream: Upstream,
     pub timeout: Duration,
     pub stream_timeout: Duration,
+    /// `None`: no price known (cost recorded as 0 and flagged).
+    pub price: Option<Price>,
     /// `drop_params`, per deployment or from `litellm_settings`.
     pub drop_params: bool,
     /// Default request parameters from `litellm_params` (request wins).
@@ -98,6 +101,7 @@ impl Runtime {
                 upstream_model: d.upstream_model.clone(),
                 provider: d.provider.as_str(),
                 upstream: Upstream::build(d)?,
+                price: price_of(d),
                 drop_params: d
                     .params
                     .drop_params
@@ -251,6 +255,31 @@ impl ModelGroup {
         let index = self.cumulative.partition_point(|&c| c <= target);
         self.deployments.get(index.min(self.deployments.len() - 1))
     }
+}
+
+/// The deployment's own prices win (LiteLLM's `input_cost_per_token` /
+/// `output_cost_per_token`), then `model_info.base_model`, then the model.
+/// A mock deployment costs nothing, knowingly.
+fn price_of(d: &tollgate_shared::snapshot::Deployment) -> Option<Price> {
+    let (input, output) = (
+        d.params.input_cost_per_token,
+        d.params.output_cost_per_token,
+    );
+    if input.is_some() || output.is_some() {
+        return Price::from_usd_per_token(input.unwrap_or(0.0), output.unwrap_or(0.0));
+    }
+    if d.params.mock_response.is_some() {
+        return Some(Price {
+            input_per_token: 0,
+            output_per_token: 0,
+        });
+    }
+    d.model_info
+        .base_model
+        .as_deref()
+        .map(|base| base.rsplit('/').next().unwrap_or(base))
+        .and_then(pricing::builtin)
+        .or_else(|| pricing::builtin(&d.upstream_model))
 }
 
 fn seconds(s: f64) -> Option<Duration> {

@@ -7,6 +7,7 @@ mod m20261124_000001_config_versions;
 mod m20261124_000002_data_planes;
 mod m20261124_000003_spend_logs;
 mod m20261124_000004_virtual_keys;
+mod m20261124_000005_spend;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_data_planes::Migration),
             Box::new(m20261124_000003_spend_logs::Migration),
             Box::new(m20261124_000004_virtual_keys::Migration),
+            Box::new(m20261124_000005_spend::Migration),
         ]
     }
 }

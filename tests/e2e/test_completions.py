@@ -22,7 +22,10 @@ def _config(c):
         },
         {
             "model_name": "bedrock-no-completions",
-            "litellm_params": {"model": "bedrock/anthropic.claude-3-haiku-20240307-v1:0", "aws_region_name": "us-east-1"},
+            "litellm_params": {
+                "model": "bedrock/anthropic.claude-3-haiku-20240307-v1:0",
+                "aws_region_name": "us-east-1",
+            },
         },
     ]
     return config

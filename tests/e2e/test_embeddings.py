@@ -61,6 +61,7 @@ def _config(c):
         bedrock_deployment(c.mock, "embed-cohere", "cohere.embed-english-v3"),
         _deployment("embed-ollama", "ollama/nomic-embed-text", api_base=c.mock.url),
         _deployment("embed-ollama-429", "ollama/mock-429", api_base=c.mock.url),
+        _deployment("chat-anthropic", "anthropic/claude-3-5-haiku-latest", api_base=c.mock.url, api_key=key),
     ]
     return config
 
@@ -156,7 +157,9 @@ def test_bedrock_cohere_embeddings(dp, mock_provider):
 
 def test_ollama_embeddings(dp, mock_provider):
     client = dp.openai_client()
-    resp = client.embeddings.create(model="embed-ollama", input=["hello world", "second input"], encoding_format="float")
+    resp = client.embeddings.create(
+        model="embed-ollama", input=["hello world", "second input"], encoding_format="float"
+    )
     assert resp.model == "embed-ollama"
     assert_vector(resp.data[0].embedding, "hello world")
     assert_vector(resp.data[1].embedding, "second input")
@@ -186,6 +189,12 @@ def test_embeddings_errors(dp, mock_provider):
             headers=dp.auth_headers(),
         )
         assert_openai_error(r, 400, type="invalid_request_error")
+    assert mock_provider.requests() == []
+
+    # a provider without embeddings: a 400 naming it, nothing sent
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.embeddings.create(model="chat-anthropic", input="hi")
+    assert "anthropic" in assert_openai_error(exc.value.response, 400)["message"]
     assert mock_provider.requests() == []
 
     with pytest.raises(openai.RateLimitError) as exc:

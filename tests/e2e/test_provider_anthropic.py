@@ -228,9 +228,10 @@ def test_errors_are_openai_shaped(cluster, mock_provider):
     assert messages_requests(mock_provider) == []
 
     # Overloaded (529) is a 503.
+    # (One attempt: the router would retry a 503, and the rule fails only one request.)
     mock_provider.add_fault("claude-3-5-sonnet-20241022", status=529, times=1)
     with pytest.raises(openai.InternalServerError) as exc:
-        client.chat.completions.create(model="claude", messages=messages)
+        client.chat.completions.create(model="claude", messages=messages, extra_body={"num_retries": 0})
     assert_openai_error(exc.value.response, 503, type="api_error")
     for r in mock_provider.requests():
         assert_no_secrets(json.dumps(r["headers"]), c.master_key)

@@ -66,7 +66,9 @@ def assert_signed(request, region="us-east-1"):
 def test_chat_non_streamed_is_signed_and_translated(dp, mock_provider):
     client = dp.openai_client()
     messages = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "hello bedrock world"}]
-    resp = client.chat.completions.create(model="claude", messages=messages, max_tokens=50, temperature=0.2, stop=["END"])
+    resp = client.chat.completions.create(
+        model="claude", messages=messages, max_tokens=50, temperature=0.2, stop=["END"]
+    )
     assert resp.object == "chat.completion"
     assert resp.model == "claude"
     choice = resp.choices[0]
@@ -161,7 +163,10 @@ def test_images_reach_bedrock_as_bytes(dp, mock_provider):
     ]
 
     # Converse takes bytes only: an http URL is refused, or dropped with drop_params
-    remote = [{"type": "text", "text": "and this"}, {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]
+    remote = [
+        {"type": "text", "text": "and this"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
+    ]
     with pytest.raises(openai.BadRequestError) as exc:
         client.chat.completions.create(model="claude", messages=[{"role": "user", "content": remote}])
     assert "data:" in assert_openai_error(exc.value.response, 400)["message"]

@@ -121,5 +121,8 @@ fn to_row(node_id: &str, r: &UsageRecord, received_at: DateTime<Utc>) -> Option<
         stream: Set(r.stream),
         end_user: Set(non_empty(&r.end_user)),
         received_at: Set(received_at),
+        spend: Set(tollgate_shared::pricing::to_usd(r.cost_picos)),
+        spend_picos: Set(i64::try_from(r.cost_picos).unwrap_or(i64::MAX)),
+        cost_known: Set(r.cost_known),
     })
 }

@@ -189,7 +189,7 @@ pub fn key_to_proto(row: &VirtualKeyRow) -> Key {
         blocked: row.blocked,
         aliases: pjson::from_json(&row.aliases),
         tags: strings(&row.tags),
-        spend: row.spend,
+        spend: tollgate_shared::pricing::to_usd(u64::try_from(row.spend_picos).unwrap_or(0)),
         created_at: row.created_at.to_rfc3339(),
         updated_at: row.updated_at.to_rfc3339(),
         status: if row.deleted_at.is_some() {

@@ -131,6 +131,7 @@ impl KeyService {
             aliases: Set(json!({})),
             tags: Set(json!([])),
             spend: Set(0.0),
+            spend_picos: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
             deleted_at: Set(None),
@@ -299,6 +300,9 @@ impl KeyService {
         fresh.created_at = Set(now);
         fresh.updated_at = Set(now);
         fresh.deleted_at = Set(None);
+        // A new key starts its own spend.
+        fresh.spend = Set(0.0);
+        fresh.spend_picos = Set(0);
         apply_spec(&request.spec.unwrap_or_default(), &mut fresh, now)?;
         // Insert a new row: every column is Set, so take all of them.
         let fresh = ActiveModel {

@@ -175,6 +175,7 @@ async fn handle(
         Err(failed) => {
             if let Some(d) = &failed.deployment {
                 accounting.set_route(&d.model_name, &d.id, d.provider, d.upstream.api_base());
+                accounting.set_price(d.price);
             }
             accounting.fail_with(failed.error.status.as_u16(), &failed.error.kind);
             let mut response = ApiError::from(failed.error).into_response();
@@ -193,8 +194,13 @@ async fn handle(
         Ok(routed) => {
             let d = &routed.deployment;
             accounting.set_route(&routed.group, &d.id, d.provider, d.upstream.api_base());
+            accounting.set_price(d.price);
+            let mut response_cost = None;
             let response = match routed.output {
                 ChatOutput::Complete { body, usage } => {
+                    response_cost = d
+                        .price
+                        .map(|p| p.cost(usage.prompt_tokens, usage.completion_tokens));
                     accounting.succeed(usage);
                     (
                         [(
@@ -217,6 +223,15 @@ async fn handle(
                 )
                     .into_response(),
             };
+            let mut response = response;
+            if let Some(cost) = response_cost {
+                // USD as a plain decimal, as LiteLLM sends it.
+                set_header(
+                    &mut response,
+                    "x-litellm-response-cost",
+                    &tollgate_shared::pricing::to_usd(cost).to_string(),
+                );
+            }
             (
                 response,
                 Arc::clone(&routed.deployment),

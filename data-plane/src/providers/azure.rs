@@ -3,12 +3,11 @@
 //! authenticated by an `api-key` header.
 
 use super::BuildError;
-use super::chat::{ChatCall, ChatOutput, ChunkStream, StreamEvent};
+use super::chat::{ChatCall, ChatOutput};
 use super::error::ProviderError;
 use super::exchange::{self, Target};
-use super::stream::{Usage, openai_events};
+use super::stream::{Usage, openai_events_keeping_usage_chunk, request_stream_usage};
 use bytes::Bytes;
-use futures::StreamExt;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Uri};
 use http_body_util::Full;
@@ -112,14 +111,12 @@ impl AzureUpstream {
     /// deployment in the path decides); answers are OpenAI's too.
     pub async fn chat(&self, call: ChatCall<'_>) -> Result<ChatOutput, ProviderError> {
         // Accounting needs usage even when the client did not ask for it:
-        // ask Azure for it, and keep the usage chunk from the client.
-        let hide_usage = call.stream && !call.include_usage && self.stream_usage;
+        // ask Azure for it (API versions that take `stream_options`), and
+        // keep the usage chunk from a client that did not ask.
+        let ask_usage = call.stream && self.stream_usage;
         let mut body = call.body;
-        if hide_usage {
-            body.insert(
-                "stream_options".into(),
-                serde_json::json!({"include_usage": true}),
-            );
+        if ask_usage {
+            request_stream_usage(&mut body);
         }
         let body = serde_json::to_vec(&body).map_err(|e| ProviderError::internal(PROVIDER, &e))?;
         let request = self
@@ -135,12 +132,13 @@ impl AzureUpstream {
                 exchange::send_streaming(call.client, request, &target, call.stream_timeout)
                     .await
                     .map_err(normalise)?;
-            let events = openai_events(response.into_body());
-            return Ok(ChatOutput::Stream(if hide_usage {
-                usage_for_accounting_only(events)
-            } else {
-                events
-            }));
+            // Without `stream_options` Azure sends no usage chunk, so there is
+            // nothing to hide: the client gets the stream as it is.
+            let keep_usage_chunk = call.include_usage || !ask_usage;
+            return Ok(ChatOutput::Stream(openai_events_keeping_usage_chunk(
+                response.into_body(),
+                keep_usage_chunk,
+            )));
         }
         let body = exchange::send_json(call.client, request, &target, call.timeout)
             .await
@@ -155,30 +153,6 @@ impl AzureUpstream {
             .unwrap_or_default();
         Ok(ChatOutput::Complete { body, usage })
     }
-}
-
-/// The usage chunk (`"choices":[]` with usage) of a stream whose client did
-/// not ask for it: its usage goes to accounting, its frame to no one (an
-/// empty frame writes nothing). Other chunks keep the `"usage":null` Azure
-/// adds, which OpenAI clients read as "no usage".
-fn usage_for_accounting_only(events: ChunkStream) -> ChunkStream {
-    Box::pin(events.map(|event| match event {
-        StreamEvent::Data {
-            frame,
-            usage: Some(usage),
-        } if is_usage_chunk(&frame) => StreamEvent::Data {
-            frame: Bytes::new(),
-            usage: Some(usage),
-        },
-        other => other,
-    }))
-}
-
-fn is_usage_chunk(frame: &[u8]) -> bool {
-    const EMPTY_CHOICES: &[u8] = b"\"choices\":[]";
-    frame
-        .windows(EMPTY_CHOICES.len())
-        .any(|w| w == EMPTY_CHOICES)
 }
 
 /// Azure's content filter answers 400 with `code: content_filter`; OpenAI
@@ -239,40 +213,6 @@ mod tests {
                 Err(BuildError::MissingApiBase { .. })
             ));
         }
-    }
-
-    #[test]
-    fn unasked_usage_chunk_reaches_accounting_only() {
-        let usage = Usage {
-            prompt_tokens: 2,
-            completion_tokens: 3,
-        };
-        let events: ChunkStream = Box::pin(futures::stream::iter(vec![
-            StreamEvent::Data {
-                frame: Bytes::from_static(b"data: {\"choices\":[],\"prompt_filter_results\":[]}\n\n"),
-                usage: None,
-            },
-            StreamEvent::Data {
-                frame: Bytes::from_static(b"data: {\"choices\":[{\"delta\":{}}],\"usage\":null}\n\n"),
-                usage: None,
-            },
-            StreamEvent::Data {
-                frame: Bytes::from_static(b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":3}}\n\n"),
-                usage: Some(usage),
-            },
-        ]));
-        let out: Vec<(Bytes, Option<Usage>)> =
-            futures::executor::block_on(usage_for_accounting_only(events).collect::<Vec<_>>())
-                .into_iter()
-                .map(|e| match e {
-                    StreamEvent::Data { frame, usage } => (frame, usage),
-                    StreamEvent::Error { frame, .. } => (frame, None),
-                })
-                .collect();
-        assert_eq!(out.len(), 3);
-        assert!(!out[0].0.is_empty(), "filter results are passed on");
-        assert!(!out[1].0.is_empty());
-        assert_eq!(out[2], (Bytes::new(), Some(usage)));
     }
 
     #[test]

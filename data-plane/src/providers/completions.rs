@@ -59,10 +59,12 @@ impl Upstream {
         match self {
             Upstream::OpenAi(u) => u.provider(),
             Upstream::Mock(_) => "mock_response",
-            Upstream::Unsupported(kind) => kind.as_str(),
+            Upstream::Gemini(_) => "gemini",
+            Upstream::Anthropic(_) => "anthropic",
+            Upstream::Azure(_) => "azure",
+            Upstream::Ollama(_) => "ollama",
             Upstream::Bedrock(_) => "bedrock",
-            #[allow(unreachable_patterns)]
-            _ => "this provider",
+            Upstream::Unsupported(kind) => kind.as_str(),
         }
     }
 }

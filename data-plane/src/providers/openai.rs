@@ -4,7 +4,7 @@
 use super::BuildError;
 use super::chat::{ChatCall, ChatOutput};
 use super::error::ProviderError;
-use super::stream::{Usage, openai_events};
+use super::stream::{Usage, openai_events_keeping_usage_chunk, request_stream_usage};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method, Uri};
@@ -142,6 +142,10 @@ impl OpenAiUpstream {
     /// it immediately with OpenAI-format servers), then not at all: a long
     /// answer is not a stuck one.
     pub async fn chat(&self, call: ChatCall<'_>) -> Result<ChatOutput, ProviderError> {
+        let mut call = call;
+        if call.stream {
+            request_stream_usage(&mut call.body);
+        }
         let body = serde_json::to_vec(&call.body)
             .map_err(|e| ProviderError::internal(self.provider, &e))?;
         let request = self
@@ -161,7 +165,10 @@ impl OpenAiUpstream {
                 )
                 .await);
             }
-            return Ok(ChatOutput::Stream(openai_events(response.into_body())));
+            return Ok(ChatOutput::Stream(openai_events_keeping_usage_chunk(
+                response.into_body(),
+                call.include_usage,
+            )));
         }
         let exchange = async {
             let response = client

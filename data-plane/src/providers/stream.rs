@@ -46,7 +46,11 @@ pub fn sse_body<A: StreamAccounting>(
                     if let Some(usage) = usage {
                         accounting.usage(usage);
                     }
-                    yield Ok(frame);
+                    // Empty frames carry only accounting (a usage chunk the
+                    // client did not ask for).
+                    if !frame.is_empty() {
+                        yield Ok(frame);
+                    }
                 }
                 StreamEvent::Error { frame, error_type } => {
                     accounting.failed(error_type);
@@ -63,6 +67,26 @@ pub fn sse_body<A: StreamAccounting>(
 /// An OpenAI-format SSE response body as chunk events. `[DONE]` ends it;
 /// a body that ends without `[DONE]` (some compatible servers) ends it too.
 pub fn openai_events(body: hyper::body::Incoming) -> ChunkStream {
+    openai_events_keeping_usage_chunk(body, true)
+}
+
+/// Asks an OpenAI-format provider for the usage chunk whatever the client
+/// asked: a stream without usage cannot be billed (LiteLLM's streamed
+/// requests logged at $0, #37923). Pair with
+/// [`openai_events_keeping_usage_chunk`] so a client that did not ask does
+/// not receive it.
+pub fn request_stream_usage(body: &mut serde_json::Map<String, serde_json::Value>) {
+    let options = body
+        .entry("stream_options")
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    if let serde_json::Value::Object(options) = options {
+        options.insert("include_usage".into(), serde_json::Value::Bool(true));
+    }
+}
+
+/// Like [`openai_events`], dropping the final usage-only chunk (empty
+/// `choices`) when `keep` is false — its usage still reaches accounting.
+pub fn openai_events_keeping_usage_chunk(body: hyper::body::Incoming, keep: bool) -> ChunkStream {
     Box::pin(async_stream::stream! {
         let mut events = http_body_util::BodyDataStream::new(body).eventsource();
         while let Some(event) = events.next().await {
@@ -70,6 +94,10 @@ pub fn openai_events(body: hyper::body::Incoming) -> ChunkStream {
                 Ok(event) if event.data == "[DONE]" => return,
                 Ok(event) => {
                     let usage = usage_of(&event.data);
+                    if usage.is_some() && !keep && is_usage_only(&event.data) {
+                        yield StreamEvent::Data { frame: Bytes::new(), usage };
+                        continue;
+                    }
                     let mut frame = Vec::with_capacity(event.data.len() + 8);
                     frame.extend_from_slice(b"data: ");
                     frame.extend_from_slice(event.data.as_bytes());
@@ -99,6 +127,15 @@ pub fn usage_of(data: &str) -> Option<Usage> {
         usage: Option<Usage>,
     }
     serde_json::from_str::<Chunk>(data).ok()?.usage
+}
+
+fn is_usage_only(data: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Chunk {
+        #[serde(default)]
+        choices: Vec<serde::de::IgnoredAny>,
+    }
+    serde_json::from_str::<Chunk>(data).is_ok_and(|c| c.choices.is_empty())
 }
 
 /// An error as an SSE event in OpenAI's error shape.

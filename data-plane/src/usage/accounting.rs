@@ -5,10 +5,12 @@ use super::UsageSink;
 use crate::providers::StreamAccounting;
 use crate::providers::stream::Usage;
 use tollgate_proto::v1::{RequestStatus, UsageRecord};
+use tollgate_shared::pricing::{Picodollars, Price};
 
 pub struct Accounting {
     sink: UsageSink,
     record: UsageRecord,
+    price: Option<Price>,
     recorded: bool,
 }
 
@@ -27,8 +29,19 @@ impl Accounting {
                 start_time_ms: now_ms(),
                 ..UsageRecord::default()
             },
+            price: None,
             recorded: false,
         }
+    }
+
+    pub fn set_price(&mut self, price: Option<Price>) {
+        self.price = price;
+    }
+
+    /// The cost of what has been counted so far.
+    pub fn cost(&self) -> Option<Picodollars> {
+        self.price
+            .map(|p| p.cost(self.record.prompt_tokens, self.record.completion_tokens))
     }
 
     pub fn request_id(&self) -> &str {
@@ -80,6 +93,8 @@ impl Accounting {
             self.record.http_status = 499;
         }
         self.record.end_time_ms = now_ms();
+        self.record.cost_known = self.price.is_some();
+        self.record.cost_picos = self.cost().unwrap_or(0);
         self.sink.record(std::mem::take(&mut self.record));
     }
 }

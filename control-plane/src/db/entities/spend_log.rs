@@ -25,6 +25,12 @@ pub struct Model {
     pub stream: bool,
     pub end_user: Option<String>,
     pub received_at: DateTimeUtc,
+    /// USD, as LiteLLM stores it (for display and compatibility).
+    pub spend: f64,
+    /// The exact cost: integer picodollars.
+    pub spend_picos: i64,
+    /// False when the model has no price: the spend of 0 is not a real 0.
+    pub cost_known: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
