@@ -62,6 +62,8 @@ def _config(c):
         _deployment("embed-ollama", "ollama/nomic-embed-text", api_base=c.mock.url),
         _deployment("embed-ollama-429", "ollama/mock-429", api_base=c.mock.url),
         _deployment("chat-anthropic", "anthropic/claude-3-5-haiku-latest", api_base=c.mock.url, api_key=key),
+        _deployment("embed-azure", "azure/my-embedder", api_base=c.mock.url, api_key=key, api_version="2024-10-21"),
+        _deployment("embed-gemini", "gemini/text-embedding-004", api_base=c.mock.url, api_key=key),
     ]
     return config
 
@@ -175,6 +177,43 @@ def test_ollama_embeddings(dp, mock_provider):
     with pytest.raises(openai.RateLimitError) as exc:
         client.embeddings.create(model="embed-ollama-429", input="hi")
     assert "too many requests" in assert_openai_error(exc.value.response, 429)["message"]
+
+
+def test_azure_embeddings(dp, mock_provider):
+    c = dp.cluster
+    client = dp.openai_client()
+    resp = client.embeddings.create(model="embed-azure", input=["hello world"], encoding_format="float")
+    assert_vector(resp.data[0].embedding, "hello world")
+    resp = client.embeddings.create(model="embed-azure", input="hello world")  # base64, decoded by the SDK
+    assert_vector(resp.data[0].embedding, "hello world")
+    sent = [r for r in mock_provider.requests() if "/embeddings" in r["path"]]
+    assert [r["path"] for r in sent] == ["/openai/deployments/my-embedder/embeddings"] * 2
+    assert all(r["query"] == "api-version=2024-10-21" for r in sent)
+    assert all(r["headers"].get("api-key") == c.provider_key and "authorization" not in r["headers"] for r in sent)
+
+
+def test_gemini_embeddings(dp, mock_provider):
+    c = dp.cluster
+    client = dp.openai_client()
+    resp = client.embeddings.create(model="embed-gemini", input=["hello world", "second input"], encoding_format="float")
+    assert [d.index for d in resp.data] == [0, 1]
+    assert_vector(resp.data[0].embedding, "hello world")
+    assert_vector(resp.data[1].embedding, "second input")
+    # Gemini reports no token counts: words, as documented.
+    assert resp.usage.prompt_tokens == 4
+    resp = client.embeddings.create(model="embed-gemini", input="hello world", dimensions=4)
+    assert_vector(resp.data[0].embedding, "hello world", 4)
+    sent = [r for r in mock_provider.requests() if r["path"].endswith(":batchEmbedContents")]
+    assert [r["path"] for r in sent] == ["/v1beta/models/text-embedding-004:batchEmbedContents"] * 2
+    assert all(r["headers"].get("x-goog-api-key") == c.provider_key for r in sent)
+    assert c.provider_key not in (sent[0]["query"] or "")
+    assert sent[0]["body"] == {
+        "requests": [
+            {"model": "models/text-embedding-004", "content": {"parts": [{"text": "hello world"}]}},
+            {"model": "models/text-embedding-004", "content": {"parts": [{"text": "second input"}]}},
+        ]
+    }
+    assert sent[1]["body"]["requests"][0]["outputDimensionality"] == 4
 
 
 def test_embeddings_errors(dp, mock_provider):

@@ -4,6 +4,7 @@
 
 use super::BuildError;
 use super::chat::{ChatCall, ChatOutput};
+use super::embeddings::{EmbeddingCall, EmbeddingOutput};
 use super::error::ProviderError;
 use super::exchange::{self, Target};
 use super::stream::{Usage, openai_events_keeping_usage_chunk, request_stream_usage};
@@ -25,6 +26,7 @@ const STREAM_OPTIONS_SINCE: &str = "2024-09-01";
 pub struct AzureUpstream {
     api_base: String,
     chat_uri: Uri,
+    embeddings_uri: Uri,
     /// `api-key`, marked sensitive so it never prints.
     api_key_header: Option<HeaderValue>,
     api_key: Option<String>,
@@ -56,15 +58,19 @@ impl AzureUpstream {
         // API versions are dates (`2024-10-21`, `2025-01-01-preview`): they
         // compare as strings.
         let stream_usage = api_version.as_str() >= STREAM_OPTIONS_SINCE;
-        let chat_uri: Uri = format!(
-            "{api_base}/openai/deployments/{}/chat/completions?api-version={api_version}",
-            deployment.upstream_model
-        )
-        .parse()
-        .map_err(|_| BuildError::InvalidApiBase {
-            id: deployment.id.clone(),
-            api_base: api_base.clone(),
-        })?;
+        let uri = |operation: &str| -> Result<Uri, BuildError> {
+            format!(
+                "{api_base}/openai/deployments/{}/{operation}?api-version={api_version}",
+                deployment.upstream_model
+            )
+            .parse()
+            .map_err(|_| BuildError::InvalidApiBase {
+                id: deployment.id.clone(),
+                api_base: api_base.clone(),
+            })
+        };
+        let chat_uri = uri("chat/completions")?;
+        let embeddings_uri = uri("embeddings")?;
         let api_key = deployment
             .params
             .api_key
@@ -86,6 +92,7 @@ impl AzureUpstream {
         Ok(Self {
             api_base,
             chat_uri,
+            embeddings_uri,
             api_key_header,
             api_key,
             stream_usage,
@@ -97,9 +104,17 @@ impl AzureUpstream {
     }
 
     fn request(&self, body: Vec<u8>) -> Result<http::Request<Full<Bytes>>, http::Error> {
+        self.request_to(&self.chat_uri, body)
+    }
+
+    fn request_to(
+        &self,
+        uri: &Uri,
+        body: Vec<u8>,
+    ) -> Result<http::Request<Full<Bytes>>, http::Error> {
         let mut builder = http::Request::builder()
             .method(Method::POST)
-            .uri(self.chat_uri.clone())
+            .uri(uri.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(key) = &self.api_key_header {
             builder = builder.header("api-key", key.clone());
@@ -152,6 +167,38 @@ impl AzureUpstream {
             .and_then(|r| r.usage)
             .unwrap_or_default();
         Ok(ChatOutput::Complete { body, usage })
+    }
+}
+
+impl AzureUpstream {
+    /// OpenAI's embeddings body to the deployment's embeddings path; Azure
+    /// answers in OpenAI's shape (`encoding_format` included).
+    pub async fn embeddings(
+        &self,
+        call: EmbeddingCall<'_>,
+    ) -> Result<EmbeddingOutput, ProviderError> {
+        let body =
+            serde_json::to_vec(&call.body).map_err(|e| ProviderError::internal(PROVIDER, &e))?;
+        let request = self
+            .request_to(&self.embeddings_uri, body)
+            .map_err(|e| ProviderError::internal(PROVIDER, &e))?;
+        let target = Target {
+            provider: PROVIDER,
+            api_base: &self.api_base,
+            secret: self.api_key.as_deref(),
+        };
+        let body = exchange::send_json(call.client, request, &target, call.timeout)
+            .await
+            .map_err(normalise)?;
+        #[derive(serde::Deserialize)]
+        struct WithUsage {
+            usage: Option<Usage>,
+        }
+        let usage = serde_json::from_slice::<WithUsage>(&body)
+            .ok()
+            .and_then(|r| r.usage)
+            .unwrap_or_default();
+        Ok(EmbeddingOutput { body, usage })
     }
 }
 

@@ -178,6 +178,8 @@ impl Upstream {
                 })
             }
             Upstream::Bedrock(upstream) => upstream.embeddings(call).await,
+            Upstream::Gemini(upstream) => upstream.embeddings(call).await,
+            Upstream::Azure(upstream) => upstream.embeddings(call).await,
             Upstream::Ollama(upstream) => {
                 ollama::embeddings(call.client, upstream.api_base(), call).await
             }

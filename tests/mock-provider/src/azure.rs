@@ -23,10 +23,70 @@ const ACCESS_DENIED: &str = "Access denied due to invalid subscription key or wr
 const FILTERED: &str = "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry. To learn more about our content filtering policies please read our documentation: https://go.microsoft.com/fwlink/?linkid=2198766";
 
 pub fn routes() -> Router<SharedState> {
-    Router::new().route(
-        "/openai/deployments/{deployment}/chat/completions",
-        post(chat),
-    )
+    Router::new()
+        .route(
+            "/openai/deployments/{deployment}/chat/completions",
+            post(chat),
+        )
+        .route(
+            "/openai/deployments/{deployment}/embeddings",
+            post(embeddings),
+        )
+}
+
+/// Azure's checks (`api-key`, `api-version`), then the headers the OpenAI
+/// handler expects (it authenticates by bearer token: lend it the key).
+fn azure_auth(query: Option<&str>, mut headers: HeaderMap) -> Result<HeaderMap, Response> {
+    let key = headers
+        .get("api-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| azure_error(StatusCode::UNAUTHORIZED, ACCESS_DENIED))?;
+    let has_version = query.is_some_and(|q| {
+        q.split('&').any(|pair| {
+            pair.strip_prefix("api-version=")
+                .is_some_and(|v| !v.is_empty())
+        })
+    });
+    if !has_version {
+        return Err(azure_error(StatusCode::NOT_FOUND, "Resource not found"));
+    }
+    let bearer = HeaderValue::try_from(format!("Bearer {key}"))
+        .map_err(|_| azure_error(StatusCode::UNAUTHORIZED, ACCESS_DENIED))?;
+    headers.insert(AUTHORIZATION, bearer);
+    Ok(headers)
+}
+
+/// Serves a request with the OpenAI mock's handler for `path`.
+async fn as_openai(
+    state: SharedState,
+    path: &'static str,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut request = Request::new(Body::from(body));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = Uri::from_static(path);
+    *request.headers_mut() = headers;
+    let router = openai::routes().with_state(state);
+    match router.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+async fn embeddings(
+    State(state): State<SharedState>,
+    Path(_deployment): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match azure_auth(query.as_deref(), headers) {
+        Ok(headers) => as_openai(state, "/embeddings", headers, body).await,
+        Err(response) => response,
+    }
 }
 
 fn azure_error(status: StatusCode, message: &str) -> Response {
@@ -40,43 +100,17 @@ async fn chat(
     State(state): State<SharedState>,
     Path(_deployment): Path<String>,
     RawQuery(query): RawQuery,
-    mut headers: HeaderMap,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let key = headers
-        .get("api-key")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.trim().is_empty())
-        .map(str::to_owned);
-    let Some(key) = key else {
-        return azure_error(StatusCode::UNAUTHORIZED, ACCESS_DENIED);
+    let headers = match azure_auth(query.as_deref(), headers) {
+        Ok(headers) => headers,
+        Err(response) => return response,
     };
-    let has_version = query.as_deref().is_some_and(|q| {
-        q.split('&').any(|pair| {
-            pair.strip_prefix("api-version=")
-                .is_some_and(|v| !v.is_empty())
-        })
-    });
-    if !has_version {
-        return azure_error(StatusCode::NOT_FOUND, "Resource not found");
-    }
-    // The OpenAI handler authenticates by bearer token: lend it the api-key.
-    let Ok(bearer) = HeaderValue::try_from(format!("Bearer {key}")) else {
-        return azure_error(StatusCode::UNAUTHORIZED, ACCESS_DENIED);
-    };
-    headers.insert(AUTHORIZATION, bearer);
     if let Some(response) = scripted_tool_call(&state, &body) {
         return response;
     }
-    let mut request = Request::new(Body::from(body));
-    *request.method_mut() = Method::POST;
-    *request.uri_mut() = Uri::from_static("/chat/completions");
-    *request.headers_mut() = headers;
-    let router = openai::routes().with_state(state);
-    let response = match router.oneshot(request).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    };
+    let response = as_openai(state, "/chat/completions", headers, body).await;
     content_filter_in_azure_shape(response).await
 }
 

@@ -5,6 +5,7 @@
 //! a request offering functions whose last user text mentions "weather" gets
 //! a call to each declared function, so gateways can test tool calls.
 
+mod embed;
 mod error;
 mod request;
 #[cfg(test)]
@@ -56,6 +57,7 @@ async fn serve(
     let (model, stream) = match model_action.rsplit_once(':') {
         Some((model, "generateContent")) => (model, false),
         Some((model, "streamGenerateContent")) => (model, true),
+        Some((_, "batchEmbedContents")) => ("", false),
         _ => return Err(GoogleError::not_found(&format!("models/{model_action}"))),
     };
     let has_key = headers
@@ -64,6 +66,9 @@ async fn serve(
         .is_some_and(|v| !v.trim().is_empty());
     if !has_key {
         return Err(GoogleError::unauthenticated());
+    }
+    if let Some((model, "batchEmbedContents")) = model_action.rsplit_once(':') {
+        return embed::batch_embed(state, model, headers, body);
     }
     if stream && query != Some("alt=sse") {
         return Err(GoogleError::invalid(

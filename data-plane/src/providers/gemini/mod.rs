@@ -3,6 +3,7 @@
 //! `:streamGenerateContent?alt=sse`, authenticated by `x-goog-api-key` (never
 //! by the `key` query parameter, which would put the key in URLs and logs).
 
+mod embeddings;
 mod error;
 mod request;
 mod response;
