@@ -36,13 +36,13 @@ pub fn routes() -> Router<SharedState> {
 
 /// Azure's checks (`api-key`, `api-version`), then the headers the OpenAI
 /// handler expects (it authenticates by bearer token: lend it the key).
-fn azure_auth(query: Option<&str>, mut headers: HeaderMap) -> Result<HeaderMap, Response> {
+fn azure_auth(query: Option<&str>, mut headers: HeaderMap) -> Result<HeaderMap, Box<Response>> {
     let key = headers
         .get("api-key")
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.trim().is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| azure_error(StatusCode::UNAUTHORIZED, ACCESS_DENIED))?;
+        .ok_or_else(|| Box::new(azure_error(StatusCode::UNAUTHORIZED, ACCESS_DENIED)))?;
     let has_version = query.is_some_and(|q| {
         q.split('&').any(|pair| {
             pair.strip_prefix("api-version=")
@@ -50,10 +50,13 @@ fn azure_auth(query: Option<&str>, mut headers: HeaderMap) -> Result<HeaderMap, 
         })
     });
     if !has_version {
-        return Err(azure_error(StatusCode::NOT_FOUND, "Resource not found"));
+        return Err(Box::new(azure_error(
+            StatusCode::NOT_FOUND,
+            "Resource not found",
+        )));
     }
     let bearer = HeaderValue::try_from(format!("Bearer {key}"))
-        .map_err(|_| azure_error(StatusCode::UNAUTHORIZED, ACCESS_DENIED))?;
+        .map_err(|_| Box::new(azure_error(StatusCode::UNAUTHORIZED, ACCESS_DENIED)))?;
     headers.insert(AUTHORIZATION, bearer);
     Ok(headers)
 }
@@ -85,7 +88,7 @@ async fn embeddings(
 ) -> Response {
     match azure_auth(query.as_deref(), headers) {
         Ok(headers) => as_openai(state, "/embeddings", headers, body).await,
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -105,7 +108,7 @@ async fn chat(
 ) -> Response {
     let headers = match azure_auth(query.as_deref(), headers) {
         Ok(headers) => headers,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Some(response) = scripted_tool_call(&state, &body) {
         return response;
