@@ -5,10 +5,6 @@
 //! sync with the control plane and on disk ([`sync`]); reports usage
 //! ([`usage`]). The request path touches no database and no disk.
 
-// `ProviderError` (about 150 bytes) is returned by value from every provider
-// module; errors are the rare path, so the larger `Result` is accepted.
-#![allow(clippy::result_large_err)]
-
 pub mod http;
 pub mod live;
 pub mod options;

@@ -53,7 +53,7 @@ impl From<ProviderError> for ApiError {
         Self {
             status: e.status,
             body: Box::new(body),
-            retry_after: e.retry_after,
+            retry_after: e.retry_after.map(|v| *v),
         }
     }
 }

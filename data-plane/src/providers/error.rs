@@ -13,8 +13,9 @@ pub struct ProviderError {
     pub param: Option<String>,
     /// A machine code such as `context_length_exceeded`; else the status.
     pub code: Option<String>,
-    /// Passed on so clients back off as the provider asked.
-    pub retry_after: Option<HeaderValue>,
+    /// Passed on so clients back off as the provider asked. Boxed: it is
+    /// rare, and keeping the error small keeps every `Result` small.
+    pub retry_after: Option<Box<HeaderValue>>,
 }
 
 /// How much of an error body is read: enough for any real error message,
@@ -81,7 +82,11 @@ impl ProviderError {
         secret: Option<&str>,
     ) -> Self {
         let status = response.status();
-        let retry_after = response.headers().get(http::header::RETRY_AFTER).cloned();
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .cloned()
+            .map(Box::new);
         let body = read_bounded(response.into_body()).await;
         let parsed = parse_body(&body);
         let message = match parsed.message {

@@ -87,8 +87,18 @@ pub fn request_stream_usage(body: &mut serde_json::Map<String, serde_json::Value
 /// Like [`openai_events`], dropping the final usage-only chunk (empty
 /// `choices`) when `keep` is false — its usage still reaches accounting.
 pub fn openai_events_keeping_usage_chunk(body: hyper::body::Incoming, keep: bool) -> ChunkStream {
+    events_from(http_body_util::BodyDataStream::new(body), keep)
+}
+
+/// The parser behind [`openai_events`], over any byte stream (tests feed it
+/// arbitrary chunkings).
+fn events_from<S, E>(bytes: S, keep: bool) -> ChunkStream
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
     Box::pin(async_stream::stream! {
-        let mut events = http_body_util::BodyDataStream::new(body).eventsource();
+        let mut events = std::pin::pin!(bytes.eventsource());
         while let Some(event) = events.next().await {
             match event {
                 Ok(event) if event.data == "[DONE]" => return,
@@ -147,6 +157,86 @@ pub fn error_event(message: &str, kind: &str) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Frames (as text) and usages the parser yields for `chunks`.
+    fn parse(chunks: Vec<Vec<u8>>, keep: bool) -> Vec<(String, Option<Usage>, bool)> {
+        let stream = futures::stream::iter(
+            chunks
+                .into_iter()
+                .map(|c| Ok::<_, std::convert::Infallible>(Bytes::from(c))),
+        );
+        futures::executor::block_on(events_from(stream, keep).collect::<Vec<_>>())
+            .into_iter()
+            .map(|e| match e {
+                StreamEvent::Data { frame, usage } => {
+                    (String::from_utf8_lossy(&frame).into_owned(), usage, false)
+                }
+                StreamEvent::Error { frame, .. } => {
+                    (String::from_utf8_lossy(&frame).into_owned(), None, true)
+                }
+            })
+            .collect()
+    }
+
+    const STREAM: &str = concat!(
+        "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}],\"usage\":null}\n\n",
+        "data: {\"choices\":[{\"delta\":{\"content\":\"Hé\"}}],\"usage\":null}\r\n\r\n",
+        ": a comment\n\n",
+        "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"a\\\"\"}}]}}]}\n\n",
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":5,\"total_tokens\":8}}\n\n",
+        "data: [DONE]\n\n",
+    );
+
+    #[test]
+    fn usage_chunk_is_kept_or_dropped_but_always_counted() {
+        let kept = parse(vec![STREAM.as_bytes().to_vec()], true);
+        assert_eq!(kept.len(), 4);
+        assert!(kept[3].0.contains("\"choices\":[]"));
+        assert_eq!(
+            kept[3].1,
+            Some(Usage {
+                prompt_tokens: 3,
+                completion_tokens: 5
+            })
+        );
+        let dropped = parse(vec![STREAM.as_bytes().to_vec()], false);
+        assert_eq!(dropped.len(), 4);
+        assert_eq!(
+            dropped[3],
+            (
+                String::new(),
+                Some(Usage {
+                    prompt_tokens: 3,
+                    completion_tokens: 5
+                }),
+                false
+            )
+        );
+        assert!(kept.iter().chain(&dropped).all(|(_, _, error)| !error));
+    }
+
+    proptest! {
+        #[test]
+        fn any_chunking_yields_the_same_events(cuts in proptest::collection::vec(0usize..STREAM.len(), 0..12)) {
+            let bytes = STREAM.as_bytes();
+            let mut cuts = cuts;
+            cuts.sort_unstable();
+            let mut chunks = Vec::new();
+            let mut start = 0;
+            for cut in cuts {
+                chunks.push(bytes[start..cut].to_vec());
+                start = cut;
+            }
+            chunks.push(bytes[start..].to_vec());
+            prop_assert_eq!(parse(chunks, false), parse(vec![bytes.to_vec()], false));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..16)) {
+            let _ = parse(chunks, true);
+        }
+    }
 
     #[test]
     fn usage_is_read_only_where_present() {

@@ -186,7 +186,9 @@ fn no_deployments(group: &ModelGroup, cooldown: Duration) -> ProviderError {
         kind: "rate_limit_error".into(),
         param: None,
         code: Some("429".into()),
-        retry_after: http::HeaderValue::from_str(&cooldown.as_secs().max(1).to_string()).ok(),
+        retry_after: http::HeaderValue::from_str(&cooldown.as_secs().max(1).to_string())
+            .ok()
+            .map(Box::new),
     }
 }
 

@@ -69,7 +69,7 @@ fn classify(
 pub fn from_parts(
     status: StatusCode,
     error_type: Option<&str>,
-    retry_after: Option<HeaderValue>,
+    retry_after: Option<Box<HeaderValue>>,
     body: &[u8],
     secret: Option<&str>,
 ) -> ProviderError {

@@ -209,7 +209,11 @@ impl BedrockUpstream {
             .get("x-amzn-errortype")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let retry_after = response.headers().get(http::header::RETRY_AFTER).cloned();
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .cloned()
+            .map(Box::new);
         let body = read_bounded(response.into_body()).await;
         Err(error::from_parts(
             status,
