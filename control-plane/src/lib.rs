@@ -67,6 +67,9 @@ pub async fn start(
     opts: Options,
     cancel: CancellationToken,
 ) -> anyhow::Result<RunningControlPlane> {
+    // Explicit: the workspace compiles two rustls backends, and rustls will
+    // not choose between them by itself (a TLS handshake would panic).
+    tollgate_shared::tls::install_crypto_provider();
     if opts.cluster_token.len() < 16 {
         warn!("the cluster token is shorter than 16 characters; use a long random one");
     }

@@ -129,6 +129,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         usage,
         admin,
         cooldowns: Arc::default(),
+        stats: Arc::default(),
     });
     info!(%addr, node_id, "data plane listening");
 

@@ -59,6 +59,10 @@ pub struct Deployment {
     pub stream_timeout: Duration,
     /// `None`: no price known (cost recorded as 0 and flagged).
     pub price: Option<Price>,
+    /// `litellm_params.order`: lower is tried first; unset is last.
+    pub order: u32,
+    /// Share in `simple-shuffle`: `weight`, else `rpm`, else `tpm`, else 1.
+    pub weight: f64,
     /// `drop_params`, per deployment or from `litellm_settings`.
     pub drop_params: bool,
     /// Default request parameters from `litellm_params` (request wins).
@@ -102,6 +106,8 @@ impl Runtime {
                 provider: d.provider.as_str(),
                 upstream: Upstream::build(d)?,
                 price: price_of(d),
+                order: d.params.order.unwrap_or(u32::MAX),
+                weight,
                 drop_params: d
                     .params
                     .drop_params
@@ -212,36 +218,21 @@ impl ModelGroup {
         &self.deployments
     }
 
-    /// Weighted pick among the deployments `allow` accepts (cooldowns, ones
-    /// already tried).
-    pub fn pick_where(&self, allow: impl Fn(&Deployment) -> bool) -> Option<&Arc<Deployment>> {
-        if self.deployments.iter().all(|d| allow(d)) {
-            return self.pick();
-        }
-        let mut previous = 0.0;
-        let weighted: Vec<(&Arc<Deployment>, f64)> = self
-            .deployments
-            .iter()
-            .zip(&self.cumulative)
-            .map(|(d, c)| {
-                let w = c - previous;
-                previous = *c;
-                (d, w)
-            })
-            .filter(|(d, _)| allow(d))
-            .collect();
-        let total: f64 = weighted.iter().map(|(_, w)| w).sum();
-        if total <= 0.0 {
-            return weighted.first().map(|(d, _)| *d);
+    /// Weighted pick among `subset` (members of this group).
+    pub fn pick_among<'a>(&self, subset: &[&'a Arc<Deployment>]) -> Option<&'a Arc<Deployment>> {
+        let total: f64 = subset.iter().map(|d| d.weight.max(0.0)).sum();
+        if subset.len() <= 1 || total <= 0.0 {
+            return subset.first().copied();
         }
         let mut target = rand::random::<f64>() * total;
-        for (d, w) in &weighted {
-            if target < *w {
+        for d in subset {
+            let w = d.weight.max(0.0);
+            if target < w {
                 return Some(d);
             }
             target -= w;
         }
-        weighted.last().map(|(d, _)| *d)
+        subset.last().copied()
     }
 
     /// `simple-shuffle`: weighted random by `weight`, else `rpm`, else `tpm`,

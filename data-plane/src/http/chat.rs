@@ -161,6 +161,7 @@ async fn handle(
             runtime: &runtime,
             client: &app.client,
             cooldowns: &app.cooldowns,
+            stats: &app.stats,
             body: request.body,
             stream: request.stream,
             include_usage: request.include_usage,

@@ -33,6 +33,8 @@ pub struct AppState {
     /// Survives snapshot swaps: a new config does not forgive a failing
     /// deployment.
     pub cooldowns: Arc<crate::router::Cooldowns>,
+    /// In-flight counts and latencies per deployment, for the strategies.
+    pub stats: Arc<crate::router::Stats>,
 }
 
 /// Admin calls carry the caller's key, not the cluster token; the channel

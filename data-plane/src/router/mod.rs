@@ -10,9 +10,13 @@
 
 mod cooldown;
 mod policy;
+mod stats;
+mod strategy;
 
 pub use cooldown::Cooldowns;
 pub use policy::{FailureClass, MAX_RETRY_WAIT, RoutingPolicy};
+pub use stats::Stats;
+pub use strategy::Strategy;
 
 use crate::providers::{ChatCall, ChatOutput, HttpClient, ProviderError, StreamEvent};
 use crate::runtime::{Deployment, GATEWAY_ONLY_PARAMS, ModelGroup, Runtime};
@@ -65,6 +69,7 @@ pub struct Request<'a> {
     pub runtime: &'a Runtime,
     pub client: &'a HttpClient,
     pub cooldowns: &'a Cooldowns,
+    pub stats: &'a Stats,
     /// The client's body (model = the group asked for).
     pub body: Map<String, Value>,
     pub stream: bool,
@@ -221,24 +226,25 @@ async fn attempt_group(
     let mut tried: Vec<Arc<Deployment>> = Vec::new();
     let mut last: Option<(ProviderError, Arc<Deployment>)> = None;
     for attempt in 0..attempts {
-        let fresh = group.pick_where(|d| {
+        let fresh = choose(request, group, |d| {
             !request.cooldowns.is_cooling(&d.id) && !tried.iter().any(|t| t.id == d.id)
         });
-        let deployment =
-            match fresh.or_else(|| group.pick_where(|d| !request.cooldowns.is_cooling(&d.id))) {
-                Some(d) => Arc::clone(d),
-                None => {
-                    return Err(Failed {
-                        error: last.as_ref().map_or_else(
-                            || no_deployments(group, policy.cooldown),
-                            |(e, _)| e.clone(),
-                        ),
-                        deployment: last.map(|(_, d)| d),
-                        retries: attempt.saturating_sub(1),
-                        fallbacks: 0,
-                    });
-                }
-            };
+        let deployment = match fresh
+            .or_else(|| choose(request, group, |d| !request.cooldowns.is_cooling(&d.id)))
+        {
+            Some(d) => Arc::clone(d),
+            None => {
+                return Err(Failed {
+                    error: last.as_ref().map_or_else(
+                        || no_deployments(group, policy.cooldown),
+                        |(e, _)| e.clone(),
+                    ),
+                    deployment: last.map(|(_, d)| d),
+                    retries: attempt.saturating_sub(1),
+                    fallbacks: 0,
+                });
+            }
+        };
         if let Some((error, previous)) = &last {
             // Same deployment again: wait as it asked. Another one: go now.
             if previous.id == deployment.id {
@@ -306,9 +312,71 @@ async fn attempt_group(
     })
 }
 
-/// One call to one deployment. A stream is not accepted until its first
-/// event: a failure before it is a failed attempt, so it can be retried.
+/// The deployment the strategy picks among those `allow` accepts, lowest
+/// `order` first.
+fn choose<'a>(
+    request: &Request<'_>,
+    group: &'a ModelGroup,
+    allow: impl Fn(&Deployment) -> bool,
+) -> Option<&'a Arc<Deployment>> {
+    let allowed: Vec<&Arc<Deployment>> = group.deployments().iter().filter(|d| allow(d)).collect();
+    let first_order = allowed.iter().map(|d| d.order).min()?;
+    let candidates: Vec<&Arc<Deployment>> = allowed
+        .into_iter()
+        .filter(|d| d.order == first_order)
+        .collect();
+    request
+        .runtime
+        .routing
+        .strategy
+        .choose(&candidates, request.stats, |subset| {
+            group.pick_among(subset)
+        })
+}
+
+/// One call to one deployment, measured for the routing strategies.
 async fn call(request: &Request<'_>, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
+    let in_flight = request.stats.start(&deployment.id);
+    let started = std::time::Instant::now();
+    let ttl = request.runtime.routing.strategy.latency_ttl();
+    match call_once(request, deployment).await {
+        Ok(ChatOutput::Stream(chunks)) => {
+            request
+                .stats
+                .record_latency(&deployment.id, started.elapsed(), ttl);
+            // A stream is in flight until it ends, not until its first chunk.
+            let held = async_stream::stream! {
+                let _in_flight = in_flight;
+                let mut chunks = chunks;
+                while let Some(event) = chunks.next().await {
+                    yield event;
+                }
+            };
+            Ok(ChatOutput::Stream(Box::pin(held)))
+        }
+        Ok(output) => {
+            request
+                .stats
+                .record_latency(&deployment.id, started.elapsed(), ttl);
+            Ok(output)
+        }
+        Err(error) => {
+            request.stats.record_failure(
+                &deployment.id,
+                deployment.timeout.min(started.elapsed() * 2),
+                ttl,
+            );
+            Err(error)
+        }
+    }
+}
+
+/// A stream is not accepted until its first event: a failure before it is a
+/// failed attempt, so it can be retried.
+async fn call_once(
+    request: &Request<'_>,
+    deployment: &Deployment,
+) -> Result<ChatOutput, ProviderError> {
     let call = ChatCall {
         client: request.client,
         body: body_for(&request.body, deployment),

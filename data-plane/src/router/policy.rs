@@ -1,6 +1,7 @@
 //! The router's settings, resolved once per snapshot from LiteLLM's
 //! `router_settings` (which win) and `litellm_settings`.
 
+use super::strategy::Strategy;
 use std::collections::HashMap;
 use std::time::Duration;
 use tollgate_shared::config::{LitellmSettings, RouterSettings};
@@ -15,6 +16,7 @@ pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Default)]
 pub struct RoutingPolicy {
+    pub strategy: Strategy,
     pub num_retries: u32,
     pub cooldown: Duration,
     pub cooldowns_enabled: bool,
@@ -49,7 +51,22 @@ fn seconds(s: Option<f64>) -> Option<Duration> {
 
 impl RoutingPolicy {
     pub fn from_settings(router: &RouterSettings, litellm: &LitellmSettings) -> Self {
+        let strategy = match router.routing_strategy.as_deref() {
+            None => Strategy::default(),
+            Some(name) => Strategy::parse(
+                name,
+                &router.routing_strategy_args.clone().unwrap_or_default(),
+            )
+            .unwrap_or_else(|| {
+                tracing::warn!(
+                    routing_strategy = name,
+                    "routing strategy not implemented by Tollgate; using simple-shuffle"
+                );
+                Strategy::default()
+            }),
+        };
         Self {
+            strategy,
             num_retries: router
                 .num_retries
                 .or(litellm.num_retries)

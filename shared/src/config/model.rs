@@ -84,6 +84,8 @@ pub struct GeneralSettings {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 pub struct RouterSettings {
     pub routing_strategy: Option<String>,
+    /// e.g. `{"ttl": 3600, "lowest_latency_buffer": 0.5}`.
+    pub routing_strategy_args: Option<serde_json::Map<String, serde_json::Value>>,
     pub num_retries: Option<u32>,
     pub timeout: Option<f64>,
     pub stream_timeout: Option<f64>,
