@@ -37,6 +37,8 @@ pub struct Runtime {
     /// Model group names in config order, for per-key `/v1/models`.
     model_names: Vec<String>,
     groups: HashMap<String, ModelGroup>,
+    /// Every deployment once, in config order.
+    deployments: Vec<Arc<Deployment>>,
     /// `GET /v1/models`, serialized once per snapshot.
     models_body: Bytes,
     pub routing: RoutingPolicy,
@@ -67,6 +69,10 @@ pub struct Deployment {
     pub drop_params: bool,
     /// Default request parameters from `litellm_params` (request wins).
     pub default_params: serde_json::Map<String, serde_json::Value>,
+    /// `model_info.mode` (`chat`, `embedding`, …): how `/health` probes it.
+    pub mode: Option<String>,
+    /// `litellm_params.model` as configured (`openai/gpt-4o`), for `/health`.
+    pub configured_model: String,
 }
 
 impl Runtime {
@@ -80,6 +86,7 @@ impl Runtime {
 
         let mut by_group: HashMap<String, Vec<(Arc<Deployment>, f64)>> = HashMap::new();
         let mut order: Vec<String> = Vec::new();
+        let mut deployments = Vec::with_capacity(snapshot.deployments.len());
         for d in &snapshot.deployments {
             let timeout = d
                 .params
@@ -116,7 +123,10 @@ impl Runtime {
                 timeout,
                 stream_timeout,
                 default_params: d.extra_params.clone().into_iter().collect(),
+                mode: d.model_info.mode.clone(),
+                configured_model: d.params.model.clone(),
             });
+            deployments.push(Arc::clone(&deployment));
             if !by_group.contains_key(&d.model_name) {
                 order.push(d.model_name.clone());
             }
@@ -152,6 +162,7 @@ impl Runtime {
             keys,
             model_names: order,
             groups,
+            deployments,
             models_body,
             routing: RoutingPolicy::from_settings(
                 &snapshot.router_settings,
@@ -162,6 +173,10 @@ impl Runtime {
 
     pub fn is_master_key(&self, presented: &KeyHash) -> bool {
         self.master_key_hash.as_ref() == Some(presented)
+    }
+
+    pub fn deployments(&self) -> &[Arc<Deployment>] {
+        &self.deployments
     }
 
     pub fn key(&self, hash: &KeyHash) -> Option<&Arc<VirtualKey>> {

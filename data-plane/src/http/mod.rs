@@ -7,6 +7,7 @@ mod embeddings;
 mod endpoint;
 pub mod error;
 mod health;
+mod health_check;
 mod management;
 mod models;
 
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/liveliness", get(health::liveliness))
         .route("/health/liveness", get(health::liveliness))
         .route("/health/readiness", get(health::readiness))
+        .route("/health", get(health_check::health))
         .merge(management::key_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,0 +1,118 @@
+//! `GET /health`: a minimal real call to every deployment, in LiteLLM's
+//! `healthy_endpoints` / `unhealthy_endpoints` shape. Nothing secret is in
+//! the answer: model, group, id and API base only.
+
+use super::AppState;
+use super::auth::authenticate;
+use super::error::ApiError;
+use crate::providers::embeddings::{EmbeddingCall, EmbeddingInput, Encoding};
+use crate::providers::{ChatCall, ChatOutput};
+use crate::runtime::Deployment;
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A probe that hangs is an unhealthy deployment, not a hung endpoint.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub async fn health(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(runtime) = app.live.runtime() else {
+        return ApiError::not_ready().into_response();
+    };
+    let caller = match authenticate(&headers, &runtime) {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
+    let visible: Vec<Arc<Deployment>> = runtime
+        .deployments()
+        .iter()
+        .filter(|d| {
+            caller
+                .allowed_models()
+                .is_none_or(|allowed| allowed.contains(&d.model_name))
+        })
+        .cloned()
+        .collect();
+    let probes = visible.iter().map(|d| probe(&app, d));
+    let results = futures::future::join_all(probes).await;
+    let (mut healthy, mut unhealthy) = (Vec::new(), Vec::new());
+    for (deployment, result) in visible.iter().zip(results) {
+        let mut entry = Map::new();
+        entry.insert("model".into(), json!(deployment.configured_model));
+        entry.insert("model_name".into(), json!(deployment.model_name));
+        entry.insert("model_id".into(), json!(deployment.id));
+        let api_base = deployment.upstream.api_base();
+        if !api_base.is_empty() {
+            entry.insert("api_base".into(), json!(api_base));
+        }
+        match result {
+            Ok(()) => healthy.push(Value::Object(entry)),
+            Err(message) => {
+                entry.insert("error".into(), json!(message));
+                unhealthy.push(Value::Object(entry));
+            }
+        }
+    }
+    Json(json!({
+        "healthy_count": healthy.len(),
+        "unhealthy_count": unhealthy.len(),
+        "healthy_endpoints": healthy,
+        "unhealthy_endpoints": unhealthy,
+    }))
+    .into_response()
+}
+
+async fn probe(app: &AppState, d: &Deployment) -> Result<(), String> {
+    let timeout = d.timeout.min(PROBE_TIMEOUT);
+    let mut body = Map::new();
+    body.insert("model".into(), json!(d.upstream_model));
+    let result = if d.mode.as_deref() == Some("embedding") {
+        body.insert("input".into(), json!(["ping"]));
+        let call = EmbeddingCall {
+            client: &app.client,
+            body,
+            inputs: vec![EmbeddingInput::Text("ping".into())],
+            encoding: Encoding::Float,
+            dimensions: None,
+            timeout,
+            model_group: &d.model_name,
+        };
+        d.upstream
+            .embeddings(call)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.message)
+    } else {
+        body.insert(
+            "messages".into(),
+            json!([{"role": "user", "content": "ping"}]),
+        );
+        body.insert("max_tokens".into(), json!(1));
+        let call = ChatCall {
+            client: &app.client,
+            body,
+            stream: false,
+            include_usage: false,
+            timeout,
+            stream_timeout: timeout,
+            drop_params: true,
+            request_id: "health-check",
+            model_group: &d.model_name,
+        };
+        match d.upstream.chat(call).await {
+            Ok(ChatOutput::Complete { .. }) => Ok(()),
+            // Not asked for, but a stream that starts is a live deployment.
+            Ok(ChatOutput::Stream(mut chunks)) => match chunks.next().await {
+                Some(crate::providers::StreamEvent::Data { .. }) => Ok(()),
+                _ => Err("the stream ended before its first chunk".to_string()),
+            },
+            Err(e) => Err(e.message),
+        }
+    };
+    result
+}
