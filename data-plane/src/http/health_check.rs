@@ -71,7 +71,7 @@ async fn probe(app: &AppState, d: &Deployment) -> Result<(), String> {
     let timeout = d.timeout.min(PROBE_TIMEOUT);
     let mut body = Map::new();
     body.insert("model".into(), json!(d.upstream_model));
-    let result = if d.mode.as_deref() == Some("embedding") {
+    if d.mode.as_deref() == Some("embedding") {
         body.insert("input".into(), json!(["ping"]));
         let call = EmbeddingCall {
             client: &app.client,
@@ -113,6 +113,5 @@ async fn probe(app: &AppState, d: &Deployment) -> Result<(), String> {
             },
             Err(e) => Err(e.message),
         }
-    };
-    result
+    }
 }
