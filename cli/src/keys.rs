@@ -249,34 +249,8 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
                 print_line(&format!("deleted {} key(s)", r.deleted_keys.len()));
             }
         }
-        KeysCommand::Block { key } => {
-            let request = SetKeyBlockedRequest {
-                key: key_ref(&key),
-                blocked: true,
-            };
-            let r = client
-                .set_key_blocked(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if let Some(k) = &r.key {
-                show(&c, k, None);
-            }
-        }
-        KeysCommand::Unblock { key } => {
-            let request = SetKeyBlockedRequest {
-                key: key_ref(&key),
-                blocked: false,
-            };
-            let r = client
-                .set_key_blocked(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if let Some(k) = &r.key {
-                show(&c, k, None);
-            }
-        }
+        KeysCommand::Block { key } => set_blocked(&c, &mut client, &key, true).await?,
+        KeysCommand::Unblock { key } => set_blocked(&c, &mut client, &key, false).await?,
         KeysCommand::Regenerate { key } => {
             let request = RegenerateKeyRequest {
                 key: key_ref(&key),
@@ -292,6 +266,29 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
                 show(&c, k, Some(&r.plaintext_key));
             }
         }
+    }
+    Ok(())
+}
+
+async fn set_blocked(
+    c: &Connection,
+    client: &mut crate::admin::Client,
+    key: &str,
+    blocked: bool,
+) -> anyhow::Result<()> {
+    let request = SetKeyBlockedRequest {
+        key: Some(KeyRef {
+            key: key.to_string(),
+        }),
+        blocked,
+    };
+    let r = client
+        .set_key_blocked(c.request(request)?)
+        .await
+        .map_err(explain)?
+        .into_inner();
+    if let Some(k) = &r.key {
+        show(c, k, None);
     }
     Ok(())
 }

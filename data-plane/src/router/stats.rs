@@ -39,14 +39,22 @@ impl Stats {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The entry for `deployment_id`. The key is allocated only the first
+    /// time a deployment is seen: `HashMap::entry` would allocate it on
+    /// every request.
+    fn entry<'a>(entries: &'a mut HashMap<String, Entry>, deployment_id: &str) -> &'a mut Entry {
+        if entries.contains_key(deployment_id) {
+            match entries.get_mut(deployment_id) {
+                Some(entry) => entry,
+                None => unreachable!("checked just above, under the same lock"),
+            }
+        } else {
+            entries.entry(deployment_id.to_string()).or_default()
+        }
+    }
+
     pub fn start(&self, deployment_id: &str) -> InFlight {
-        let counter = Arc::clone(
-            &self
-                .lock()
-                .entry(deployment_id.to_string())
-                .or_default()
-                .in_flight,
-        );
+        let counter = Arc::clone(&Self::entry(&mut self.lock(), deployment_id).in_flight);
         counter.fetch_add(1, Ordering::Relaxed);
         InFlight(counter)
     }
@@ -63,7 +71,7 @@ impl Stats {
     pub fn record_latency(&self, deployment_id: &str, took: Duration, ttl: Duration) {
         let sample = took.as_secs_f64() * 1000.0;
         let mut entries = self.lock();
-        let entry = entries.entry(deployment_id.to_string()).or_default();
+        let entry = Self::entry(&mut entries, deployment_id);
         let average = match entry.latency {
             Some((avg, at)) if at.elapsed() <= ttl => avg + EWMA_ALPHA * (sample - avg),
             _ => sample,
