@@ -37,11 +37,29 @@ pub struct Runtime {
     /// Model group names in config order, for per-key `/v1/models`.
     model_names: Vec<String>,
     groups: HashMap<String, ModelGroup>,
+    /// Groups whose name has a `*` (`openai/*`, `*`), most specific first.
+    wildcards: Vec<Wildcard>,
+    /// `router_settings.model_group_alias`.
+    aliases: HashMap<String, String>,
     /// Every deployment once, in config order.
     deployments: Vec<Arc<Deployment>>,
     /// `GET /v1/models`, serialized once per snapshot.
     models_body: Bytes,
     pub routing: RoutingPolicy,
+}
+
+struct Wildcard {
+    prefix: String,
+    suffix: String,
+    group: String,
+}
+
+/// The group a request's `model` names, and what a wildcard matched.
+pub struct Resolved<'a> {
+    pub group: &'a ModelGroup,
+    /// For a wildcard group, the part of the name the `*` matched; it
+    /// replaces the `*` in the deployment's model (`openai/*` → `gpt-4o`).
+    pub wildcard: Option<String>,
 }
 
 pub struct ModelGroup {
@@ -152,6 +170,33 @@ impl Runtime {
             })
             .collect();
         let models_body = models_list(&order);
+        let mut wildcards: Vec<Wildcard> = order
+            .iter()
+            .filter_map(|name| {
+                let (prefix, suffix) = name.split_once('*')?;
+                Some(Wildcard {
+                    prefix: prefix.to_string(),
+                    suffix: suffix.to_string(),
+                    group: name.clone(),
+                })
+            })
+            .collect();
+        // The most specific pattern wins (`openai/gpt-*` before `openai/*`
+        // before `*`).
+        wildcards.sort_by_key(|w| std::cmp::Reverse(w.prefix.len() + w.suffix.len()));
+        let aliases = snapshot
+            .router_settings
+            .model_group_alias
+            .iter()
+            .flatten()
+            .filter_map(|(alias, target)| {
+                // LiteLLM accepts "group" or {"model": "group", "hidden": …}.
+                let target = target
+                    .as_str()
+                    .or_else(|| target.get("model").and_then(serde_json::Value::as_str))?;
+                Some((alias.clone(), target.to_string()))
+            })
+            .collect();
         let keys = snapshot
             .keys
             .iter()
@@ -162,6 +207,8 @@ impl Runtime {
             keys,
             model_names: order,
             groups,
+            wildcards,
+            aliases,
             deployments,
             models_body,
             routing: RoutingPolicy::from_settings(
@@ -197,6 +244,29 @@ impl Runtime {
 
     pub fn group(&self, model: &str) -> Option<&ModelGroup> {
         self.groups.get(model)
+    }
+
+    /// Exact group or deployment id, then `model_group_alias`, then the most
+    /// specific wildcard group.
+    pub fn resolve(&self, model: &str) -> Option<Resolved<'_>> {
+        let model = self.aliases.get(model).map_or(model, String::as_str);
+        if let Some(group) = self.groups.get(model) {
+            return Some(Resolved {
+                group,
+                wildcard: None,
+            });
+        }
+        self.wildcards.iter().find_map(|w| {
+            let rest = model.strip_prefix(w.prefix.as_str())?;
+            let matched = rest.strip_suffix(w.suffix.as_str())?;
+            if matched.is_empty() {
+                return None;
+            }
+            Some(Resolved {
+                group: self.groups.get(&w.group)?,
+                wildcard: Some(matched.to_string()),
+            })
+        })
     }
 
     pub fn models_body(&self) -> Bytes {
@@ -349,6 +419,29 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(&rt.models_body()).expect("json");
         assert_eq!(body["data"].as_array().map(Vec::len), Some(1));
         assert_eq!(body["data"][0]["id"], "m");
+    }
+
+    #[test]
+    fn names_resolve_exactly_then_by_alias_then_by_the_most_specific_wildcard() {
+        let rt = runtime(
+            "router_settings:\n  model_group_alias: {gpt4: exact, hidden-alias: {model: exact, hidden: true}}\nmodel_list:\n  - model_name: exact\n    litellm_params: {model: openai/a}\n  - model_name: 'openai/gpt-*'\n    litellm_params: {model: 'openai/gpt-*'}\n  - model_name: 'openai/*'\n    litellm_params: {model: 'openai/*'}\n  - model_name: '*'\n    litellm_params: {model: 'openai/*'}\n",
+        );
+        let resolve = |m: &str| rt.resolve(m).map(|r| (r.group.name.clone(), r.wildcard));
+        assert_eq!(resolve("exact"), Some(("exact".into(), None)));
+        assert_eq!(resolve("gpt4"), Some(("exact".into(), None)));
+        assert_eq!(resolve("hidden-alias"), Some(("exact".into(), None)));
+        assert_eq!(
+            resolve("openai/gpt-4o"),
+            Some(("openai/gpt-*".into(), Some("4o".into())))
+        );
+        assert_eq!(
+            resolve("openai/o3"),
+            Some(("openai/*".into(), Some("o3".into())))
+        );
+        assert_eq!(
+            resolve("mistral-large"),
+            Some(("*".into(), Some("mistral-large".into())))
+        );
     }
 
     #[test]

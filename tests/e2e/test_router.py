@@ -162,3 +162,26 @@ def test_retry_after_is_honoured(cluster, mock_provider):
     assert r.status_code == 200, r.text
     assert r.headers["x-litellm-attempted-retries"] == "1"
     assert elapsed >= 1.0, f"retried after {elapsed:.2f}s, before the provider's retry-after"
+
+
+def test_wildcards_and_model_group_alias(cluster, mock_provider):
+    c, dp = start(
+        cluster,
+        mock_provider,
+        [
+            deployment("gpt-4o-mini", "openai/gpt-4o-mini", mock_provider),
+            {
+                "model_name": "openai/*",
+                "litellm_params": {"model": "openai/*", "api_base": mock_provider.api_base, "api_key": "os.environ/MOCK_PROVIDER_KEY"},
+            },
+        ],
+        {"model_group_alias": {"cheap": "gpt-4o-mini"}},
+    )
+    mock_provider.clear()
+    r = post(dp, {"model": "openai/o3-mini", "messages": MSG})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-litellm-model-group"] == "openai/*"
+    r = post(dp, {"model": "cheap", "messages": MSG})
+    assert r.status_code == 200 and r.headers["x-litellm-model-group"] == "gpt-4o-mini"
+    assert upstream_models(mock_provider) == ["o3-mini", "gpt-4o-mini"]
+    assert_openai_error(post(dp, {"model": "anthropic/claude", "messages": MSG}), 400)

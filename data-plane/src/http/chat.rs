@@ -127,7 +127,7 @@ async fn handle(
     tracing::Span::current().record("model", request.model.as_str());
     caller.authorize_model(&runtime, &request.model)?;
 
-    let group = runtime.group(caller.alias(&request.model)).ok_or_else(|| {
+    let resolved = runtime.resolve(caller.alias(&request.model)).ok_or_else(|| {
         ApiError::bad_request(
             format!(
                 "Invalid model name passed in model={}. Call `/v1/models` to view available models for your key.",
@@ -136,6 +136,7 @@ async fn handle(
             Some("model"),
         )
     })?;
+    let group = resolved.group;
     if group.is_empty() {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -162,6 +163,7 @@ async fn handle(
             client: &app.client,
             cooldowns: &app.cooldowns,
             stats: &app.stats,
+            wildcard: resolved.wildcard.as_deref(),
             body: request.body,
             stream: request.stream,
             include_usage: request.include_usage,

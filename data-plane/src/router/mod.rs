@@ -70,6 +70,8 @@ pub struct Request<'a> {
     pub client: &'a HttpClient,
     pub cooldowns: &'a Cooldowns,
     pub stats: &'a Stats,
+    /// What a wildcard group's `*` matched in the requested model.
+    pub wildcard: Option<&'a str>,
     /// The client's body (model = the group asked for).
     pub body: Map<String, Value>,
     pub stream: bool,
@@ -164,12 +166,19 @@ pub async fn route(request: Request<'_>, first: &ModelGroup) -> Result<Routed, F
 
 /// The body a deployment receives: its model name, no gateway-only keys,
 /// its default parameters where the request set none.
-fn body_for(body: &Map<String, Value>, deployment: &Deployment) -> Map<String, Value> {
+fn body_for(
+    body: &Map<String, Value>,
+    deployment: &Deployment,
+    wildcard: Option<&str>,
+) -> Map<String, Value> {
     let mut body = body.clone();
-    body.insert(
-        "model".into(),
-        Value::String(deployment.upstream_model.clone()),
-    );
+    let model = match wildcard {
+        Some(matched) if deployment.upstream_model.contains('*') => {
+            deployment.upstream_model.replacen('*', matched, 1)
+        }
+        _ => deployment.upstream_model.clone(),
+    };
+    body.insert("model".into(), Value::String(model));
     for key in GATEWAY_ONLY_PARAMS {
         body.remove(key);
     }
@@ -379,7 +388,7 @@ async fn call_once(
 ) -> Result<ChatOutput, ProviderError> {
     let call = ChatCall {
         client: request.client,
-        body: body_for(&request.body, deployment),
+        body: body_for(&request.body, deployment, request.wildcard),
         stream: request.stream,
         include_usage: request.include_usage,
         timeout: deployment.timeout,
