@@ -242,3 +242,22 @@ def test_embeddings_errors(dp, mock_provider):
 
     with pytest.raises(openai.AuthenticationError):
         dp.openai_client(api_key="sk-wrong").embeddings.create(model="embed-openai", input="hi")
+
+
+def test_embedding_cost_is_recorded(dp, mock_provider, pg_url):
+    from components import pg_connect
+    from harness import wait_until
+
+    resp = dp.openai_client().embeddings.create(model="embed-openai", input=["hello world", "second input"])
+    tokens = resp.usage.prompt_tokens
+    assert tokens == 4
+
+    def row():
+        with pg_connect(pg_url) as conn:
+            return conn.execute(
+                "SELECT spend_picos, cost_known FROM spend_logs WHERE call_type = 'aembedding'"
+            ).fetchone()
+
+    spend_picos, cost_known = wait_until(row, timeout=10, desc="the embedding's usage record")
+    # text-embedding-3-small: $0.02 per million tokens = 20,000 picodollars per token.
+    assert cost_known is True and spend_picos == tokens * 20_000

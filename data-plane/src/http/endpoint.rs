@@ -116,6 +116,7 @@ pub fn route(
         deployment.provider,
         deployment.upstream.api_base(),
     );
+    accounting.set_price(deployment.price);
     Ok((
         Routed {
             group: group.name.clone(),
