@@ -134,3 +134,26 @@ def test_config_wrong_type_is_rejected(cluster, mock_provider):
         lambda: sorted(c.dps[0].model_ids()) == before, duration=1.0, desc="data plane serving the previous models"
     )
     assert c.cp.status()["snapshot"]["version"] == v1
+
+
+def test_sighup_reloads_the_config(cluster, mock_provider):
+    """SIGHUP re-reads the file (LiteLLM operators' habit) and never kills the control plane."""
+    import os
+    import signal
+
+    from harness import wait_until
+
+    c = cluster(data_planes=1)
+    before = c.cp.status()["snapshot"]["version"]
+    pid = c.cp.proc.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGHUP)
+    wait_until(
+        lambda: "SIGHUP: reloading config" in c.cp.proc.stderr_path.read_text(errors="replace") or None,
+        timeout=5,
+        desc="the control plane logs the SIGHUP reload",
+    )
+    assert c.cp.proc.running, "SIGHUP must not terminate the control plane"
+    # Same file, same content: same version; the data plane still serves.
+    assert c.cp.status()["snapshot"]["version"] == before
+    assert c.dps[0].model_ids()
