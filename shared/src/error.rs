@@ -7,6 +7,20 @@
 
 use serde::{Deserialize, Serialize};
 
+/// An error and its causes, `: `-separated. Transport errors (tonic,
+/// hyper) say only "transport error" at the top and keep the cause in their
+/// source chain; operators need the cause.
+pub fn display_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        source = e.source();
+    }
+    out
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorEnvelope {
     pub error: ErrorBody,

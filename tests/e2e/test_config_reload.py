@@ -128,7 +128,8 @@ def test_config_wrong_type_is_rejected(cluster, mock_provider):
         desc="config.last_error to be set after a wrong-type edit",
     )
     err = st["config"]["last_error"]
-    assert "model_list" in err or "line" in err.lower(), f"error names neither the field nor a line: {err!r}"
+    # Issue #2: the error names the line and the field.
+    assert "model_list" in err and "line" in err.lower(), f"error must name both the field and the line: {err!r}"
     assert st["snapshot"]["version"] == v1
     holds_for(
         lambda: sorted(c.dps[0].model_ids()) == before, duration=1.0, desc="data plane serving the previous models"

@@ -66,7 +66,10 @@ impl ProviderError {
             status: StatusCode::BAD_GATEWAY,
             // The error chain names no URL: some providers carry credentials
             // in the query string, so only the base is shown.
-            message: format!("{provider}: could not reach {api_base}: {}", chain(error)),
+            message: format!(
+                "{provider}: could not reach {api_base}: {}",
+                tollgate_shared::error::display_chain(error)
+            ),
             kind: "api_connection_error".into(),
             param: None,
             code: Some("502".into()),
@@ -110,17 +113,6 @@ impl ProviderError {
             retry_after,
         }
     }
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        source = e.source();
-    }
-    out
 }
 
 /// Reads at most `MAX_ERROR_BODY` bytes; the rest is dropped with the

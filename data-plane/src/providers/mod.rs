@@ -61,6 +61,19 @@ pub enum BuildError {
     MissingApiBase { id: String, provider: &'static str },
 }
 
+/// A credential as a header value that never prints (`Debug` shows it as
+/// sensitive), or the build error naming the deployment.
+pub(crate) fn secret_header(
+    value: &str,
+    deployment_id: &str,
+) -> Result<http::HeaderValue, BuildError> {
+    let mut header = http::HeaderValue::try_from(value).map_err(|_| BuildError::InvalidApiKey {
+        id: deployment_id.to_string(),
+    })?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
 impl Upstream {
     pub fn build(deployment: &Deployment) -> Result<Upstream, BuildError> {
         if let Some(text) = &deployment.params.mock_response {

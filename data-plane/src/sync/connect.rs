@@ -20,23 +20,10 @@ pub enum ConnectError {
     },
     #[error("the cluster token contains characters not allowed in gRPC metadata")]
     Token,
-    #[error("cannot connect to the control plane: {}", chain(.0))]
+    #[error("cannot connect to the control plane: {}", tollgate_shared::error::display_chain(.0))]
     Transport(#[from] tonic::transport::Error),
     #[error("control plane: {}", .0.message())]
     Status(#[from] Status),
-}
-
-/// tonic's transport errors say "transport error" and keep the cause in
-/// their source chain; operators need the cause.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        source = e.source();
-    }
-    out
 }
 
 #[derive(Clone)]

@@ -60,17 +60,10 @@ impl AnthropicUpstream {
             .map(|k| k.expose().to_string())
             .or_else(|| std::env::var("ANTHROPIC_API_KEY").ok())
             .filter(|k| !k.is_empty());
-        let api_key_header = match &api_key {
-            Some(key) => {
-                let mut value =
-                    HeaderValue::try_from(key.as_str()).map_err(|_| BuildError::InvalidApiKey {
-                        id: deployment.id.clone(),
-                    })?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-            None => None,
-        };
+        let api_key_header = api_key
+            .as_deref()
+            .map(|key| super::secret_header(key, &deployment.id))
+            .transpose()?;
         Ok(Self {
             api_base,
             messages_uri,

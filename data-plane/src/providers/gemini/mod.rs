@@ -59,17 +59,10 @@ impl GeminiUpstream {
             .as_ref()
             .map(|k| k.expose().to_string())
             .filter(|k| !k.is_empty());
-        let api_key_header = match &api_key {
-            Some(key) => {
-                let mut value =
-                    HeaderValue::try_from(key.as_str()).map_err(|_| BuildError::InvalidApiKey {
-                        id: deployment.id.clone(),
-                    })?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-            None => None,
-        };
+        let api_key_header = api_key
+            .as_deref()
+            .map(|key| super::secret_header(key, &deployment.id))
+            .transpose()?;
         Ok(Self {
             api_base,
             api_key_header,

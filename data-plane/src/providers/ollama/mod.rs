@@ -56,18 +56,10 @@ impl OllamaUpstream {
             .as_ref()
             .map(|k| k.expose().to_string())
             .filter(|k| !k.is_empty());
-        let authorization = match &api_key {
-            Some(key) => {
-                let mut value = HeaderValue::try_from(format!("Bearer {key}")).map_err(|_| {
-                    BuildError::InvalidApiKey {
-                        id: deployment.id.clone(),
-                    }
-                })?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-            None => None,
-        };
+        let authorization = api_key
+            .as_deref()
+            .map(|key| super::secret_header(&format!("Bearer {key}"), &deployment.id))
+            .transpose()?;
         Ok(Self {
             api_base,
             chat_uri,
