@@ -37,6 +37,13 @@ impl Price {
     }
 }
 
+/// USD (LiteLLM's float budgets and spend) → picodollars; `None` for
+/// negative, non-finite or absurd amounts.
+pub fn from_usd(usd: f64) -> Option<Picodollars> {
+    (usd.is_finite() && usd >= 0.0 && usd * PICOS_PER_DOLLAR < u64::MAX as f64)
+        .then(|| (usd * PICOS_PER_DOLLAR).round() as u64)
+}
+
 pub fn to_usd(picos: Picodollars) -> f64 {
     picos as f64 / PICOS_PER_DOLLAR
 }

@@ -31,6 +31,67 @@ pub struct Snapshot {
     /// Live virtual keys (deleted ones are absent: absence is revocation).
     #[serde(default)]
     pub keys: Vec<VirtualKey>,
+    /// Live teams, internal users and end users (customers): what a data
+    /// plane needs to enforce their model lists, blocks and limits.
+    #[serde(default)]
+    pub teams: Vec<Team>,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub customers: Vec<Customer>,
+}
+
+/// Limits any entity (key, team, user, end user) can carry. Budgets are in
+/// picodollars; the spend itself is never in the snapshot (it changes on
+/// every request): the control plane enforces budgets through leases.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm_limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm_limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_parallel_requests: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_budget_picos: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_budget_picos: Option<u64>,
+}
+
+/// A team: its members' keys inherit its model list, block and limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Team {
+    pub team_id: String,
+    pub team_alias: Option<String>,
+    /// Empty = every model.
+    pub models: Vec<String>,
+    pub blocked: bool,
+    #[serde(flatten)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub model_rpm_limit: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub model_tpm_limit: BTreeMap<String, u64>,
+}
+
+/// An internal user (`/user/new`): owns keys, may be in teams.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub user_id: String,
+    /// Empty = every model.
+    pub models: Vec<String>,
+    #[serde(flatten)]
+    pub limits: Limits,
+}
+
+/// An end user of an application (`/customer/new`), named by the request's
+/// `user` field or `x-litellm-end-user-id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    pub user_id: String,
+    pub blocked: bool,
+    #[serde(flatten)]
+    pub limits: Limits,
 }
 
 /// What a data plane needs to know about a virtual key to enforce it.
@@ -51,6 +112,10 @@ pub struct VirtualKey {
     pub max_parallel_requests: Option<u64>,
     pub model_rpm_limit: BTreeMap<String, u64>,
     pub model_tpm_limit: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_budget_picos: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_budget_picos: Option<u64>,
     /// Model name aliases for this key (`{"gpt-4": "gpt-4o"}`).
     pub aliases: BTreeMap<String, String>,
     pub tags: Vec<String>,
@@ -153,6 +218,9 @@ impl Snapshot {
             litellm_settings: config.litellm_settings.clone(),
             raw_settings,
             keys: Vec::new(),
+            teams: Vec::new(),
+            users: Vec::new(),
+            customers: Vec::new(),
         }
     }
 

@@ -223,6 +223,8 @@ pub fn key_to_snapshot(row: &VirtualKeyRow) -> Option<VirtualKey> {
         max_parallel_requests: unsigned(row.max_parallel_requests),
         model_rpm_limit: to_u64(int_map(&row.model_rpm_limit)),
         model_tpm_limit: to_u64(int_map(&row.model_tpm_limit)),
+        max_budget_picos: row.max_budget.and_then(tollgate_shared::pricing::from_usd),
+        soft_budget_picos: row.soft_budget.and_then(tollgate_shared::pricing::from_usd),
         aliases: row
             .aliases
             .as_object()
