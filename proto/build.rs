@@ -6,6 +6,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tollgate/v1/config.proto",
         "tollgate/v1/usage.proto",
         "tollgate/v1/admin.proto",
+        "tollgate/v1/spend.proto",
+        "tollgate/v1/quota.proto",
     ];
     let fds = protox::compile(files, ["."])?;
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);

@@ -2,13 +2,17 @@
 //!
 //! - `tollgate --config litellm_config.yaml --port 4000` runs control plane
 //!   and data plane in one process (see [`serve`]).
-//! - `tollgate keys …` and `tollgate status` call a control plane's gRPC
+//! - `tollgate keys|teams|users|customers …` and `tollgate status` call a control plane's gRPC
 //!   AdminService with the master key (see [`admin`]).
 
 mod admin;
+mod customers;
 mod keys;
 mod serve;
+mod spend;
 mod table;
+mod teams;
+mod users;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -36,6 +40,14 @@ enum Command {
     Keys(Box<keys::KeysArgs>),
     /// Snapshot version and what each data plane applied.
     Status(admin::Connection),
+    /// Manage teams and their members.
+    Teams(Box<teams::TeamsArgs>),
+    /// Manage internal users.
+    Users(Box<users::UsersArgs>),
+    /// Manage end users (customers).
+    Customers(Box<customers::CustomersArgs>),
+    /// Spend logs and reports (LiteLLM's /spend/logs, /global/spend/*).
+    Spend(Box<spend::SpendArgs>),
 }
 
 #[tokio::main]
@@ -46,6 +58,10 @@ async fn main() -> ExitCode {
     let result = match (cli.command, cli.serve) {
         (Some(Command::Keys(args)), _) => keys::run(*args).await,
         (Some(Command::Status(connection)), _) => admin::status(connection).await,
+        (Some(Command::Teams(args)), _) => teams::run(*args).await,
+        (Some(Command::Users(args)), _) => users::run(*args).await,
+        (Some(Command::Customers(args)), _) => customers::run(*args).await,
+        (Some(Command::Spend(args)), _) => spend::run(*args).await,
         (None, Some(serve)) => {
             let cancel = CancellationToken::new();
             let on_signal = cancel.clone();

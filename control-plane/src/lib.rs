@@ -7,15 +7,22 @@
 //! Start-up order matters: the config must load before anything listens, so
 //! a data plane never sees a control plane without a snapshot.
 
+pub mod customers;
 pub mod db;
+pub mod entity_fields;
 pub mod grpc;
 pub mod keys;
+pub mod manage_error;
 pub mod master_key;
 pub mod options;
 pub mod publisher;
+pub mod quota;
 pub mod registry;
+pub mod spend;
 pub mod state;
 pub mod status;
+pub mod teams;
+pub mod users;
 
 mod config_watch;
 mod http;
@@ -110,7 +117,7 @@ pub async fn start(
         opts.config.clone(),
         fallback_key,
         db::ConfigVersions::new(database.clone()),
-        db::VirtualKeys::new(database.clone()),
+        database.clone(),
     ));
     publisher
         .publish_current()
@@ -118,17 +125,40 @@ pub async fn start(
         .context("cannot publish the initial snapshot")?;
 
     let registry = Arc::new(registry::Registry::load(db::DataPlanes::new(database.clone())).await?);
+    let key_service = Arc::new(keys::KeyService::new(
+        db::VirtualKeys::new(database.clone()),
+        Arc::clone(&publisher),
+    ));
     let state = state::AppState {
         published: publisher.subscribe(),
         registry,
         spend_logs: db::SpendLogs::new(database.clone()),
+        quota: Arc::default(),
+        database: database.clone(),
         config_status: publisher.status(),
         cancel: cancel.clone(),
-        keys: Arc::new(keys::KeyService::new(
-            db::VirtualKeys::new(database.clone()),
+        keys: Arc::clone(&key_service),
+        teams: Arc::new(teams::TeamService::new(
+            database.clone(),
+            Arc::clone(&key_service),
+            Arc::clone(&publisher),
+        )),
+        users: Arc::new(users::UserService::new(
+            database.clone(),
+            Arc::clone(&key_service),
+            Arc::clone(&publisher),
+        )),
+        customers: Arc::new(customers::CustomerService::new(
+            database.clone(),
             Arc::clone(&publisher),
         )),
     };
+
+    quota::spawn_budget_clock(
+        db::budgets::Budgets::new(database.clone()),
+        Arc::clone(&state.quota),
+        cancel.clone(),
+    );
 
     let (trigger_tx, trigger_rx) = mpsc::channel(1);
     let watch = config_watch::spawn(&opts.config, trigger_tx, cancel.clone())

@@ -6,7 +6,7 @@
 //! stays live. Snapshots are serialized here, once per version; every stream
 //! sends the same `Bytes`.
 
-use crate::db::{ConfigVersions, VirtualKeys};
+use crate::db::{ConfigVersions, Customers, Teams, Users, VirtualKeys};
 use bytes::Bytes;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -54,6 +54,9 @@ pub struct Publisher {
     fallback_master_key: Option<SecretString>,
     versions: ConfigVersions,
     keys: VirtualKeys,
+    teams: Teams,
+    users: Users,
+    customers: Customers,
     tx: watch::Sender<Option<Arc<Published>>>,
     status: Arc<Mutex<ConfigStatus>>,
     /// Builds run one at a time: each reads the file and the database when
@@ -67,7 +70,7 @@ impl Publisher {
         config_path: PathBuf,
         fallback_master_key: Option<SecretString>,
         versions: ConfigVersions,
-        keys: VirtualKeys,
+        db: sea_orm::DatabaseConnection,
     ) -> Self {
         let (tx, _) = watch::channel(None);
         let status = ConfigStatus {
@@ -78,7 +81,10 @@ impl Publisher {
             config_path,
             fallback_master_key,
             versions,
-            keys,
+            keys: VirtualKeys::new(db.clone()),
+            teams: Teams::new(db.clone()),
+            users: Users::new(db.clone()),
+            customers: Customers::new(db),
             tx,
             status: Arc::new(Mutex::new(status)),
             build_lock: tokio::sync::Mutex::new(()),
@@ -93,7 +99,7 @@ impl Publisher {
         Arc::clone(&self.status)
     }
 
-    /// Loads the file and the keys and publishes them if the content
+    /// Loads the file, the keys, teams, users and customers and publishes them if the content
     /// changed; returns the version now published.
     pub async fn publish_current(&self) -> Result<u64, PublishError> {
         let span = info_span!("snapshot_build", path = %self.config_path.display());
@@ -137,6 +143,27 @@ impl Publisher {
             .await?
             .iter()
             .filter_map(crate::keys::key_to_snapshot)
+            .collect();
+        snapshot.teams = self
+            .teams
+            .all()
+            .await?
+            .iter()
+            .map(crate::teams::team_to_snapshot)
+            .collect();
+        snapshot.users = self
+            .users
+            .all()
+            .await?
+            .iter()
+            .map(crate::users::user_to_snapshot)
+            .collect();
+        snapshot.customers = self
+            .customers
+            .all()
+            .await?
+            .iter()
+            .map(crate::customers::customer_to_snapshot)
             .collect();
         let encoded = snapshot.encode()?;
         {

@@ -51,6 +51,11 @@ impl Registry {
         })
     }
 
+    /// Data planes with a live config stream.
+    pub fn connected_count(&self) -> usize {
+        self.lock().values().filter(|e| e.connection.is_some()).count()
+    }
+
     pub fn list(&self) -> Vec<DataPlaneRow> {
         let mut rows: Vec<_> = self.lock().values().map(|e| e.row.clone()).collect();
         rows.sort_by(|a, b| a.node_id.cmp(&b.node_id));

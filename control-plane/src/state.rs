@@ -16,6 +16,12 @@ pub struct AppState {
     pub config_status: Arc<Mutex<ConfigStatus>>,
     pub cancel: CancellationToken,
     pub keys: Arc<crate::keys::KeyService>,
+    pub teams: Arc<crate::teams::TeamService>,
+    pub users: Arc<crate::users::UserService>,
+    pub customers: Arc<crate::customers::CustomerService>,
+    /// Fleet-wide limits leased to data planes.
+    pub quota: Arc<crate::quota::Coordinator>,
+    pub database: sea_orm::DatabaseConnection,
 }
 
 impl AppState {

@@ -6,6 +6,7 @@
 //! ([`usage`]). The request path touches no database and no disk.
 
 pub mod http;
+pub mod limits;
 pub mod live;
 pub mod options;
 pub mod providers;
@@ -89,8 +90,10 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         &opts.cluster_token,
         opts.tls_ca.as_deref(),
     )?;
-    let admin =
-        tollgate_proto::v1::admin_service_client::AdminServiceClient::new(endpoint.connect_lazy());
+    let admin_channel = endpoint.connect_lazy();
+    let spend =
+        tollgate_proto::v1::spend_service_client::SpendServiceClient::new(admin_channel.clone());
+    let admin = tollgate_proto::v1::admin_service_client::AdminServiceClient::new(admin_channel);
     tokio::spawn(sync::run(
         Arc::clone(&live),
         sync::SyncOptions {
@@ -101,6 +104,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         cancel.clone(),
     ));
 
+    let quota_endpoint = endpoint.clone();
     let (usage, records) = usage::UsageSink::channel(65_536);
     let reporter_cancel = CancellationToken::new();
     let reporter = tokio::spawn(usage::run_reporter(
@@ -110,11 +114,15 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
             node_id: node_id.clone(),
             batch_size: 500,
             batch_age: Duration::from_millis(100),
-            max_buffered: 200_000,
+            max_buffered: opts.usage_buffer_records,
             flush_timeout: Duration::from_secs(5),
+            spill_dir: opts.state_dir.join("usage-spill"),
         },
         reporter_cancel.clone(),
     ));
+
+    let limiter = limits::Limiter::new(limits::QuotaClient::new(&quota_endpoint, node_id.clone()));
+    limits::spawn_keeper(Arc::clone(&limiter), reporter_cancel.clone());
 
     let client = providers::HttpClient::new().context("cannot build the HTTP client")?;
 
@@ -123,14 +131,18 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
-    let app = http::router(http::AppState {
+    let state = http::AppState {
         live,
         client,
         usage,
         admin,
+        spend,
         cooldowns: Arc::default(),
         stats: Arc::default(),
-    });
+        limiter,
+    };
+    http::health_check::spawn_background(state.clone(), cancel.clone());
+    let app = http::router(state);
     info!(%addr, node_id, "data plane listening");
 
     let task = tokio::spawn(async move {

@@ -47,6 +47,11 @@ pub struct Options {
     /// Seconds between heartbeats to the control plane.
     #[arg(long, env = "TOLLGATE_HEARTBEAT_SECS", default_value_t = 5)]
     pub heartbeat_secs: u64,
+
+    /// Usage records kept in memory while the control plane has not
+    /// acknowledged them; past this they are spilled to the state directory.
+    #[arg(long, env = "TOLLGATE_USAGE_BUFFER_RECORDS", default_value_t = 200_000)]
+    pub usage_buffer_records: usize,
 }
 
 impl Options {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tollgate_shared::keys::KeyHash;
 use tollgate_shared::pricing::{self, Price};
-use tollgate_shared::snapshot::{Snapshot, VirtualKey};
+use tollgate_shared::snapshot::{Customer, Snapshot, Team, User, VirtualKey};
 
 /// LiteLLM's default `request_timeout` is 6000 s; a gateway should not hold
 /// a connection that long by default. Overridable per deployment and in
@@ -34,6 +34,10 @@ pub struct Runtime {
     master_key_hash: Option<KeyHash>,
     /// Virtual keys by hash: one O(1) lookup per request.
     keys: HashMap<KeyHash, Arc<VirtualKey>>,
+    /// Teams, users and end users by id: O(1) next to the key lookup.
+    teams: HashMap<String, Arc<Team>>,
+    users: HashMap<String, Arc<User>>,
+    customers: HashMap<String, Arc<Customer>>,
     /// Model group names in config order, for per-key `/v1/models`.
     model_names: Vec<String>,
     groups: HashMap<String, ModelGroup>,
@@ -46,6 +50,8 @@ pub struct Runtime {
     /// `GET /v1/models`, serialized once per snapshot.
     models_body: Bytes,
     pub routing: RoutingPolicy,
+    /// Team, user, end-user and proxy limits, by id.
+    pub limits: crate::limits::LimitIndex,
 }
 
 struct Wildcard {
@@ -91,6 +97,10 @@ pub struct Deployment {
     pub mode: Option<String>,
     /// `litellm_params.model` as configured (`openai/gpt-4o`), for `/health`.
     pub configured_model: String,
+    /// Requests and tokens per minute it may take (`litellm_params`, else
+    /// `model_info`): the router skips it once reached.
+    pub rpm: Option<u64>,
+    pub tpm: Option<u64>,
 }
 
 impl Runtime {
@@ -143,6 +153,8 @@ impl Runtime {
                 default_params: d.extra_params.clone().into_iter().collect(),
                 mode: d.model_info.mode.clone(),
                 configured_model: d.params.model.clone(),
+                rpm: d.params.rpm.or_else(|| info_count(d, "rpm")),
+                tpm: d.params.tpm.or_else(|| info_count(d, "tpm")),
             });
             deployments.push(Arc::clone(&deployment));
             if !by_group.contains_key(&d.model_name) {
@@ -205,16 +217,17 @@ impl Runtime {
         Ok(Runtime {
             master_key_hash: snapshot.master_key_hash,
             keys,
+            teams: by_id(&snapshot.teams, |t| &t.team_id),
+            users: by_id(&snapshot.users, |u| &u.user_id),
+            customers: by_id(&snapshot.customers, |c| &c.user_id),
             model_names: order,
             groups,
             wildcards,
             aliases,
             deployments,
             models_body,
-            routing: RoutingPolicy::from_settings(
-                &snapshot.router_settings,
-                &snapshot.litellm_settings,
-            ),
+            routing: RoutingPolicy::from_snapshot(snapshot),
+            limits: crate::limits::LimitIndex::build(snapshot),
         })
     }
 
@@ -228,6 +241,23 @@ impl Runtime {
 
     pub fn key(&self, hash: &KeyHash) -> Option<&Arc<VirtualKey>> {
         self.keys.get(hash)
+    }
+
+    /// Model group names in config order.
+    pub fn model_names(&self) -> &[String] {
+        &self.model_names
+    }
+
+    pub fn team(&self, team_id: &str) -> Option<&Arc<Team>> {
+        self.teams.get(team_id)
+    }
+
+    pub fn user(&self, user_id: &str) -> Option<&Arc<User>> {
+        self.users.get(user_id)
+    }
+
+    pub fn customer(&self, user_id: &str) -> Option<&Arc<Customer>> {
+        self.customers.get(user_id)
     }
 
     /// `/v1/models` for a key restricted to some models (unrestricted keys
@@ -356,6 +386,20 @@ fn price_of(d: &tollgate_shared::snapshot::Deployment) -> Option<Price> {
         .map(|base| base.rsplit('/').next().unwrap_or(base))
         .and_then(pricing::builtin)
         .or_else(|| pricing::builtin(&d.upstream_model))
+}
+
+fn by_id<T: Clone>(items: &[T], id: impl Fn(&T) -> &String) -> HashMap<String, Arc<T>> {
+    items
+        .iter()
+        .map(|item| (id(item).clone(), Arc::new(item.clone())))
+        .collect()
+}
+
+/// A count LiteLLM also reads from `model_info` (`rpm`, `tpm`).
+fn info_count(d: &tollgate_shared::snapshot::Deployment, key: &str) -> Option<u64> {
+    d.model_info_extra
+        .get(key)
+        .and_then(serde_json::Value::as_u64)
 }
 
 fn seconds(s: f64) -> Option<Duration> {

@@ -103,6 +103,7 @@ impl Harness {
                 state_dir: state.path().to_path_buf(),
                 tls_ca: None,
                 heartbeat_secs: 60,
+                usage_buffer_records: 200_000,
             },
             cancel.clone(),
         )
@@ -266,6 +267,7 @@ async fn a_restarted_data_plane_serves_its_saved_snapshot() {
             state_dir: h._state.path().to_path_buf(),
             tls_ca: None,
             heartbeat_secs: 60,
+            usage_buffer_records: 200_000,
         },
         cancel.clone(),
     )

@@ -8,6 +8,9 @@ mod m20261124_000002_data_planes;
 mod m20261124_000003_spend_logs;
 mod m20261124_000004_virtual_keys;
 mod m20261124_000005_spend;
+mod m20261124_000006_teams_users;
+mod m20261124_000007_spend_aggregates;
+mod m20261124_000008_key_budget_reset;
 
 pub struct Migrator;
 
@@ -20,6 +23,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_spend_logs::Migration),
             Box::new(m20261124_000004_virtual_keys::Migration),
             Box::new(m20261124_000005_spend::Migration),
+            Box::new(m20261124_000006_teams_users::Migration),
+            Box::new(m20261124_000007_spend_aggregates::Migration),
+            Box::new(m20261124_000008_key_budget_reset::Migration),
         ]
     }
 }

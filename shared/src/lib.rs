@@ -10,6 +10,7 @@ pub mod config;
 pub mod duration;
 pub mod error;
 pub mod keys;
+pub mod meters;
 pub mod pricing;
 pub mod provider;
 pub mod secret;

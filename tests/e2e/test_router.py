@@ -9,6 +9,9 @@ import httpx
 
 from harness import http_client
 from expect import assert_openai_error
+from routing import add_fault, faults
+
+__all__ = ["faults"]  # the fixture, imported for pytest
 
 MSG = [{"role": "user", "content": "route me"}]
 
@@ -63,13 +66,16 @@ def test_retries_move_to_a_healthy_deployment_and_cool_the_failing_one(cluster, 
     assert upstream_models(mock_provider).count("gpt-4o-mini") == 12
 
 
-def test_all_deployments_cooling_down_is_a_429_naming_them(cluster, mock_provider):
+def test_all_deployments_cooling_down_is_a_429_naming_them(cluster, faults):
+    mock_provider = faults
     c, dp = start(
         cluster,
         mock_provider,
         [deployment("hot", "openai/mock-429", mock_provider, "hot-a"), deployment("hot", "openai/mock-429", mock_provider, "hot-b")],
-        {"num_retries": 1, "cooldown_time": 30},
+        {"num_retries": 1, "cooldown_time": 1},
     )
+    # The provider's Retry-After sets the cooldown (30 s, not cooldown_time).
+    add_fault(mock_provider, "mock-429", 429, times=2, retry_after=30)
     first = post(dp, {"model": "hot", "messages": MSG})
     assert_openai_error(first, 429)
     mock_provider.clear()

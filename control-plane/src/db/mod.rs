@@ -2,15 +2,27 @@
 //! Migrations run at start; the rest of the crate goes through the
 //! repositories in this module, never raw connections.
 
+pub mod budgets;
 mod config_versions;
+mod customers;
 mod data_planes;
 pub mod entities;
+pub mod spend_daily;
 mod spend_logs;
+pub mod spend_names;
+mod spend_totals;
+mod team_members;
+mod teams;
+mod users;
 mod virtual_keys;
 
 pub use config_versions::ConfigVersions;
+pub use customers::{CustomerRow, Customers};
 pub use data_planes::{DataPlaneRow, DataPlanes};
-pub use spend_logs::SpendLogs;
+pub use spend_logs::{LogFilter, SpendLogs, SummaryRow};
+pub use team_members::{TeamMemberRow, TeamMembers};
+pub use teams::{TeamRow, Teams};
+pub use users::{UserRow, Users};
 pub use virtual_keys::{KeyFilter, VirtualKeyRow, VirtualKeys};
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};

@@ -1,52 +1,121 @@
 //! The append-only spend log. Inserts are idempotent on `request_id`: a
-//! batch replayed after a lost ack is stored once.
+//! batch replayed after a lost ack is stored once, and only the records the
+//! database reports as new feed the aggregates and running totals.
 
-use super::entities::spend_log::{ActiveModel, Column, Entity};
-use super::entities::virtual_key;
-use sea_orm::ActiveValue::Set;
+use super::entities::spend_log::{ActiveModel, Column, Entity, Model};
+use super::{spend_daily, spend_totals};
+use crate::spend::rollup::Rollup;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, QueryFilter};
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, TransactionTrait};
-use std::collections::HashMap;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use std::collections::{HashMap, HashSet};
+use tracing::warn;
 
 #[derive(Clone)]
 pub struct SpendLogs {
     db: DatabaseConnection,
 }
 
-/// Rows per INSERT statement: keeps statements well under the bind-parameter
-/// limits of both backends (SQLite: 32,766; 20 columns per row).
+/// Rows per INSERT statement: keeps statements under the bind-parameter
+/// limits of both backends (SQLite: 32,766; 34 columns per row). A constant
+/// size also means one cached prepared statement for every full chunk.
 const ROWS_PER_STATEMENT: usize = 500;
+
+/// A deadlock (or SQLite's busy writer) aborts the whole transaction, which
+/// is then safe to run again; past this the batch stays unacknowledged and
+/// the data plane resends it.
+const ATTEMPTS: usize = 3;
+
+/// What `/spend/logs` filters on; empty fields do not filter.
+#[derive(Debug, Default, Clone)]
+pub struct LogFilter {
+    /// SHA-256 hex.
+    pub api_key: Option<String>,
+    pub user_id: Option<String>,
+    pub request_id: Option<String>,
+    /// Inclusive start, exclusive end.
+    pub range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl LogFilter {
+    fn condition(&self) -> Condition {
+        let mut c = Condition::all();
+        if let Some(k) = &self.api_key {
+            c = c.add(Column::ApiKey.eq(k.clone()));
+        }
+        if let Some(u) = &self.user_id {
+            c = c.add(Column::UserId.eq(u.clone()));
+        }
+        if let Some(r) = &self.request_id {
+            c = c.add(Column::RequestId.eq(r.clone()));
+        }
+        if let Some((from, to)) = self.range {
+            c = c
+                .add(Column::StartTime.gte(from))
+                .add(Column::StartTime.lt(to));
+        }
+        c
+    }
+}
+
+/// The columns a per-day summary needs.
+pub type SummaryRow = (DateTime<Utc>, String, Option<String>, String, i64);
+
+fn retryable(e: &DbErr) -> bool {
+    let text = e.to_string();
+    text.contains("deadlock") || text.contains("40P01") || text.contains("database is locked")
+}
 
 impl SpendLogs {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
 
-    /// Stores a batch in one transaction and returns how many rows were new.
-    /// Only after this returns may the batch be acknowledged.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Stores a batch in one transaction and returns how many records were
+    /// new. Only after this returns may the batch be acknowledged.
     ///
-    /// Key spend grows by the cost of the rows actually inserted (the
-    /// database says which, via RETURNING): a replayed batch adds nothing.
-    pub async fn insert_batch(&self, rows: Vec<ActiveModel>) -> Result<u64, DbErr> {
-        if rows.is_empty() {
+    /// In the same transaction: the daily aggregates and the running totals
+    /// of keys, teams, users and end users grow by the new records only, so
+    /// a replayed batch adds nothing anywhere.
+    pub async fn insert_batch(&self, logs: Vec<Model>) -> Result<u64, DbErr> {
+        // A record repeated inside one batch is one request.
+        let mut seen = HashSet::with_capacity(logs.len());
+        let logs: Vec<Model> = logs
+            .into_iter()
+            .filter(|l| seen.insert(l.request_id.clone()))
+            .collect();
+        if logs.is_empty() {
             return Ok(0);
         }
-        let cost_of: HashMap<String, (String, i64)> = rows
-            .iter()
-            .filter_map(|r| match (&r.request_id, &r.api_key, &r.spend_picos) {
-                (Set(id), Set(key), Set(picos)) => Some((id.clone(), (key.clone(), *picos))),
-                _ => None,
-            })
-            .collect();
+        let mut attempt = 1;
+        loop {
+            match self.store(&logs).await {
+                Err(e) if attempt < ATTEMPTS && retryable(&e) => {
+                    warn!(attempt, "usage batch aborted, retrying: {e}");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn store(&self, logs: &[Model]) -> Result<u64, DbErr> {
         let txn = self.db.begin().await?;
-        let mut inserted = Vec::with_capacity(rows.len());
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+        let mut inserted: Vec<String> = Vec::with_capacity(logs.len());
+        for chunk in logs.chunks(ROWS_PER_STATEMENT) {
+            // `reset_all`: every column is written, none is "unchanged".
+            let rows = chunk
+                .iter()
+                .map(|l| -> ActiveModel { l.clone().into_active_model().reset_all() });
             inserted.extend(
-                Entity::insert_many(chunk)
+                Entity::insert_many(rows)
                     .on_conflict(
                         OnConflict::column(Column::RequestId)
                             .do_nothing()
@@ -56,37 +125,48 @@ impl SpendLogs {
                     .await?,
             );
         }
-        let mut per_key: HashMap<&str, i64> = HashMap::new();
-        for id in &inserted {
-            if let Some((key, picos)) = cost_of.get(id) {
-                let total = per_key.entry(key.as_str()).or_insert(0);
-                *total = total.saturating_add(*picos);
-            }
-        }
-        for (key, picos) in per_key.into_iter().filter(|(_, p)| *p > 0) {
-            // One UPDATE per key per batch, in token order across batches'
-            // transactions: no row-lock cycles between concurrent batches.
-            virtual_key::Entity::update_many()
-                .col_expr(
-                    virtual_key::Column::SpendPicos,
-                    Expr::col(virtual_key::Column::SpendPicos).add(picos),
-                )
-                .col_expr(
-                    virtual_key::Column::Spend,
-                    Expr::col(virtual_key::Column::SpendPicos)
-                        .add(picos)
-                        .cast_as("double precision")
-                        .div(tollgate_shared::pricing::PICOS_PER_DOLLAR),
-                )
-                .filter(virtual_key::Column::Token.eq(key))
-                .exec(&txn)
-                .await?;
-        }
+        let by_id: HashMap<&str, &Model> =
+            logs.iter().map(|l| (l.request_id.as_str(), l)).collect();
+        let rollup = Rollup::of(inserted.iter().filter_map(|id| by_id.get(id.as_str()).copied()));
+        spend_daily::upsert(&txn, &rollup.daily).await?;
+        spend_totals::add_to_existing(&txn, "virtual_keys", "token", &rollup.keys, true).await?;
+        spend_totals::add_to_existing(&txn, "teams", "team_id", &rollup.teams, false).await?;
+        spend_totals::add_to_existing(&txn, "users", "user_id", &rollup.users, false).await?;
+        spend_totals::upsert_customers(&txn, &rollup.customers, Utc::now()).await?;
         txn.commit().await?;
         Ok(u64::try_from(inserted.len()).unwrap_or(u64::MAX))
     }
 
     pub async fn count(&self) -> Result<u64, DbErr> {
         Entity::find().count(&self.db).await
+    }
+
+    /// Logs matching `filter`, newest first.
+    pub async fn find(&self, filter: &LogFilter, limit: u64) -> Result<Vec<Model>, DbErr> {
+        Entity::find()
+            .filter(filter.condition())
+            .order_by_desc(Column::StartTime)
+            .order_by_desc(Column::RequestId)
+            .limit(limit)
+            .all(&self.db)
+            .await
+    }
+
+    /// (start, key, user, model group, spend) of every log matching
+    /// `filter`: what a per-day summary adds up.
+    pub async fn summary_rows(&self, filter: &LogFilter) -> Result<Vec<SummaryRow>, DbErr> {
+        Entity::find()
+            .select_only()
+            .columns([
+                Column::StartTime,
+                Column::ApiKey,
+                Column::UserId,
+                Column::ModelGroup,
+                Column::SpendPicos,
+            ])
+            .filter(filter.condition())
+            .into_tuple()
+            .all(&self.db)
+            .await
     }
 }

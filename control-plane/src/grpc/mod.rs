@@ -2,9 +2,11 @@
 //! authenticated), the admin service (master-key authenticated), health and
 //! reflection.
 
+mod admin_access;
 mod admin_service;
 mod auth;
 mod config_service;
+mod spend_service;
 mod usage_service;
 
 use crate::state::AppState;
@@ -13,6 +15,8 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tollgate_proto::v1::admin_service_server::AdminServiceServer;
 use tollgate_proto::v1::config_distribution_server::ConfigDistributionServer;
+use tollgate_proto::v1::spend_service_server::SpendServiceServer;
+use tollgate_proto::v1::quota_service_server::QuotaServiceServer;
 use tollgate_proto::v1::usage_reporting_server::UsageReportingServer;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
@@ -70,8 +74,19 @@ pub async fn serve(
         ))
         .add_service(UsageReportingServer::with_interceptor(
             usage_service::UsageService::new(state.clone()),
+            auth.clone(),
+        ))
+        .add_service(QuotaServiceServer::with_interceptor(
+            crate::quota::QuotaService::new(
+                std::sync::Arc::clone(&state.quota),
+                crate::db::budgets::Budgets::new(state.database.clone()),
+                std::sync::Arc::clone(&state.registry),
+            ),
             auth,
         ))
+        .add_service(SpendServiceServer::new(spend_service::SpendService::new(
+            state.clone(),
+        )))
         .add_service(AdminServiceServer::new(admin_service::AdminService::new(
             state,
         )))

@@ -1,11 +1,11 @@
-//! Usage ingest: each batch is stored in one transaction, then acknowledged.
-//! A data plane resends unacknowledged batches after a reconnect; the
-//! `request_id` primary key makes the replay harmless.
+//! Usage ingest: each batch is stored in one transaction (logs, daily
+//! aggregates, running totals), then acknowledged. A data plane resends
+//! unacknowledged batches after a reconnect; the `request_id` primary key
+//! makes the replay harmless.
 
-use crate::db::entities::spend_log::ActiveModel;
+use crate::db::entities::spend_log::Model;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
-use sea_orm::Set;
 use std::pin::Pin;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
@@ -49,7 +49,7 @@ impl UsageReporting for UsageService {
                     },
                 };
                 let received_at = Utc::now();
-                let rows: Vec<ActiveModel> = batch
+                let rows: Vec<Model> = batch
                     .records
                     .iter()
                     .filter_map(|r| to_row(&batch.node_id, r, received_at))
@@ -84,7 +84,7 @@ fn millis(ms: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms)
 }
 
-fn to_row(node_id: &str, r: &UsageRecord, received_at: DateTime<Utc>) -> Option<ActiveModel> {
+fn to_row(node_id: &str, r: &UsageRecord, received_at: DateTime<Utc>) -> Option<Model> {
     if r.request_id.is_empty() {
         warn!(node_id, "usage record without request_id dropped");
         return None;
@@ -98,31 +98,49 @@ fn to_row(node_id: &str, r: &UsageRecord, received_at: DateTime<Utc>) -> Option<
         _ => "failure",
     };
     let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    Some(ActiveModel {
-        request_id: Set(r.request_id.clone()),
-        node_id: Set(node_id.to_string()),
-        call_type: Set(r.call_type.clone()),
-        api_key: Set(r.key_hash.clone()),
-        model_group: Set(r.model_group.clone()),
-        model_id: Set(r.deployment_id.clone()),
-        provider: Set(r.provider.clone()),
-        api_base: Set(r.api_base.clone()),
-        prompt_tokens: Set(prompt),
-        completion_tokens: Set(completion),
-        total_tokens: Set(prompt.saturating_add(completion)),
-        status: Set(status.to_string()),
-        error_type: Set(non_empty(&r.error_type)),
-        http_status: Set(i32::try_from(r.http_status).unwrap_or(0)),
-        start_time: Set(start),
-        end_time: Set(end),
-        completion_start_time: Set((r.first_token_time_ms > 0)
+    // Stored as given when it is a JSON object; anything else is not
+    // LiteLLM's `metadata` and is dropped rather than stored unparseable.
+    let metadata = (!r.metadata_json.is_empty())
+        .then(|| serde_json::from_str::<serde_json::Value>(&r.metadata_json).ok())
+        .flatten()
+        .filter(serde_json::Value::is_object)
+        .map(|v| v.to_string());
+    let spend_picos = i64::try_from(r.cost_picos).unwrap_or(i64::MAX);
+    Some(Model {
+        request_id: r.request_id.clone(),
+        node_id: node_id.to_string(),
+        call_type: r.call_type.clone(),
+        api_key: r.key_hash.clone(),
+        model_group: r.model_group.clone(),
+        model_id: r.deployment_id.clone(),
+        provider: r.provider.clone(),
+        api_base: r.api_base.clone(),
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        total_tokens: prompt.saturating_add(completion),
+        status: status.to_string(),
+        error_type: non_empty(&r.error_type),
+        http_status: i32::try_from(r.http_status).unwrap_or(0),
+        start_time: start,
+        end_time: end,
+        completion_start_time: (r.first_token_time_ms > 0)
             .then(|| millis(r.first_token_time_ms))
-            .flatten()),
-        stream: Set(r.stream),
-        end_user: Set(non_empty(&r.end_user)),
-        received_at: Set(received_at),
-        spend: Set(tollgate_shared::pricing::to_usd(r.cost_picos)),
-        spend_picos: Set(i64::try_from(r.cost_picos).unwrap_or(i64::MAX)),
-        cost_known: Set(r.cost_known),
+            .flatten(),
+        stream: r.stream,
+        end_user: non_empty(&r.end_user),
+        received_at,
+        spend: tollgate_shared::pricing::to_usd(r.cost_picos),
+        spend_picos,
+        cost_known: r.cost_known,
+        key_alias: non_empty(&r.key_alias),
+        team_id: non_empty(&r.team_id),
+        user_id: non_empty(&r.user_id),
+        cached_tokens: i64::try_from(r.cached_tokens).unwrap_or(i64::MAX),
+        retries: i32::try_from(r.retries).unwrap_or(i32::MAX),
+        fallbacks: i32::try_from(r.fallbacks).unwrap_or(i32::MAX),
+        tags: serde_json::to_string(&r.tags).unwrap_or_else(|_| "[]".to_string()),
+        metadata,
+        overhead_us: i64::try_from(r.overhead_us).unwrap_or(i64::MAX),
+        usage_source: r.usage_source.clone(),
     })
 }

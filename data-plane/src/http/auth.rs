@@ -6,7 +6,7 @@ use crate::runtime::Runtime;
 use axum::http::{HeaderMap, StatusCode, header};
 use std::sync::Arc;
 use tollgate_shared::keys::{KeyHash, abbreviate};
-use tollgate_shared::snapshot::VirtualKey;
+use tollgate_shared::snapshot::{Team, User, VirtualKey};
 
 /// Checked after `Authorization`, in LiteLLM's order.
 const KEY_HEADERS: [&str; 5] = [
@@ -38,47 +38,96 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
         .find(|k| !k.is_empty())
 }
 
+/// The header LiteLLM reads an end user (customer) id from, besides the
+/// request body's `user` field.
+const END_USER_HEADER: &str = "x-litellm-end-user-id";
+
 /// Who is calling, as far as the request path needs to know.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub key_hash: KeyHash,
     /// `None` for the master key (proxy admin).
     pub key: Option<Arc<VirtualKey>>,
+    /// The key's team and user, when the snapshot has them.
+    pub team: Option<Arc<Team>>,
+    pub user: Option<Arc<User>>,
+    /// `x-litellm-end-user-id`, checked with the model.
+    pub end_user: Option<String>,
 }
 
-/// `all-proxy-models` in a key's `models` means every model (LiteLLM).
+/// `all-proxy-models` in a `models` list means every model (LiteLLM); in a
+/// key's list `all-team-models` means "what the team may use".
 const ALL_MODELS: &str = "all-proxy-models";
+const ALL_TEAM_MODELS: &str = "all-team-models";
+
+/// A restricting list, or `None` when it allows every model.
+fn restricting(models: &[String]) -> Option<&[String]> {
+    Some(models)
+        .filter(|m| !m.is_empty() && !m.iter().any(|x| x == ALL_MODELS || x == ALL_TEAM_MODELS))
+}
+
+fn access_denied(kind: &str, allowed: &[String], model: &str) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::FORBIDDEN,
+        &format!("{kind}_model_access_denied"),
+        format!(
+            "{kind} not allowed to access model. This {kind} can only access models={allowed:?}. Tried to access {model}"
+        ),
+    );
+    e.body.error.param = Some("model".into());
+    e
+}
 
 impl Caller {
     pub fn is_admin(&self) -> bool {
         self.key.is_none()
     }
 
-    /// The models this caller is limited to (`None` = all).
-    pub fn allowed_models(&self) -> Option<&[String]> {
-        self.key
-            .as_ref()
-            .map(|k| k.models.as_slice())
-            .filter(|m| !m.is_empty() && !m.iter().any(|x| x == ALL_MODELS))
+    /// The lists that restrict this caller, named by whose they are: the
+    /// effective list is their intersection (LiteLLM checks each in turn).
+    fn restrictions(&self) -> impl Iterator<Item = (&'static str, &[String])> {
+        let key = self.key.as_deref().and_then(|k| restricting(&k.models));
+        let team = self.team.as_deref().and_then(|t| restricting(&t.models));
+        let user = self.user.as_deref().and_then(|u| restricting(&u.models));
+        [("key", key), ("team", team), ("user", user)]
+            .into_iter()
+            .filter_map(|(kind, list)| list.map(|l| (kind, l)))
     }
 
-    /// May this caller use `model`? 403 `key_model_access_denied` if not,
-    /// before anything is sent upstream.
-    pub fn authorize_model(&self, _runtime: &Runtime, model: &str) -> Result<(), ApiError> {
-        match self.allowed_models() {
-            Some(allowed) if !allowed.iter().any(|m| m == model) => {
-                let mut e = ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "key_model_access_denied",
-                    format!(
-                        "key not allowed to access model. This key can only access models={allowed:?}. Tried to access {model}"
-                    ),
-                );
-                e.body.error.param = Some("model".into());
-                Err(e)
-            }
-            _ => Ok(()),
+    /// May this caller see `model` (in `/v1/models`)?
+    pub fn may_use(&self, model: &str) -> bool {
+        self.restrictions()
+            .all(|(_, allowed)| allowed.iter().any(|m| m == model))
+    }
+
+    /// Is the caller limited at all (`false` = every model)?
+    pub fn is_restricted(&self) -> bool {
+        self.restrictions().next().is_some()
+    }
+
+    /// May this caller use `model`? 403 naming the list that refuses it
+    /// (`key_model_access_denied`, `team_…`, `user_…`), and 400 for a
+    /// blocked end user named by header, before anything is sent upstream.
+    pub fn authorize_model(&self, runtime: &Runtime, model: &str) -> Result<(), ApiError> {
+        if let Some((kind, allowed)) = self
+            .restrictions()
+            .find(|(_, allowed)| !allowed.iter().any(|m| m == model))
+        {
+            return Err(access_denied(kind, allowed, model));
         }
+        match &self.end_user {
+            Some(end_user) => check_end_user(runtime, end_user),
+            None => Ok(()),
+        }
+    }
+
+    /// The request body's `user` (an end user): refused if blocked.
+    pub fn authorize_end_user(
+        &self,
+        runtime: &Runtime,
+        end_user: Option<&str>,
+    ) -> Result<(), ApiError> {
+        end_user.map_or(Ok(()), |u| check_end_user(runtime, u))
     }
 
     /// The key's model alias for `model`, if it has one.
@@ -88,6 +137,27 @@ impl Caller {
             .and_then(|k| k.aliases.get(model))
             .map_or(model, String::as_str)
     }
+}
+
+/// A blocked customer is refused with LiteLLM's 400 (its blocked-user check
+/// answers `User blocked from making LLM API Calls. User=<id>`).
+pub fn check_end_user(runtime: &Runtime, end_user: &str) -> Result<(), ApiError> {
+    match runtime.customer(end_user) {
+        Some(c) if c.blocked => Err(ApiError::bad_request(
+            format!("User blocked from making LLM API Calls. User={end_user}"),
+            None,
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn end_user_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(END_USER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }
 
 /// The caller, or the 401 LiteLLM would give.
@@ -104,6 +174,9 @@ pub fn authenticate(headers: &HeaderMap, runtime: &Runtime) -> Result<Caller, Ap
         return Ok(Caller {
             key_hash: hash,
             key: None,
+            team: None,
+            user: None,
+            end_user: end_user_header(headers),
         });
     }
     let Some(virtual_key) = runtime.key(&hash) else {
@@ -141,9 +214,32 @@ pub fn authenticate(headers: &HeaderMap, runtime: &Runtime) -> Result<Caller, Ap
             return Err(e);
         }
     }
+    let team = virtual_key
+        .team_id
+        .as_deref()
+        .and_then(|t| runtime.team(t))
+        .cloned();
+    if let Some(team) = team.as_deref().filter(|t| t.blocked) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "auth_error",
+            format!(
+                "Authentication Error, Team={} is blocked. Update via `/team/unblock` if you're an admin.",
+                team.team_id
+            ),
+        ));
+    }
+    let user = virtual_key
+        .user_id
+        .as_deref()
+        .and_then(|u| runtime.user(u))
+        .cloned();
     Ok(Caller {
         key_hash: hash,
         key: Some(Arc::clone(virtual_key)),
+        team,
+        user,
+        end_user: end_user_header(headers),
     })
 }
 

@@ -5,20 +5,25 @@ use super::AppState;
 use super::MAX_BODY_BYTES;
 use super::auth::authenticate;
 use super::error::ApiError;
+use super::usage_headers::{Timing, set_response_cost};
 use crate::providers::{ChatOutput, sse_body};
 use crate::router;
-use crate::usage::Accounting;
+use crate::runtime::ModelGroup;
+use crate::usage::tokenizer::PromptKind;
+use crate::usage::{Accounting, RequestMeta};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use std::sync::Arc;
+use std::time::Instant;
 use tracing::Instrument;
 
 const CALL_TYPE: &str = "acompletion";
 
 pub async fn chat_completions(State(app): State<AppState>, request: Request) -> Response {
+    let started = Instant::now();
     // Taking the request whole moves the headers instead of cloning them.
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
@@ -36,7 +41,7 @@ pub async fn chat_completions(State(app): State<AppState>, request: Request) -> 
     let request_id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!("chat_completion", request_id = %request_id, model = tracing::field::Empty);
     async move {
-        match handle(app, headers, body, request_id.clone()).await {
+        match handle(app, headers, body, request_id.clone(), started).await {
             Ok(response) => response,
             Err(error) => {
                 let mut response = error.into_response();
@@ -120,12 +125,14 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
     request_id: String,
+    started: Instant,
 ) -> Result<Response, ApiError> {
     let runtime = app.live.runtime().ok_or_else(ApiError::not_ready)?;
     let caller = authenticate(&headers, &runtime)?;
-    let request = parse(&body)?;
+    let mut request = parse(&body)?;
     tracing::Span::current().record("model", request.model.as_str());
     caller.authorize_model(&runtime, &request.model)?;
+    caller.authorize_end_user(&runtime, request.end_user.as_deref())?;
 
     let resolved = runtime.resolve(caller.alias(&request.model)).ok_or_else(|| {
         ApiError::bad_request(
@@ -152,11 +159,31 @@ async fn handle(
         caller.key_hash.to_hex(),
     );
     accounting.set_stream(request.stream);
-    if let Some(user) = &request.end_user {
-        accounting.set_end_user(user);
-    }
+    accounting.set_key(caller.key.as_deref());
+    let meta = RequestMeta::read(&request.body, &headers);
+    // The body's `user`, else LiteLLM's end-user header.
+    request.end_user.clone_from(&meta.end_user);
+    accounting.set_request_meta(meta);
+    let scope = crate::limits::RequestScope {
+        key: caller.key.as_deref(),
+        end_user: request.end_user.as_deref(),
+        model: &request.model,
+        budget_estimate: budget_estimate(&request.body, group),
+    };
+    let needs = crate::limits::plan(&runtime.limits, &scope);
+    let permit = match app.limiter.admit(needs).await {
+        Ok(permit) => permit,
+        Err(refusal) => {
+            let error = refusal.into_api_error();
+            accounting.fail_with(error.status.as_u16(), error.kind());
+            return Err(error);
+        }
+    };
+    let limit_headers = app.limiter.headers(permit.needs());
+    accounting.attach_permit(permit);
     let call_id = accounting.request_id().to_string();
     let overrides = router::Overrides::from_body(&request.body);
+    let upstream_started = Instant::now();
     let routed = router::route(
         router::Request {
             runtime: &runtime,
@@ -173,6 +200,7 @@ async fn handle(
         group,
     )
     .await;
+    let timing = Timing::new(started, upstream_started.elapsed());
 
     let (mut response, deployment, retries, fallbacks) = match routed {
         Err(failed) => {
@@ -180,8 +208,11 @@ async fn handle(
                 accounting.set_route(&d.model_name, &d.id, d.provider, d.upstream.api_base());
                 accounting.set_price(d.price);
             }
+            accounting.set_attempts(failed.retries, failed.fallbacks);
+            accounting.set_overhead(timing.overhead);
             accounting.fail_with(failed.error.status.as_u16(), &failed.error.kind);
             let mut response = ApiError::from(failed.error).into_response();
+            timing.set_headers(&mut response);
             set_header(
                 &mut response,
                 "x-litellm-attempted-retries",
@@ -198,13 +229,15 @@ async fn handle(
             let d = &routed.deployment;
             accounting.set_route(&routed.group, &d.id, d.provider, d.upstream.api_base());
             accounting.set_price(d.price);
+            accounting.set_attempts(routed.retries, routed.fallbacks);
+            accounting.set_overhead(timing.overhead);
+            // Only read if the provider sends no usage (the request bytes
+            // are shared, not copied).
+            accounting.count_if_no_usage(&d.upstream_model, PromptKind::Chat, body.clone());
             let mut response_cost = None;
             let response = match routed.output {
                 ChatOutput::Complete { body, usage } => {
-                    response_cost = d
-                        .price
-                        .map(|p| p.cost(usage.prompt_tokens, usage.completion_tokens));
-                    accounting.succeed(usage);
+                    response_cost = accounting.succeed_with_body(usage, &body);
                     (
                         [(
                             header::CONTENT_TYPE,
@@ -228,12 +261,7 @@ async fn handle(
             };
             let mut response = response;
             if let Some(cost) = response_cost {
-                // USD as a plain decimal, as LiteLLM sends it.
-                set_header(
-                    &mut response,
-                    "x-litellm-response-cost",
-                    &tollgate_shared::pricing::to_usd(cost).to_string(),
-                );
+                set_response_cost(&mut response, cost);
             }
             (
                 response,
@@ -244,6 +272,10 @@ async fn handle(
         }
     };
     set_header(&mut response, "x-litellm-call-id", &call_id);
+    timing.set_headers(&mut response);
+    for (name, value) in &limit_headers {
+        set_header(&mut response, name, value);
+    }
     set_header(&mut response, "x-litellm-model-id", &deployment.id);
     set_header(
         &mut response,
@@ -265,6 +297,42 @@ async fn handle(
         set_header(&mut response, "x-litellm-model-api-base", api_base);
     }
     Ok(response)
+}
+
+/// What a request may cost, reserved against budgets before the call: the
+/// messages' text as prompt tokens (≈ 4 bytes per token, plus 4 per message
+/// for roles and framing) and `max_tokens` (256 when unset) as completion,
+/// at the dearest deployment of the group. Settled with the real cost after.
+fn budget_estimate(body: &Map<String, Value>, group: &ModelGroup) -> u64 {
+    let Some(price) = group
+        .deployments()
+        .iter()
+        .filter_map(|d| d.price)
+        .max_by_key(|p| p.input_per_token.saturating_add(p.output_per_token))
+    else {
+        return 0;
+    };
+    let messages = body.get("messages").and_then(Value::as_array);
+    let prompt_bytes: usize = messages
+        .into_iter()
+        .flatten()
+        .map(|m| match m.get("content") {
+            Some(Value::String(text)) => text.len(),
+            Some(Value::Array(parts)) => parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .map(str::len)
+                .sum(),
+            _ => 0,
+        })
+        .sum();
+    let message_count = messages.map_or(0, Vec::len);
+    let prompt_tokens = (prompt_bytes / 4 + 1 + 4 * message_count) as u64;
+    let max_tokens = ["max_completion_tokens", "max_tokens"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(Value::as_u64))
+        .unwrap_or(256);
+    price.cost(prompt_tokens, max_tokens)
 }
 
 fn set_header(response: &mut Response, name: &'static str, value: &str) {

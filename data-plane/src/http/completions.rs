@@ -1,12 +1,14 @@
 //! `POST /v1/completions`: the legacy text-completion API, forwarded to
-//! OpenAI-format providers (JSON or SSE), usage accounted.
+//! OpenAI-format providers (JSON or SSE) through the router (retries,
+//! cooldowns, fallbacks as for chat), usage accounted.
 
 use super::AppState;
 use super::endpoint::{
-    Routed, parse_object, read_body, route, set_litellm_headers, stream_flags, upstream_body,
+    Routed, admit, parse_object, read_body, route_call, set_litellm_headers, stream_flags,
 };
 use super::error::ApiError;
-use crate::providers::{ChatOutput, CompletionCall, sse_body};
+use crate::providers::{ChatOutput, sse_body};
+use crate::router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
@@ -49,26 +51,21 @@ async fn handle(
     }
     let (stream, _) = stream_flags(&body)?;
     let end_user = body.get("user").and_then(Value::as_str).map(str::to_string);
-    let (routed, mut accounting) = route(&app, &headers, &model, request_id, CALL_TYPE)?;
-    *routed_out = Some(routed.clone());
-    accounting.set_stream(stream);
+    let mut admitted = admit(&app, &headers, &model, request_id, CALL_TYPE)?;
+    admitted.accounting.set_stream(stream);
     if let Some(user) = &end_user {
-        accounting.set_end_user(user);
+        admitted.accounting.set_end_user(user);
     }
-    let deployment = &routed.deployment;
-    let call = CompletionCall {
+    let overrides = router::Overrides::from_body(&body);
+    let wildcard = admitted.wildcard.clone();
+    let op = router::Completion {
         client: &app.client,
-        body: upstream_body(body, deployment),
+        wildcard: wildcard.as_deref(),
+        body,
         stream,
-        timeout: deployment.timeout,
-        stream_timeout: deployment.stream_timeout,
     };
-    match deployment.upstream.completions(call).await {
-        Err(e) => {
-            accounting.fail_with(e.status.as_u16(), &e.kind);
-            Err(ApiError::from(e))
-        }
-        Ok(ChatOutput::Complete { body, usage }) => {
+    match route_call(&app, admitted, &op, overrides, routed_out).await? {
+        (ChatOutput::Complete { body, usage }, accounting) => {
             accounting.succeed(usage);
             Ok((
                 [(
@@ -79,7 +76,7 @@ async fn handle(
             )
                 .into_response())
         }
-        Ok(ChatOutput::Stream(chunks)) => Ok((
+        (ChatOutput::Stream(chunks), accounting) => Ok((
             [
                 (
                     header::CONTENT_TYPE,

@@ -1,9 +1,11 @@
-//! `POST /v1/embeddings`: authenticate, validate, route, call, account.
+//! `POST /v1/embeddings`: authenticate, validate, route (retries,
+//! cooldowns, fallbacks as for chat), account.
 
 use super::AppState;
-use super::endpoint::{Routed, parse_object, read_body, route, set_litellm_headers, upstream_body};
+use super::endpoint::{Routed, admit, parse_object, read_body, route_call, set_litellm_headers};
 use super::error::ApiError;
-use crate::providers::embeddings::{EmbeddingCall, parse_encoding, parse_input};
+use crate::providers::embeddings::{parse_encoding, parse_input};
+use crate::router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -51,36 +53,28 @@ async fn handle(
         },
     };
     let end_user = body.get("user").and_then(Value::as_str).map(str::to_string);
-    let (routed, mut accounting) = route(&app, &headers, &model, request_id, CALL_TYPE)?;
-    *routed_out = Some(routed.clone());
+    let mut admitted = admit(&app, &headers, &model, request_id, CALL_TYPE)?;
     if let Some(user) = &end_user {
-        accounting.set_end_user(user);
+        admitted.accounting.set_end_user(user);
     }
-    let deployment = &routed.deployment;
-    let call = EmbeddingCall {
+    let overrides = router::Overrides::from_body(&body);
+    let wildcard = admitted.wildcard.clone();
+    let op = router::Embedding {
         client: &app.client,
-        body: upstream_body(body, deployment),
+        wildcard: wildcard.as_deref(),
+        body,
         inputs,
         encoding,
         dimensions,
-        timeout: deployment.timeout,
-        model_group: &routed.group,
     };
-    match deployment.upstream.embeddings(call).await {
-        Err(e) => {
-            accounting.fail_with(e.status.as_u16(), &e.kind);
-            Err(ApiError::from(e))
-        }
-        Ok(output) => {
-            accounting.succeed(output.usage);
-            Ok((
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                output.body,
-            )
-                .into_response())
-        }
-    }
+    let (output, accounting) = route_call(&app, admitted, &op, overrides, routed_out).await?;
+    accounting.succeed(output.usage);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        output.body,
+    )
+        .into_response())
 }

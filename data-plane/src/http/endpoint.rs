@@ -1,12 +1,14 @@
 //! What the non-chat OpenAI endpoints (embeddings, legacy completions) share
-//! with the chat path: reading the body, routing the model to a deployment,
-//! starting accounting, and the `x-litellm-*` response headers.
+//! with the chat path: reading the body, admitting the model, routing
+//! through the router (retries, cooldowns, fallbacks), and the `x-litellm-*`
+//! response headers.
 
 use super::AppState;
 use super::MAX_BODY_BYTES;
 use super::auth::authenticate;
 use super::error::ApiError;
-use crate::runtime::{Deployment, GATEWAY_ONLY_PARAMS};
+use crate::router;
+use crate::runtime::{Deployment, Runtime};
 use crate::usage::Accounting;
 use axum::body::Bytes;
 use axum::extract::Request;
@@ -70,26 +72,31 @@ pub fn stream_flags(body: &Map<String, Value>) -> Result<(bool, bool), ApiError>
     Ok((stream, include_usage))
 }
 
-/// A request routed to one deployment.
-#[derive(Clone)]
-pub struct Routed {
+/// A request admitted to a model group: authenticated, allowed to use the
+/// model, the model resolved (exact, `model_group_alias`, wildcard).
+pub struct Admitted {
+    pub runtime: Arc<Runtime>,
+    /// The model group the request's `model` resolved to.
     pub group: String,
-    pub deployment: Arc<Deployment>,
+    /// What a wildcard group's `*` matched.
+    pub wildcard: Option<String>,
+    pub accounting: Accounting,
 }
 
-/// Authenticates, authorizes `model`, picks a deployment and starts
-/// accounting for `call_type` (LiteLLM's names: `aembedding`, `atext_completion`).
-pub fn route(
+/// Authenticates, authorizes `model`, resolves it to a model group and
+/// starts accounting for `call_type` (LiteLLM's names: `aembedding`,
+/// `atext_completion`).
+pub fn admit(
     app: &AppState,
     headers: &HeaderMap,
     model: &str,
     request_id: String,
     call_type: &str,
-) -> Result<(Routed, Accounting), ApiError> {
+) -> Result<Admitted, ApiError> {
     let runtime = app.live.runtime().ok_or_else(ApiError::not_ready)?;
     let caller = authenticate(headers, &runtime)?;
     caller.authorize_model(&runtime, model)?;
-    let group = runtime.group(model).ok_or_else(|| {
+    let resolved = runtime.resolve(caller.alias(model)).ok_or_else(|| {
         ApiError::bad_request(
             format!(
                 "Invalid model name passed in model={model}. Call `/v1/models` to view available models for your key."
@@ -97,65 +104,117 @@ pub fn route(
             Some("model"),
         )
     })?;
-    let deployment = Arc::clone(group.pick().ok_or_else(|| {
-        ApiError::new(
+    if resolved.group.is_empty() {
+        return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",
-            format!("Model group {} has no deployments.", group.name),
-        )
-    })?);
+            format!("Model group {} has no deployments.", resolved.group.name),
+        ));
+    }
+    let (group, wildcard) = (resolved.group.name.clone(), resolved.wildcard);
     let mut accounting = Accounting::start(
         app.usage.clone(),
         request_id,
         call_type,
         caller.key_hash.to_hex(),
     );
-    accounting.set_route(
-        &group.name,
-        &deployment.id,
-        deployment.provider,
-        deployment.upstream.api_base(),
-    );
-    accounting.set_price(deployment.price);
-    Ok((
-        Routed {
-            group: group.name.clone(),
-            deployment,
-        },
+    accounting.set_key(caller.key.as_deref());
+    Ok(Admitted {
+        runtime,
+        group,
+        wildcard,
         accounting,
-    ))
+    })
 }
 
-/// The body the provider gets: its model name, no gateway-only parameters,
-/// the deployment's default parameters where the caller gave none.
-pub fn upstream_body(
-    mut request: Map<String, Value>,
-    deployment: &Deployment,
-) -> Map<String, Value> {
-    request.insert(
-        "model".into(),
-        Value::String(deployment.upstream_model.clone()),
-    );
-    for key in GATEWAY_ONLY_PARAMS {
-        request.remove(key);
-    }
-    for (key, value) in &deployment.default_params {
-        request.entry(key.clone()).or_insert_with(|| value.clone());
-    }
-    request
+/// How a routed request went, for the response headers.
+#[derive(Clone, Default)]
+pub struct Routed {
+    /// The group and deployment that answered (none on failure).
+    pub served: Option<(String, Arc<Deployment>)>,
+    pub retries: u32,
+    pub fallbacks: u32,
 }
 
-/// LiteLLM's response headers: which call, deployment and group answered.
+/// Sends `op` through the router (retries, cooldowns, fallbacks). On
+/// success, accounting names the deployment that answered and is handed
+/// back with the output; on failure it records the error, which becomes the
+/// client's.
+pub async fn route_call<O: router::Operation>(
+    app: &AppState,
+    admitted: Admitted,
+    op: &O,
+    overrides: router::Overrides,
+    routed_out: &mut Option<Routed>,
+) -> Result<(O::Output, Accounting), ApiError> {
+    let Admitted {
+        runtime,
+        group,
+        mut accounting,
+        ..
+    } = admitted;
+    let Some(first) = runtime.group(&group) else {
+        return Err(ApiError::not_ready());
+    };
+    let ctx = router::Context {
+        runtime: &runtime,
+        cooldowns: &app.cooldowns,
+        stats: &app.stats,
+        overrides,
+    };
+    match router::route_call(&ctx, op, first).await {
+        Ok(routed) => {
+            let d = &routed.deployment;
+            accounting.set_route(&routed.group, &d.id, d.provider, d.upstream.api_base());
+            accounting.set_price(d.price);
+            *routed_out = Some(Routed {
+                served: Some((routed.group, Arc::clone(d))),
+                retries: routed.retries,
+                fallbacks: routed.fallbacks,
+            });
+            Ok((routed.output, accounting))
+        }
+        Err(failed) => {
+            if let Some(d) = &failed.deployment {
+                accounting.set_route(&d.model_name, &d.id, d.provider, d.upstream.api_base());
+                accounting.set_price(d.price);
+            }
+            accounting.fail_with(failed.error.status.as_u16(), &failed.error.kind);
+            *routed_out = Some(Routed {
+                served: None,
+                retries: failed.retries,
+                fallbacks: failed.fallbacks,
+            });
+            Err(ApiError::from(failed.error))
+        }
+    }
+}
+
+/// LiteLLM's response headers: which call, deployment and group answered,
+/// after how many retries and fallbacks.
 pub fn set_litellm_headers(response: &mut Response, call_id: &str, routed: Option<&Routed>) {
     set_header(response, "x-litellm-call-id", call_id);
-    if let Some(routed) = routed {
-        set_header(response, "x-litellm-model-id", &routed.deployment.id);
-        set_header(response, "x-litellm-model-group", &routed.group);
-        let api_base = routed.deployment.upstream.api_base();
+    let Some(routed) = routed else {
+        return;
+    };
+    if let Some((group, deployment)) = &routed.served {
+        set_header(response, "x-litellm-model-id", &deployment.id);
+        set_header(response, "x-litellm-model-group", group);
+        let api_base = deployment.upstream.api_base();
         if !api_base.is_empty() {
             set_header(response, "x-litellm-model-api-base", api_base);
         }
     }
+    set_header(
+        response,
+        "x-litellm-attempted-retries",
+        &routed.retries.to_string(),
+    );
+    set_header(
+        response,
+        "x-litellm-attempted-fallbacks",
+        &routed.fallbacks.to_string(),
+    );
 }
 
 fn set_header(response: &mut Response, name: &'static str, value: &str) {

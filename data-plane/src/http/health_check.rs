@@ -1,6 +1,10 @@
 //! `GET /health`: a minimal real call to every deployment, in LiteLLM's
 //! `healthy_endpoints` / `unhealthy_endpoints` shape. Nothing secret is in
 //! the answer: model, group, id and API base only.
+//!
+//! With `general_settings.background_health_checks` the same probe runs
+//! every `health_check_interval` in the background, and feeds the router:
+//! a deployment that fails it is avoided until it passes again.
 
 use super::AppState;
 use super::auth::authenticate;
@@ -16,9 +20,61 @@ use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// A probe that hangs is an unhealthy deployment, not a hung endpoint.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How soon a config that turns background checks on is noticed.
+const IDLE_POLL: Duration = Duration::from_secs(2);
+
+/// Runs the background health checks until `cancel`, following the served
+/// config: they start, stop and change interval with it.
+pub fn spawn_background(app: AppState, cancel: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            let interval = match app.live.runtime() {
+                Some(runtime) => match runtime.routing.health_check_interval {
+                    Some(interval) => {
+                        tokio::select! {
+                            () = cancel.cancelled() => return,
+                            () = check_all(&app, runtime.deployments()) => {}
+                        }
+                        interval
+                    }
+                    None => {
+                        // Checks turned off: what they found no longer holds.
+                        app.cooldowns.clear_unhealthy();
+                        IDLE_POLL
+                    }
+                },
+                None => IDLE_POLL,
+            };
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+        }
+    });
+}
+
+async fn check_all(app: &AppState, deployments: &[Arc<Deployment>]) {
+    let results = futures::future::join_all(deployments.iter().map(|d| probe(app, d))).await;
+    for (deployment, result) in deployments.iter().zip(results) {
+        let was_unhealthy = app.cooldowns.is_unhealthy(&deployment.id);
+        match &result {
+            Err(error) if !was_unhealthy => tracing::warn!(
+                deployment = %deployment.id, model_group = %deployment.model_name, %error,
+                "background health check failed: avoiding this deployment until it passes"
+            ),
+            Ok(()) if was_unhealthy => tracing::info!(
+                deployment = %deployment.id, model_group = %deployment.model_name,
+                "background health check passed: deployment back in rotation"
+            ),
+            _ => {}
+        }
+        app.cooldowns.set_healthy(&deployment.id, result.is_ok());
+    }
+}
 
 pub async fn health(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let Some(runtime) = app.live.runtime() else {
@@ -31,11 +87,7 @@ pub async fn health(State(app): State<AppState>, headers: HeaderMap) -> Response
     let visible: Vec<Arc<Deployment>> = runtime
         .deployments()
         .iter()
-        .filter(|d| {
-            caller
-                .allowed_models()
-                .is_none_or(|allowed| allowed.contains(&d.model_name))
-        })
+        .filter(|d| caller.may_use(&d.model_name))
         .cloned()
         .collect();
     let probes = visible.iter().map(|d| probe(&app, d));

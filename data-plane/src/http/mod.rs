@@ -7,9 +7,10 @@ mod embeddings;
 mod endpoint;
 pub mod error;
 mod health;
-mod health_check;
+pub(crate) mod health_check;
 mod management;
 mod models;
+mod usage_headers;
 
 use crate::live::LiveState;
 use crate::usage::UsageSink;
@@ -31,11 +32,16 @@ pub struct AppState {
     pub usage: UsageSink,
     /// The control plane's admin API, for the management routes.
     pub admin: AdminServiceClient<InterceptedChannel>,
+    /// The control plane's spend queries, for `/spend/logs` and `/global/spend/*`.
+    pub spend: tollgate_proto::v1::spend_service_client::SpendServiceClient<InterceptedChannel>,
     /// Survives snapshot swaps: a new config does not forgive a failing
     /// deployment.
     pub cooldowns: Arc<crate::router::Cooldowns>,
     /// In-flight counts and latencies per deployment, for the strategies.
     pub stats: Arc<crate::router::Stats>,
+    /// Fleet-wide rpm/tpm/parallel/budget limits, leased from the control
+    /// plane.
+    pub limiter: Arc<crate::limits::Limiter>,
 }
 
 /// Admin calls carry the caller's key, not the cluster token; the channel
@@ -57,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health/readiness", get(health::readiness))
         .route("/health", get(health_check::health))
         .merge(management::key_routes())
+        .merge(management::org_routes())
+        .merge(management::spend_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

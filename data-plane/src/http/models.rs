@@ -1,4 +1,4 @@
-//! `GET /v1/models`: the model groups of the snapshot.
+//! `GET /v1/models`: the model groups of the snapshot the caller may use.
 
 use super::AppState;
 use super::auth::authenticate;
@@ -15,10 +15,18 @@ pub async fn list(State(app): State<AppState>, headers: HeaderMap) -> Response {
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
-    // Keys limited to some models see only those (LiteLLM filters the same).
-    let body = match caller.allowed_models() {
-        Some(allowed) => runtime.models_body_for(allowed),
-        None => runtime.models_body(),
+    // Keys limited to some models (by their own, their team's or their
+    // user's list) see only those (LiteLLM filters the same).
+    let body = if caller.is_restricted() {
+        let visible: Vec<String> = runtime
+            .model_names()
+            .iter()
+            .filter(|m| caller.may_use(m))
+            .cloned()
+            .collect();
+        runtime.models_body_for(&visible)
+    } else {
+        runtime.models_body()
     };
     (
         [(

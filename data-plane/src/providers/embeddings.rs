@@ -139,6 +139,7 @@ pub fn render_list(
         usage: Usage {
             prompt_tokens,
             completion_tokens: 0,
+            cached_tokens: 0,
         },
     }
 }

@@ -28,6 +28,7 @@ impl MockUpstream {
         let usage = Usage {
             prompt_tokens,
             completion_tokens: self.completion_tokens,
+            cached_tokens: 0,
         };
         if !call.stream {
             return ChatOutput::Complete {

@@ -10,18 +10,59 @@ use std::convert::Infallible;
 use super::chat::{ChunkStream, StreamEvent};
 
 /// Token usage as OpenAI reports it.
-#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(from = "WireUsage")]
 pub struct Usage {
-    #[serde(default)]
     pub prompt_tokens: u64,
-    #[serde(default)]
     pub completion_tokens: u64,
+    /// Prompt tokens served from the provider's cache (part of
+    /// `prompt_tokens`): OpenAI's `prompt_tokens_details.cached_tokens`, or
+    /// what a translator read from the provider's own field.
+    pub cached_tokens: u64,
+}
+
+/// OpenAI's `usage` object as it arrives; `cache_read_input_tokens` is
+/// what LiteLLM-shaped (Anthropic-derived) usage carries instead.
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptTokensDetails>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PromptTokensDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+impl From<WireUsage> for Usage {
+    fn from(w: WireUsage) -> Self {
+        Usage {
+            prompt_tokens: w.prompt_tokens,
+            completion_tokens: w.completion_tokens,
+            cached_tokens: w
+                .prompt_tokens_details
+                .and_then(|d| d.cached_tokens)
+                .or(w.cache_read_input_tokens)
+                .unwrap_or(0),
+        }
+    }
 }
 
 /// Observes a stream as it passes. Implementors record usage when dropped,
 /// so a client that disconnects mid-stream is still accounted for.
 pub trait StreamAccounting: Send + 'static {
     fn first_chunk(&mut self);
+    /// Every frame relayed to the client, before the provider's usage is
+    /// known: a stream that ends (or is dropped) without usage is counted
+    /// from these. Implementations keep a cheap `Bytes` handle, no parse.
+    fn relayed(&mut self, frame: &Bytes);
     fn usage(&mut self, usage: Usage);
     fn completed(&mut self);
     fn failed(&mut self, error_type: &str);
@@ -49,6 +90,7 @@ pub fn sse_body<A: StreamAccounting>(
                     // Empty frames carry only accounting (a usage chunk the
                     // client did not ask for).
                     if !frame.is_empty() {
+                        accounting.relayed(&frame);
                         yield Ok(frame);
                     }
                 }
@@ -197,7 +239,8 @@ mod tests {
             kept[3].1,
             Some(Usage {
                 prompt_tokens: 3,
-                completion_tokens: 5
+                completion_tokens: 5,
+                cached_tokens: 0,
             })
         );
         let dropped = parse(vec![STREAM.as_bytes().to_vec()], false);
@@ -208,7 +251,8 @@ mod tests {
                 String::new(),
                 Some(Usage {
                     prompt_tokens: 3,
-                    completion_tokens: 5
+                    completion_tokens: 5,
+                    cached_tokens: 0,
                 }),
                 false
             )
@@ -239,6 +283,21 @@ mod tests {
     }
 
     #[test]
+    fn cached_tokens_are_read_from_openai_or_litellm_fields() {
+        let openai = r#"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":6}}}"#;
+        assert_eq!(
+            usage_of(openai),
+            Some(Usage {
+                prompt_tokens: 10,
+                completion_tokens: 2,
+                cached_tokens: 6
+            })
+        );
+        let litellm = r#"{"usage":{"prompt_tokens":10,"completion_tokens":2,"cache_read_input_tokens":3,"prompt_tokens_details":null}}"#;
+        assert_eq!(usage_of(litellm).map(|u| u.cached_tokens), Some(3));
+    }
+
+    #[test]
     fn usage_is_read_only_where_present() {
         assert_eq!(
             usage_of(r#"{"choices":[{"delta":{"content":"hi"}}]}"#),
@@ -251,7 +310,8 @@ mod tests {
             ),
             Some(Usage {
                 prompt_tokens: 3,
-                completion_tokens: 5
+                completion_tokens: 5,
+                cached_tokens: 0,
             })
         );
     }

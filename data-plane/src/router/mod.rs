@@ -8,23 +8,26 @@
 //! that fails before that is retried like any call; after it, the failure
 //! reaches the client as an error event (see `providers::stream`).
 
+mod attempt;
+mod calls;
 mod cooldown;
+mod error_class;
+mod operation;
 mod policy;
 mod stats;
 mod strategy;
 
+pub use calls::{Chat, Completion, Embedding};
 pub use cooldown::Cooldowns;
+pub use operation::{Metered, Operation};
 pub use policy::{FailureClass, MAX_RETRY_WAIT, RoutingPolicy};
-pub use stats::Stats;
+pub use stats::{DeploymentUsage, Stats};
 pub use strategy::Strategy;
 
-use crate::providers::{ChatCall, ChatOutput, HttpClient, ProviderError, StreamEvent};
-use crate::runtime::{Deployment, GATEWAY_ONLY_PARAMS, ModelGroup, Runtime};
-use futures::StreamExt;
-use http::StatusCode;
+use crate::providers::{ChatOutput, HttpClient, ProviderError};
+use crate::runtime::{Deployment, ModelGroup, Runtime};
 use serde_json::{Map, Value};
 use std::sync::Arc;
-use std::time::Duration;
 use tracing::{debug, warn};
 
 /// Per-request routing overrides LiteLLM accepts in the body.
@@ -65,11 +68,12 @@ impl Overrides {
     }
 }
 
+/// A chat request to route (what `POST /v1/chat/completions` hands over).
 pub struct Request<'a> {
     pub runtime: &'a Runtime,
     pub client: &'a HttpClient,
-    pub cooldowns: &'a Cooldowns,
-    pub stats: &'a Stats,
+    pub cooldowns: &'a Arc<Cooldowns>,
+    pub stats: &'a Arc<Stats>,
     /// What a wildcard group's `*` matched in the requested model.
     pub wildcard: Option<&'a str>,
     /// The client's body (model = the group asked for).
@@ -80,9 +84,17 @@ pub struct Request<'a> {
     pub overrides: Overrides,
 }
 
+/// What every routed call shares, whatever the endpoint.
+pub struct Context<'a> {
+    pub runtime: &'a Runtime,
+    pub cooldowns: &'a Arc<Cooldowns>,
+    pub stats: &'a Arc<Stats>,
+    pub overrides: Overrides,
+}
+
 /// A served request and how it got served.
-pub struct Routed {
-    pub output: ChatOutput,
+pub struct Routed<O = ChatOutput> {
+    pub output: O,
     pub deployment: Arc<Deployment>,
     pub group: String,
     pub retries: u32,
@@ -97,22 +109,42 @@ pub struct Failed {
     pub fallbacks: u32,
 }
 
+/// Routes a chat request.
 pub async fn route(request: Request<'_>, first: &ModelGroup) -> Result<Routed, Failed> {
-    let policy = &request.runtime.routing;
-    let mut retries = 0;
-    let mut fallbacks = 0;
-    let first_result =
-        attempt_group(&request, first, request.overrides.mock_testing_fallbacks).await;
-    let mut failure = match first_result {
-        Ok(mut routed) => {
-            routed.retries += retries;
-            return Ok(routed);
-        }
-        Err(f) => f,
+    let ctx = Context {
+        runtime: request.runtime,
+        cooldowns: request.cooldowns,
+        stats: request.stats,
+        overrides: request.overrides,
     };
-    retries += failure.retries;
-    if request.overrides.disable_fallbacks {
-        return Err(Failed { retries, ..failure });
+    let chat = Chat {
+        client: request.client,
+        wildcard: request.wildcard,
+        body: request.body,
+        stream: request.stream,
+        include_usage: request.include_usage,
+        request_id: request.request_id,
+    };
+    route_call(&ctx, &chat, first).await
+}
+
+/// Routes any call: attempts in the group asked for, then its fallback
+/// groups by the kind of the last failure.
+pub async fn route_call<O: Operation>(
+    ctx: &Context<'_>,
+    op: &O,
+    first: &ModelGroup,
+) -> Result<Routed<O::Output>, Failed> {
+    let policy = &ctx.runtime.routing;
+    let mut fallbacks = 0;
+    let mut failure =
+        match attempt::attempt_group(ctx, op, first, ctx.overrides.mock_testing_fallbacks).await {
+            Ok(routed) => return Ok(routed),
+            Err(f) => f,
+        };
+    let mut retries = failure.retries;
+    if ctx.overrides.disable_fallbacks {
+        return Err(failure);
     }
     let class = FailureClass::of(failure.error.status.as_u16(), failure.error.code.as_deref());
     let chain: Vec<String> = match class {
@@ -128,7 +160,7 @@ pub async fn route(request: Request<'_>, first: &ModelGroup) -> Result<Routed, F
             .unwrap_or_default(),
         // A malformed request fails the same way everywhere.
         FailureClass::Permanent => Vec::new(),
-        FailureClass::Transient | FailureClass::Deployment => request
+        FailureClass::Transient | FailureClass::Deployment => ctx
             .overrides
             .fallbacks
             .clone()
@@ -139,13 +171,13 @@ pub async fn route(request: Request<'_>, first: &ModelGroup) -> Result<Routed, F
         if fallbacks >= policy.max_fallbacks {
             break;
         }
-        let Some(group) = request.runtime.group(name) else {
+        let Some(group) = ctx.runtime.group(name) else {
             warn!(fallback = %name, "fallback names no model group in the config; skipped");
             continue;
         };
         fallbacks += 1;
         debug!(from = %first.name, to = %name, "falling back");
-        match attempt_group(&request, group, false).await {
+        match attempt::attempt_group(ctx, op, group, false).await {
             Ok(mut routed) => {
                 routed.retries += retries;
                 routed.fallbacks = fallbacks;
@@ -162,262 +194,4 @@ pub async fn route(request: Request<'_>, first: &ModelGroup) -> Result<Routed, F
         fallbacks,
         ..failure
     })
-}
-
-/// The body a deployment receives: its model name, no gateway-only keys,
-/// its default parameters where the request set none.
-fn body_for(
-    body: &Map<String, Value>,
-    deployment: &Deployment,
-    wildcard: Option<&str>,
-) -> Map<String, Value> {
-    let mut body = body.clone();
-    let model = match wildcard {
-        Some(matched) if deployment.upstream_model.contains('*') => {
-            deployment.upstream_model.replacen('*', matched, 1)
-        }
-        _ => deployment.upstream_model.clone(),
-    };
-    body.insert("model".into(), Value::String(model));
-    for key in GATEWAY_ONLY_PARAMS {
-        body.remove(key);
-    }
-    for (key, value) in &deployment.default_params {
-        body.entry(key.clone()).or_insert_with(|| value.clone());
-    }
-    body
-}
-
-fn no_deployments(group: &ModelGroup, cooldown: Duration) -> ProviderError {
-    let ids: Vec<&str> = group.deployments().iter().map(|d| d.id.as_str()).collect();
-    ProviderError {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        message: format!(
-            "No deployments available for selected model, Try again in {} seconds. Passed model={}. pre-call-checks=false, cooldown_list={ids:?}",
-            cooldown.as_secs().max(1),
-            group.name
-        ),
-        kind: "rate_limit_error".into(),
-        param: None,
-        code: Some("429".into()),
-        retry_after: http::HeaderValue::from_str(&cooldown.as_secs().max(1).to_string())
-            .ok()
-            .map(Box::new),
-    }
-}
-
-fn retry_wait(error: &ProviderError, policy: &RoutingPolicy, attempt: u32) -> Duration {
-    let header = error
-        .retry_after
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64);
-    // Exponential from 0.5 s when the provider gave no hint.
-    let backoff = Duration::from_millis(500).saturating_mul(2u32.saturating_pow(attempt.min(4)));
-    header
-        .unwrap_or(backoff)
-        .max(policy.retry_after)
-        .min(MAX_RETRY_WAIT)
-}
-
-async fn attempt_group(
-    request: &Request<'_>,
-    group: &ModelGroup,
-    fail_first: bool,
-) -> Result<Routed, Failed> {
-    let policy = &request.runtime.routing;
-    let attempts = 1 + request.overrides.num_retries.unwrap_or(policy.num_retries);
-    // LiteLLM does not cool down the only deployment of a group: there would
-    // be nothing left to serve it.
-    let can_cool = policy.cooldowns_enabled && group.len() > 1;
-    let mut tried: Vec<Arc<Deployment>> = Vec::new();
-    let mut last: Option<(ProviderError, Arc<Deployment>)> = None;
-    for attempt in 0..attempts {
-        let fresh = choose(request, group, |d| {
-            !request.cooldowns.is_cooling(&d.id) && !tried.iter().any(|t| t.id == d.id)
-        });
-        let deployment = match fresh
-            .or_else(|| choose(request, group, |d| !request.cooldowns.is_cooling(&d.id)))
-        {
-            Some(d) => Arc::clone(d),
-            None => {
-                return Err(Failed {
-                    error: last.as_ref().map_or_else(
-                        || no_deployments(group, policy.cooldown),
-                        |(e, _)| e.clone(),
-                    ),
-                    deployment: last.map(|(_, d)| d),
-                    retries: attempt.saturating_sub(1),
-                    fallbacks: 0,
-                });
-            }
-        };
-        if let Some((error, previous)) = &last {
-            // Same deployment again: wait as it asked. Another one: go now.
-            if previous.id == deployment.id {
-                tokio::time::sleep(retry_wait(error, policy, attempt - 1)).await;
-            }
-        }
-        let outcome = if fail_first && attempt == 0 {
-            Err(ProviderError {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                message: "mock_testing_fallbacks: this deployment failed on purpose to exercise fallbacks".into(),
-                kind: "api_error".into(),
-                param: None,
-                code: Some("500".into()),
-                retry_after: None,
-            })
-        } else {
-            call(request, &deployment).await
-        };
-        match outcome {
-            Ok(output) => {
-                return Ok(Routed {
-                    output,
-                    deployment,
-                    group: group.name.clone(),
-                    retries: attempt,
-                    fallbacks: 0,
-                });
-            }
-            Err(error) => {
-                let status = error.status.as_u16();
-                if can_cool && FailureClass::cools_down(status) {
-                    let wait = retry_wait(&error, policy, 0).max(policy.cooldown);
-                    request.cooldowns.cool(&deployment.id, wait);
-                }
-                let class = FailureClass::of(status, error.code.as_deref());
-                tried.push(Arc::clone(&deployment));
-                // Wrong credentials or model at this deployment: only another
-                // deployment can help (LiteLLM: no retry without a healthy
-                // alternative).
-                let alternative = group.deployments().iter().any(|d| {
-                    !request.cooldowns.is_cooling(&d.id) && !tried.iter().any(|t| t.id == d.id)
-                });
-                let give_up = !class.retryable()
-                    || (class == FailureClass::Deployment && !alternative)
-                    || fail_first;
-                last = Some((error, deployment));
-                if give_up {
-                    break;
-                }
-            }
-        }
-    }
-    let retries = u32::try_from(tried.len())
-        .unwrap_or(u32::MAX)
-        .saturating_sub(1);
-    let (error, deployment) = match last {
-        Some((e, d)) => (e, Some(d)),
-        None => (no_deployments(group, policy.cooldown), None),
-    };
-    Err(Failed {
-        error,
-        deployment,
-        retries,
-        fallbacks: 0,
-    })
-}
-
-/// The deployment the strategy picks among those `allow` accepts, lowest
-/// `order` first.
-fn choose<'a>(
-    request: &Request<'_>,
-    group: &'a ModelGroup,
-    allow: impl Fn(&Deployment) -> bool,
-) -> Option<&'a Arc<Deployment>> {
-    let allowed: Vec<&Arc<Deployment>> = group.deployments().iter().filter(|d| allow(d)).collect();
-    let first_order = allowed.iter().map(|d| d.order).min()?;
-    let candidates: Vec<&Arc<Deployment>> = allowed
-        .into_iter()
-        .filter(|d| d.order == first_order)
-        .collect();
-    request
-        .runtime
-        .routing
-        .strategy
-        .choose(&candidates, request.stats, |subset| {
-            group.pick_among(subset)
-        })
-}
-
-/// One call to one deployment, measured for the routing strategies.
-async fn call(request: &Request<'_>, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
-    let in_flight = request.stats.start(&deployment.id);
-    let started = std::time::Instant::now();
-    let ttl = request.runtime.routing.strategy.latency_ttl();
-    match call_once(request, deployment).await {
-        Ok(ChatOutput::Stream(chunks)) => {
-            request
-                .stats
-                .record_latency(&deployment.id, started.elapsed(), ttl);
-            // A stream is in flight until it ends, not until its first chunk.
-            let held = async_stream::stream! {
-                let _in_flight = in_flight;
-                let mut chunks = chunks;
-                while let Some(event) = chunks.next().await {
-                    yield event;
-                }
-            };
-            Ok(ChatOutput::Stream(Box::pin(held)))
-        }
-        Ok(output) => {
-            request
-                .stats
-                .record_latency(&deployment.id, started.elapsed(), ttl);
-            Ok(output)
-        }
-        Err(error) => {
-            request.stats.record_failure(
-                &deployment.id,
-                deployment.timeout.min(started.elapsed() * 2),
-                ttl,
-            );
-            Err(error)
-        }
-    }
-}
-
-/// A stream is not accepted until its first event: a failure before it is a
-/// failed attempt, so it can be retried.
-async fn call_once(
-    request: &Request<'_>,
-    deployment: &Deployment,
-) -> Result<ChatOutput, ProviderError> {
-    let call = ChatCall {
-        client: request.client,
-        body: body_for(&request.body, deployment, request.wildcard),
-        stream: request.stream,
-        include_usage: request.include_usage,
-        timeout: deployment.timeout,
-        stream_timeout: deployment.stream_timeout,
-        drop_params: deployment.drop_params,
-        request_id: request.request_id,
-        model_group: &deployment.model_name,
-    };
-    let output = deployment.upstream.chat(call).await?;
-    let ChatOutput::Stream(mut chunks) = output else {
-        return Ok(output);
-    };
-    let first = tokio::time::timeout(deployment.stream_timeout, chunks.next())
-        .await
-        .map_err(|_| ProviderError::timeout(deployment.provider, deployment.stream_timeout))?;
-    match first {
-        Some(StreamEvent::Error { .. }) | None => Err(ProviderError {
-            status: StatusCode::BAD_GATEWAY,
-            message: format!(
-                "{}: the stream ended before its first chunk",
-                deployment.provider
-            ),
-            kind: "api_connection_error".into(),
-            param: None,
-            code: Some("502".into()),
-            retry_after: None,
-        }),
-        Some(event) => Ok(ChatOutput::Stream(Box::pin(
-            futures::stream::iter([event]).chain(chunks),
-        ))),
-    }
 }

@@ -1,15 +1,22 @@
 //! The router's settings, resolved once per snapshot from LiteLLM's
 //! `router_settings` (which win) and `litellm_settings`.
 
+use super::error_class::PerClass;
 use super::strategy::Strategy;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
 use tollgate_shared::config::{LitellmSettings, RouterSettings};
+use tollgate_shared::snapshot::Snapshot;
 
 /// LiteLLM's defaults.
 const DEFAULT_NUM_RETRIES: u32 = 3;
 const DEFAULT_COOLDOWN: Duration = Duration::from_secs(5);
 const DEFAULT_MAX_FALLBACKS: u32 = 5;
+/// LiteLLM's `allowed_fails` when only `allowed_fails_policy` is set.
+const DEFAULT_ALLOWED_FAILS: u32 = 3;
+/// LiteLLM's `health_check_interval`.
+const DEFAULT_HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(300);
 /// A provider's `retry-after` is honoured up to this; beyond it the error is
 /// returned rather than holding the client's connection.
 pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
@@ -27,6 +34,21 @@ pub struct RoutingPolicy {
     pub context_window_fallbacks: HashMap<String, Vec<String>>,
     pub content_policy_fallbacks: HashMap<String, Vec<String>>,
     pub default_fallbacks: Vec<String>,
+    /// `retry_policy`: retries per exception class, instead of `num_retries`.
+    pub retry_policy: PerClass,
+    /// `allowed_fails` / `allowed_fails_policy`: when either is set, a
+    /// deployment cools down only after more failures than allowed this
+    /// minute (LiteLLM's legacy rule) instead of at once.
+    pub allowed_fails: Option<AllowedFails>,
+    /// `general_settings.background_health_checks`: probe every deployment
+    /// this often and cool down the unhealthy ones.
+    pub health_check_interval: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowedFails {
+    pub default: u32,
+    pub per_class: PerClass,
 }
 
 type FallbackList = Option<Vec<std::collections::BTreeMap<String, Vec<String>>>>;
@@ -50,6 +72,47 @@ fn seconds(s: Option<f64>) -> Option<Duration> {
 }
 
 impl RoutingPolicy {
+    /// The typed settings, plus those LiteLLM keys the snapshot carries raw
+    /// (`retry_policy`, `allowed_fails_policy`, background health checks).
+    pub fn from_snapshot(snapshot: &Snapshot) -> Self {
+        let section = |name: &str| snapshot.raw_settings.get(name).and_then(Value::as_object);
+        let router = section("router_settings");
+        let general = section("general_settings");
+        let mut policy = Self::from_settings(&snapshot.router_settings, &snapshot.litellm_settings);
+        policy.retry_policy = PerClass::parse(
+            "retry_policy",
+            router.and_then(|r| r.get("retry_policy")),
+            "Retries",
+        );
+        let allowed_fails_policy = PerClass::parse(
+            "allowed_fails_policy",
+            router.and_then(|r| r.get("allowed_fails_policy")),
+            "AllowedFails",
+        );
+        if snapshot.router_settings.allowed_fails.is_some() || !allowed_fails_policy.is_empty() {
+            policy.allowed_fails = Some(AllowedFails {
+                default: snapshot
+                    .router_settings
+                    .allowed_fails
+                    .unwrap_or(DEFAULT_ALLOWED_FAILS),
+                per_class: allowed_fails_policy,
+            });
+        }
+        let background = general
+            .and_then(|g| g.get("background_health_checks"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if background {
+            let interval = general
+                .and_then(|g| g.get("health_check_interval"))
+                .and_then(Value::as_f64)
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .map_or(DEFAULT_HEALTH_CHECK_INTERVAL, Duration::from_secs_f64);
+            policy.health_check_interval = Some(interval);
+        }
+        policy
+    }
+
     pub fn from_settings(router: &RouterSettings, litellm: &LitellmSettings) -> Self {
         let strategy = match router.routing_strategy.as_deref() {
             None => Strategy::default(),
@@ -89,6 +152,9 @@ impl RoutingPolicy {
                 .clone()
                 .or_else(|| litellm.default_fallbacks.clone())
                 .unwrap_or_default(),
+            retry_policy: PerClass::default(),
+            allowed_fails: None,
+            health_check_interval: None,
         }
     }
 }
@@ -162,6 +228,25 @@ mod tests {
         assert_eq!(p.fallbacks["c"], ["d"]);
         assert_eq!(p.cooldown, DEFAULT_COOLDOWN);
         assert_eq!(p.max_fallbacks, DEFAULT_MAX_FALLBACKS);
+    }
+
+    #[test]
+    fn raw_settings_carry_retry_and_allowed_fails_policies_and_health_checks() {
+        let yaml = "general_settings:\n  background_health_checks: true\n  health_check_interval: 2\nrouter_settings:\n  retry_policy: {RateLimitErrorRetries: 0}\n  allowed_fails_policy: {InternalServerErrorAllowedFails: 4}\nmodel_list: []\n";
+        let loaded = tollgate_shared::config::load(yaml, &BTreeMap::new()).expect("valid config");
+        let p = RoutingPolicy::from_snapshot(&Snapshot::from_config(&loaded));
+        use super::super::error_class::ErrorClass;
+        assert_eq!(p.retry_policy.get(ErrorClass::RateLimit), Some(0));
+        let allowed = p.allowed_fails.expect("allowed_fails_policy set");
+        assert_eq!(allowed.default, DEFAULT_ALLOWED_FAILS);
+        assert_eq!(allowed.per_class.get(ErrorClass::InternalServer), Some(4));
+        assert_eq!(p.health_check_interval, Some(Duration::from_secs(2)));
+
+        let loaded = tollgate_shared::config::load("model_list: []\n", &BTreeMap::new())
+            .expect("valid config");
+        let p = RoutingPolicy::from_snapshot(&Snapshot::from_config(&loaded));
+        assert!(p.allowed_fails.is_none() && p.health_check_interval.is_none());
+        assert!(p.retry_policy.is_empty());
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum Strategy {
     },
     /// Cheapest per token; unknown prices last.
     CostBased,
+    /// `usage-based-routing-v2`: fewest tokens this minute (deployments at
+    /// their `rpm`/`tpm` are already filtered out, for every strategy).
+    UsageBased,
 }
 
 impl Strategy {
@@ -51,6 +54,7 @@ impl Strategy {
                 ttl: std::time::Duration::from_secs_f64(number("ttl").unwrap_or(3600.0)),
             }),
             "cost-based-routing" => Some(Strategy::CostBased),
+            "usage-based-routing-v2" => Some(Strategy::UsageBased),
             _ => None,
         }
     }
@@ -92,6 +96,7 @@ impl Strategy {
                 },
                 0.0,
             ),
+            Strategy::UsageBased => best_by(&|d| stats.usage().used(&d.id).1 as f64, 0.0),
         }
     }
 }

@@ -2,16 +2,44 @@
 //! a request whose client vanished mid-stream is still reported.
 
 use super::UsageSink;
+use super::request_meta::{RequestMeta, merge_tags};
+use super::tokenizer::{self, Completion, Encoding, PromptKind};
 use crate::providers::StreamAccounting;
 use crate::providers::stream::Usage;
+use bytes::Bytes;
+use std::time::Duration;
 use tollgate_proto::v1::{RequestStatus, UsageRecord};
 use tollgate_shared::pricing::{Picodollars, Price};
+use tollgate_shared::snapshot::VirtualKey;
+
+/// `usage_source` values.
+const SOURCE_PROVIDER: &str = "provider";
+const SOURCE_TOKENIZER: &str = "tokenizer";
 
 pub struct Accounting {
     sink: UsageSink,
     record: UsageRecord,
     price: Option<Price>,
     recorded: bool,
+    request_tags: Vec<String>,
+    key_tags: Vec<String>,
+    /// The provider's usage arrived: nothing to count ourselves.
+    usage_seen: bool,
+    /// Set when the tokens may have to be counted here.
+    fallback: Option<Fallback>,
+    /// The request's hold on fleet-wide limits, settled with the real
+    /// tokens and cost when the record is made.
+    permit: Option<crate::limits::Permit>,
+    /// Frames relayed while no usage has arrived (cheap `Bytes` handles,
+    /// parsed only if the stream ends without usage).
+    relayed: Vec<Bytes>,
+}
+
+/// What counting needs: the tokenizer and the client's request as received.
+struct Fallback {
+    encoding: Encoding,
+    kind: PromptKind,
+    request: Bytes,
 }
 
 fn now_ms() -> i64 {
@@ -31,7 +59,56 @@ impl Accounting {
             },
             price: None,
             recorded: false,
+            request_tags: Vec::new(),
+            key_tags: Vec::new(),
+            usage_seen: false,
+            fallback: None,
+            relayed: Vec::new(),
+            permit: None,
         }
+    }
+
+    pub fn attach_permit(&mut self, permit: crate::limits::Permit) {
+        self.permit = Some(permit);
+    }
+
+    /// The virtual key's alias, team, user and tags (`None`: master key).
+    pub fn set_key(&mut self, key: Option<&VirtualKey>) {
+        let Some(key) = key else { return };
+        self.record.key_alias = key.alias.clone().unwrap_or_default();
+        self.record.team_id = key.team_id.clone().unwrap_or_default();
+        self.record.user_id = key.user_id.clone().unwrap_or_default();
+        self.key_tags = key.tags.clone();
+    }
+
+    /// End user, tags and metadata the request carries.
+    pub fn set_request_meta(&mut self, meta: RequestMeta) {
+        if let Some(user) = meta.end_user {
+            self.record.end_user = user;
+        }
+        self.request_tags = meta.tags;
+        self.record.metadata_json = meta.metadata_json;
+    }
+
+    /// Retries and fallbacks the router used.
+    pub fn set_attempts(&mut self, retries: u32, fallbacks: u32) {
+        self.record.retries = retries;
+        self.record.fallbacks = fallbacks;
+    }
+
+    /// Time spent in the gateway itself (total minus the upstream's).
+    pub fn set_overhead(&mut self, overhead: Duration) {
+        self.record.overhead_us = u64::try_from(overhead.as_micros()).unwrap_or(u64::MAX);
+    }
+
+    /// If the provider reports no usage, count the tokens of `request` (the
+    /// client's body) and of the output with `upstream_model`'s tokenizer.
+    pub fn count_if_no_usage(&mut self, upstream_model: &str, kind: PromptKind, request: Bytes) {
+        self.fallback = Some(Fallback {
+            encoding: Encoding::for_model(upstream_model),
+            kind,
+            request,
+        });
     }
 
     pub fn set_price(&mut self, price: Option<Price>) {
@@ -69,10 +146,29 @@ impl Accounting {
         self.record.end_user = end_user.to_string();
     }
 
+    /// A complete (non-streamed) response whose usage the provider gave.
     pub fn succeed(mut self, usage: Usage) {
         self.usage(usage);
         self.completed();
         self.flush();
+    }
+
+    /// A complete response `body` (OpenAI's shape) with the usage parsed
+    /// from it; when the body has no `usage` at all, the tokens are counted.
+    /// Returns the cost charged.
+    pub fn succeed_with_body(mut self, usage: Usage, body: &Bytes) -> Option<Picodollars> {
+        self.completed();
+        let reported = usage != Usage::default() || self.fallback.is_none() || has_usage(body);
+        if reported {
+            self.usage(usage);
+        } else if let Ok(object) = serde_json::from_slice::<serde_json::Value>(body) {
+            let mut completion = Completion::default();
+            completion.add_object(&object);
+            self.count(&completion);
+        }
+        let cost = self.cost();
+        self.flush();
+        cost
     }
 
     pub fn fail_with(mut self, http_status: u16, error_type: &str) {
@@ -86,6 +182,15 @@ impl Accounting {
             return;
         }
         self.recorded = true;
+        if !self.usage_seen && self.fallback.is_some() && self.record.usage_source.is_empty() {
+            // A stream that ended, broke or lost its client before any
+            // usage arrived: charge what was relayed.
+            let mut completion = Completion::default();
+            for frame in &self.relayed {
+                completion.add_frame(frame);
+            }
+            self.count(&completion);
+        }
         if self.record.status == RequestStatus::Unspecified as i32 {
             // Dropped before completion: the client went away.
             self.record.status = RequestStatus::Failure.into();
@@ -93,10 +198,53 @@ impl Accounting {
             self.record.http_status = 499;
         }
         self.record.end_time_ms = now_ms();
+        if self.record.first_token_time_ms == 0 && !self.record.stream {
+            // A complete response's first token arrives with the rest.
+            if self.record.status == RequestStatus::Success as i32 {
+                self.record.first_token_time_ms = self.record.end_time_ms;
+            }
+        }
         self.record.cost_known = self.price.is_some();
         self.record.cost_picos = self.cost().unwrap_or(0);
+        self.record.tags = merge_tags(&self.request_tags, &self.key_tags);
+        if let Some(permit) = self.permit.take() {
+            permit.settle(
+                self.record.prompt_tokens + self.record.completion_tokens,
+                self.record.cost_picos,
+            );
+        }
         self.sink.record(std::mem::take(&mut self.record));
     }
+
+    /// Counts prompt and `completion` tokens ourselves, when there is
+    /// anything to count: a request that failed before any output is not
+    /// charged for its prompt.
+    fn count(&mut self, completion: &Completion) {
+        let Some(fallback) = &self.fallback else {
+            return;
+        };
+        let completion_tokens = completion.tokens(fallback.encoding);
+        let started = completion_tokens > 0 || !self.relayed.is_empty();
+        let succeeded = self.record.status == RequestStatus::Success as i32;
+        if !started && !succeeded {
+            return;
+        }
+        self.record.prompt_tokens =
+            tokenizer::prompt_tokens(fallback.encoding, fallback.kind, &fallback.request);
+        self.record.completion_tokens = completion_tokens;
+        self.record.cached_tokens = 0;
+        self.record.usage_source = SOURCE_TOKENIZER.into();
+    }
+}
+
+/// Whether an OpenAI body carries a `usage` object (cheap check first).
+fn has_usage(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct WithUsage {
+        usage: Option<serde::de::IgnoredAny>,
+    }
+    body.windows(7).any(|w| w == b"\"usage\"")
+        && serde_json::from_slice::<WithUsage>(body).is_ok_and(|b| b.usage.is_some())
 }
 
 impl StreamAccounting for Accounting {
@@ -104,9 +252,19 @@ impl StreamAccounting for Accounting {
         self.record.first_token_time_ms = now_ms();
     }
 
+    fn relayed(&mut self, frame: &Bytes) {
+        if !self.usage_seen && self.fallback.is_some() {
+            self.relayed.push(frame.clone());
+        }
+    }
+
     fn usage(&mut self, usage: Usage) {
+        self.usage_seen = true;
+        self.relayed = Vec::new();
         self.record.prompt_tokens = usage.prompt_tokens;
         self.record.completion_tokens = usage.completion_tokens;
+        self.record.cached_tokens = usage.cached_tokens;
+        self.record.usage_source = SOURCE_PROVIDER.into();
     }
 
     fn completed(&mut self) {

@@ -3,9 +3,13 @@
 
 mod accounting;
 mod reporter;
+mod request_meta;
+mod spill;
+pub mod tokenizer;
 
 pub use accounting::Accounting;
 pub use reporter::{ReporterOptions, run as run_reporter};
+pub use request_meta::RequestMeta;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -23,6 +23,9 @@ pub const CHUNK_DELAY_HEADER: &str = "x-mock-chunk-delay-ms";
 pub const FAIL_AFTER_CHUNKS_HEADER: &str = "x-mock-fail-after-chunks";
 
 const SLOW_MODEL_PREFIX: &str = "mock-slow-";
+/// `mock-break-after-N`: a stream that breaks after N data chunks (a model
+/// name, for tests that can only choose the model through gateway config).
+const BREAK_MODEL_PREFIX: &str = "mock-break-after-";
 const DEFAULT_RETRY_AFTER: &str = "1";
 
 /// The kind of error to return; decides the provider's error message and code.
@@ -183,6 +186,18 @@ pub struct StreamFaults {
 }
 
 impl StreamFaults {
+    /// The headers' faults; a `mock-break-after-N` model breaks the stream
+    /// when no header says otherwise.
+    pub fn for_request(headers: &HeaderMap, model: &str) -> Self {
+        let mut faults = Self::from_headers(headers);
+        if faults.fail_after_chunks.is_none() {
+            faults.fail_after_chunks = model
+                .strip_prefix(BREAK_MODEL_PREFIX)
+                .and_then(|n| n.parse().ok());
+        }
+        faults
+    }
+
     pub fn from_headers(headers: &HeaderMap) -> Self {
         Self {
             chunk_delay: header_u64(headers, CHUNK_DELAY_HEADER).map(Duration::from_millis),
@@ -515,6 +530,29 @@ mod tests {
         assert_eq!(
             StreamFaults::from_headers(&HeaderMap::new()),
             StreamFaults::default()
+        );
+    }
+
+    #[test]
+    fn break_after_model_names_break_streams() {
+        let none = HeaderMap::new();
+        assert_eq!(
+            StreamFaults::for_request(&none, "mock-break-after-2").fail_after_chunks,
+            Some(2)
+        );
+        assert_eq!(
+            StreamFaults::for_request(&none, "gpt-4o"),
+            StreamFaults::default()
+        );
+        assert_eq!(
+            StreamFaults::for_request(&none, "mock-break-after-x").fail_after_chunks,
+            None
+        );
+        let hdrs = headers(&[(FAIL_AFTER_CHUNKS_HEADER, "5")]);
+        assert_eq!(
+            StreamFaults::for_request(&hdrs, "mock-break-after-2").fail_after_chunks,
+            Some(5),
+            "the header wins"
         );
     }
 }

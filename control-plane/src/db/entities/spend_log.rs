@@ -31,6 +31,22 @@ pub struct Model {
     pub spend_picos: i64,
     /// False when the model has no price: the spend of 0 is not a real 0.
     pub cost_known: bool,
+    pub key_alias: Option<String>,
+    pub team_id: Option<String>,
+    /// The internal user who owns the key (LiteLLM's `user`).
+    pub user_id: Option<String>,
+    /// Prompt tokens served from the provider's cache (part of `prompt_tokens`).
+    pub cached_tokens: i64,
+    pub retries: i32,
+    pub fallbacks: i32,
+    /// JSON array of strings.
+    pub tags: String,
+    /// The request's `metadata` object as JSON.
+    pub metadata: Option<String>,
+    /// Time spent in the gateway itself, microseconds.
+    pub overhead_us: i64,
+    /// "provider" or "tokenizer" ("" from data planes that predate it).
+    pub usage_source: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

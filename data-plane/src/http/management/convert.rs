@@ -6,7 +6,7 @@ use tollgate_proto::json as pjson;
 pub use tollgate_proto::json::key_json;
 use tollgate_proto::v1::{KeySpec, LimitMap, StringList};
 
-fn type_error(field: &str, expected: &str, got: &Value) -> ApiError {
+pub fn type_error(field: &str, expected: &str, got: &Value) -> ApiError {
     let kind = match got {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -35,7 +35,7 @@ pub fn string(body: &Map<String, Value>, name: &str) -> Result<Option<String>, A
     }
 }
 
-fn number(body: &Map<String, Value>, name: &str) -> Result<Option<f64>, ApiError> {
+pub fn number(body: &Map<String, Value>, name: &str) -> Result<Option<f64>, ApiError> {
     match field(body, name) {
         None => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64()),
@@ -43,7 +43,7 @@ fn number(body: &Map<String, Value>, name: &str) -> Result<Option<f64>, ApiError
     }
 }
 
-fn integer(body: &Map<String, Value>, name: &str) -> Result<Option<i64>, ApiError> {
+pub fn integer(body: &Map<String, Value>, name: &str) -> Result<Option<i64>, ApiError> {
     match field(body, name) {
         None => Ok(None),
         Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
@@ -53,7 +53,7 @@ fn integer(body: &Map<String, Value>, name: &str) -> Result<Option<i64>, ApiErro
     }
 }
 
-fn boolean(body: &Map<String, Value>, name: &str) -> Result<Option<bool>, ApiError> {
+pub fn boolean(body: &Map<String, Value>, name: &str) -> Result<Option<bool>, ApiError> {
     match field(body, name) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -76,7 +76,7 @@ pub fn strings(body: &Map<String, Value>, name: &str) -> Result<Option<Vec<Strin
     }
 }
 
-fn object<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&'a Value>, ApiError> {
+pub fn object<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&'a Value>, ApiError> {
     match field(body, name) {
         None => Ok(None),
         Some(v @ Value::Object(_)) => Ok(Some(v)),
@@ -84,7 +84,7 @@ fn object<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&'a Val
     }
 }
 
-fn limits(body: &Map<String, Value>, name: &str) -> Result<Option<LimitMap>, ApiError> {
+pub fn limits(body: &Map<String, Value>, name: &str) -> Result<Option<LimitMap>, ApiError> {
     let Some(Value::Object(map)) = object(body, name)? else {
         return Ok(None);
     };

@@ -3,12 +3,11 @@
 use super::convert::{key_json, key_spec, string, strings};
 use super::{forwarded, from_status};
 use crate::http::AppState;
-use crate::http::auth::{Caller, authenticate};
 use crate::http::error::ApiError;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -31,49 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/key/unblock", post(unblock))
 }
 
-type Result<T> = std::result::Result<T, ApiError>;
-
-/// The caller, who must be the master key (proxy admin) unless `allow_self`
-/// names the caller's own key.
-fn caller(app: &AppState, headers: &HeaderMap) -> Result<Caller> {
-    let runtime = app.live.runtime().ok_or_else(ApiError::not_ready)?;
-    authenticate(headers, &runtime)
-}
-
-fn require_admin(caller: &Caller) -> Result<()> {
-    if caller.is_admin() {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "permission_error",
-            "Only the master key (proxy_admin) may manage keys; this key is a virtual key.",
-        ))
-    }
-}
-
-fn object(body: &Bytes) -> Result<Map<String, Value>> {
-    if body.is_empty() {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::bad_request(
-            "Request body must be a JSON object.",
-            None,
-        )),
-        Err(e) => Err(ApiError::bad_request(
-            format!("Request body is not valid JSON: {e}."),
-            None,
-        )),
-    }
-}
-
-fn required(body: &Map<String, Value>, name: &str) -> Result<String> {
-    string(body, name)?
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::bad_request(format!("`{name}` is required."), Some(name)))
-}
+use super::request::{Result, caller, object, required};
 
 /// `/key/generate` and `/key/regenerate` answer with the new key once, plus
 /// the stored fields (LiteLLM's `GenerateKeyResponse`).
@@ -90,7 +47,7 @@ async fn generate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    require_admin(&caller(&app, &headers)?)?;
+    caller(&app, &headers)?;
     let body = object(&body)?;
     let request = GenerateKeyRequest {
         spec: Some(key_spec(&body)?),
@@ -106,7 +63,7 @@ async fn generate(
 }
 
 async fn update(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
-    require_admin(&caller(&app, &headers)?)?;
+    caller(&app, &headers)?;
     let body = object(&body)?;
     let key = required(&body, "key")?;
     let request = UpdateKeyRequest {
@@ -126,7 +83,7 @@ async fn update(State(app): State<AppState>, headers: HeaderMap, body: Bytes) ->
 }
 
 async fn delete(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
-    require_admin(&caller(&app, &headers)?)?;
+    caller(&app, &headers)?;
     let body = object(&body)?;
     let request = DeleteKeysRequest {
         keys: strings(&body, "keys")?.unwrap_or_default(),
@@ -147,30 +104,20 @@ struct InfoQuery {
     key: Option<String>,
 }
 
-/// A key may read its own info; the master key may read any.
+/// Without `key`, the caller's own key (LiteLLM); the control plane decides
+/// who may read which key.
 async fn info(
     State(app): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<InfoQuery>,
 ) -> Result<Response> {
-    let caller = caller(&app, &headers)?;
+    caller(&app, &headers)?;
     let own = crate::http::auth::presented_key(&headers).map(str::to_string);
     let key = match (query.key.filter(|k| !k.is_empty()), own) {
         (Some(k), _) => k,
         (None, Some(own)) => own,
         (None, None) => return Err(ApiError::bad_request("`key` is required.", Some("key"))),
     };
-    if !caller.is_admin() {
-        let asked = tollgate_shared::keys::KeyHash::of(&key);
-        let is_hash_of_own = key.eq_ignore_ascii_case(&caller.key_hash.to_hex());
-        if asked != caller.key_hash && !is_hash_of_own {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "permission_error",
-                "A virtual key may only read its own info; use the master key for others.",
-            ));
-        }
-    }
     let response = app
         .admin
         .clone()
@@ -199,7 +146,7 @@ async fn list(
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Result<Response> {
-    require_admin(&caller(&app, &headers)?)?;
+    caller(&app, &headers)?;
     let request = ListKeysRequest {
         page: query.page.unwrap_or(1),
         size: query.size.unwrap_or(10),
@@ -243,7 +190,7 @@ async fn regenerate_with(
     key: String,
     body: &Map<String, Value>,
 ) -> Result<Response> {
-    require_admin(&caller(app, headers)?)?;
+    caller(app, headers)?;
     let request = RegenerateKeyRequest {
         key: Some(KeyRef { key }),
         new_key: string(body, "new_key")?.unwrap_or_default(),
@@ -284,7 +231,7 @@ async fn set_blocked(
     body: &Bytes,
     blocked: bool,
 ) -> Result<Response> {
-    require_admin(&caller(app, headers)?)?;
+    caller(app, headers)?;
     let body = object(body)?;
     let key = required(&body, "key")?;
     let request = SetKeyBlockedRequest {

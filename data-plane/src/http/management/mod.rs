@@ -4,9 +4,23 @@
 //! answer back into LiteLLM's JSON shape.
 
 mod convert;
+mod customers;
 mod keys;
+mod org_convert;
+mod request;
+mod spend;
+mod teams;
+mod users;
 
 pub use keys::routes as key_routes;
+pub use spend::routes as spend_routes;
+
+/// `/team/*`, `/user/*`, `/customer/*` (and `/end_user/*`).
+pub fn org_routes() -> axum::Router<super::AppState> {
+    teams::routes()
+        .merge(users::routes())
+        .merge(customers::routes())
+}
 
 use super::error::ApiError;
 use axum::http::{HeaderMap, StatusCode};

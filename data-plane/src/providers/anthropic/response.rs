@@ -46,6 +46,7 @@ impl AnthropicUsage {
                 + self.cache_read_input_tokens.unwrap_or(0)
                 + self.cache_creation_input_tokens.unwrap_or(0),
             completion_tokens: self.output_tokens.unwrap_or(0),
+            cached_tokens: self.cache_read_input_tokens.unwrap_or(0),
         }
     }
 
@@ -201,7 +202,8 @@ mod tests {
             usage,
             Usage {
                 prompt_tokens: 14,
-                completion_tokens: 5
+                completion_tokens: 5,
+                cached_tokens: 4,
             }
         );
         assert_eq!(

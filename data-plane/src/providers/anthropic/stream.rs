@@ -388,7 +388,8 @@ mod tests {
             usage,
             vec![Usage {
                 prompt_tokens: 12,
-                completion_tokens: 9
+                completion_tokens: 9,
+                cached_tokens: 0,
             }]
         );
         assert!(events.iter().all(|e| !e.2));
@@ -407,7 +408,8 @@ mod tests {
             last.1,
             Some(Usage {
                 prompt_tokens: 12,
-                completion_tokens: 9
+                completion_tokens: 9,
+                cached_tokens: 0,
             })
         );
     }

@@ -26,6 +26,7 @@ pub fn usage_of(value: Option<&Value>) -> Usage {
     Usage {
         prompt_tokens: field("inputTokens"),
         completion_tokens: field("outputTokens"),
+        cached_tokens: 0,
     }
 }
 
@@ -135,7 +136,8 @@ mod tests {
             usage,
             Usage {
                 prompt_tokens: 12,
-                completion_tokens: 7
+                completion_tokens: 7,
+                cached_tokens: 0,
             }
         );
         assert_eq!(

@@ -323,6 +323,7 @@ mod tests {
         let usage = Usage {
             prompt_tokens: 3,
             completion_tokens: 2,
+            cached_tokens: 0,
         };
         let mut usage_chunk = base(json!({}), None);
         usage_chunk["choices"] = json!([]);
@@ -390,7 +391,8 @@ mod tests {
             got[4].1,
             Some(Usage {
                 prompt_tokens: 5,
-                completion_tokens: 4
+                completion_tokens: 4,
+                cached_tokens: 0,
             })
         );
     }

@@ -90,6 +90,7 @@ pub fn usage(metadata: &Value) -> (Usage, Value) {
         Usage {
             prompt_tokens: prompt,
             completion_tokens: completion,
+            cached_tokens: count("cachedContentTokenCount"),
         },
         body,
     )
@@ -208,7 +209,8 @@ mod tests {
             usage,
             Usage {
                 prompt_tokens: 10,
-                completion_tokens: 8
+                completion_tokens: 8,
+                cached_tokens: 2,
             }
         );
         assert_eq!(

@@ -350,6 +350,7 @@ mod tests {
         let usage = Usage {
             prompt_tokens: 4,
             completion_tokens: 2,
+            cached_tokens: 0,
         };
         assert_eq!(reported, vec![None, None, None, Some(usage)]);
     }
@@ -363,7 +364,8 @@ mod tests {
             chunks[2].1,
             Some(Usage {
                 prompt_tokens: 4,
-                completion_tokens: 2
+                completion_tokens: 2,
+                cached_tokens: 0,
             })
         );
     }

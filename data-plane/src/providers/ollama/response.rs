@@ -50,6 +50,7 @@ pub fn usage(response: &Value) -> (Usage, Value) {
         Usage {
             prompt_tokens: prompt,
             completion_tokens: completion,
+            cached_tokens: 0,
         },
         json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}),
     )
@@ -115,7 +116,8 @@ mod tests {
             usage,
             Usage {
                 prompt_tokens: 12,
-                completion_tokens: 4
+                completion_tokens: 4,
+                cached_tokens: 0,
             }
         );
         assert_eq!(

@@ -279,6 +279,7 @@ mod tests {
         let usage = Usage {
             prompt_tokens: 4,
             completion_tokens: 2,
+            cached_tokens: 0,
         };
         assert_eq!(
             chunks.iter().map(|c| c.1).collect::<Vec<_>>(),
@@ -295,7 +296,8 @@ mod tests {
             chunks[2].1,
             Some(Usage {
                 prompt_tokens: 4,
-                completion_tokens: 2
+                completion_tokens: 2,
+                cached_tokens: 0,
             })
         );
     }

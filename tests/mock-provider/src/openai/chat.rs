@@ -16,6 +16,25 @@ use crate::sse::SsePlan;
 
 const SYSTEM_FINGERPRINT: &str = "fp_mock";
 
+/// A model name containing this answers without `usage`, streamed (even
+/// when `stream_options.include_usage` asks for it) or not: how a gateway's
+/// own token counting is tested.
+const NO_USAGE_MARKER: &str = "no-usage";
+/// A model name containing `chunk-delay-<ms>` waits that long between
+/// stream chunks (the `x-mock-chunk-delay-ms` header, for callers that can
+/// only choose the model).
+const CHUNK_DELAY_MARKER: &str = "chunk-delay-";
+
+fn omits_usage(model: &str) -> bool {
+    model.contains(NO_USAGE_MARKER)
+}
+
+fn model_chunk_delay(model: &str) -> Option<std::time::Duration> {
+    let (_, rest) = model.split_once(CHUNK_DELAY_MARKER)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok().map(std::time::Duration::from_millis)
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct ChatRequest {
     #[serde(default)]
@@ -128,7 +147,8 @@ struct ChatCompletion<'a> {
     model: &'a str,
     system_fingerprint: &'static str,
     choices: [Choice<'a>; 1],
-    usage: Usage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<Usage>,
 }
 
 #[derive(Serialize)]
@@ -187,10 +207,15 @@ pub(super) async fn handle(
     let id = format!("chatcmpl-mock-{}", state.next_id());
     let created = unix_secs();
 
+    let no_usage = omits_usage(&request.model);
     if request.stream.unwrap_or(false) {
-        let include_usage = wants_usage(request.stream_options.as_ref());
+        let include_usage = wants_usage(request.stream_options.as_ref()) && !no_usage;
         let plan = stream_plan(&id, created, &request.model, &reply, usage, include_usage);
-        return Ok(plan.into_response(StreamFaults::from_headers(&headers)));
+        let mut faults = StreamFaults::for_request(&headers, &request.model);
+        faults.chunk_delay = faults
+            .chunk_delay
+            .or_else(|| model_chunk_delay(&request.model));
+        return Ok(plan.into_response(faults));
     }
 
     let completion = ChatCompletion {
@@ -209,7 +234,7 @@ pub(super) async fn handle(
             logprobs: None,
             finish_reason: "stop",
         }],
-        usage,
+        usage: (!no_usage).then_some(usage),
     };
     Ok(json_response(StatusCode::OK, &completion))
 }
@@ -359,6 +384,22 @@ mod tests {
             {"role": "assistant"},
         ]}));
         assert_eq!(request.prompt_tokens(), (3 + 1) + (2 + 1) + 1);
+    }
+
+    #[test]
+    fn model_names_switch_usage_off_and_slow_streams_down() {
+        assert!(omits_usage("gpt-3.5-turbo-no-usage"));
+        assert!(!omits_usage("gpt-4o-mini"));
+        assert_eq!(
+            model_chunk_delay("gpt-4o-chunk-delay-150"),
+            Some(std::time::Duration::from_millis(150))
+        );
+        assert_eq!(
+            model_chunk_delay("no-usage-chunk-delay-20-x"),
+            Some(std::time::Duration::from_millis(20))
+        );
+        assert_eq!(model_chunk_delay("gpt-4o"), None);
+        assert_eq!(model_chunk_delay("chunk-delay-"), None);
     }
 
     #[test]

@@ -1,0 +1,388 @@
+//! The fleet's meters, in memory: how much of each limit is leased, to
+//! whom, in which window. Pure and synchronous (the clock is a parameter)
+//! so every rule is unit-tested; the gRPC service does the I/O around it.
+//!
+//! Invariant: on every meter, what is leased plus what is settled never
+//! exceeds the limit because of a grant — only overdrafts (a request that
+//! used more tokens or money than it reserved) can push it past, and those
+//! are bounded by one request's excess per request in flight.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// A node that has not exchanged for this long is gone: what it held is
+/// freed, so a crashed data plane cannot pin a fleet's concurrency slots or
+/// budget. Data planes holding anything exchange at least every 5 s.
+pub const NODE_TTL_MS: u64 = 20_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Requests,
+    Tokens,
+    Concurrency,
+    Budget,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Update {
+    pub meter: String,
+    pub limit: u64,
+    pub window_ms: u64,
+    pub need: u64,
+    pub want: u64,
+    pub overdraft: u64,
+    pub release: u64,
+    pub spent: u64,
+    pub epoch: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub meter: String,
+    pub granted: u64,
+    pub used: u64,
+    pub limit: u64,
+    pub resets_in_ms: u64,
+    pub epoch: u64,
+    pub spend: u64,
+}
+
+/// Where a budget meter starts: the entity's settled spend and when its
+/// budget resets, read from the database on first use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BudgetStart {
+    pub spend: u64,
+    pub resets_at_ms: Option<u64>,
+}
+
+struct Meter {
+    kind: Kind,
+    limit: u64,
+    window_ms: u64,
+    /// Rate meters: the window index; budgets: the reset generation.
+    epoch: u64,
+    /// Rate meters: units leased and overdrawn in this window.
+    counter: u64,
+    /// Concurrency slots or budget reservations leased, per node.
+    held: HashMap<String, u64>,
+    /// Budgets: settled spend in this period.
+    spend: u64,
+    resets_at_ms: Option<u64>,
+}
+
+impl Meter {
+    fn used(&self) -> u64 {
+        let held: u64 = self.held.values().sum();
+        match self.kind {
+            Kind::Requests | Kind::Tokens => self.counter,
+            Kind::Concurrency => held,
+            Kind::Budget => self.spend.saturating_add(held),
+        }
+    }
+
+    fn roll_window(&mut self, now_ms: u64) {
+        if matches!(self.kind, Kind::Requests | Kind::Tokens) {
+            let epoch = now_ms / self.window_ms;
+            if epoch != self.epoch {
+                self.epoch = epoch;
+                self.counter = 0;
+            }
+        }
+    }
+
+    fn resets_in_ms(&self, now_ms: u64) -> u64 {
+        match self.kind {
+            Kind::Requests | Kind::Tokens => (self.epoch + 1) * self.window_ms - now_ms,
+            Kind::Concurrency => 0,
+            Kind::Budget => self
+                .resets_at_ms
+                .map_or(0, |at| at.saturating_sub(now_ms).max(1)),
+        }
+    }
+
+    fn take_from(&mut self, node: &str, units: u64) {
+        if let Some(held) = self.held.get_mut(node) {
+            *held -= units.min(*held);
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    meters: HashMap<String, Meter>,
+    last_seen: HashMap<String, u64>,
+    last_purge_ms: u64,
+}
+
+#[derive(Default)]
+pub struct Coordinator {
+    state: Mutex<State>,
+}
+
+impl Coordinator {
+    pub fn knows(&self, meter: &str) -> bool {
+        self.lock().meters.contains_key(meter)
+    }
+
+    /// Settles what a node reports and grants what the limits allow. Budget
+    /// meters not yet known start from `budget_start` (spend from the
+    /// database); `fleet_size` spreads prefetch so one node cannot take a
+    /// whole limit ahead of need.
+    pub fn exchange(
+        &self,
+        node: &str,
+        now_ms: u64,
+        fleet_size: usize,
+        updates: Vec<(Kind, Update)>,
+        budget_start: &HashMap<String, BudgetStart>,
+    ) -> Vec<Grant> {
+        let fleet = fleet_size.max(1) as u64;
+        let mut state = self.lock();
+        state.last_seen.insert(node.to_string(), now_ms);
+        purge_gone_nodes(&mut state, now_ms);
+        updates
+            .into_iter()
+            .map(|(kind, u)| {
+                let meter = state.meters.entry(u.meter.clone()).or_insert_with(|| {
+                    let start = budget_start.get(&u.meter).copied().unwrap_or_default();
+                    let window_ms = u.window_ms.max(1_000);
+                    Meter {
+                        kind,
+                        limit: u.limit,
+                        window_ms,
+                        epoch: if matches!(kind, Kind::Requests | Kind::Tokens) {
+                            now_ms / window_ms
+                        } else {
+                            0
+                        },
+                        counter: 0,
+                        held: HashMap::new(),
+                        spend: start.spend,
+                        resets_at_ms: start.resets_at_ms,
+                    }
+                });
+                meter.limit = u.limit;
+                meter.roll_window(now_ms);
+                settle(meter, node, &u);
+                let granted = grant(meter, node, &u, fleet);
+                Grant {
+                    meter: u.meter,
+                    granted,
+                    used: meter.used(),
+                    limit: meter.limit,
+                    resets_in_ms: meter.resets_in_ms(now_ms),
+                    epoch: meter.epoch,
+                    spend: meter.spend,
+                }
+            })
+            .collect()
+    }
+
+    /// A budget period ended: settled spend starts again from zero (the
+    /// database row is reset by the caller); reservations still held stay
+    /// counted, since their requests are still running.
+    pub fn reset_budget(&self, meter: &str, resets_at_ms: Option<u64>) {
+        if let Some(m) = self.lock().meters.get_mut(meter) {
+            m.epoch += 1;
+            m.spend = 0;
+            m.resets_at_ms = resets_at_ms;
+        }
+    }
+
+    /// A budget period got its first end time (the duration was just set).
+    pub fn set_resets_at(&self, meter: &str, resets_at_ms: Option<u64>) {
+        if let Some(m) = self.lock().meters.get_mut(meter) {
+            m.resets_at_ms = resets_at_ms;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn settle(meter: &mut Meter, node: &str, u: &Update) {
+    if u.epoch != meter.epoch && meter.kind != Kind::Concurrency {
+        // Reports about an earlier window or budget period: that window is
+        // gone (its units are not coming back) and the budget was reset.
+        return;
+    }
+    match meter.kind {
+        Kind::Requests | Kind::Tokens => {
+            meter.counter = meter
+                .counter
+                .saturating_add(u.overdraft)
+                .saturating_sub(u.release);
+        }
+        Kind::Concurrency => meter.take_from(node, u.release),
+        Kind::Budget => {
+            // Spending converts a reservation into spend; spending beyond
+            // what was held is an overdraft and only adds to spend.
+            meter.take_from(node, u.spent.saturating_add(u.release));
+            meter.spend = meter.spend.saturating_add(u.spent);
+        }
+    }
+}
+
+fn grant(meter: &mut Meter, node: &str, u: &Update, fleet: u64) -> u64 {
+    if u.need == 0 && u.want == 0 {
+        return 0;
+    }
+    let remaining = meter.limit.saturating_sub(meter.used());
+    if u.need > remaining {
+        return 0;
+    }
+    // Prefetch shrinks as the limit runs out, so the units left near the
+    // end are spread over the fleet instead of parked on one node.
+    let prefetch_cap = remaining / (4 * fleet);
+    let granted = u.need.max(u.want.min(prefetch_cap)).min(remaining);
+    match meter.kind {
+        Kind::Requests | Kind::Tokens => meter.counter += granted,
+        Kind::Concurrency | Kind::Budget => {
+            *meter.held.entry(node.to_string()).or_default() += granted;
+        }
+    }
+    granted
+}
+
+fn purge_gone_nodes(state: &mut State, now_ms: u64) {
+    if now_ms.saturating_sub(state.last_purge_ms) < 1_000 {
+        return;
+    }
+    state.last_purge_ms = now_ms;
+    let gone: Vec<String> = state
+        .last_seen
+        .iter()
+        .filter(|(_, seen)| now_ms.saturating_sub(**seen) > NODE_TTL_MS)
+        .map(|(n, _)| n.clone())
+        .collect();
+    if gone.is_empty() {
+        return;
+    }
+    for node in &gone {
+        state.last_seen.remove(node);
+    }
+    for meter in state.meters.values_mut() {
+        for node in &gone {
+            meter.held.remove(node);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(meter: &str, limit: u64, need: u64, want: u64) -> Update {
+        Update {
+            meter: meter.into(),
+            limit,
+            window_ms: 60_000,
+            need,
+            want,
+            ..Update::default()
+        }
+    }
+
+    fn one(c: &Coordinator, node: &str, now: u64, kind: Kind, u: Update) -> Grant {
+        c.exchange(node, now, 2, vec![(kind, u)], &HashMap::new())
+            .remove(0)
+    }
+
+    #[test]
+    fn requests_never_leased_beyond_the_limit_across_nodes() {
+        let c = Coordinator::default();
+        let mut total = 0;
+        for i in 0..40 {
+            let node = if i % 3 == 0 { "a" } else { "b" };
+            total += one(&c, node, 1_000, Kind::Requests, update("k:rpm", 10, 1, 5)).granted;
+        }
+        assert_eq!(total, 10);
+        let g = one(&c, "a", 1_000, Kind::Requests, update("k:rpm", 10, 1, 0));
+        assert_eq!((g.granted, g.used, g.resets_in_ms), (0, 10, 59_000));
+    }
+
+    #[test]
+    fn a_new_window_starts_from_zero_and_stale_reports_are_ignored() {
+        let c = Coordinator::default();
+        let g = one(&c, "a", 1_000, Kind::Requests, update("k", 3, 3, 0));
+        assert_eq!(g.granted, 3);
+        let old_epoch = g.epoch;
+        let mut late = update("k", 3, 1, 0);
+        late.release = 3;
+        late.epoch = old_epoch;
+        // Next window: the release of the old one must not go negative.
+        let g = one(&c, "a", 61_000, Kind::Requests, late);
+        assert_eq!((g.granted, g.used), (1, 1));
+        assert_ne!(g.epoch, old_epoch);
+    }
+
+    #[test]
+    fn prefetch_shrinks_as_the_limit_runs_out() {
+        let c = Coordinator::default();
+        let g = one(&c, "a", 0, Kind::Tokens, update("t", 1_000, 1, 1_000));
+        assert_eq!(g.granted, 125);
+        let g = one(&c, "b", 0, Kind::Tokens, update("t", 1_000, 1, 1_000));
+        assert_eq!(g.granted, 109);
+    }
+
+    #[test]
+    fn concurrency_slots_come_back_on_release_and_when_a_node_vanishes() {
+        let c = Coordinator::default();
+        assert_eq!(one(&c, "a", 0, Kind::Concurrency, update("p", 2, 1, 0)).granted, 1);
+        assert_eq!(one(&c, "b", 0, Kind::Concurrency, update("p", 2, 1, 0)).granted, 1);
+        assert_eq!(one(&c, "b", 0, Kind::Concurrency, update("p", 2, 1, 0)).granted, 0);
+        let mut release = update("p", 2, 1, 0);
+        release.release = 1;
+        assert_eq!(one(&c, "a", 10, Kind::Concurrency, release).granted, 1);
+        // "a" stops talking: after the TTL its slot is free for "b".
+        let later = NODE_TTL_MS + 2_000;
+        assert_eq!(one(&c, "b", later, Kind::Concurrency, update("p", 2, 1, 0)).granted, 1);
+    }
+
+    #[test]
+    fn budgets_start_from_stored_spend_and_settle_reservations() {
+        let c = Coordinator::default();
+        let start = HashMap::from([(
+            "b".to_string(),
+            BudgetStart {
+                spend: 600,
+                resets_at_ms: None,
+            },
+        )]);
+        let mut u = update("b", 1_000, 300, 0);
+        let g = c
+            .exchange("a", 0, 1, vec![(Kind::Budget, u.clone())], &start)
+            .remove(0);
+        assert_eq!((g.granted, g.used, g.spend), (300, 900, 600));
+        // Only 100 left: a second reservation of 300 is refused.
+        assert_eq!(one(&c, "b-node", 0, Kind::Budget, u.clone()).granted, 0);
+        // The request cost 250: 50 of the reservation comes back.
+        u.need = 0;
+        u.spent = 250;
+        u.epoch = g.epoch;
+        let g = one(&c, "a", 0, Kind::Budget, u.clone());
+        assert_eq!((g.used, g.spend), (900, 850));
+        u.spent = 0;
+        u.release = 50;
+        let g = one(&c, "a", 0, Kind::Budget, u);
+        assert_eq!((g.used, g.spend), (850, 850));
+    }
+
+    #[test]
+    fn a_reset_budget_serves_again_and_ignores_old_reports() {
+        let c = Coordinator::default();
+        let g = one(&c, "a", 0, Kind::Budget, update("b", 100, 100, 0));
+        assert_eq!(g.granted, 100);
+        let mut spent = update("b", 100, 0, 0);
+        spent.spent = 100;
+        spent.epoch = g.epoch;
+        one(&c, "a", 0, Kind::Budget, spent.clone());
+        assert_eq!(one(&c, "a", 0, Kind::Budget, update("b", 100, 1, 0)).granted, 0);
+        c.reset_budget("b", Some(10_000));
+        // A late report from the old period does not count against the new.
+        let g = one(&c, "a", 5_000, Kind::Budget, spent);
+        assert_eq!((g.spend, g.resets_in_ms), (0, 5_000));
+        assert_eq!(one(&c, "a", 5_000, Kind::Budget, update("b", 100, 60, 0)).granted, 60);
+    }
+}

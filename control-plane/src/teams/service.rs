@@ -1,0 +1,363 @@
+//! LiteLLM's team operations over `teams` and `team_members`.
+
+use super::TEAM_ROLES;
+use super::convert::{apply_spec, blank, team_to_proto};
+use crate::db::{KeyFilter, TeamMembers, TeamRow, Teams, Users, VirtualKeys};
+use crate::entity_fields::new_id;
+use crate::keys::{KeyService, key_to_proto};
+use crate::manage_error::{ManageError, is_unique_violation};
+use crate::publisher::Publisher;
+use chrono::Utc;
+use sea_orm::{IntoActiveModel, Set};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tollgate_proto::v1::{
+    AddTeamMemberRequest, CreateTeamRequest, DeleteKeysRequest, DeleteTeamsRequest,
+    DeleteTeamsResponse, Key, ListTeamsRequest, ListTeamsResponse, RemoveTeamMemberRequest, Team,
+    TeamMember, TeamResponse, UpdateTeamRequest,
+};
+
+/// Enough for every key a team or user can have in practice; listing is
+/// paginated only for display.
+const ALL_KEYS: u64 = 1_000_000;
+
+pub struct TeamService {
+    teams: Teams,
+    members: TeamMembers,
+    users: Users,
+    keys: VirtualKeys,
+    key_service: Arc<KeyService>,
+    publisher: Arc<Publisher>,
+}
+
+/// A member to add, once its user is known.
+struct Resolved {
+    user_id: String,
+    role: String,
+    /// Set when the user does not exist yet (LiteLLM creates it).
+    create_with_email: Option<Option<String>>,
+}
+
+impl TeamService {
+    pub fn new(
+        db: sea_orm::DatabaseConnection,
+        key_service: Arc<KeyService>,
+        publisher: Arc<Publisher>,
+    ) -> Self {
+        Self {
+            teams: Teams::new(db.clone()),
+            members: TeamMembers::new(db.clone()),
+            users: Users::new(db.clone()),
+            keys: VirtualKeys::new(db),
+            key_service,
+            publisher,
+        }
+    }
+
+    pub async fn exists(&self, team_id: &str) -> Result<bool, ManageError> {
+        Ok(self.teams.find(team_id).await?.is_some())
+    }
+
+    /// The caller's team role, for the admin service's checks.
+    pub async fn role_of(
+        &self,
+        team_id: &str,
+        user_id: &str,
+    ) -> Result<Option<String>, ManageError> {
+        Ok(self.members.find(team_id, user_id).await?.map(|m| m.role))
+    }
+
+    async fn existing(&self, team_id: &str) -> Result<TeamRow, ManageError> {
+        if team_id.trim().is_empty() {
+            return Err(ManageError::invalid("team_id", "is required"));
+        }
+        self.teams.find(team_id).await?.ok_or_else(|| {
+            ManageError::NotFound(format!(
+                "Team not found, passed team_id={team_id}. Check /team/list for existing teams."
+            ))
+        })
+    }
+
+    async fn check_alias(&self, alias: Option<&str>, own: &str) -> Result<(), ManageError> {
+        let Some(alias) = alias else { return Ok(()) };
+        match self.teams.find_by_alias(alias).await? {
+            Some(other) if other.team_id != own => Err(ManageError::Conflict(format!(
+                "team_alias `{alias}` is already used by team {}; aliases must be unique",
+                other.team_id
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    async fn view(&self, row: &TeamRow) -> Result<Team, ManageError> {
+        let members = self.members.of_team(&row.team_id).await?;
+        let mut emails = HashMap::new();
+        for m in &members {
+            if let Some(email) = self
+                .users
+                .find(&m.user_id)
+                .await?
+                .and_then(|u| u.user_email)
+            {
+                emails.insert(m.user_id.clone(), email);
+            }
+        }
+        Ok(team_to_proto(row, &members, &emails))
+    }
+
+    async fn respond(&self, row: &TeamRow) -> Result<TeamResponse, ManageError> {
+        let snapshot_version = self.publisher.publish_current().await?;
+        Ok(TeamResponse {
+            team: Some(self.view(row).await?),
+            keys: Vec::new(),
+            snapshot_version,
+        })
+    }
+
+    /// Validates every member before anything is written.
+    async fn resolve(&self, members: &[TeamMember]) -> Result<Vec<Resolved>, ManageError> {
+        let mut out = Vec::new();
+        for m in members {
+            let role = if m.role.is_empty() {
+                "user"
+            } else {
+                m.role.as_str()
+            };
+            if !TEAM_ROLES.contains(&role) {
+                return Err(ManageError::invalid(
+                    "role",
+                    format!("must be `admin` or `user`, got `{role}`"),
+                ));
+            }
+            let (user_id, email) = (m.user_id.trim(), m.user_email.trim());
+            let resolved = if !user_id.is_empty() {
+                let known = self.users.find(user_id).await?.is_some();
+                Resolved {
+                    user_id: user_id.to_string(),
+                    role: role.to_string(),
+                    create_with_email: (!known)
+                        .then(|| Some(email.to_string()).filter(|e| !e.is_empty())),
+                }
+            } else if !email.is_empty() {
+                match self.users.find_by_email(email).await? {
+                    Some(u) => Resolved {
+                        user_id: u.user_id,
+                        role: role.to_string(),
+                        create_with_email: None,
+                    },
+                    None => Resolved {
+                        user_id: new_id(),
+                        role: role.to_string(),
+                        create_with_email: Some(Some(email.to_string())),
+                    },
+                }
+            } else {
+                return Err(ManageError::invalid(
+                    "member",
+                    "each member needs a `user_id` or a `user_email`",
+                ));
+            };
+            out.push(resolved);
+        }
+        Ok(out)
+    }
+
+    async fn add(&self, team_id: &str, resolved: Vec<Resolved>) -> Result<(), ManageError> {
+        for r in resolved {
+            if let Some(email) = r.create_with_email {
+                self.users
+                    .insert(crate::users::blank_user(
+                        r.user_id.clone(),
+                        email,
+                        Utc::now(),
+                    ))
+                    .await?;
+            }
+            self.members.upsert(team_id, &r.user_id, &r.role).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn create(&self, request: CreateTeamRequest) -> Result<TeamResponse, ManageError> {
+        let team_id = match request.team_id.trim() {
+            "" => new_id(),
+            id => id.to_string(),
+        };
+        if self.teams.find(&team_id).await?.is_some() {
+            return Err(ManageError::Conflict(format!(
+                "Team id = {team_id} already exists. Please use a different team id."
+            )));
+        }
+        let now = Utc::now();
+        let mut row = blank(team_id.clone(), now);
+        apply_spec(&request.spec.unwrap_or_default(), &mut row, now)?;
+        let alias = match &row.team_alias {
+            Set(a) => a.clone(),
+            _ => None,
+        };
+        self.check_alias(alias.as_deref(), &team_id).await?;
+        let resolved = self.resolve(&request.members).await?;
+        let stored = self.teams.insert(row).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                ManageError::Conflict("team_id or team_alias already exists".into())
+            } else {
+                ManageError::Database(e)
+            }
+        })?;
+        self.add(&team_id, resolved).await?;
+        self.respond(&stored).await
+    }
+
+    pub async fn update(&self, request: UpdateTeamRequest) -> Result<TeamResponse, ManageError> {
+        let existing = self.existing(&request.team_id).await?;
+        let team_id = existing.team_id.clone();
+        let now = Utc::now();
+        let mut row = existing.into_active_model();
+        apply_spec(&request.spec.unwrap_or_default(), &mut row, now)?;
+        if let Set(alias) = &row.team_alias {
+            self.check_alias(alias.as_deref(), &team_id).await?;
+        }
+        row.updated_at = Set(now);
+        let stored = self.teams.update(row).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                ManageError::Conflict("team_alias already exists".into())
+            } else {
+                ManageError::Database(e)
+            }
+        })?;
+        self.respond(&stored).await
+    }
+
+    async fn key_tokens(&self, filter: KeyFilter) -> Result<Vec<String>, ManageError> {
+        let (rows, _) = self.keys.list(&filter, 1, ALL_KEYS).await?;
+        Ok(rows.into_iter().map(|k| k.token).collect())
+    }
+
+    pub async fn keys_of(&self, team_id: &str) -> Result<Vec<Key>, ManageError> {
+        let filter = KeyFilter {
+            team_id: Some(team_id.to_string()),
+            ..KeyFilter::default()
+        };
+        let (rows, _) = self.keys.list(&filter, 1, ALL_KEYS).await?;
+        Ok(rows.iter().map(key_to_proto).collect())
+    }
+
+    /// All or nothing: every team must exist. The teams' keys are deleted
+    /// first (LiteLLM does the same), so no key outlives its team.
+    pub async fn delete(
+        &self,
+        request: DeleteTeamsRequest,
+    ) -> Result<DeleteTeamsResponse, ManageError> {
+        if request.team_ids.is_empty() {
+            return Err(ManageError::invalid(
+                "team_ids",
+                "pass at least one team id",
+            ));
+        }
+        for id in &request.team_ids {
+            self.existing(id).await?;
+        }
+        let mut deleted_keys = Vec::new();
+        for id in &request.team_ids {
+            let tokens = self
+                .key_tokens(KeyFilter {
+                    team_id: Some(id.clone()),
+                    ..KeyFilter::default()
+                })
+                .await?;
+            if !tokens.is_empty() {
+                self.key_service
+                    .delete(DeleteKeysRequest {
+                        keys: tokens.clone(),
+                        key_aliases: Vec::new(),
+                    })
+                    .await?;
+            }
+            deleted_keys.extend(tokens);
+            self.members.remove_team(id).await?;
+            self.teams.delete(id).await?;
+        }
+        let snapshot_version = self.publisher.publish_current().await?;
+        Ok(DeleteTeamsResponse {
+            deleted_team_ids: request.team_ids,
+            deleted_keys,
+            snapshot_version,
+        })
+    }
+
+    pub async fn get(&self, team_id: &str) -> Result<TeamResponse, ManageError> {
+        let row = self.existing(team_id).await?;
+        Ok(TeamResponse {
+            team: Some(self.view(&row).await?),
+            keys: self.keys_of(team_id).await?,
+            snapshot_version: 0,
+        })
+    }
+
+    pub async fn list(&self, request: ListTeamsRequest) -> Result<ListTeamsResponse, ManageError> {
+        let rows = self.teams.all().await?;
+        let only: Option<Vec<String>> = if request.user_id.is_empty() {
+            None
+        } else {
+            Some(
+                self.members
+                    .of_user(&request.user_id)
+                    .await?
+                    .into_iter()
+                    .map(|m| m.team_id)
+                    .collect(),
+            )
+        };
+        let mut teams = Vec::new();
+        for row in rows
+            .iter()
+            .filter(|r| only.as_ref().is_none_or(|ids| ids.contains(&r.team_id)))
+        {
+            teams.push(self.view(row).await?);
+        }
+        Ok(ListTeamsResponse { teams })
+    }
+
+    pub async fn add_members(
+        &self,
+        request: AddTeamMemberRequest,
+    ) -> Result<TeamResponse, ManageError> {
+        let row = self.existing(&request.team_id).await?;
+        if request.members.is_empty() {
+            return Err(ManageError::invalid("member", "pass at least one member"));
+        }
+        let resolved = self.resolve(&request.members).await?;
+        self.add(&row.team_id, resolved).await?;
+        self.respond(&row).await
+    }
+
+    pub async fn remove_member(
+        &self,
+        request: RemoveTeamMemberRequest,
+    ) -> Result<TeamResponse, ManageError> {
+        let row = self.existing(&request.team_id).await?;
+        let user_id = if !request.user_id.is_empty() {
+            request.user_id.clone()
+        } else if !request.user_email.is_empty() {
+            self.users
+                .find_by_email(&request.user_email)
+                .await?
+                .map(|u| u.user_id)
+                .ok_or_else(|| {
+                    ManageError::NotFound(format!("no user has user_email {}", request.user_email))
+                })?
+        } else {
+            return Err(ManageError::invalid(
+                "user_id",
+                "pass the member's `user_id` or `user_email`",
+            ));
+        };
+        if !self.members.remove(&row.team_id, &user_id).await? {
+            return Err(ManageError::NotFound(format!(
+                "user {user_id} is not a member of team {}",
+                row.team_id
+            )));
+        }
+        self.respond(&row).await
+    }
+}

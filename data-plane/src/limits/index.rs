@@ -1,0 +1,48 @@
+//! Limits from the snapshot, indexed once per snapshot so a request finds
+//! its team's, user's and end user's limits in O(1).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use tollgate_shared::pricing::from_usd;
+use tollgate_shared::snapshot::{Limits, Snapshot};
+
+#[derive(Default)]
+pub struct LimitIndex {
+    pub teams: HashMap<String, Arc<Limits>>,
+    pub users: HashMap<String, Arc<Limits>>,
+    pub customers: HashMap<String, Arc<Limits>>,
+    /// `litellm_settings.max_budget` (the whole proxy), in picodollars.
+    pub global_budget: Option<u64>,
+}
+
+impl LimitIndex {
+    pub fn build(snapshot: &Snapshot) -> Self {
+        let limited = |l: &Limits| {
+            l.rpm_limit.is_some()
+                || l.tpm_limit.is_some()
+                || l.max_parallel_requests.is_some()
+                || l.max_budget_picos.is_some()
+        };
+        Self {
+            teams: snapshot
+                .teams
+                .iter()
+                .filter(|t| limited(&t.limits))
+                .map(|t| (t.team_id.clone(), Arc::new(t.limits.clone())))
+                .collect(),
+            users: snapshot
+                .users
+                .iter()
+                .filter(|u| limited(&u.limits))
+                .map(|u| (u.user_id.clone(), Arc::new(u.limits.clone())))
+                .collect(),
+            customers: snapshot
+                .customers
+                .iter()
+                .filter(|c| limited(&c.limits))
+                .map(|c| (c.user_id.clone(), Arc::new(c.limits.clone())))
+                .collect(),
+            global_budget: snapshot.litellm_settings.max_budget.and_then(from_usd),
+        }
+    }
+}

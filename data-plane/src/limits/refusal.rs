@@ -1,0 +1,78 @@
+//! The 429 a client sees when a fleet-wide limit refuses its request, in
+//! LiteLLM's words (its clients match on them) and OpenAI's error shape.
+
+use crate::http::error::ApiError;
+use axum::http::{HeaderValue, StatusCode};
+use std::time::Instant;
+use tollgate_shared::meters::{Dimension, MeterName, Scope};
+use tollgate_shared::pricing::to_usd;
+
+#[derive(Debug)]
+pub struct Refusal {
+    pub meter: MeterName,
+    pub limit: u64,
+    pub used: u64,
+    pub spend: u64,
+    pub resets_at: Option<Instant>,
+}
+
+impl Refusal {
+    fn retry_after_secs(&self) -> u64 {
+        self.resets_at
+            .map(|at| at.saturating_duration_since(Instant::now()).as_secs() + 1)
+            .unwrap_or(1)
+    }
+
+    pub fn into_api_error(self) -> ApiError {
+        let retry = self.retry_after_secs();
+        let mut error = match self.meter.dimension {
+            Dimension::Budget => {
+                let who = match &self.meter.scope {
+                    Scope::Key(h) => format!("Key={h}"),
+                    Scope::Team(t) => format!("Team={t}"),
+                    Scope::User(u) => format!("User={u}"),
+                    Scope::Customer(c) => format!("End User={c}"),
+                    Scope::Global => "Proxy".to_string(),
+                    other => format!("{other:?}"),
+                };
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "budget_exceeded",
+                    format!(
+                        "Budget has been exceeded! {who} Current cost: {}, Max budget: {}. Raise max_budget (e.g. /key/update) or wait for the budget to reset{}.",
+                        to_usd(self.spend),
+                        to_usd(self.limit),
+                        if self.resets_at.is_some() {
+                            format!(" in {retry}s")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                )
+            }
+            dimension => {
+                let limit_type = match dimension {
+                    Dimension::Rpm => "requests",
+                    Dimension::Tpm => "tokens",
+                    _ => "max_parallel_requests",
+                };
+                let reset = if dimension == Dimension::Parallel {
+                    "when a request in flight finishes".to_string()
+                } else {
+                    format!("in {retry}s")
+                };
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limit_error",
+                    format!(
+                        "Rate limit exceeded for {}. Limit type: {limit_type}. Current limit: {}, Remaining: 0. Limit resets {reset}. The limit holds across all Tollgate data planes.",
+                        self.meter.entity(),
+                        self.limit,
+                    ),
+                )
+            }
+        };
+        error.retry_after = HeaderValue::from_str(&retry.to_string()).ok();
+        error
+    }
+}

@@ -1,0 +1,321 @@
+//! Attempts inside one model group: pick a deployment (not cooling down,
+//! under its `rpm`/`tpm`, healthy if any is, lowest `order`, then the
+//! strategy), call it, cool it down per LiteLLM's rule when it fails, and
+//! retry per `num_retries` / `retry_policy`.
+
+use super::cooldown::{Failure, cooldown_for};
+use super::error_class::ErrorClass;
+use super::operation::{Meter, Metered, Operation};
+use super::policy::{FailureClass, MAX_RETRY_WAIT, RoutingPolicy};
+use super::{Context, Failed, Routed};
+use crate::providers::ProviderError;
+use crate::runtime::{Deployment, ModelGroup};
+use http::StatusCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub(super) async fn attempt_group<O: Operation>(
+    ctx: &Context<'_>,
+    op: &O,
+    group: &ModelGroup,
+    fail_first: bool,
+) -> Result<Routed<O::Output>, Failed> {
+    let policy = &ctx.runtime.routing;
+    let mut tried: Vec<Arc<Deployment>> = Vec::new();
+    let mut last: Option<(ProviderError, Arc<Deployment>)> = None;
+    let mut retries: u32 = 0;
+    loop {
+        let fresh = choose(ctx, group, |d| !tried.iter().any(|t| t.id == d.id));
+        let Some(deployment) = fresh
+            .or_else(|| choose(ctx, group, |_| true))
+            .map(Arc::clone)
+        else {
+            let (error, deployment) = match last {
+                Some((error, deployment)) => (error, Some(deployment)),
+                None => (unavailable(ctx, group), None),
+            };
+            return Err(Failed {
+                error,
+                deployment,
+                retries,
+                fallbacks: 0,
+            });
+        };
+        if let Some((error, previous)) = &last {
+            // Same deployment again: wait as it asked. Another one: go now.
+            if previous.id == deployment.id {
+                tokio::time::sleep(retry_wait(error, policy, retries.saturating_sub(1))).await;
+            }
+        }
+        let outcome = if fail_first && last.is_none() {
+            Err(ProviderError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: "mock_testing_fallbacks: this deployment failed on purpose to exercise fallbacks".into(),
+                kind: "api_error".into(),
+                param: None,
+                code: Some("500".into()),
+                retry_after: None,
+            })
+        } else {
+            call(ctx, op, &deployment, group.len()).await
+        };
+        let error = match outcome {
+            Ok(output) => {
+                return Ok(Routed {
+                    output,
+                    deployment,
+                    group: group.name.clone(),
+                    retries,
+                    fallbacks: 0,
+                });
+            }
+            Err(error) => error,
+        };
+        tried.push(Arc::clone(&deployment));
+        let status = error.status.as_u16();
+        let class = FailureClass::of(status, error.code.as_deref());
+        let listed = policy
+            .retry_policy
+            .get(ErrorClass::of(status, error.code.as_deref()));
+        // A request's `num_retries` is the most specific wish; then the
+        // `retry_policy` count for this kind of error; then `num_retries`.
+        let allowed = ctx
+            .overrides
+            .num_retries
+            .or(listed)
+            .unwrap_or(policy.num_retries);
+        // An error class the policy lists is retried even when Tollgate
+        // would not (a 400 with `BadRequestErrorRetries`): it is asked for.
+        let retryable = class.retryable() || listed.is_some_and(|n| n > 0);
+        // Wrong credentials or model at this deployment: only another
+        // deployment can help (LiteLLM: no retry without a healthy
+        // alternative).
+        let alternative = group
+            .deployments()
+            .iter()
+            .any(|d| available(ctx, d) && !tried.iter().any(|t| t.id == d.id));
+        let give_up = fail_first
+            || !retryable
+            || retries >= allowed
+            || (class == FailureClass::Deployment && !alternative);
+        last = Some((error, deployment));
+        if give_up {
+            break;
+        }
+        retries += 1;
+    }
+    let (error, deployment) = match last {
+        Some((e, d)) => (e, Some(d)),
+        None => (unavailable(ctx, group), None),
+    };
+    Err(Failed {
+        error,
+        deployment,
+        retries,
+        fallbacks: 0,
+    })
+}
+
+/// Neither cooling down nor at its `rpm` / `tpm` this minute.
+fn available(ctx: &Context<'_>, d: &Deployment) -> bool {
+    !ctx.cooldowns.is_cooling(&d.id) && !over_limit(ctx, d)
+}
+
+fn over_limit(ctx: &Context<'_>, d: &Deployment) -> bool {
+    if d.rpm.is_none() && d.tpm.is_none() {
+        return false;
+    }
+    let (requests, tokens) = ctx.stats.usage().used(&d.id);
+    d.rpm.is_some_and(|limit| requests >= limit) || d.tpm.is_some_and(|limit| tokens >= limit)
+}
+
+/// The deployment the strategy picks among the available ones `allow`
+/// accepts: healthy ones first (if any), then the lowest `order`.
+pub(super) fn choose<'a>(
+    ctx: &Context<'_>,
+    group: &'a ModelGroup,
+    allow: impl Fn(&Deployment) -> bool,
+) -> Option<&'a Arc<Deployment>> {
+    let mut candidates: Vec<&Arc<Deployment>> = group
+        .deployments()
+        .iter()
+        .filter(|d| allow(d) && available(ctx, d))
+        .collect();
+    // A failed background health check sets a deployment aside only while
+    // another one can serve: a flaky probe must not take a group down.
+    if candidates.iter().any(|d| ctx.cooldowns.is_unhealthy(&d.id)) {
+        let healthy: Vec<&Arc<Deployment>> = candidates
+            .iter()
+            .copied()
+            .filter(|d| !ctx.cooldowns.is_unhealthy(&d.id))
+            .collect();
+        if !healthy.is_empty() {
+            candidates = healthy;
+        }
+    }
+    let first_order = candidates.iter().map(|d| d.order).min()?;
+    candidates.retain(|d| d.order == first_order);
+    ctx.runtime
+        .routing
+        .strategy
+        .choose(&candidates, ctx.stats, |subset| group.pick_among(subset))
+}
+
+/// One call to one deployment, measured for the strategies, limits and
+/// cooldowns.
+async fn call<O: Operation>(
+    ctx: &Context<'_>,
+    op: &O,
+    deployment: &Arc<Deployment>,
+    group_size: usize,
+) -> Result<O::Output, ProviderError> {
+    let policy = &ctx.runtime.routing;
+    let usage = ctx.stats.usage();
+    usage.record_request(&deployment.id);
+    let in_flight = ctx.stats.start(&deployment.id);
+    let started = Instant::now();
+    let ttl = policy.strategy.latency_ttl();
+    match op.call(deployment).await {
+        Ok(output) => {
+            // Time to the answer, or to the first chunk of a stream.
+            ctx.stats
+                .record_latency(&deployment.id, started.elapsed(), ttl);
+            let break_cooldown =
+                (policy.cooldowns_enabled && group_size > 1 && policy.allowed_fails.is_none())
+                    .then(|| (Arc::clone(ctx.cooldowns), policy.cooldown));
+            Ok(output.meter(Meter {
+                stats: Arc::clone(ctx.stats),
+                deployment: Arc::clone(deployment),
+                _in_flight: in_flight,
+                break_cooldown,
+            }))
+        }
+        Err(error) => {
+            ctx.stats.record_failure(
+                &deployment.id,
+                deployment.timeout.min(started.elapsed() * 2),
+                ttl,
+            );
+            let outcomes = usage.record_failure(&deployment.id);
+            let failure = Failure {
+                status: error.status.as_u16(),
+                code: error.code.as_deref(),
+                retry_after: retry_after(&error),
+            };
+            if let Some(wait) = cooldown_for(policy, &failure, group_size, outcomes) {
+                tracing::debug!(deployment = %deployment.id, ?wait, status = %error.status, "cooling down");
+                ctx.cooldowns.cool(&deployment.id, wait);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Every deployment is cooling down or at its limit: LiteLLM's 429, naming
+/// them, with how long to wait.
+fn unavailable(ctx: &Context<'_>, group: &ModelGroup) -> ProviderError {
+    let cooling: Vec<&str> = group
+        .deployments()
+        .iter()
+        .filter(|d| ctx.cooldowns.is_cooling(&d.id))
+        .map(|d| d.id.as_str())
+        .collect();
+    let limited: Vec<&str> = group
+        .deployments()
+        .iter()
+        .filter(|d| !ctx.cooldowns.is_cooling(&d.id) && over_limit(ctx, d))
+        .map(|d| d.id.as_str())
+        .collect();
+    let wait = if cooling.is_empty() {
+        // Limits are per wall-clock minute: they reset at the next one.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        60 - now % 60
+    } else {
+        ctx.cooldowns.seconds_left(&cooling)
+    };
+    let mut message = format!(
+        "No deployments available for selected model, Try again in {wait} seconds. Passed model={}. pre-call-checks=false, cooldown_list={cooling:?}",
+        group.name
+    );
+    if !limited.is_empty() {
+        message.push_str(&format!(", rpm/tpm limit reached this minute={limited:?}"));
+    }
+    ProviderError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        message,
+        kind: "rate_limit_error".into(),
+        param: None,
+        code: Some("429".into()),
+        retry_after: http::HeaderValue::from_str(&wait.to_string())
+            .ok()
+            .map(Box::new),
+    }
+}
+
+/// The provider's `retry-after`, in seconds (what OpenAI-style providers
+/// send; LiteLLM reads `retry-after` and `retry_after` alike, and the
+/// provider layer keeps either as this header).
+pub(super) fn retry_after(error: &ProviderError) -> Option<Duration> {
+    error
+        .retry_after
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+/// How long to wait before calling the same deployment again: its
+/// `retry-after`, else exponential from 0.5 s; never less than the router's
+/// `retry_after`, never more than `MAX_RETRY_WAIT`.
+fn retry_wait(error: &ProviderError, policy: &RoutingPolicy, attempt: u32) -> Duration {
+    let backoff = Duration::from_millis(500).saturating_mul(2u32.saturating_pow(attempt.min(4)));
+    retry_after(error)
+        .unwrap_or(backoff)
+        .max(policy.retry_after)
+        .min(MAX_RETRY_WAIT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(retry_after: Option<&'static str>) -> ProviderError {
+        ProviderError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: String::new(),
+            kind: "rate_limit_error".into(),
+            param: None,
+            code: None,
+            retry_after: retry_after.map(|v| Box::new(http::HeaderValue::from_static(v))),
+        }
+    }
+
+    #[test]
+    fn waits_honour_retry_after_then_back_off_exponentially() {
+        let p = RoutingPolicy::default();
+        assert_eq!(retry_wait(&error(Some("2")), &p, 0), Duration::from_secs(2));
+        assert_eq!(
+            retry_wait(&error(Some("0.25")), &p, 3),
+            Duration::from_millis(250)
+        );
+        assert_eq!(retry_wait(&error(None), &p, 0), Duration::from_millis(500));
+        assert_eq!(retry_wait(&error(None), &p, 2), Duration::from_secs(2));
+        assert_eq!(retry_wait(&error(Some("3600")), &p, 0), MAX_RETRY_WAIT);
+        assert_eq!(
+            retry_wait(&error(Some("soon")), &p, 0),
+            Duration::from_millis(500),
+            "an unreadable header is no hint"
+        );
+        let floor = RoutingPolicy {
+            retry_after: Duration::from_secs(3),
+            ..RoutingPolicy::default()
+        };
+        assert_eq!(
+            retry_wait(&error(Some("1")), &floor, 0),
+            Duration::from_secs(3)
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! The three calls the router routes, each ready for any deployment:
+//! chat completions, text completions and embeddings.
+
+use super::operation::Operation;
+use crate::providers::embeddings::{EmbeddingCall, EmbeddingInput, EmbeddingOutput, Encoding};
+use crate::providers::{
+    ChatCall, ChatOutput, CompletionCall, HttpClient, ProviderError, StreamEvent,
+};
+use crate::runtime::{Deployment, GATEWAY_ONLY_PARAMS};
+use futures::StreamExt;
+use http::StatusCode;
+use serde_json::{Map, Value};
+use std::future::Future;
+
+/// `POST /v1/chat/completions`.
+pub struct Chat<'a> {
+    pub client: &'a HttpClient,
+    /// What a wildcard group's `*` matched in the requested model.
+    pub wildcard: Option<&'a str>,
+    /// The client's body (model = the group asked for).
+    pub body: Map<String, Value>,
+    pub stream: bool,
+    pub include_usage: bool,
+    pub request_id: &'a str,
+}
+
+impl Operation for Chat<'_> {
+    type Output = ChatOutput;
+
+    fn call<'s>(
+        &'s self,
+        deployment: &'s Deployment,
+    ) -> impl Future<Output = Result<ChatOutput, ProviderError>> + Send + 's {
+        async move {
+            let call = ChatCall {
+                client: self.client,
+                body: body_for(&self.body, deployment, self.wildcard),
+                stream: self.stream,
+                include_usage: self.include_usage,
+                timeout: deployment.timeout,
+                stream_timeout: deployment.stream_timeout,
+                drop_params: deployment.drop_params,
+                request_id: self.request_id,
+                model_group: &deployment.model_name,
+            };
+            first_chunk(deployment, deployment.upstream.chat(call).await?).await
+        }
+    }
+}
+
+/// `POST /v1/completions` (the legacy text-completion API).
+pub struct Completion<'a> {
+    pub client: &'a HttpClient,
+    pub wildcard: Option<&'a str>,
+    pub body: Map<String, Value>,
+    pub stream: bool,
+}
+
+impl Operation for Completion<'_> {
+    type Output = ChatOutput;
+
+    fn call<'s>(
+        &'s self,
+        deployment: &'s Deployment,
+    ) -> impl Future<Output = Result<ChatOutput, ProviderError>> + Send + 's {
+        async move {
+            let call = CompletionCall {
+                client: self.client,
+                body: body_for(&self.body, deployment, self.wildcard),
+                stream: self.stream,
+                timeout: deployment.timeout,
+                stream_timeout: deployment.stream_timeout,
+            };
+            first_chunk(deployment, deployment.upstream.completions(call).await?).await
+        }
+    }
+}
+
+/// `POST /v1/embeddings`.
+pub struct Embedding<'a> {
+    pub client: &'a HttpClient,
+    pub wildcard: Option<&'a str>,
+    pub body: Map<String, Value>,
+    pub inputs: Vec<EmbeddingInput>,
+    pub encoding: Encoding,
+    pub dimensions: Option<u32>,
+}
+
+impl Operation for Embedding<'_> {
+    type Output = EmbeddingOutput;
+
+    fn call<'s>(
+        &'s self,
+        deployment: &'s Deployment,
+    ) -> impl Future<Output = Result<EmbeddingOutput, ProviderError>> + Send + 's {
+        async move {
+            let call = EmbeddingCall {
+                client: self.client,
+                body: body_for(&self.body, deployment, self.wildcard),
+                inputs: self.inputs.clone(),
+                encoding: self.encoding,
+                dimensions: self.dimensions,
+                timeout: deployment.timeout,
+                model_group: &deployment.model_name,
+            };
+            deployment.upstream.embeddings(call).await
+        }
+    }
+}
+
+/// The body a deployment receives: its model name, no gateway-only keys,
+/// its default parameters where the request set none.
+fn body_for(
+    body: &Map<String, Value>,
+    deployment: &Deployment,
+    wildcard: Option<&str>,
+) -> Map<String, Value> {
+    let mut body = body.clone();
+    let model = match wildcard {
+        Some(matched) if deployment.upstream_model.contains('*') => {
+            deployment.upstream_model.replacen('*', matched, 1)
+        }
+        _ => deployment.upstream_model.clone(),
+    };
+    body.insert("model".into(), Value::String(model));
+    for key in GATEWAY_ONLY_PARAMS {
+        body.remove(key);
+    }
+    for (key, value) in &deployment.default_params {
+        body.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    body
+}
+
+/// A stream is not accepted until its first event arrived within the
+/// deployment's `stream_timeout`.
+async fn first_chunk(
+    deployment: &Deployment,
+    output: ChatOutput,
+) -> Result<ChatOutput, ProviderError> {
+    let ChatOutput::Stream(mut chunks) = output else {
+        return Ok(output);
+    };
+    let first = tokio::time::timeout(deployment.stream_timeout, chunks.next())
+        .await
+        .map_err(|_| ProviderError::timeout(deployment.provider, deployment.stream_timeout))?;
+    match first {
+        Some(StreamEvent::Error { .. }) | None => Err(ProviderError {
+            status: StatusCode::BAD_GATEWAY,
+            message: format!(
+                "{}: the stream ended before its first chunk",
+                deployment.provider
+            ),
+            kind: "api_connection_error".into(),
+            param: None,
+            code: Some("502".into()),
+            retry_after: None,
+        }),
+        Some(event) => Ok(ChatOutput::Stream(Box::pin(
+            futures::stream::iter([event]).chain(chunks),
+        ))),
+    }
+}

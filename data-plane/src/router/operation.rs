@@ -1,0 +1,106 @@
+//! What the router routes: one kind of call (chat, text completion,
+//! embeddings) made to whichever deployment it picks, and the metering of
+//! its answer for the strategies and limits.
+
+use super::cooldown::{Cooldowns, failure_rate_exceeded};
+use super::stats::{InFlight, Stats};
+use crate::providers::embeddings::EmbeddingOutput;
+use crate::providers::{ChatOutput, ProviderError, StreamEvent};
+use crate::runtime::Deployment;
+use futures::StreamExt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One kind of call, ready to be sent to any deployment of a group.
+pub trait Operation: Sync {
+    type Output: Metered + Send;
+
+    /// One call to `deployment`. A stream is returned only once its first
+    /// chunk arrived: a failure before it is a failed attempt, retried like
+    /// any other.
+    fn call<'s>(
+        &'s self,
+        deployment: &'s Deployment,
+    ) -> impl Future<Output = Result<Self::Output, ProviderError>> + Send + 's;
+}
+
+/// An answer the router can meter: tokens used once known, and a stream
+/// held in flight until it ends.
+pub trait Metered: Sized {
+    fn meter(self, meter: Meter) -> Self;
+}
+
+/// Records how a served call ended: its tokens count against the
+/// deployment's minute (usage-based routing, `tpm`), a stream that breaks
+/// counts as a failure (the failure-rate cooldown).
+pub struct Meter {
+    pub(super) stats: Arc<Stats>,
+    pub(super) deployment: Arc<Deployment>,
+    /// Held, never read: the call counts as in flight until it drops.
+    pub(super) _in_flight: InFlight,
+    /// Set when a broken stream may cool the deployment down (cooldowns on,
+    /// more than one deployment, no `allowed_fails`): for how long.
+    pub(super) break_cooldown: Option<(Arc<Cooldowns>, Duration)>,
+}
+
+impl Meter {
+    fn finish(self, tokens: u64) {
+        self.stats.usage().record(&self.deployment.id, tokens);
+    }
+
+    fn broke(self) {
+        let outcomes = self.stats.usage().record_failure(&self.deployment.id);
+        if let Some((cooldowns, wait)) = &self.break_cooldown
+            && failure_rate_exceeded(outcomes)
+        {
+            tracing::warn!(deployment = %self.deployment.id, "streams keep breaking: cooling down");
+            cooldowns.cool(&self.deployment.id, *wait);
+        }
+    }
+}
+
+impl Metered for ChatOutput {
+    fn meter(self, meter: Meter) -> Self {
+        match self {
+            ChatOutput::Complete { body, usage } => {
+                meter.finish(usage.prompt_tokens + usage.completion_tokens);
+                ChatOutput::Complete { body, usage }
+            }
+            ChatOutput::Stream(chunks) => {
+                // The meter (and its in-flight count) lives as long as the
+                // stream: a stream is busy until it ends.
+                let metered = async_stream::stream! {
+                    let mut meter = Some(meter);
+                    let mut tokens = 0;
+                    let mut chunks = chunks;
+                    while let Some(event) = chunks.next().await {
+                        match &event {
+                            StreamEvent::Data { usage: Some(u), .. } => {
+                                tokens = u.prompt_tokens + u.completion_tokens;
+                            }
+                            StreamEvent::Error { .. } => {
+                                if let Some(m) = meter.take() {
+                                    m.broke();
+                                }
+                            }
+                            StreamEvent::Data { .. } => {}
+                        }
+                        yield event;
+                    }
+                    if let Some(m) = meter.take() {
+                        m.finish(tokens);
+                    }
+                };
+                ChatOutput::Stream(Box::pin(metered))
+            }
+        }
+    }
+}
+
+impl Metered for EmbeddingOutput {
+    fn meter(self, meter: Meter) -> Self {
+        meter.finish(self.usage.prompt_tokens + self.usage.completion_tokens);
+        self
+    }
+}

@@ -1,0 +1,271 @@
+//! Token counting for requests whose provider reported no usage: a stream
+//! without a usage chunk, a body without `usage`, a client gone before the
+//! usage arrived. Never runs when the provider's usage is known.
+//!
+//! The rule (OpenAI's published one for chat, also what LiteLLM's
+//! `token_counter` does): each message costs 3 tokens plus its role, its
+//! text parts, its tool calls' names and arguments, and 1 + its `name`;
+//! the reply is primed with 3 more. The completion is the tokens of the
+//! generated text plus those of tool-call names and arguments. Text is
+//! encoded as ordinary text (special-token strings are not special here).
+
+use bytes::Bytes;
+use serde_json::Value;
+use std::sync::LazyLock;
+use tiktoken_rs::CoreBPE;
+
+/// Tokens every chat message costs besides its content.
+const TOKENS_PER_MESSAGE: u64 = 3;
+/// A message's `name` costs this much besides its text.
+const TOKENS_PER_NAME: u64 = 1;
+/// The assistant reply is primed with `<|start|>assistant<|message|>`.
+const REPLY_PRIMING: u64 = 3;
+
+// Building a BPE parses a large embedded vocabulary (tens of milliseconds
+// each): once, lazily, and only for a request that needs it.
+static O200K: LazyLock<Option<CoreBPE>> = LazyLock::new(|| tiktoken_rs::o200k_base().ok());
+static CL100K: LazyLock<Option<CoreBPE>> = LazyLock::new(|| tiktoken_rs::cl100k_base().ok());
+
+/// The tokenizer family of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// gpt-4o, gpt-4.1, gpt-5, o-series, and every model we do not know.
+    O200k,
+    /// gpt-4, gpt-3.5, the ada-002 / text-embedding-3 families.
+    Cl100k,
+}
+
+impl Encoding {
+    /// From the upstream model name (provider prefix and path stripped).
+    pub fn for_model(model: &str) -> Encoding {
+        let name = model
+            .rsplit('/')
+            .next()
+            .unwrap_or(model)
+            .to_ascii_lowercase();
+        let older = [
+            "gpt-4",
+            "gpt-3.5",
+            "gpt-35",
+            "text-embedding-",
+            "davinci-002",
+            "babbage-002",
+        ];
+        let newer = ["gpt-4o", "gpt-4.1", "gpt-4.5", "chatgpt-4o"];
+        if older.iter().any(|p| name.starts_with(p)) && !newer.iter().any(|p| name.starts_with(p)) {
+            Encoding::Cl100k
+        } else {
+            Encoding::O200k
+        }
+    }
+
+    fn bpe(self) -> Option<&'static CoreBPE> {
+        match self {
+            Encoding::O200k => O200K.as_ref(),
+            Encoding::Cl100k => CL100K.as_ref(),
+        }
+    }
+
+    pub fn count(self, text: &str) -> u64 {
+        if text.is_empty() {
+            return 0;
+        }
+        match self.bpe() {
+            Some(bpe) => bpe.encode_ordinary(text).len() as u64,
+            // The vocabulary is compiled in; failing to build it is a bug,
+            // and an estimate (OpenAI's 4 characters per token) beats 0.
+            None => (text.chars().count() as u64).div_ceil(4),
+        }
+    }
+}
+
+/// What the request asked the model: the prompt side of the count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    /// `messages` of a chat completion.
+    Chat,
+    /// `prompt` of a legacy text completion.
+    Text,
+}
+
+/// Prompt tokens of a raw request body (the client's JSON, as received).
+pub fn prompt_tokens(encoding: Encoding, kind: PromptKind, request: &[u8]) -> u64 {
+    let Ok(body) = serde_json::from_slice::<Value>(request) else {
+        return 0;
+    };
+    match kind {
+        PromptKind::Chat => match body.get("messages") {
+            Some(Value::Array(messages)) => chat_prompt_tokens(encoding, messages),
+            _ => 0,
+        },
+        PromptKind::Text => match body.get("prompt") {
+            Some(Value::String(s)) => encoding.count(s),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(s) => encoding.count(s),
+                    // Token ids: already tokens.
+                    Value::Array(ids) => ids.len() as u64,
+                    Value::Number(_) => 1,
+                    _ => 0,
+                })
+                .sum(),
+            _ => 0,
+        },
+    }
+}
+
+pub fn chat_prompt_tokens(encoding: Encoding, messages: &[Value]) -> u64 {
+    let mut total = REPLY_PRIMING;
+    for message in messages {
+        total += TOKENS_PER_MESSAGE;
+        let mut text = String::new();
+        if let Some(role) = message.get("role").and_then(Value::as_str) {
+            total += encoding.count(role);
+        }
+        match message.get("content") {
+            Some(Value::String(s)) => total += encoding.count(s),
+            Some(Value::Array(parts)) => {
+                for part in parts {
+                    if let Some(t) = part.get("text").and_then(Value::as_str) {
+                        total += encoding.count(t);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(name) = message.get("name").and_then(Value::as_str) {
+            total += TOKENS_PER_NAME + encoding.count(name);
+        }
+        push_tool_calls(message.get("tool_calls"), &mut text);
+        total += encoding.count(&text);
+    }
+    total
+}
+
+/// The generated text (and tool-call text) of what was relayed so far.
+#[derive(Debug, Default)]
+pub struct Completion {
+    text: String,
+    tools: String,
+}
+
+impl Completion {
+    /// Adds the choices of one OpenAI chunk or completion object.
+    pub fn add_object(&mut self, object: &Value) {
+        let Some(choices) = object.get("choices").and_then(Value::as_array) else {
+            return;
+        };
+        for choice in choices {
+            for holder in [choice.get("delta"), choice.get("message")]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(t) = holder.get("content").and_then(Value::as_str) {
+                    self.text.push_str(t);
+                }
+                push_tool_calls(holder.get("tool_calls"), &mut self.tools);
+            }
+            // Legacy completions.
+            if let Some(t) = choice.get("text").and_then(Value::as_str) {
+                self.text.push_str(t);
+            }
+        }
+    }
+
+    /// Adds one SSE frame (`data: {...}\n\n`) as relayed to the client.
+    pub fn add_frame(&mut self, frame: &Bytes) {
+        let Ok(text) = std::str::from_utf8(frame) else {
+            return;
+        };
+        for line in text.lines() {
+            let Some(data) = line.strip_prefix("data:") else {
+                continue;
+            };
+            if let Ok(object) = serde_json::from_str::<Value>(data.trim_start()) {
+                self.add_object(&object);
+            }
+        }
+    }
+
+    pub fn tokens(&self, encoding: Encoding) -> u64 {
+        encoding.count(&self.text) + encoding.count(&self.tools)
+    }
+}
+
+/// Names and argument text of tool calls, concatenated in order.
+fn push_tool_calls(calls: Option<&Value>, out: &mut String) {
+    let Some(Value::Array(calls)) = calls else {
+        return;
+    };
+    for call in calls {
+        if let Some(function) = call.get("function") {
+            for field in ["name", "arguments"] {
+                if let Some(s) = function.get(field).and_then(Value::as_str) {
+                    out.push_str(s);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn models_map_to_their_encoding() {
+        assert_eq!(Encoding::for_model("gpt-4o-mini"), Encoding::O200k);
+        assert_eq!(Encoding::for_model("openai/gpt-4o"), Encoding::O200k);
+        assert_eq!(Encoding::for_model("gpt-4.1-nano"), Encoding::O200k);
+        assert_eq!(Encoding::for_model("gpt-4-0613"), Encoding::Cl100k);
+        assert_eq!(Encoding::for_model("gpt-3.5-turbo"), Encoding::Cl100k);
+        assert_eq!(Encoding::for_model("claude-3-5-sonnet"), Encoding::O200k);
+        assert_eq!(Encoding::for_model("my-finetune"), Encoding::O200k);
+    }
+
+    #[test]
+    fn counts_are_tiktokens() {
+        // Reference values from OpenAI's tiktoken.
+        assert_eq!(Encoding::Cl100k.count("hello world"), 2);
+        assert_eq!(Encoding::Cl100k.count("hello world, Hé!"), 6);
+        assert_eq!(Encoding::O200k.count("hello world"), 2);
+        assert_eq!(Encoding::O200k.count(""), 0);
+        // Special-token text is ordinary text: no panic, counted.
+        assert!(Encoding::O200k.count("<|endoftext|>") > 1);
+    }
+
+    #[test]
+    fn chat_prompt_follows_the_per_message_rule() {
+        let e = Encoding::Cl100k;
+        let messages = vec![
+            json!({"role": "system", "content": "You are helpful."}),
+            json!({"role": "user", "content": [{"type": "text", "text": "hello world"}, {"type": "image_url"}], "name": "bob"}),
+        ];
+        let expected = 3
+            + (3 + e.count("system") + e.count("You are helpful."))
+            + (3 + e.count("user") + e.count("hello world") + 1 + e.count("bob"));
+        assert_eq!(chat_prompt_tokens(e, &messages), expected);
+        let raw = serde_json::to_vec(&json!({"model": "m", "messages": messages})).expect("json");
+        assert_eq!(prompt_tokens(e, PromptKind::Chat, &raw), expected);
+        assert_eq!(prompt_tokens(e, PromptKind::Chat, b"not json"), 0);
+        let text = br#"{"prompt": ["hello world", [1, 2, 3]]}"#;
+        assert_eq!(prompt_tokens(e, PromptKind::Text, text), 2 + 3);
+    }
+
+    #[test]
+    fn completion_counts_relayed_deltas_and_tool_calls() {
+        let mut c = Completion::default();
+        c.add_frame(&Bytes::from_static(
+            b"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"hello\"}}]}\n\n",
+        ));
+        c.add_frame(&Bytes::from_static(
+            b"data: {\"choices\":[{\"delta\":{\"content\":\" world\"}}]}\n\n",
+        ));
+        c.add_frame(&Bytes::from_static(b"data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{}\"}}]}}]}\n\n"));
+        c.add_frame(&Bytes::from_static(b"data: not json\n\n"));
+        let e = Encoding::Cl100k;
+        assert_eq!(c.tokens(e), e.count("hello world") + e.count("{}"));
+    }
+}

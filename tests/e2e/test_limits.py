@@ -1,0 +1,220 @@
+"""Fleet-wide limits: a key's rpm, tpm, max_parallel_requests and budget hold across
+data planes (LiteLLM counts them per instance: issues #27736, #40291, #26672), and a
+budget_duration resets on time."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from components import pg_connect
+from expect import assert_openai_error, expected_completion_tokens, expected_prompt_tokens
+from harness import wait_until
+
+PICOS = 10**12
+PRICE = (1_000_000, 2_000_000)  # picodollars per input / output token
+
+
+def config(c, mock) -> dict[str, Any]:
+    def dep(name: str, model: str, **params: Any) -> dict[str, Any]:
+        return {
+            "model_name": name,
+            "litellm_params": {
+                "model": model,
+                "api_base": mock.api_base,
+                "api_key": "os.environ/MOCK_PROVIDER_KEY",
+                "input_cost_per_token": PRICE[0] / PICOS,
+                "output_cost_per_token": PRICE[1] / PICOS,
+                **params,
+            },
+        }
+
+    return {
+        "model_list": [dep("echo", "openai/some-model"), dep("slow", "openai/mock-slow-600")],
+        "router_settings": {"num_retries": 0},
+        "general_settings": {"master_key": c.master_key},
+    }
+
+
+def start(cluster, mock, data_planes: int = 2):
+    c = cluster(data_planes=0, start=False)
+    c.write_config(config(c, mock))
+    c.cp.start()
+    for _ in range(data_planes):
+        c.add_data_plane()
+    return c
+
+
+def new_key(c, **fields: Any) -> str:
+    dp = c.dps[0]
+    with dp.http() as h:
+        r = h.post("/key/generate", json=fields, headers=dp.auth_headers())
+    assert r.status_code == 200, r.text
+    key = r.json()["key"]
+    # Every data plane must serve the key before the test counts anything.
+    for d in c.dps:
+        wait_until(lambda d=d: chat(d, key, model="nope").status_code == 400 or None, timeout=5, desc="key propagated")
+    return key
+
+
+def chat(dp, key: str, text: str = "hi", model: str = "echo", **extra: Any) -> httpx.Response:
+    with dp.http() as h:
+        return h.post(
+            "/v1/chat/completions",
+            json={"model": model, "messages": [{"role": "user", "content": text}], **extra},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+
+
+def cost(text: str) -> int:
+    prompt = expected_prompt_tokens([{"role": "user", "content": text}])
+    return prompt * PRICE[0] + expected_completion_tokens(f"Echo: {text}") * PRICE[1]
+
+
+def away_from_minute_edge() -> None:
+    """rpm windows are calendar minutes on the control plane: a test that straddled
+    one would rightly see two windows' worth of requests."""
+    wait_until(lambda: (time.time() % 60) < 40 or None, timeout=25, interval=0.2, desc="not near a minute boundary")
+
+
+def test_key_rpm_holds_across_two_data_planes(cluster, mock_provider):
+    c = start(cluster, mock_provider)
+    key = new_key(c, rpm_limit=10)
+    away_from_minute_edge()
+    rng = random.Random(7)
+    statuses = []
+    refused = None
+    first_ok = None
+    for _ in range(30):
+        r = chat(rng.choice(c.dps), key)
+        statuses.append(r.status_code)
+        if r.status_code == 429 and refused is None:
+            refused = r
+        if r.status_code == 200 and first_ok is None:
+            first_ok = r
+    # The documented bound with the control plane reachable is zero: exactly the limit.
+    assert statuses.count(200) == 10, statuses
+    assert statuses.count(429) == 20, statuses
+    err = assert_openai_error(refused, 429, type="rate_limit_error")
+    assert "Limit type: requests" in err["message"] and "Current limit: 10" in err["message"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 61
+    assert first_ok.headers["x-ratelimit-limit-requests"] == "10"
+    assert int(first_ok.headers["x-ratelimit-remaining-requests"]) <= 9
+    # Refused requests never reached the provider.
+    assert len(mock_provider.chat_requests()) == 10
+
+
+def test_key_tpm_admits_while_tokens_remain_then_refuses(cluster, mock_provider):
+    c = start(cluster, mock_provider, data_planes=1)
+    dp = c.dps[0]
+    text = "one two three four five six seven eight nine ten"
+    per_request = expected_prompt_tokens([{"role": "user", "content": text}]) + expected_completion_tokens(f"Echo: {text}")
+    key = new_key(c, tpm_limit=per_request + 5)
+    away_from_minute_edge()
+    assert chat(dp, key, text).status_code == 200
+    # 5 tokens left: admitted (LiteLLM's rule: tokens are counted after the call) …
+    assert chat(dp, key, text).status_code == 200
+    # … and now the minute's tokens are spent.
+    err = assert_openai_error(chat(dp, key, text), 429, type="rate_limit_error")
+    assert "Limit type: tokens" in err["message"]
+
+
+def test_max_parallel_requests_hold_across_two_data_planes(cluster, mock_provider):
+    c = start(cluster, mock_provider)
+    key = new_key(c, max_parallel_requests=2)
+    barrier = threading.Barrier(6)
+
+    def one(i: int) -> int:
+        barrier.wait()
+        return chat(c.dps[i % 2], key, model="slow").status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(one, range(6)))
+    # The mock holds each call 600 ms: only 2 can be in flight fleet-wide.
+    assert statuses.count(200) == 2, statuses
+    assert statuses.count(429) == 4, statuses
+    # Slots come back when requests end.
+    wait_until(lambda: chat(c.dps[1], key).status_code == 200 or None, timeout=5, desc="a slot is free again")
+
+
+def test_budget_shared_by_two_data_planes_and_sixteen_clients(cluster, mock_provider, pg_url):
+    c = start(cluster, mock_provider)
+    text = "spend some money " * 4
+    per_request = cost(text)
+    budget = per_request * 40  # room for exactly 40 requests
+    key = new_key(c, max_budget=budget / PICOS)
+    stop = threading.Event()
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        dp = c.dps[i % 2]
+        for _ in range(12):
+            if stop.is_set():
+                return
+            status = chat(dp, key, text, max_tokens=16).status_code
+            with lock:
+                results.append(status)
+
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(client, range(32)))
+
+    ok = results.count(200)
+    assert results.count(429) > 0, "the budget never refused anything"
+    assert set(results) <= {200, 429}, results
+    # Reservations (prompt + max_tokens at the price) are never smaller than the real
+    # cost here, so the documented bound is zero: spend never passes the budget.
+    assert ok * per_request <= budget, f"{ok} requests at {per_request} exceed {budget}"
+
+    def stored() -> int | None:
+        with pg_connect(pg_url) as conn:
+            row = conn.execute("SELECT count(*), coalesce(sum(spend_picos), 0) FROM spend_logs WHERE status = 'success'").fetchone()
+        return row[1] if row and row[0] == ok else None
+
+    spend = wait_until(stored, timeout=10, desc="every admitted request stored")
+    assert spend == ok * per_request
+    assert spend <= budget
+    # The refusal names the key, its spend and its limit.
+    refused = chat(c.dps[0], key, text, max_tokens=16)
+    err = assert_openai_error(refused, 429, type="budget_exceeded")
+    assert "Budget has been exceeded!" in err["message"] and "Max budget:" in err["message"]
+    assert len(mock_provider.chat_requests()) == ok
+
+
+def test_budget_duration_resets_on_time(cluster, mock_provider):
+    c = start(cluster, mock_provider, data_planes=1)
+    dp = c.dps[0]
+    text = "hello"
+    created = time.monotonic()
+    # Room for one request per period: the reservation (text ÷ 4 + 1 + 4 prompt tokens,
+    # max_tokens completion tokens) fits once, not again after the real cost is spent.
+    key = new_key(c, max_budget=2 * cost(text) / PICOS, budget_duration="10s")
+    assert chat(dp, key, text, max_tokens=2).status_code == 200
+    assert_openai_error(chat(dp, key, text, max_tokens=2), 429, type="budget_exceeded")
+
+    def served() -> float | None:
+        return time.monotonic() if chat(dp, key, text, max_tokens=2).status_code == 200 else None
+
+    back = wait_until(served, timeout=20, interval=0.1, desc="the budget resets")
+    elapsed = back - created
+    # Due 10 s after creation; the clock ticks every 250 ms.
+    assert 9.0 <= elapsed <= 12.0, f"reset after {elapsed:.2f}s"
+
+
+def test_without_the_control_plane_each_node_keeps_its_fair_share(cluster, mock_provider):
+    c = start(cluster, mock_provider)
+    key = new_key(c, rpm_limit=10)
+    away_from_minute_edge()
+    # Each node learns the fleet size from its first exchange.
+    assert chat(c.dps[0], key).status_code == 200
+    assert chat(c.dps[1], key).status_code == 200
+    c.cp.kill()
+    statuses = [chat(c.dps[0], key).status_code for _ in range(12)]
+    # Static stability: still serving, but only limit ÷ fleet size (5) this minute.
+    assert statuses.count(200) == 5, statuses
+    assert set(statuses) == {200, 429}
