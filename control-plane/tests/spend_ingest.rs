@@ -178,10 +178,10 @@ fn expected_daily(logs: &[spend_log::Model]) -> Daily {
             entities.push(("team".into(), t.clone(), key.clone()));
         }
         if let Some(u) = &l.user_id {
-            entities.push(("user".into(), u.clone(), key.clone()));
+            entities.push(("user".into(), u.clone(), String::new()));
         }
         if let Some(e) = &l.end_user {
-            entities.push(("end_user".into(), e.clone(), key.clone()));
+            entities.push(("end_user".into(), e.clone(), String::new()));
         }
         for (kind, id, api_key) in entities {
             let slot = out

@@ -116,8 +116,9 @@ impl MigrationTrait for Migration {
                     // key | team | user | end_user | model | global
                     .col(ColumnDef::new(SpendDaily::EntityKind).string().not_null())
                     .col(ColumnDef::new(SpendDaily::EntityId).string().not_null())
-                    // The key hash behind the spend ("" for model and global
-                    // rows), so reports can break a team's spend down by key.
+                    // The key hash behind the spend for key and team rows
+                    // ("" otherwise), so the team report can break a team's
+                    // spend down by key.
                     .col(ColumnDef::new(SpendDaily::ApiKey).string().not_null())
                     .col(ColumnDef::new(SpendDaily::ModelGroup).string().not_null())
                     .col(

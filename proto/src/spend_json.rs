@@ -255,12 +255,17 @@ pub fn report_json(r: &SpendReportResponse) -> Value {
                             Value::Array(
                                 g.lines
                                     .iter()
-                                    .map(|l| json!({
-                                        "model": l.model,
-                                        "spend": usd(l.spend_picos),
-                                        "total_tokens": l.prompt_tokens.saturating_add(l.completion_tokens),
-                                        "api_key": l.api_key,
-                                    }))
+                                    .map(|l| {
+                                        let mut line = json!({
+                                            "model": l.model,
+                                            "spend": usd(l.spend_picos),
+                                            "total_tokens": l.prompt_tokens.saturating_add(l.completion_tokens),
+                                        });
+                                        if !l.api_key.is_empty() {
+                                            line["api_key"] = json!(l.api_key);
+                                        }
+                                        line
+                                    })
                                     .collect(),
                             ),
                         );

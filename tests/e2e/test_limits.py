@@ -55,11 +55,14 @@ def new_key(c, **fields: Any) -> str:
     with dp.http() as h:
         r = h.post("/key/generate", json=fields, headers=dp.auth_headers())
     assert r.status_code == 200, r.text
-    key = r.json()["key"]
-    # Every data plane must serve the key before the test counts anything.
-    for d in c.dps:
-        wait_until(lambda d=d: chat(d, key, model="nope").status_code == 400 or None, timeout=5, desc="key propagated")
-    return key
+    synced(c)
+    return r.json()["key"]
+
+
+def synced(c) -> None:
+    """Every data plane serves the snapshot the last admin call published (changes are
+    published before the call returns)."""
+    c.wait_in_sync(min_version=c.cp.status()["snapshot"]["version"])
 
 
 def chat(dp, key: str, text: str = "hi", model: str = "echo", **extra: Any) -> httpx.Response:
@@ -218,3 +221,59 @@ def test_without_the_control_plane_each_node_keeps_its_fair_share(cluster, mock_
     # Static stability: still serving, but only limit ÷ fleet size (5) this minute.
     assert statuses.count(200) == 5, statuses
     assert set(statuses) == {200, 429}
+
+
+def admin_post(c, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    dp = c.dps[0]
+    with dp.http() as h:
+        r = h.post(path, json=body, headers=dp.auth_headers())
+    assert r.status_code == 200, r.text
+    synced(c)
+    return r.json()
+
+
+def test_team_rpm_is_shared_by_its_keys_across_data_planes(cluster, mock_provider):
+    c = start(cluster, mock_provider)
+    admin_post(c, "/team/new", {"team_id": "eng", "rpm_limit": 6})
+    a = new_key(c, team_id="eng")
+    b = new_key(c, team_id="eng")
+    outsider = new_key(c)
+    away_from_minute_edge()
+    statuses = [chat(c.dps[i % 2], (a, b)[i % 3 == 0], f"r{i}").status_code for i in range(14)]
+    assert statuses.count(200) == 6, statuses
+    refused = chat(c.dps[0], a)
+    err = assert_openai_error(refused, 429, type="rate_limit_error")
+    assert "team: eng" in err["message"]
+    # Another key outside the team is not affected.
+    assert chat(c.dps[1], outsider).status_code == 200
+
+
+def test_end_user_budget_names_the_end_user(cluster, mock_provider):
+    c = start(cluster, mock_provider)
+    text = "customer words"
+    admin_post(c, "/customer/new", {"user_id": "acme-user-1", "max_budget": 3 * cost(text) / PICOS})
+    key = new_key(c)
+    results = [chat(c.dps[i % 2], key, text, user="acme-user-1", max_tokens=4).status_code for i in range(10)]
+    # Reservations fit while the budget lasts; then every data plane refuses.
+    ok = results.count(200)
+    assert 1 <= ok <= 3 and results == [200] * ok + [429] * (10 - ok), results
+    last = chat(c.dps[0], key, text, user="acme-user-1", max_tokens=4)
+    err = assert_openai_error(last, 429, type="budget_exceeded")
+    assert "End User=acme-user-1" in err["message"]
+    # Other end users of the same key are not limited by acme-user-1's budget.
+    assert chat(c.dps[1], key, text, user="someone-else").status_code == 200
+
+
+def test_per_model_and_user_limits(cluster, mock_provider):
+    c = start(cluster, mock_provider)
+    admin_post(c, "/user/new", {"user_id": "ana", "rpm_limit": 5, "auto_create_key": False})
+    key = new_key(c, user_id="ana", model_rpm_limit={"echo": 2})
+    away_from_minute_edge()
+    assert [chat(c.dps[i % 2], key).status_code for i in range(3)] == [200, 200, 429]
+    err = assert_openai_error(chat(c.dps[0], key), 429, type="rate_limit_error")
+    assert "on model: echo" in err["message"]
+    # Other models are under the user's rpm only: 5 per minute, of which 2 are used.
+    statuses = [chat(c.dps[i % 2], key, model="slow").status_code for i in range(5)]
+    assert statuses == [200, 200, 200, 429, 429], statuses
+    err = assert_openai_error(chat(c.dps[1], key, model="slow"), 429, type="rate_limit_error")
+    assert "user: ana" in err["message"]

@@ -172,3 +172,53 @@ def test_a_stream_that_breaks_after_its_first_chunk_ends_with_an_error_event(clu
         for _ in client.chat.completions.create(model="breaks", messages=MSG, stream=True):
             pass
     assert client_requests(mock, "gpt-4o-mini") == []
+
+
+def test_fallback_chains_go_on_down_the_list_up_to_max_fallbacks(cluster, faults):
+    mock = faults
+    dp = start(
+        cluster,
+        [
+            deployment("primary", "openai/mock-500", mock),
+            deployment("backup-1", "openai/mock-429", mock),
+            deployment("backup-2", "openai/gpt-4o-mini", mock),
+            deployment("small", "openai/mock-context-length", mock),
+            deployment("medium", "openai/mock-context-length", mock),
+            deployment("large", "openai/gpt-4o", mock),
+        ],
+        {
+            "num_retries": 0,
+            "fallbacks": [{"primary": ["backup-1", "backup-2"]}],
+            "context_window_fallbacks": [{"small": ["medium", "large"]}],
+        },
+    )
+    mock.clear()
+    r = chat(dp, "primary")
+    assert r.status_code == 200, r.text
+    assert r.headers["x-litellm-model-group"] == "backup-2"
+    assert r.headers["x-litellm-attempted-fallbacks"] == "2"
+    assert upstream_models(mock) == ["mock-500", "mock-429", "gpt-4o-mini"]
+
+    mock.clear()
+    r = chat(dp, "small")
+    assert r.status_code == 200, r.text
+    assert r.headers["x-litellm-model-group"] == "large"
+    assert upstream_models(mock) == ["mock-context-length", "mock-context-length", "gpt-4o"]
+
+
+def test_max_fallbacks_ends_the_chain(cluster, faults):
+    mock = faults
+    dp = start(
+        cluster,
+        [
+            deployment("primary", "openai/mock-500", mock),
+            deployment("backup-1", "openai/mock-429", mock),
+            deployment("backup-2", "openai/gpt-4o-mini", mock),
+        ],
+        {"num_retries": 0, "max_fallbacks": 1, "fallbacks": [{"primary": ["backup-1", "backup-2"]}]},
+    )
+    mock.clear()
+    r = chat(dp, "primary")
+    assert_openai_error(r, 429)
+    assert r.headers["x-litellm-attempted-fallbacks"] == "1"
+    assert upstream_models(mock) == ["mock-500", "mock-429"]

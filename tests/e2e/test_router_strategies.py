@@ -65,7 +65,7 @@ def test_least_busy_avoids_a_slow_deployment(cluster, mock_provider):
     dp = start(
         cluster,
         mock_provider,
-        [dep(mock_provider, "slow", "openai/mock-slow-400"), dep(mock_provider, "fast", "openai/gpt-4o-mini")],
+        [dep(mock_provider, "slow", "openai/mock-slow-1000"), dep(mock_provider, "fast", "openai/gpt-4o-mini")],
         {"routing_strategy": "least-busy"},
     )
     counts = served_by(dp, 96, workers=16)

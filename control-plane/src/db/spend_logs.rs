@@ -80,33 +80,59 @@ impl SpendLogs {
 
     /// Stores a batch in one transaction and returns how many records were
     /// new. Only after this returns may the batch be acknowledged.
+    pub async fn insert_batch(&self, logs: Vec<Model>) -> Result<u64, DbErr> {
+        Ok(self
+            .insert_batches(vec![logs])
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(0))
+    }
+
+    /// Stores several batches in one transaction; returns how many records
+    /// of each were new (a record present in two of them counts for the
+    /// first).
     ///
     /// In the same transaction: the daily aggregates and the running totals
     /// of keys, teams, users and end users grow by the new records only, so
     /// a replayed batch adds nothing anywhere.
-    pub async fn insert_batch(&self, logs: Vec<Model>) -> Result<u64, DbErr> {
-        // A record repeated inside one batch is one request.
-        let mut seen = HashSet::with_capacity(logs.len());
-        let logs: Vec<Model> = logs
-            .into_iter()
-            .filter(|l| seen.insert(l.request_id.clone()))
-            .collect();
-        if logs.is_empty() {
-            return Ok(0);
-        }
-        let mut attempt = 1;
-        loop {
-            match self.store(&logs).await {
-                Err(e) if attempt < ATTEMPTS && retryable(&e) => {
-                    warn!(attempt, "usage batch aborted, retrying: {e}");
-                    attempt += 1;
-                }
-                other => return other,
+    pub async fn insert_batches(&self, batches: Vec<Vec<Model>>) -> Result<Vec<u64>, DbErr> {
+        // A record repeated inside one delivery is one request.
+        let mut seen = HashSet::new();
+        let mut logs = Vec::new();
+        for log in batches.iter().flatten() {
+            if seen.insert(log.request_id.as_str()) {
+                logs.push(log.clone());
             }
         }
+        let mut inserted = if logs.is_empty() {
+            HashSet::new()
+        } else {
+            let mut attempt = 1;
+            loop {
+                match self.store(&logs).await {
+                    Err(e) if attempt < ATTEMPTS && retryable(&e) => {
+                        warn!(attempt, "usage batch aborted, retrying: {e}");
+                        attempt += 1;
+                    }
+                    other => break other?,
+                }
+            }
+        };
+        Ok(batches
+            .iter()
+            .map(|batch| {
+                batch
+                    .iter()
+                    .filter(|l| inserted.remove(&l.request_id))
+                    .count() as u64
+            })
+            .collect())
     }
 
-    async fn store(&self, logs: &[Model]) -> Result<u64, DbErr> {
+    /// One transaction: the logs, then what the new ones add up to. Returns
+    /// the ids that were new.
+    async fn store(&self, logs: &[Model]) -> Result<HashSet<String>, DbErr> {
         let txn = self.db.begin().await?;
         let mut inserted: Vec<String> = Vec::with_capacity(logs.len());
         for chunk in logs.chunks(ROWS_PER_STATEMENT) {
@@ -134,7 +160,7 @@ impl SpendLogs {
         spend_totals::add_to_existing(&txn, "users", "user_id", &rollup.users, false).await?;
         spend_totals::upsert_customers(&txn, &rollup.customers, Utc::now()).await?;
         txn.commit().await?;
-        Ok(u64::try_from(inserted.len()).unwrap_or(u64::MAX))
+        Ok(inserted.into_iter().collect())
     }
 
     pub async fn count(&self) -> Result<u64, DbErr> {

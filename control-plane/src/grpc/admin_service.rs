@@ -375,14 +375,15 @@ impl AdminApi for AdminService {
     async fn create_user(&self, request: Request<CreateUserRequest>) -> Answer<UserResponse> {
         self.who(&request).await?.require_admin("create users")?;
         let r = request.into_inner();
-        if let Some(spec) = &r.key_spec {
-            if non_empty(&spec.team_id).is_some() {
-                self.check_references(&KeySpec {
-                    team_id: spec.team_id.clone(),
-                    ..KeySpec::default()
-                })
-                .await?;
-            }
+        // The auto-created key's team must exist; its user is the new one.
+        if let Some(spec) = &r.key_spec
+            && non_empty(&spec.team_id).is_some()
+        {
+            self.check_references(&KeySpec {
+                team_id: spec.team_id.clone(),
+                ..KeySpec::default()
+            })
+            .await?;
         }
         Ok(Response::new(self.state.users.create(r).await?))
     }

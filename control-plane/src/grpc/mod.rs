@@ -68,10 +68,14 @@ pub async fn serve(
     }
     let cancel = state.cancel.clone();
     builder
-        .add_service(ConfigDistributionServer::with_interceptor(
-            config_service::ConfigService::new(state.clone()),
-            auth.clone(),
-        ))
+        .add_service(
+            // Snapshots carry every virtual key: far past tonic's 4 MiB.
+            tonic::service::interceptor::InterceptedService::new(
+                ConfigDistributionServer::new(config_service::ConfigService::new(state.clone()))
+                    .max_encoding_message_size(512 * 1024 * 1024),
+                auth.clone(),
+            ),
+        )
         .add_service(UsageReportingServer::with_interceptor(
             usage_service::UsageService::new(state.clone()),
             auth.clone(),

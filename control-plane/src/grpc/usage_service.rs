@@ -4,6 +4,8 @@
 //! makes the replay harmless.
 
 use crate::db::entities::spend_log::Model;
+use crate::spend::IngestWriter;
+use crate::spend::ingest::Pending;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use std::pin::Pin;
@@ -17,13 +19,19 @@ use tracing::{error, warn};
 
 pub struct UsageService {
     state: AppState,
+    writer: IngestWriter,
 }
 
 impl UsageService {
+    /// Starts the ingest writer: one for every stream of this server.
     pub fn new(state: AppState) -> Self {
-        Self { state }
+        let writer = IngestWriter::spawn(state.spend_logs.clone(), state.cancel.clone());
+        Self { state, writer }
     }
 }
+
+/// Batches of one stream stored concurrently (merged by the writer).
+const IN_FLIGHT_PER_STREAM: usize = 8;
 
 type Acks = Pin<Box<dyn Stream<Item = Result<UsageAck, Status>> + Send>>;
 
@@ -37,7 +45,11 @@ impl UsageReporting for UsageService {
     ) -> Result<Response<Self::ReportUsageStream>, Status> {
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(16);
-        let spend_logs = self.state.spend_logs.clone();
+        // Batches already handed to the writer, in arrival order, waiting
+        // for their transaction; bounded so one stream cannot queue
+        // unboundedly ahead of the database.
+        let (queued_tx, mut queued) = mpsc::channel::<(u64, Pending)>(IN_FLIGHT_PER_STREAM);
+        let writer = self.writer.clone();
         let cancel = self.state.cancel.clone();
         tokio::spawn(async move {
             loop {
@@ -54,25 +66,39 @@ impl UsageReporting for UsageService {
                     .iter()
                     .filter_map(|r| to_row(&batch.node_id, r, received_at))
                     .collect();
-                match spend_logs.insert_batch(rows).await {
-                    Ok(stored) => {
+                let Ok(pending) = writer.submit(rows).await else {
+                    return;
+                };
+                if queued_tx.send((batch.batch_id, pending)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            // Acks go out in the order the batches arrived.
+            while let Some((batch_id, pending)) = queued.recv().await {
+                match pending.await {
+                    Ok(Ok(stored)) => {
                         let ack = UsageAck {
-                            batch_id: batch.batch_id,
+                            batch_id,
                             stored: u32::try_from(stored).unwrap_or(u32::MAX),
                         };
                         if tx.send(Ok(ack)).await.is_err() {
                             return;
                         }
                     }
-                    Err(e) => {
+                    Ok(Err(e)) => {
                         // No ack: the data plane keeps the batch and retries
                         // on its next stream.
-                        error!(batch = batch.batch_id, "cannot store usage batch: {e}");
+                        error!(batch = batch_id, "cannot store usage batch: {e}");
                         let _ = tx
                             .send(Err(Status::unavailable("usage storage unavailable; retry")))
                             .await;
                         return;
                     }
+                    // The writer stopped (shutdown): no ack, the data plane
+                    // resends to the next control plane.
+                    Err(_) => return,
                 }
             }
         });

@@ -1,13 +1,15 @@
-//! Spend: what ingest adds up ([`rollup`]) and the queries behind LiteLLM's
+//! Spend: how usage is stored ([`ingest`]), what it adds up to ([`rollup`]), and the queries behind LiteLLM's
 //! `/spend/logs` and `/global/spend/*` ([`service`]).
 
 pub mod convert;
 pub mod dates;
 pub mod error;
+pub mod ingest;
 pub mod rollup;
 pub mod service;
 
 pub use error::SpendError;
+pub use ingest::IngestWriter;
 pub use service::SpendQueries;
 
 /// Who a `spend_daily` row is about.

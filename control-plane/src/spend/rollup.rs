@@ -15,7 +15,7 @@ pub struct DayKey {
     pub day: String,
     pub kind: EntityKind,
     pub entity_id: String,
-    /// The key behind the spend; "" for model and global rows.
+    /// The key behind the spend, for key and team rows ("" otherwise).
     pub api_key: String,
     pub model_group: String,
 }
@@ -96,15 +96,17 @@ impl Rollup {
         if let Some(k) = key {
             entities.push((EntityKind::Key, k, k));
         }
-        let by_key = key.unwrap_or("");
+        // Team rows keep the key (the team report breaks spend down by
+        // key); user and end-user rows do not need it, and every extra
+        // dimension multiplies the rows each batch upserts.
         if let Some(team) = non_empty(log.team_id.as_deref()) {
-            entities.push((EntityKind::Team, team, by_key));
+            entities.push((EntityKind::Team, team, key.unwrap_or("")));
         }
         if let Some(user) = non_empty(log.user_id.as_deref()) {
-            entities.push((EntityKind::User, user, by_key));
+            entities.push((EntityKind::User, user, ""));
         }
         if let Some(end_user) = non_empty(log.end_user.as_deref()) {
-            entities.push((EntityKind::EndUser, end_user, by_key));
+            entities.push((EntityKind::EndUser, end_user, ""));
         }
         for (kind, entity_id, api_key) in entities {
             self.daily

@@ -2,7 +2,7 @@
 
 use super::TEAM_ROLES;
 use super::convert::{apply_spec, blank, team_to_proto};
-use crate::db::{KeyFilter, TeamMembers, TeamRow, Teams, Users, VirtualKeys};
+use crate::db::{KeyFilter, TeamMemberRow, TeamMembers, TeamRow, Teams, Users, VirtualKeys};
 use crate::entity_fields::new_id;
 use crate::keys::{KeyService, key_to_proto};
 use crate::manage_error::{ManageError, is_unique_violation};
@@ -294,27 +294,36 @@ impl TeamService {
         })
     }
 
+    /// Three queries whatever the number of teams: teams, memberships, emails.
     pub async fn list(&self, request: ListTeamsRequest) -> Result<ListTeamsResponse, ManageError> {
-        let rows = self.teams.all().await?;
-        let only: Option<Vec<String>> = if request.user_id.is_empty() {
-            None
-        } else {
-            Some(
-                self.members
-                    .of_user(&request.user_id)
-                    .await?
-                    .into_iter()
-                    .map(|m| m.team_id)
-                    .collect(),
-            )
-        };
-        let mut teams = Vec::new();
-        for row in rows
-            .iter()
-            .filter(|r| only.as_ref().is_none_or(|ids| ids.contains(&r.team_id)))
-        {
-            teams.push(self.view(row).await?);
+        let mut members: HashMap<String, Vec<TeamMemberRow>> = HashMap::new();
+        for m in self.members.all().await? {
+            members.entry(m.team_id.clone()).or_default().push(m);
         }
+        let emails: HashMap<String, String> = self
+            .users
+            .all()
+            .await?
+            .into_iter()
+            .filter_map(|u| u.user_email.map(|e| (u.user_id, e)))
+            .collect();
+        let is_listed = |team: &TeamRow| {
+            request.user_id.is_empty()
+                || members
+                    .get(&team.team_id)
+                    .is_some_and(|ms| ms.iter().any(|m| m.user_id == request.user_id))
+        };
+        let teams = self
+            .teams
+            .all()
+            .await?
+            .iter()
+            .filter(|t| is_listed(t))
+            .map(|t| {
+                let ms = members.get(&t.team_id).map_or(&[][..], Vec::as_slice);
+                team_to_proto(t, ms, &emails)
+            })
+            .collect();
         Ok(ListTeamsResponse { teams })
     }
 

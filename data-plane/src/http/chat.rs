@@ -212,6 +212,7 @@ async fn handle(
             accounting.set_overhead(timing.overhead);
             accounting.fail_with(failed.error.status.as_u16(), &failed.error.kind);
             let mut response = ApiError::from(failed.error).into_response();
+            set_header(&mut response, "x-litellm-call-id", &call_id);
             timing.set_headers(&mut response);
             set_header(
                 &mut response,

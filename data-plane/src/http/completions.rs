@@ -7,8 +7,10 @@ use super::endpoint::{
     Routed, admit, parse_object, read_body, route_call, set_litellm_headers, stream_flags,
 };
 use super::error::ApiError;
+use super::usage_headers::{Timing, set_response_cost};
 use crate::providers::{ChatOutput, sse_body};
 use crate::router;
+use crate::usage::tokenizer::PromptKind;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
@@ -19,6 +21,7 @@ use tracing::Instrument;
 const CALL_TYPE: &str = "atext_completion";
 
 pub async fn completions(State(app): State<AppState>, request: Request) -> Response {
+    let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!("text_completion", request_id = %request_id);
     async move {
@@ -26,6 +29,9 @@ pub async fn completions(State(app): State<AppState>, request: Request) -> Respo
         let result = handle(app, request, request_id.clone(), &mut routed).await;
         let mut response = result.unwrap_or_else(IntoResponse::into_response);
         set_litellm_headers(&mut response, &request_id, routed.as_ref());
+        if let Some(routed) = &routed {
+            Timing::new(started, routed.upstream).set_headers(&mut response);
+        }
         response
     }
     .instrument(span)
@@ -38,8 +44,8 @@ async fn handle(
     request_id: String,
     routed_out: &mut Option<Routed>,
 ) -> Result<Response, ApiError> {
-    let (headers, body) = read_body(request).await?;
-    let (model, body) = parse_object(&body)?;
+    let (headers, raw) = read_body(request).await?;
+    let (model, body) = parse_object(&raw)?;
     match body.get("prompt") {
         Some(Value::String(_) | Value::Array(_)) => {}
         _ => {
@@ -51,11 +57,15 @@ async fn handle(
     }
     let (stream, _) = stream_flags(&body)?;
     let end_user = body.get("user").and_then(Value::as_str).map(str::to_string);
+    // A blocked end user is refused before anything is admitted or sent.
+    if let (Some(user), Some(runtime)) = (&end_user, app.live.runtime()) {
+        super::auth::check_end_user(&runtime, user)?;
+    }
     let mut admitted = admit(&app, &headers, &model, request_id, CALL_TYPE)?;
     admitted.accounting.set_stream(stream);
-    if let Some(user) = &end_user {
-        admitted.accounting.set_end_user(user);
-    }
+    admitted
+        .accounting
+        .set_request_meta(crate::usage::RequestMeta::read(&body, &headers));
     let overrides = router::Overrides::from_body(&body);
     let wildcard = admitted.wildcard.clone();
     let op = router::Completion {
@@ -64,17 +74,26 @@ async fn handle(
         body,
         stream,
     };
-    match route_call(&app, admitted, &op, overrides, routed_out).await? {
+    let (output, mut accounting) = route_call(&app, admitted, &op, overrides, routed_out).await?;
+    if let Some((_, deployment)) = routed_out.as_ref().and_then(|r| r.served.as_ref()) {
+        // Read only if the provider sends no usage.
+        accounting.count_if_no_usage(&deployment.upstream_model, PromptKind::Text, raw);
+    }
+    match (output, accounting) {
         (ChatOutput::Complete { body, usage }, accounting) => {
-            accounting.succeed(usage);
-            Ok((
+            let cost = accounting.succeed_with_body(usage, &body);
+            let mut response = (
                 [(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 )],
                 body,
             )
-                .into_response())
+                .into_response();
+            if let Some(cost) = cost {
+                set_response_cost(&mut response, cost);
+            }
+            Ok(response)
         }
         (ChatOutput::Stream(chunks), accounting) => Ok((
             [

@@ -4,6 +4,7 @@
 use super::AppState;
 use super::endpoint::{Routed, admit, parse_object, read_body, route_call, set_litellm_headers};
 use super::error::ApiError;
+use super::usage_headers::{Timing, set_response_cost};
 use crate::providers::embeddings::{parse_encoding, parse_input};
 use crate::router;
 use axum::extract::{Request, State};
@@ -15,6 +16,7 @@ use tracing::Instrument;
 const CALL_TYPE: &str = "aembedding";
 
 pub async fn embeddings(State(app): State<AppState>, request: Request) -> Response {
+    let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let span = tracing::info_span!("embedding", request_id = %request_id);
     async move {
@@ -22,6 +24,9 @@ pub async fn embeddings(State(app): State<AppState>, request: Request) -> Respon
         let result = handle(app, request, request_id.clone(), &mut routed).await;
         let mut response = result.unwrap_or_else(IntoResponse::into_response);
         set_litellm_headers(&mut response, &request_id, routed.as_ref());
+        if let Some(routed) = &routed {
+            Timing::new(started, routed.upstream).set_headers(&mut response);
+        }
         response
     }
     .instrument(span)
@@ -34,8 +39,8 @@ async fn handle(
     request_id: String,
     routed_out: &mut Option<Routed>,
 ) -> Result<Response, ApiError> {
-    let (headers, body) = read_body(request).await?;
-    let (model, body) = parse_object(&body)?;
+    let (headers, raw) = read_body(request).await?;
+    let (model, body) = parse_object(&raw)?;
     let inputs =
         parse_input(body.get("input")).map_err(|m| ApiError::bad_request(m, Some("input")))?;
     let encoding = parse_encoding(body.get("encoding_format"))
@@ -53,10 +58,14 @@ async fn handle(
         },
     };
     let end_user = body.get("user").and_then(Value::as_str).map(str::to_string);
-    let mut admitted = admit(&app, &headers, &model, request_id, CALL_TYPE)?;
-    if let Some(user) = &end_user {
-        admitted.accounting.set_end_user(user);
+    // A blocked end user is refused before anything is admitted or sent.
+    if let (Some(user), Some(runtime)) = (&end_user, app.live.runtime()) {
+        super::auth::check_end_user(&runtime, user)?;
     }
+    let mut admitted = admit(&app, &headers, &model, request_id, CALL_TYPE)?;
+    admitted
+        .accounting
+        .set_request_meta(crate::usage::RequestMeta::read(&body, &headers));
     let overrides = router::Overrides::from_body(&body);
     let wildcard = admitted.wildcard.clone();
     let op = router::Embedding {
@@ -68,13 +77,17 @@ async fn handle(
         dimensions,
     };
     let (output, accounting) = route_call(&app, admitted, &op, overrides, routed_out).await?;
-    accounting.succeed(output.usage);
-    Ok((
+    let cost = accounting.succeed_with_body(output.usage, &output.body);
+    let mut response = (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
         output.body,
     )
-        .into_response())
+        .into_response();
+    if let Some(cost) = cost {
+        set_response_cost(&mut response, cost);
+    }
+    Ok(response)
 }

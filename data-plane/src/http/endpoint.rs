@@ -134,6 +134,9 @@ pub struct Routed {
     pub served: Option<(String, Arc<Deployment>)>,
     pub retries: u32,
     pub fallbacks: u32,
+    /// Time spent waiting on providers (retries included): the rest of
+    /// the request's time is the gateway's overhead.
+    pub upstream: std::time::Duration,
 }
 
 /// Sends `op` through the router (retries, cooldowns, fallbacks). On
@@ -162,8 +165,13 @@ pub async fn route_call<O: router::Operation>(
         stats: &app.stats,
         overrides,
     };
-    match router::route_call(&ctx, op, first).await {
+    let upstream_started = std::time::Instant::now();
+    let result = router::route_call(&ctx, op, first).await;
+    let upstream = upstream_started.elapsed();
+    accounting.set_overhead(accounting.elapsed().saturating_sub(upstream));
+    match result {
         Ok(routed) => {
+            accounting.set_attempts(routed.retries, routed.fallbacks);
             let d = &routed.deployment;
             accounting.set_route(&routed.group, &d.id, d.provider, d.upstream.api_base());
             accounting.set_price(d.price);
@@ -171,6 +179,7 @@ pub async fn route_call<O: router::Operation>(
                 served: Some((routed.group, Arc::clone(d))),
                 retries: routed.retries,
                 fallbacks: routed.fallbacks,
+                upstream,
             });
             Ok((routed.output, accounting))
         }
@@ -179,11 +188,13 @@ pub async fn route_call<O: router::Operation>(
                 accounting.set_route(&d.model_name, &d.id, d.provider, d.upstream.api_base());
                 accounting.set_price(d.price);
             }
+            accounting.set_attempts(failed.retries, failed.fallbacks);
             accounting.fail_with(failed.error.status.as_u16(), &failed.error.kind);
             *routed_out = Some(Routed {
                 served: None,
                 retries: failed.retries,
                 fallbacks: failed.fallbacks,
+                upstream,
             });
             Err(ApiError::from(failed.error))
         }

@@ -10,7 +10,6 @@ use crate::runtime::{Deployment, GATEWAY_ONLY_PARAMS};
 use futures::StreamExt;
 use http::StatusCode;
 use serde_json::{Map, Value};
-use std::future::Future;
 
 /// `POST /v1/chat/completions`.
 pub struct Chat<'a> {
@@ -27,24 +26,19 @@ pub struct Chat<'a> {
 impl Operation for Chat<'_> {
     type Output = ChatOutput;
 
-    fn call<'s>(
-        &'s self,
-        deployment: &'s Deployment,
-    ) -> impl Future<Output = Result<ChatOutput, ProviderError>> + Send + 's {
-        async move {
-            let call = ChatCall {
-                client: self.client,
-                body: body_for(&self.body, deployment, self.wildcard),
-                stream: self.stream,
-                include_usage: self.include_usage,
-                timeout: deployment.timeout,
-                stream_timeout: deployment.stream_timeout,
-                drop_params: deployment.drop_params,
-                request_id: self.request_id,
-                model_group: &deployment.model_name,
-            };
-            first_chunk(deployment, deployment.upstream.chat(call).await?).await
-        }
+    async fn call(&self, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
+        let call = ChatCall {
+            client: self.client,
+            body: body_for(&self.body, deployment, self.wildcard),
+            stream: self.stream,
+            include_usage: self.include_usage,
+            timeout: deployment.timeout,
+            stream_timeout: deployment.stream_timeout,
+            drop_params: deployment.drop_params,
+            request_id: self.request_id,
+            model_group: &deployment.model_name,
+        };
+        first_chunk(deployment, deployment.upstream.chat(call).await?).await
     }
 }
 
@@ -59,20 +53,15 @@ pub struct Completion<'a> {
 impl Operation for Completion<'_> {
     type Output = ChatOutput;
 
-    fn call<'s>(
-        &'s self,
-        deployment: &'s Deployment,
-    ) -> impl Future<Output = Result<ChatOutput, ProviderError>> + Send + 's {
-        async move {
-            let call = CompletionCall {
-                client: self.client,
-                body: body_for(&self.body, deployment, self.wildcard),
-                stream: self.stream,
-                timeout: deployment.timeout,
-                stream_timeout: deployment.stream_timeout,
-            };
-            first_chunk(deployment, deployment.upstream.completions(call).await?).await
-        }
+    async fn call(&self, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
+        let call = CompletionCall {
+            client: self.client,
+            body: body_for(&self.body, deployment, self.wildcard),
+            stream: self.stream,
+            timeout: deployment.timeout,
+            stream_timeout: deployment.stream_timeout,
+        };
+        first_chunk(deployment, deployment.upstream.completions(call).await?).await
     }
 }
 
@@ -89,22 +78,17 @@ pub struct Embedding<'a> {
 impl Operation for Embedding<'_> {
     type Output = EmbeddingOutput;
 
-    fn call<'s>(
-        &'s self,
-        deployment: &'s Deployment,
-    ) -> impl Future<Output = Result<EmbeddingOutput, ProviderError>> + Send + 's {
-        async move {
-            let call = EmbeddingCall {
-                client: self.client,
-                body: body_for(&self.body, deployment, self.wildcard),
-                inputs: self.inputs.clone(),
-                encoding: self.encoding,
-                dimensions: self.dimensions,
-                timeout: deployment.timeout,
-                model_group: &deployment.model_name,
-            };
-            deployment.upstream.embeddings(call).await
-        }
+    async fn call(&self, deployment: &Deployment) -> Result<EmbeddingOutput, ProviderError> {
+        let call = EmbeddingCall {
+            client: self.client,
+            body: body_for(&self.body, deployment, self.wildcard),
+            inputs: self.inputs.clone(),
+            encoding: self.encoding,
+            dimensions: self.dimensions,
+            timeout: deployment.timeout,
+            model_group: &deployment.model_name,
+        };
+        deployment.upstream.embeddings(call).await
     }
 }
 

@@ -16,6 +16,8 @@ mod operation;
 mod policy;
 mod stats;
 mod strategy;
+#[cfg(test)]
+mod tests;
 
 pub use calls::{Chat, Completion, Embedding};
 pub use cooldown::Cooldowns;
@@ -126,6 +128,13 @@ pub async fn route(request: Request<'_>, first: &ModelGroup) -> Result<Routed, F
         request_id: request.request_id,
     };
     route_call(&ctx, &chat, first).await
+}
+
+/// The deployment the router would send the next request for `group` to
+/// (no failure yet): its whole per-request decision — cooldowns, limits,
+/// health, `order`, the strategy. What `benches/router.rs` measures.
+pub fn pick<'a>(ctx: &Context<'_>, group: &'a ModelGroup) -> Option<&'a Arc<Deployment>> {
+    attempt::choose(ctx, group, |_| true)
 }
 
 /// Routes any call: attempts in the group asked for, then its fallback

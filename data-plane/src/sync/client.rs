@@ -13,6 +13,9 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tollgate_proto::v1::config_distribution_client::ConfigDistributionClient;
+
+/// The largest snapshot message a data plane accepts.
+pub const MAX_SNAPSHOT_BYTES: usize = 512 * 1024 * 1024;
 use tollgate_proto::v1::{
     Ack, DataPlaneMessage, Heartbeat, Hello, Nack, Snapshot, control_plane_message,
     data_plane_message,
@@ -66,7 +69,10 @@ async fn session(
     backoff: &mut Backoff,
 ) -> Result<(), ConnectError> {
     let channel = opts.endpoint.connect().await?;
-    let mut client = ConfigDistributionClient::with_interceptor(channel, opts.endpoint.auth());
+    // A snapshot carries every virtual key: 100,000 keys are ~50 MiB of JSON,
+    // far past tonic's 4 MiB default.
+    let mut client = ConfigDistributionClient::with_interceptor(channel, opts.endpoint.auth())
+        .max_decoding_message_size(MAX_SNAPSHOT_BYTES);
     let (tx, rx) = mpsc::channel(8);
     let (version, content_hash) = serving(live);
     let hello = Hello {

@@ -7,7 +7,7 @@ use super::tokenizer::{self, Completion, Encoding, PromptKind};
 use crate::providers::StreamAccounting;
 use crate::providers::stream::Usage;
 use bytes::Bytes;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tollgate_proto::v1::{RequestStatus, UsageRecord};
 use tollgate_shared::pricing::{Picodollars, Price};
 use tollgate_shared::snapshot::VirtualKey;
@@ -21,6 +21,8 @@ pub struct Accounting {
     record: UsageRecord,
     price: Option<Price>,
     recorded: bool,
+    /// Monotonic start, for durations (the record's times are wall-clock).
+    started: Instant,
     request_tags: Vec<String>,
     key_tags: Vec<String>,
     /// The provider's usage arrived: nothing to count ourselves.
@@ -59,6 +61,7 @@ impl Accounting {
             },
             price: None,
             recorded: false,
+            started: Instant::now(),
             request_tags: Vec::new(),
             key_tags: Vec::new(),
             usage_seen: false,
@@ -94,6 +97,11 @@ impl Accounting {
     pub fn set_attempts(&mut self, retries: u32, fallbacks: u32) {
         self.record.retries = retries;
         self.record.fallbacks = fallbacks;
+    }
+
+    /// Time since accounting started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
     }
 
     /// Time spent in the gateway itself (total minus the upstream's).
@@ -286,5 +294,163 @@ impl StreamAccounting for Accounting {
 impl Drop for Accounting {
     fn drop(&mut self) {
         self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc;
+
+    const CHAT: &[u8] = br#"{"model":"m","messages":[{"role":"user","content":"hello world"}]}"#;
+
+    fn accounting() -> (Accounting, mpsc::Receiver<UsageRecord>) {
+        let (sink, rx) = UsageSink::channel(8);
+        let mut a = Accounting::start(sink, "req-1".into(), "acompletion", "hash".into());
+        a.set_price(Some(Price {
+            input_per_token: 10,
+            output_per_token: 100,
+        }));
+        a.count_if_no_usage("gpt-3.5-turbo", PromptKind::Chat, Bytes::from_static(CHAT));
+        (a, rx)
+    }
+
+    fn frame(text: &str) -> Bytes {
+        Bytes::from(format!(
+            "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{text}\"}}}}]}}\n\n"
+        ))
+    }
+
+    fn prompt() -> u64 {
+        let e = Encoding::Cl100k;
+        3 + 3 + e.count("user") + e.count("hello world")
+    }
+
+    #[test]
+    fn provider_usage_wins_and_nothing_is_counted() {
+        let (mut a, mut rx) = accounting();
+        a.relayed(&frame("hi there"));
+        a.usage(Usage {
+            prompt_tokens: 7,
+            completion_tokens: 2,
+            cached_tokens: 4,
+        });
+        a.completed();
+        drop(a);
+        let r = rx.try_recv().expect("record");
+        assert_eq!(
+            (r.prompt_tokens, r.completion_tokens, r.cached_tokens),
+            (7, 2, 4)
+        );
+        assert_eq!(r.usage_source, "provider");
+        assert_eq!(r.cost_picos, 7 * 10 + 2 * 100);
+    }
+
+    #[test]
+    fn a_stream_without_usage_is_counted_with_the_tokenizer() {
+        let (mut a, mut rx) = accounting();
+        a.first_chunk();
+        a.relayed(&frame("hello"));
+        a.relayed(&frame(" world"));
+        a.completed();
+        drop(a);
+        let r = rx.try_recv().expect("record");
+        let completion = Encoding::Cl100k.count("hello world");
+        assert_eq!(
+            (r.prompt_tokens, r.completion_tokens),
+            (prompt(), completion)
+        );
+        assert_eq!(r.usage_source, "tokenizer");
+        assert_eq!(r.cost_picos, prompt() * 10 + completion * 100);
+    }
+
+    #[test]
+    fn a_client_gone_mid_stream_is_charged_for_what_was_relayed() {
+        let (mut a, mut rx) = accounting();
+        a.set_stream(true);
+        a.first_chunk();
+        a.relayed(&frame("hello"));
+        drop(a);
+        let r = rx.try_recv().expect("record");
+        assert_eq!(
+            (r.http_status, r.error_type.as_str()),
+            (499, "client_disconnected")
+        );
+        assert_eq!(
+            (r.prompt_tokens, r.completion_tokens),
+            (prompt(), Encoding::Cl100k.count("hello"))
+        );
+    }
+
+    #[test]
+    fn a_failure_before_any_output_charges_nothing() {
+        let (a, mut rx) = accounting();
+        a.fail_with(502, "api_connection_error");
+        let r = rx.try_recv().expect("record");
+        assert_eq!(
+            (r.prompt_tokens, r.completion_tokens, r.cost_picos),
+            (0, 0, 0)
+        );
+        assert_eq!(r.usage_source, "");
+    }
+
+    #[test]
+    fn a_complete_body_without_usage_is_counted_and_with_usage_is_not() {
+        let body = Bytes::from_static(
+            br#"{"choices":[{"message":{"role":"assistant","content":"hi you"}}]}"#,
+        );
+        let (a, mut rx) = accounting();
+        let cost = a.succeed_with_body(Usage::default(), &body);
+        let r = rx.try_recv().expect("record");
+        let completion = Encoding::Cl100k.count("hi you");
+        assert_eq!(
+            (r.prompt_tokens, r.completion_tokens),
+            (prompt(), completion)
+        );
+        assert_eq!(cost, Some(r.cost_picos));
+        assert_eq!(r.first_token_time_ms, r.end_time_ms);
+
+        // A zero usage the provider did send is the provider's.
+        let body = Bytes::from_static(
+            br#"{"choices":[],"usage":{"prompt_tokens":0,"completion_tokens":0}}"#,
+        );
+        let (a, mut rx) = accounting();
+        assert_eq!(a.succeed_with_body(Usage::default(), &body), Some(0));
+        assert_eq!(rx.try_recv().expect("record").usage_source, "provider");
+    }
+
+    #[test]
+    fn key_and_request_details_reach_the_record() {
+        let (sink, mut rx) = UsageSink::channel(8);
+        let mut a = Accounting::start(sink, "req-2".into(), "acompletion", "hash".into());
+        let key: VirtualKey = serde_json::from_value(serde_json::json!({
+            "token": "0000000000000000000000000000000000000000000000000000000000000000", "key_name": "sk-...00", "alias": "a", "models": [], "expires_at_ms": null,
+            "blocked": false, "team_id": "t", "user_id": "u", "rpm_limit": null, "tpm_limit": null,
+            "max_parallel_requests": null, "model_rpm_limit": {}, "model_tpm_limit": {},
+            "aliases": {}, "tags": ["k", "r"]
+        }))
+        .expect("key");
+        a.set_key(Some(&key));
+        a.set_request_meta(RequestMeta {
+            end_user: Some("eu".into()),
+            tags: vec!["r".into()],
+            metadata_json: "{\"x\":1}".into(),
+        });
+        a.set_attempts(2, 1);
+        a.set_overhead(Duration::from_micros(1500));
+        a.succeed(Usage::default());
+        let r = rx.try_recv().expect("record");
+        assert_eq!(
+            (
+                r.key_alias.as_str(),
+                r.team_id.as_str(),
+                r.user_id.as_str(),
+                r.end_user.as_str()
+            ),
+            ("a", "t", "u", "eu")
+        );
+        assert_eq!(r.tags, ["r", "k"]);
+        assert_eq!(r.metadata_json, "{\"x\":1}");
+        assert_eq!((r.retries, r.fallbacks, r.overhead_us), (2, 1, 1500));
     }
 }

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, DONE_FRAME, OpenAiRequest, StreamOptions, Usage, admit, wants_usage};
+use super::{ApiError, DONE_FRAME, OpenAiRequest, StreamOptions, admit, wants_usage};
 use crate::app::{SharedState, json_response, unix_secs};
 use crate::faults::StreamFaults;
 use crate::reply;
@@ -25,14 +25,56 @@ const NO_USAGE_MARKER: &str = "no-usage";
 /// only choose the model).
 const CHUNK_DELAY_MARKER: &str = "chunk-delay-";
 
+/// A model name containing `cached-<n>` reports `n` of its prompt tokens (at
+/// most all of them) as served from the cache, as OpenAI does in
+/// `usage.prompt_tokens_details.cached_tokens`.
+const CACHED_MARKER: &str = "cached-";
+
+/// OpenAI's `usage`, with the cache details when there are any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+struct Usage {
+    #[serde(flatten)]
+    counts: super::Usage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_tokens_details: Option<PromptTokensDetails>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+struct PromptTokensDetails {
+    cached_tokens: u64,
+}
+
+impl Usage {
+    fn new(prompt_tokens: u64, completion_tokens: u64) -> Self {
+        Self {
+            counts: super::Usage::new(prompt_tokens, completion_tokens),
+            prompt_tokens_details: None,
+        }
+    }
+
+    fn with_cache_of(mut self, model: &str) -> Self {
+        if let Some(cached) = marker_number(model, CACHED_MARKER) {
+            self.prompt_tokens_details = Some(PromptTokensDetails {
+                cached_tokens: cached.min(self.counts.prompt_tokens),
+            });
+        }
+        self
+    }
+}
+
+/// The number right after `marker` in a model name.
+fn marker_number(model: &str, marker: &str) -> Option<u64> {
+    let (_, rest) = model.split_once(marker)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 fn omits_usage(model: &str) -> bool {
     model.contains(NO_USAGE_MARKER)
 }
 
 fn model_chunk_delay(model: &str) -> Option<std::time::Duration> {
-    let (_, rest) = model.split_once(CHUNK_DELAY_MARKER)?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok().map(std::time::Duration::from_millis)
+    marker_number(model, CHUNK_DELAY_MARKER).map(std::time::Duration::from_millis)
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,7 +245,8 @@ pub(super) async fn handle(
     let request: ChatRequest = admit(&state, &headers, &body).await?;
     let reply =
         reply::override_from(&headers).unwrap_or_else(|| reply::echo(&request.last_user_text()));
-    let usage = Usage::new(request.prompt_tokens(), reply::completion_tokens(&reply));
+    let usage = Usage::new(request.prompt_tokens(), reply::completion_tokens(&reply))
+        .with_cache_of(&request.model);
     let id = format!("chatcmpl-mock-{}", state.next_id());
     let created = unix_secs();
 
@@ -400,6 +443,27 @@ mod tests {
         );
         assert_eq!(model_chunk_delay("gpt-4o"), None);
         assert_eq!(model_chunk_delay("chunk-delay-"), None);
+    }
+
+    #[test]
+    fn cached_marker_reports_cached_prompt_tokens() {
+        let usage = Usage::new(5, 2).with_cache_of("gpt-4o-cached-3");
+        assert_eq!(
+            serde_json::to_value(usage).expect("json"),
+            json!({"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7,
+                "prompt_tokens_details": {"cached_tokens": 3}})
+        );
+        let capped = Usage::new(5, 2).with_cache_of("cached-99");
+        assert_eq!(
+            capped.prompt_tokens_details.map(|d| d.cached_tokens),
+            Some(5)
+        );
+        assert_eq!(
+            Usage::new(5, 2)
+                .with_cache_of("gpt-4o")
+                .prompt_tokens_details,
+            None
+        );
     }
 
     #[test]
