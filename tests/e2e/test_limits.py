@@ -277,3 +277,26 @@ def test_per_model_and_user_limits(cluster, mock_provider):
     assert statuses == [200, 200, 200, 429, 429], statuses
     err = assert_openai_error(chat(c.dps[1], key, model="slow"), 429, type="rate_limit_error")
     assert "user: ana" in err["message"]
+
+
+def test_key_spend_header_and_soft_budget(cluster, mock_provider):
+    c = start(cluster, mock_provider)
+    text = "how much so far"
+    key = new_key(c, soft_budget=1.5 * cost(text) / PICOS)
+    spent = 0
+
+    def probe() -> bool | None:
+        nonlocal spent
+        r = chat(c.dps[0], key, text)
+        assert r.status_code == 200, r.text  # a soft budget never refuses
+        shown = round(float(r.headers["x-litellm-key-spend"]) * PICOS)
+        before = spent
+        spent += cost(text)
+        # The header is the key's spend before this request, fleet-wide.
+        return (shown == before and before >= 2 * cost(text)) or None
+
+    wait_until(probe, timeout=10, interval=0.15, desc="x-litellm-key-spend catches up")
+    r = chat(c.dps[1], key, text)
+    assert r.status_code == 200
+    assert r.headers["x-litellm-soft-budget-exceeded"] == "true"
+    assert float(r.headers["x-litellm-key-spend"]) * PICOS >= 2 * cost(text)

@@ -72,7 +72,7 @@ struct Meter {
 
 impl Meter {
     fn used(&self) -> u64 {
-        let held: u64 = self.held.values().sum();
+        let held = self.held.values().fold(0u64, |a, h| a.saturating_add(*h));
         match self.kind {
             Kind::Requests | Kind::Tokens => self.counter,
             Kind::Concurrency => held,
@@ -237,9 +237,10 @@ fn grant(meter: &mut Meter, node: &str, u: &Update, fleet: u64) -> u64 {
     let prefetch_cap = remaining / (4 * fleet);
     let granted = u.need.max(u.want.min(prefetch_cap)).min(remaining);
     match meter.kind {
-        Kind::Requests | Kind::Tokens => meter.counter += granted,
+        Kind::Requests | Kind::Tokens => meter.counter = meter.counter.saturating_add(granted),
         Kind::Concurrency | Kind::Budget => {
-            *meter.held.entry(node.to_string()).or_default() += granted;
+            let held = meter.held.entry(node.to_string()).or_default();
+            *held = held.saturating_add(granted);
         }
     }
     granted

@@ -3,7 +3,7 @@
 
 use super::exchange::QuotaClient;
 use super::lease::Lease;
-use super::plan::Need;
+use super::plan::{Need, TRACK_ONLY};
 use super::refusal::Refusal;
 use dashmap::DashMap;
 use std::sync::Arc;
@@ -98,6 +98,9 @@ impl Limiter {
                 let mut lease = self.leases.get_mut(&need.name)?;
                 let want = match need.kind {
                     MeterKind::Concurrency => 0,
+                    // Tracking spend only: enough for many requests, so the
+                    // lease is not renewed on every one.
+                    _ if need.limit == TRACK_ONLY => need.units.saturating_mul(1_000),
                     _ => need.limit,
                 };
                 Some(lease.update(&need.name, need.units, want))
@@ -181,6 +184,10 @@ impl Limiter {
                         "x-litellm-key-spend",
                         tollgate_shared::pricing::to_usd(lease.spend).to_string(),
                     ));
+                    if need.soft_limit.is_some_and(|soft| lease.spend >= soft) {
+                        // A soft budget never refuses: it flags.
+                        out.push(("x-litellm-soft-budget-exceeded", "true".to_string()));
+                    }
                     continue;
                 }
                 Dimension::Parallel => continue,
@@ -324,9 +331,23 @@ mod tests {
     #[tokio::test]
     async fn a_request_nothing_limits_touches_nothing() {
         let limiter = Limiter::new(QuotaClient::disabled());
-        let k = key(None, None);
-        assert!(needs(&k).is_empty());
-        assert!(limiter.admit(needs(&k)).await.is_ok());
+        let master = plan(
+            &LimitIndex::default(),
+            &RequestScope {
+                key: None,
+                end_user: None,
+                model: "m",
+                budget_estimate: 10,
+            },
+        );
+        assert!(master.is_empty());
+        assert!(limiter.admit(master).await.is_ok());
         assert!(limiter.leases.is_empty());
+        // A key without limits only tracks its spend (x-litellm-key-spend).
+        let k = key(None, None);
+        let tracked = needs(&k);
+        assert_eq!(tracked.len(), 1);
+        assert_eq!(tracked[0].limit, TRACK_ONLY);
+        assert!(limiter.admit(tracked).await.is_ok());
     }
 }

@@ -28,7 +28,14 @@ pub struct Need {
     pub window_ms: u64,
     /// Units reserved at admission (budget estimate; 1 otherwise).
     pub units: u64,
+    /// Budgets: spend past which responses are flagged (`soft_budget`).
+    pub soft_limit: Option<u64>,
 }
+
+/// The limit of a budget meter that only tracks spend (a key without
+/// `max_budget`), so `x-litellm-key-spend` and soft budgets work for every
+/// key.
+pub const TRACK_ONLY: u64 = u64::MAX;
 
 impl Need {
     fn new(scope: Scope, dimension: Dimension, limit: u64, units: u64) -> Self {
@@ -46,6 +53,7 @@ impl Need {
             limit,
             window_ms,
             units,
+            soft_limit: None,
         }
     }
 }
@@ -81,6 +89,20 @@ pub fn plan(index: &LimitIndex, r: &RequestScope<'_>) -> Vec<Need> {
             soft_budget_picos: None,
         };
         entity_needs(&mut out, || Scope::Key(hash.to_string()), &own, estimate);
+        if own.max_budget_picos.is_none() {
+            out.push(Need::new(
+                Scope::Key(hash.to_string()),
+                Dimension::Budget,
+                TRACK_ONLY,
+                estimate,
+            ));
+        }
+        if let Some(budget) = out
+            .iter_mut()
+            .find(|n| n.meter.dimension == Dimension::Budget)
+        {
+            budget.soft_limit = key.soft_budget_picos;
+        }
         let model_scope = || Scope::KeyModel {
             key: hash.to_string(),
             model: r.model.to_string(),
