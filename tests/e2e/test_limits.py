@@ -300,3 +300,17 @@ def test_key_spend_header_and_soft_budget(cluster, mock_provider):
     assert r.status_code == 200
     assert r.headers["x-litellm-soft-budget-exceeded"] == "true"
     assert float(r.headers["x-litellm-key-spend"]) * PICOS >= 2 * cost(text)
+
+
+def test_embeddings_and_completions_count_against_the_same_limits(cluster, mock_provider):
+    c = start(cluster, mock_provider)
+    key = new_key(c, rpm_limit=3)
+    away_from_minute_edge()
+    client = c.dps[0].openai_client(api_key=key)
+    client.embeddings.create(model="echo", input="count me")
+    client.completions.create(model="echo", prompt="count me too")
+    assert chat(c.dps[1], key).status_code == 200
+    with c.dps[1].http() as h:
+        r = h.post("/v1/embeddings", json={"model": "echo", "input": "one more"}, headers={"Authorization": f"Bearer {key}"})
+    err = assert_openai_error(r, 429, type="rate_limit_error")
+    assert "Limit type: requests" in err["message"]

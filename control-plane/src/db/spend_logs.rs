@@ -133,6 +133,7 @@ impl SpendLogs {
     /// One transaction: the logs, then what the new ones add up to. Returns
     /// the ids that were new.
     async fn store(&self, logs: &[Model]) -> Result<HashSet<String>, DbErr> {
+        let t0 = std::time::Instant::now();
         let txn = self.db.begin().await?;
         let mut inserted: Vec<String> = Vec::with_capacity(logs.len());
         for chunk in logs.chunks(ROWS_PER_STATEMENT) {
@@ -151,15 +152,20 @@ impl SpendLogs {
                     .await?,
             );
         }
+        let t1 = t0.elapsed();
         let by_id: HashMap<&str, &Model> =
             logs.iter().map(|l| (l.request_id.as_str(), l)).collect();
         let rollup = Rollup::of(inserted.iter().filter_map(|id| by_id.get(id.as_str()).copied()));
+        let t2 = t0.elapsed();
         spend_daily::upsert(&txn, &rollup.daily).await?;
+        let t3 = t0.elapsed();
         spend_totals::add_to_existing(&txn, "virtual_keys", "token", &rollup.keys, true).await?;
         spend_totals::add_to_existing(&txn, "teams", "team_id", &rollup.teams, false).await?;
         spend_totals::add_to_existing(&txn, "users", "user_id", &rollup.users, false).await?;
         spend_totals::upsert_customers(&txn, &rollup.customers, Utc::now()).await?;
+        let t4 = t0.elapsed();
         txn.commit().await?;
+        if std::env::var("TG_TIMING").is_ok() { eprintln!("TIMING n={} insert={t1:?} rollup={:?} daily={:?} totals={:?} commit={:?} rows={}", logs.len(), t2-t1, t3-t2, t4-t3, t0.elapsed()-t4, rollup.daily.len()); }
         Ok(inserted.into_iter().collect())
     }
 

@@ -62,7 +62,7 @@ async fn handle(
     if let (Some(user), Some(runtime)) = (&end_user, app.live.runtime()) {
         super::auth::check_end_user(&runtime, user)?;
     }
-    let mut admitted = admit(&app, &headers, &model, request_id, CALL_TYPE)?;
+    let mut admitted = admit(&app, &headers, &model, &body, request_id, CALL_TYPE).await?;
     admitted
         .accounting
         .set_request_meta(crate::usage::RequestMeta::read(&body, &headers));

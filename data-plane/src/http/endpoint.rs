@@ -86,10 +86,11 @@ pub struct Admitted {
 /// Authenticates, authorizes `model`, resolves it to a model group and
 /// starts accounting for `call_type` (LiteLLM's names: `aembedding`,
 /// `atext_completion`).
-pub fn admit(
+pub async fn admit(
     app: &AppState,
     headers: &HeaderMap,
     model: &str,
+    body: &Map<String, Value>,
     request_id: String,
     call_type: &str,
 ) -> Result<Admitted, ApiError> {
@@ -119,12 +120,67 @@ pub fn admit(
         caller.key_hash.to_hex(),
     );
     accounting.set_key(caller.key.as_deref());
+    // Fleet-wide limits and budgets, as for chat (see `limits`).
+    let end_user = body
+        .get("user")
+        .and_then(Value::as_str)
+        .or_else(|| headers.get("x-litellm-end-user-id")?.to_str().ok());
+    let scope = crate::limits::RequestScope {
+        key: caller.key.as_deref(),
+        end_user,
+        model,
+        budget_estimate: budget_estimate(body, runtime.group(&group)),
+    };
+    match app
+        .limiter
+        .admit(crate::limits::plan(&runtime.limits, &scope))
+        .await
+    {
+        Ok(permit) => accounting.attach_permit(permit),
+        Err(refusal) => {
+            let error = refusal.into_api_error();
+            accounting.fail_with(error.status.as_u16(), error.kind());
+            return Err(error);
+        }
+    }
     Ok(Admitted {
         runtime,
         group,
         wildcard,
         accounting,
     })
+}
+
+/// What an embedding or text completion may cost, reserved against budgets:
+/// its input (`input` or `prompt`, ≈ 4 bytes per token) and `max_tokens`
+/// (256 when unset; embeddings have no output) at the group's dearest price.
+fn budget_estimate(body: &Map<String, Value>, group: Option<&crate::runtime::ModelGroup>) -> u64 {
+    let Some(price) = group.and_then(|g| {
+        g.deployments()
+            .iter()
+            .filter_map(|d| d.price)
+            .max_by_key(|p| p.input_per_token.saturating_add(p.output_per_token))
+    }) else {
+        return 0;
+    };
+    fn text_bytes(v: &Value) -> usize {
+        match v {
+            Value::String(s) => s.len(),
+            Value::Array(items) => items.iter().map(text_bytes).sum(),
+            // Token ids: one token each.
+            Value::Number(_) => 4,
+            _ => 0,
+        }
+    }
+    let (input, output) = match (body.get("input"), body.get("prompt")) {
+        (Some(input), _) => (text_bytes(input), 0),
+        (None, Some(prompt)) => (
+            text_bytes(prompt),
+            body.get("max_tokens").and_then(Value::as_u64).unwrap_or(256),
+        ),
+        (None, None) => (0, 0),
+    };
+    price.cost(input as u64 / 4 + 1, output)
 }
 
 /// How a routed request went, for the response headers.
