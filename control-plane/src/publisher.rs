@@ -8,6 +8,7 @@
 
 use crate::db::{ConfigVersions, Customers, Teams, Users, VirtualKeys};
 use bytes::Bytes;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tollgate_shared::config::{self, ProcessEnv};
 use tollgate_shared::keys::KeyHash;
 use tollgate_shared::secret::SecretString;
-use tollgate_shared::snapshot::Snapshot;
+use tollgate_shared::snapshot::{Snapshot, VirtualKey};
 use tracing::{Instrument, error, info, info_span, warn};
 
 /// A snapshot as every stream sends it.
@@ -63,6 +64,16 @@ pub struct Publisher {
     /// it starts, so a build that started later never loses to an earlier
     /// one that finishes later.
     build_lock: tokio::sync::Mutex<()>,
+    /// Live keys as the snapshot carries them, by token, kept between builds:
+    /// a key change re-reads its own row, not all 100,000 (`publish_keys`).
+    /// Only touched under `build_lock`.
+    key_cache: Mutex<Option<BTreeMap<String, VirtualKey>>>,
+}
+
+/// Which keys a build must read from the database.
+enum KeyReload<'a> {
+    All,
+    Only(&'a [String]),
 }
 
 impl Publisher {
@@ -88,6 +99,7 @@ impl Publisher {
             tx,
             status: Arc::new(Mutex::new(status)),
             build_lock: tokio::sync::Mutex::new(()),
+            key_cache: Mutex::new(None),
         }
     }
 
@@ -102,10 +114,21 @@ impl Publisher {
     /// Loads the file, the keys, teams, users and customers and publishes them if the content
     /// changed; returns the version now published.
     pub async fn publish_current(&self) -> Result<u64, PublishError> {
+        self.publish(KeyReload::All).await
+    }
+
+    /// Publishes after a change to these keys only (created, updated,
+    /// blocked, deleted): their rows are re-read, the rest come from the
+    /// cache.
+    pub async fn publish_keys(&self, tokens: &[String]) -> Result<u64, PublishError> {
+        self.publish(KeyReload::Only(tokens)).await
+    }
+
+    async fn publish(&self, keys: KeyReload<'_>) -> Result<u64, PublishError> {
         let span = info_span!("snapshot_build", path = %self.config_path.display());
         async {
             let _one_at_a_time = self.build_lock.lock().await;
-            match self.build().await {
+            match self.build(keys).await {
                 Ok(version) => Ok(version),
                 Err(e) => {
                     let mut status = self.lock_status();
@@ -118,7 +141,7 @@ impl Publisher {
         .await
     }
 
-    async fn build(&self) -> Result<u64, PublishError> {
+    async fn build(&self, reload: KeyReload<'_>) -> Result<u64, PublishError> {
         let path = self.config_path.clone();
         // File I/O and parsing off the async workers.
         let loaded = tokio::task::spawn_blocking(move || config::load_file(&path, &ProcessEnv))
@@ -137,13 +160,7 @@ impl Publisher {
             loaded.config.general_settings.master_key = self.fallback_master_key.clone();
         }
         let mut snapshot = Snapshot::from_config(&loaded);
-        snapshot.keys = self
-            .keys
-            .active()
-            .await?
-            .iter()
-            .filter_map(crate::keys::key_to_snapshot)
-            .collect();
+        snapshot.keys = self.live_keys(reload).await?;
         snapshot.teams = self
             .teams
             .all()
@@ -196,6 +213,41 @@ impl Publisher {
             created_at: chrono::Utc::now(),
         })));
         Ok(version)
+    }
+
+    async fn live_keys(&self, reload: KeyReload<'_>) -> Result<Vec<VirtualKey>, PublishError> {
+        let cached = self
+            .key_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let cache = match (reload, cached) {
+            (KeyReload::Only(tokens), Some(mut cache)) => {
+                for token in tokens {
+                    let row = self.keys.find(token).await?;
+                    match row
+                        .filter(|r| r.deleted_at.is_none())
+                        .as_ref()
+                        .and_then(crate::keys::key_to_snapshot)
+                    {
+                        Some(key) => cache.insert(token.clone(), key),
+                        None => cache.remove(token),
+                    };
+                }
+                cache
+            }
+            _ => self
+                .keys
+                .active()
+                .await?
+                .iter()
+                .filter_map(crate::keys::key_to_snapshot)
+                .map(|k| (k.token.to_hex(), k))
+                .collect(),
+        };
+        let keys = cache.values().cloned().collect();
+        *self.key_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(cache);
+        Ok(keys)
     }
 
     fn lock_status(&self) -> std::sync::MutexGuard<'_, ConfigStatus> {

@@ -7,6 +7,7 @@ mod config_versions;
 mod customers;
 mod data_planes;
 pub mod entities;
+mod spend_bulk;
 pub mod spend_daily;
 mod spend_logs;
 pub mod spend_names;

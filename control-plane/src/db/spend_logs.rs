@@ -3,12 +3,13 @@
 //! database reports as new feed the aggregates and running totals.
 
 use super::entities::spend_log::{ActiveModel, Column, Entity, Model};
-use super::{spend_daily, spend_totals};
+use super::{spend_bulk, spend_daily, spend_totals};
 use crate::spend::rollup::Rollup;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
+    DbErr, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::collections::{HashMap, HashSet};
@@ -135,29 +136,38 @@ impl SpendLogs {
     async fn store(&self, logs: &[Model]) -> Result<HashSet<String>, DbErr> {
         let t0 = std::time::Instant::now();
         let txn = self.db.begin().await?;
+        let postgres = txn.get_database_backend() == DbBackend::Postgres;
         let mut inserted: Vec<String> = Vec::with_capacity(logs.len());
-        for chunk in logs.chunks(ROWS_PER_STATEMENT) {
-            // `reset_all`: every column is written, none is "unchanged".
-            let rows = chunk
-                .iter()
-                .map(|l| -> ActiveModel { l.clone().into_active_model().reset_all() });
-            inserted.extend(
-                Entity::insert_many(rows)
-                    .on_conflict(
-                        OnConflict::column(Column::RequestId)
-                            .do_nothing()
-                            .to_owned(),
-                    )
-                    .exec_with_returning_keys(&txn)
-                    .await?,
-            );
+        if postgres {
+            inserted = spend_bulk::insert_logs(&txn, logs).await?;
+        } else {
+            for chunk in logs.chunks(ROWS_PER_STATEMENT) {
+                // `reset_all`: every column is written, none is "unchanged".
+                let rows = chunk
+                    .iter()
+                    .map(|l| -> ActiveModel { l.clone().into_active_model().reset_all() });
+                inserted.extend(
+                    Entity::insert_many(rows)
+                        .on_conflict(
+                            OnConflict::column(Column::RequestId)
+                                .do_nothing()
+                                .to_owned(),
+                        )
+                        .exec_with_returning_keys(&txn)
+                        .await?,
+                );
+            }
         }
         let t1 = t0.elapsed();
         let by_id: HashMap<&str, &Model> =
             logs.iter().map(|l| (l.request_id.as_str(), l)).collect();
         let rollup = Rollup::of(inserted.iter().filter_map(|id| by_id.get(id.as_str()).copied()));
         let t2 = t0.elapsed();
-        spend_daily::upsert(&txn, &rollup.daily).await?;
+        if postgres {
+            spend_bulk::upsert_daily(&txn, &rollup.daily).await?;
+        } else {
+            spend_daily::upsert(&txn, &rollup.daily).await?;
+        }
         let t3 = t0.elapsed();
         spend_totals::add_to_existing(&txn, "virtual_keys", "token", &rollup.keys, true).await?;
         spend_totals::add_to_existing(&txn, "teams", "team_id", &rollup.teams, false).await?;

@@ -73,12 +73,16 @@ impl KeyService {
         }
     }
 
+    /// Publishes the change (this key, and a key it replaced) and answers.
     async fn respond(
         &self,
         row: &VirtualKeyRow,
         plaintext: String,
+        replaced: Option<String>,
     ) -> Result<KeyResponse, KeyError> {
-        let snapshot_version = self.publisher.publish_current().await?;
+        let mut changed = vec![row.token.clone()];
+        changed.extend(replaced);
+        let snapshot_version = self.publisher.publish_keys(&changed).await?;
         Ok(KeyResponse {
             key: Some(key_to_proto(row)),
             plaintext_key: plaintext,
@@ -158,7 +162,7 @@ impl KeyService {
         let mut row = Self::blank(token, abbreviate(&plaintext));
         apply_spec(&request.spec.unwrap_or_default(), &mut row, Utc::now())?;
         let stored = self.store(row, None, true).await?;
-        self.respond(&stored, plaintext).await
+        self.respond(&stored, plaintext, None).await
     }
 
     pub async fn update(&self, request: UpdateKeyRequest) -> Result<KeyResponse, KeyError> {
@@ -169,7 +173,7 @@ impl KeyService {
         apply_spec(&request.spec.unwrap_or_default(), &mut row, Utc::now())?;
         row.updated_at = Set(Utc::now());
         let stored = self.store(row, Some(&token), false).await?;
-        self.respond(&stored, String::new()).await
+        self.respond(&stored, String::new(), None).await
     }
 
     pub async fn set_blocked(
@@ -251,6 +255,7 @@ impl KeyService {
             rows.push(row);
         }
         let now = Utc::now();
+        let changed: Vec<String> = rows.iter().map(|r| r.token.clone()).collect();
         for row in rows {
             let mut active = row.into_active_model();
             active.deleted_at = Set(Some(now));
@@ -258,7 +263,7 @@ impl KeyService {
             active.updated_at = Set(now);
             self.keys.update(active).await?;
         }
-        let snapshot_version = self.publisher.publish_current().await?;
+        let snapshot_version = self.publisher.publish_keys(&changed).await?;
         let mut deleted_keys = request.keys;
         deleted_keys.extend(request.key_aliases);
         Ok(DeleteKeysResponse {
@@ -288,6 +293,7 @@ impl KeyService {
             ));
         }
         let now = Utc::now();
+        let retired_token = old.token.clone();
         let mut retired = old.clone().into_active_model();
         retired.deleted_at = Set(Some(now));
         retired.active_alias = Set(None);
@@ -310,6 +316,6 @@ impl KeyService {
             ..fresh
         };
         let stored = self.store(fresh, None, true).await?;
-        self.respond(&stored, plaintext).await
+        self.respond(&stored, plaintext, Some(retired_token)).await
     }
 }

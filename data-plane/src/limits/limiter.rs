@@ -66,10 +66,14 @@ impl Limiter {
         let mut taken = Vec::with_capacity(needs.len());
         let mut missing = Vec::new();
         for (i, need) in needs.iter().enumerate() {
-            let mut lease = self
-                .leases
-                .entry(need.name.clone())
-                .or_insert_with(|| Lease::new(need.kind, need.limit, need.window_ms, now));
+            // Look up before `entry`, which would clone the name every time.
+            let mut lease = match self.leases.get_mut(&need.name) {
+                Some(lease) => lease,
+                None => self
+                    .leases
+                    .entry(need.name.clone())
+                    .or_insert_with(|| Lease::new(need.kind, need.limit, need.window_ms, now)),
+            };
             lease.limit = need.limit;
             lease.expire(now);
             if lease.covers(need.units) {

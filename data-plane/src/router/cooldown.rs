@@ -7,6 +7,7 @@ use super::policy::{FailureClass, RoutingPolicy};
 use super::stats::Outcomes;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// A provider's `Retry-After` sets the cooldown, up to this: a deployment
@@ -17,12 +18,16 @@ const FAILURE_RATE_MIN_REQUESTS: u64 = 5;
 /// … of which at least half failed.
 const FAILURE_RATE_PERCENT: u64 = 50;
 
+/// Both sets are read for every deployment of every pick and are nearly
+/// always empty: their sizes, kept beside them, let a pick skip the lock.
 #[derive(Default)]
 pub struct Cooldowns {
     until: Mutex<HashMap<String, Instant>>,
+    cooling: AtomicUsize,
     /// Failed their last background health check: avoided while another
     /// deployment of the group can serve, until a check passes again.
     unhealthy: Mutex<HashSet<String>>,
+    unhealthy_count: AtomicUsize,
 }
 
 impl Cooldowns {
@@ -31,15 +36,20 @@ impl Cooldowns {
         let mut map = lock(&self.until);
         let entry = map.entry(deployment_id.to_string()).or_insert(until);
         *entry = (*entry).max(until);
+        self.cooling.store(map.len(), Ordering::Relaxed);
     }
 
     pub fn is_cooling(&self, deployment_id: &str) -> bool {
+        if self.cooling.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
         let now = Instant::now();
         let mut map = lock(&self.until);
         match map.get(deployment_id) {
             Some(until) if *until > now => true,
             Some(_) => {
                 map.remove(deployment_id);
+                self.cooling.store(map.len(), Ordering::Relaxed);
                 false
             }
             None => false,
@@ -66,17 +76,20 @@ impl Cooldowns {
         } else if !set.contains(deployment_id) {
             set.insert(deployment_id.to_string());
         }
+        self.unhealthy_count.store(set.len(), Ordering::Relaxed);
     }
 
     pub fn clear_unhealthy(&self) {
-        let mut set = lock(&self.unhealthy);
-        if !set.is_empty() {
-            set.clear();
+        if self.unhealthy_count.load(Ordering::Relaxed) == 0 {
+            return;
         }
+        lock(&self.unhealthy).clear();
+        self.unhealthy_count.store(0, Ordering::Relaxed);
     }
 
     pub fn is_unhealthy(&self, deployment_id: &str) -> bool {
-        lock(&self.unhealthy).contains(deployment_id)
+        self.unhealthy_count.load(Ordering::Relaxed) > 0
+            && lock(&self.unhealthy).contains(deployment_id)
     }
 }
 

@@ -68,15 +68,15 @@ impl Strategy {
         stats: &Stats,
         shuffle: impl Fn(&[&'a Arc<Deployment>]) -> Option<&'a Arc<Deployment>>,
     ) -> Option<&'a Arc<Deployment>> {
+        // Each score is read once: reading one may take a lock.
         let best_by = |score: &dyn Fn(&Deployment) -> f64, tolerance: f64| {
-            let best = candidates
+            let scored: Vec<(f64, &'a Arc<Deployment>)> =
+                candidates.iter().map(|d| (score(d), *d)).collect();
+            let best = scored.iter().map(|(s, _)| *s).fold(f64::INFINITY, f64::min);
+            let near: Vec<&'a Arc<Deployment>> = scored
                 .iter()
-                .map(|d| score(d))
-                .fold(f64::INFINITY, f64::min);
-            let near: Vec<&'a Arc<Deployment>> = candidates
-                .iter()
-                .copied()
-                .filter(|d| score(d) <= best * (1.0 + tolerance) || score(d) == best)
+                .filter(|(s, _)| *s <= best * (1.0 + tolerance) || *s == best)
+                .map(|(_, d)| *d)
                 .collect();
             shuffle(&near)
         };
