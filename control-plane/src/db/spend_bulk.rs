@@ -1,5 +1,5 @@
 //! PostgreSQL's fast path for ingest: a whole batch travels as one JSON
-//! parameter expanded by `jsonb_to_recordset`, instead of a VALUES list of
+//! parameter expanded by `json_to_recordset`, instead of a VALUES list of
 //! tens of thousands of bind parameters. One short statement (prepared once)
 //! per table per transaction; PostgreSQL parses JSON far faster than it
 //! plans huge VALUES lists, and the gateway skips building them.
@@ -112,7 +112,7 @@ pub async fn insert_logs(txn: &DatabaseTransaction, logs: &[Model]) -> Result<Ve
     let names = names.join(", ");
     let sql = format!(
         "INSERT INTO spend_logs ({names}) SELECT {names} \
-         FROM jsonb_to_recordset($1::text::jsonb) AS x({LOG_COLUMNS}) \
+         FROM json_to_recordset($1::text::json) AS x({LOG_COLUMNS}) \
          ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
     );
     let inserted = txn
@@ -170,7 +170,7 @@ pub async fn upsert_daily(
         .collect();
     let sql = "INSERT INTO spend_daily (day, entity_kind, entity_id, api_key, model_group, spend_picos, \
         prompt_tokens, completion_tokens, requests, successful_requests, failed_requests) \
-        SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(day text, entity_kind text, \
+        SELECT * FROM json_to_recordset($1::text::json) AS x(day text, entity_kind text, \
         entity_id text, api_key text, model_group text, spend_picos bigint, prompt_tokens bigint, \
         completion_tokens bigint, requests bigint, successful_requests bigint, failed_requests bigint) \
         ORDER BY day, entity_kind, entity_id, api_key, model_group \
