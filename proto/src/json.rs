@@ -74,6 +74,7 @@ pub fn key_json(key: &Key) -> Map<String, Value> {
         "max_budget": key.max_budget,
         "soft_budget": key.soft_budget,
         "budget_duration": key.budget_duration,
+        "budget_reset_at": key.budget_reset_at,
         "expires": key.expires,
         "models": key.models,
         "aliases": object(&key.aliases),

@@ -197,6 +197,9 @@ def test_budget_duration_resets_on_time(cluster, mock_provider):
     # Room for one request per period: the reservation (text ÷ 4 + 1 + 4 prompt tokens,
     # max_tokens completion tokens) fits once, not again after the real cost is spent.
     key = new_key(c, max_budget=2 * cost(text) / PICOS, budget_duration="10s")
+    with dp.http() as h:
+        info = h.get("/key/info", params={"key": key}, headers=dp.auth_headers()).json()["info"]
+    assert info["budget_duration"] == "10s" and info["budget_reset_at"] is not None
     assert chat(dp, key, text, max_tokens=2).status_code == 200
     assert_openai_error(chat(dp, key, text, max_tokens=2), 429, type="budget_exceeded")
 
@@ -314,3 +317,27 @@ def test_embeddings_and_completions_count_against_the_same_limits(cluster, mock_
         r = h.post("/v1/embeddings", json={"model": "echo", "input": "one more"}, headers={"Authorization": f"Bearer {key}"})
     err = assert_openai_error(r, 429, type="rate_limit_error")
     assert "Limit type: requests" in err["message"]
+
+
+def test_team_and_proxy_budgets(cluster, mock_provider):
+    c = cluster(data_planes=0, start=False)
+    cfg = config(c, mock_provider)
+    text = "budget words here"
+    # The proxy-wide budget (litellm_settings.max_budget) fits 8 requests' reservations.
+    cfg["litellm_settings"] = {"max_budget": 8 * 2 * cost(text) / PICOS}
+    c.write_config(cfg)
+    c.cp.start()
+    c.add_data_plane()
+    c.add_data_plane()
+    admin_post(c, "/team/new", {"team_id": "small", "max_budget": 2 * cost(text) / PICOS})
+    member = new_key(c, team_id="small")
+    results = [chat(c.dps[i % 2], member, text, max_tokens=3).status_code for i in range(4)]
+    assert results[0] == 200 and results[-1] == 429, results
+    err = assert_openai_error(chat(c.dps[0], member, text, max_tokens=3), 429, type="budget_exceeded")
+    assert "Team=small" in err["message"]
+    # Keys outside the team spend the proxy budget until it runs out.
+    other = new_key(c)
+    statuses = [chat(c.dps[i % 2], other, text, max_tokens=3).status_code for i in range(20)]
+    assert 200 in statuses and statuses[-1] == 429, statuses
+    err = assert_openai_error(chat(c.dps[1], other, text, max_tokens=3), 429, type="budget_exceeded")
+    assert "Proxy" in err["message"]

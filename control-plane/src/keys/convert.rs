@@ -87,9 +87,13 @@ pub fn apply_spec(
     if let Some(d) = &spec.budget_duration {
         if d.trim().is_empty() {
             row.budget_duration = Set(None);
+            row.budget_reset_at = Set(None);
         } else {
-            Span::parse(d).map_err(|e| KeyError::invalid("budget_duration", e.to_string()))?;
+            let span =
+                Span::parse(d).map_err(|e| KeyError::invalid("budget_duration", e.to_string()))?;
             row.budget_duration = Set(Some(d.trim().to_string()));
+            // A new period starts now (LiteLLM: budget_reset_at = now + duration).
+            row.budget_reset_at = Set(crate::db::budgets::next_reset(now, span, now));
         }
     }
     if let Some(d) = &spec.duration {
@@ -177,6 +181,7 @@ pub fn key_to_proto(row: &VirtualKeyRow) -> Key {
         max_budget: row.max_budget,
         soft_budget: row.soft_budget,
         budget_duration: row.budget_duration.clone(),
+        budget_reset_at: row.budget_reset_at.map(|t| t.to_rfc3339()),
         expires: row.expires.map(|e| e.to_rfc3339()),
         team_id: row.team_id.clone(),
         user_id: row.user_id.clone(),

@@ -136,6 +136,7 @@ impl KeyService {
             tags: Set(json!([])),
             spend: Set(0.0),
             spend_picos: Set(0),
+            budget_reset_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
             deleted_at: Set(None),

@@ -31,6 +31,8 @@ pub struct Model {
     pub deleted_at: Option<DateTimeUtc>,
     /// Exact running spend; `spend` is its USD rendering.
     pub spend_picos: i64,
+    /// When `budget_duration` next resets `spend` (the budget clock keeps it).
+    pub budget_reset_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
