@@ -9,6 +9,8 @@
 #                                     # snapshot, as if on another host
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/tg_bench bash bench/run.sh
 #   BENCH_STREAM=1 bash bench/run.sh  # streamed requests
+#   BENCH_KEY=1 bash bench/run.sh     # as a virtual key with rpm, tpm and a
+#                                     # budget: fleet-wide limits on
 #
 # Two kinds of runs, both with oha:
 # - closed loop at 1, 16 and 64 connections: maximum throughput; latency
@@ -63,6 +65,19 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 curl -fs "http://127.0.0.1:$dp_port/health/readiness" >/dev/null
+bearer=sk-bench-master
+if [ "${BENCH_KEY:-0}" = 1 ]; then
+  # Limits high enough never to refuse: the cost measured is the checking.
+  bearer=$(curl -fs "http://127.0.0.1:$dp_port/key/generate" -H "authorization: Bearer $bearer" \
+    -H 'content-type: application/json' \
+    -d '{"rpm_limit": 1000000000, "tpm_limit": 1000000000000, "max_budget": 1000000}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+  for _ in $(seq 1 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$dp_port/v1/models" -H "authorization: Bearer $bearer")
+    [ "$code" = 200 ] && break
+    sleep 0.05
+  done
+fi
 if [ "${BENCH_CP:-on}" = off ]; then
   kill "$cp_pid"
 fi
@@ -75,7 +90,7 @@ body="{\"model\":\"bench\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\
 measure() { # url connections [extra oha args]
   local url=$1 c=$2; shift 2
   oha --no-tui --output-format json -z "$duration" -c "$c" -m POST \
-    -H 'content-type: application/json' -H 'authorization: Bearer sk-bench-master' \
+    -H 'content-type: application/json' -H "authorization: Bearer $bearer" \
     -d "$body" "$@" "$url" |
     python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["summary"]; p=d["latencyPercentiles"]; print("%.0f %.0f %.0f %.3f" % (s["requestsPerSec"], p["p50"]*1e6, p["p99"]*1e6, s["successRate"]))'
 }
