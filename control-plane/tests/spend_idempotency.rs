@@ -78,6 +78,7 @@ async fn a_replayed_batch_adds_spend_once() {
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
+        ..Default::default()
     })
     .exec_without_returning(&conn)
     .await

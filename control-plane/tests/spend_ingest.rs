@@ -49,8 +49,10 @@ fn log(id: usize, day: DateTime<Utc>) -> spend_log::Model {
         cached_tokens: 0,
         retries: 0,
         fallbacks: 0,
-        tags: "[]".into(),
-        metadata: None,
+        tags: r#"["a,b","c\"d"]"#.into(),
+        // Quotes, backslashes, braces, commas and non-ASCII survive the
+        // bulk path's array literals.
+        metadata: (id % 5 == 0).then(|| format!(r#"{{"note":"q\"uote {{b}}, \\ é {id}"}}"#)),
         overhead_us: 0,
         usage_source: "provider".into(),
     }
@@ -222,6 +224,21 @@ async fn check_totals(conn: &DatabaseConnection, logs: &[spend_log::Model]) {
     // Unknown team and user: no row was created for them.
     assert_eq!(scalar(conn, "SELECT COUNT(*) FROM teams").await, 1);
     assert_eq!(scalar(conn, "SELECT COUNT(*) FROM users").await, 1);
+    // Text survives the round trip byte for byte.
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT request_id, metadata, tags FROM spend_logs",
+        ))
+        .await
+        .expect("logs");
+    assert_eq!(rows.len(), logs.len());
+    for row in rows {
+        let id: String = row.try_get_by_index(0).expect("id");
+        let original = logs.iter().find(|l| l.request_id == id).expect("known id");
+        assert_eq!(row.try_get_by_index::<Option<String>>(1).expect("metadata"), original.metadata);
+        assert_eq!(row.try_get_by_index::<String>(2).expect("tags"), original.tags);
+    }
     // The stored logs are exactly the unique records.
     assert_eq!(
         scalar(conn, "SELECT COUNT(*) FROM spend_logs").await,

@@ -64,6 +64,7 @@ fn pick(c: &mut Criterion) {
                 cooldowns: &cooldowns,
                 stats: &stats,
                 overrides: Overrides::default(),
+                limiter: None,
             };
             let Some(pool) = runtime.group("pool") else {
                 panic!("no pool group");

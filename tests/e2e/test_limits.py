@@ -341,3 +341,35 @@ def test_team_and_proxy_budgets(cluster, mock_provider):
     assert 200 in statuses and statuses[-1] == 429, statuses
     err = assert_openai_error(chat(c.dps[1], other, text, max_tokens=3), 429, type="budget_exceeded")
     assert "Proxy" in err["message"]
+
+
+def test_deployment_rpm_holds_across_two_data_planes(cluster, mock_provider):
+    c = cluster(data_planes=0, start=False)
+    cfg = config(c, mock_provider)
+
+    def limited(dep_id: str) -> dict[str, Any]:
+        return {
+            "model_name": "pool",
+            "litellm_params": {"model": "openai/some-model", "api_base": mock_provider.api_base, "api_key": "os.environ/MOCK_PROVIDER_KEY", "rpm": 3},
+            "model_info": {"id": dep_id},
+        }
+
+    cfg["model_list"] += [limited("pool-a"), limited("pool-b")]
+    cfg["router_settings"]["routing_strategy"] = "usage-based-routing-v2"
+    c.write_config(cfg)
+    c.cp.start()
+    c.add_data_plane()
+    c.add_data_plane()
+    away_from_minute_edge()
+    served: list[str] = []
+    statuses = []
+    for i in range(10):
+        r = chat(c.dps[i % 2], c.master_key, model="pool")
+        statuses.append(r.status_code)
+        if r.status_code == 200:
+            served.append(r.headers["x-litellm-model-id"])
+    # Each deployment takes 3 requests a minute from the whole fleet, not 3 per data plane.
+    assert sorted(served) == ["pool-a"] * 3 + ["pool-b"] * 3, (served, statuses)
+    assert statuses[-1] == 429
+    err = assert_openai_error(chat(c.dps[0], c.master_key, model="pool"), 429, type="rate_limit_error")
+    assert "rpm/tpm limit reached" in err["message"]

@@ -1,146 +1,214 @@
-//! PostgreSQL's fast path for ingest: a whole batch travels as one JSON
-//! parameter expanded by `json_to_recordset`, instead of a VALUES list of
-//! tens of thousands of bind parameters. One short statement (prepared once)
-//! per table per transaction; PostgreSQL parses JSON far faster than it
-//! plans huge VALUES lists, and the gateway skips building them.
+//! PostgreSQL's fast path for ingest: each column of a batch travels as one
+//! array parameter expanded by `unnest`, instead of a VALUES list of tens of
+//! thousands of bind parameters. One short statement per table per
+//! transaction; PostgreSQL parses array literals far faster than it plans
+//! huge VALUES lists (or parses the same rows as JSON objects), and the
+//! gateway skips building them.
 
 use super::entities::spend_log::Model;
 use crate::spend::rollup::{DayKey, Sums};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, Value};
-use serde::Serialize;
 use std::collections::BTreeMap;
+use std::fmt::{Display, Write as _};
 
-const LOG_COLUMNS: &str = "request_id text, node_id text, call_type text, api_key text, \
-    model_group text, model_id text, provider text, api_base text, prompt_tokens bigint, \
-    completion_tokens bigint, total_tokens bigint, status text, error_type text, http_status integer, \
-    start_time timestamptz, end_time timestamptz, completion_start_time timestamptz, stream boolean, \
-    end_user text, received_at timestamptz, spend double precision, spend_picos bigint, \
-    cost_known boolean, key_alias text, team_id text, user_id text, cached_tokens bigint, \
-    retries integer, fallbacks integer, tags text, metadata text, overhead_us bigint, \
-    usage_source text";
-
-#[derive(Serialize)]
-struct LogRow<'a> {
-    request_id: &'a str,
-    node_id: &'a str,
-    call_type: &'a str,
-    api_key: &'a str,
-    model_group: &'a str,
-    model_id: &'a str,
-    provider: &'a str,
-    api_base: &'a str,
-    prompt_tokens: i64,
-    completion_tokens: i64,
-    total_tokens: i64,
-    status: &'a str,
-    error_type: Option<&'a str>,
-    http_status: i32,
-    start_time: chrono::DateTime<chrono::Utc>,
-    end_time: chrono::DateTime<chrono::Utc>,
-    completion_start_time: Option<chrono::DateTime<chrono::Utc>>,
-    stream: bool,
-    end_user: Option<&'a str>,
-    received_at: chrono::DateTime<chrono::Utc>,
-    spend: f64,
-    spend_picos: i64,
-    cost_known: bool,
-    key_alias: Option<&'a str>,
-    team_id: Option<&'a str>,
-    user_id: Option<&'a str>,
-    cached_tokens: i64,
-    retries: i32,
-    fallbacks: i32,
-    tags: &'a str,
-    metadata: Option<&'a str>,
-    overhead_us: i64,
-    usage_source: &'a str,
+/// A PostgreSQL array literal (`{"a","b",NULL}`), sent as text and cast.
+struct Array {
+    literal: String,
+    first: bool,
 }
 
-impl<'a> From<&'a Model> for LogRow<'a> {
-    fn from(m: &'a Model) -> Self {
+impl Array {
+    fn new(capacity: usize) -> Self {
+        let mut literal = String::with_capacity(capacity);
+        literal.push('{');
         Self {
-            request_id: &m.request_id,
-            node_id: &m.node_id,
-            call_type: &m.call_type,
-            api_key: &m.api_key,
-            model_group: &m.model_group,
-            model_id: &m.model_id,
-            provider: &m.provider,
-            api_base: &m.api_base,
-            prompt_tokens: m.prompt_tokens,
-            completion_tokens: m.completion_tokens,
-            total_tokens: m.total_tokens,
-            status: &m.status,
-            error_type: m.error_type.as_deref(),
-            http_status: m.http_status,
-            start_time: m.start_time,
-            end_time: m.end_time,
-            completion_start_time: m.completion_start_time,
-            stream: m.stream,
-            end_user: m.end_user.as_deref(),
-            received_at: m.received_at,
-            spend: m.spend,
-            spend_picos: m.spend_picos,
-            cost_known: m.cost_known,
-            key_alias: m.key_alias.as_deref(),
-            team_id: m.team_id.as_deref(),
-            user_id: m.user_id.as_deref(),
-            cached_tokens: m.cached_tokens,
-            retries: m.retries,
-            fallbacks: m.fallbacks,
-            tags: &m.tags,
-            metadata: m.metadata.as_deref(),
-            overhead_us: m.overhead_us,
-            usage_source: &m.usage_source,
+            literal,
+            first: true,
+        }
+    }
+
+    fn separator(&mut self) {
+        if !self.first {
+            self.literal.push(',');
+        }
+        self.first = false;
+    }
+
+    fn text(&mut self, value: Option<&str>) {
+        self.separator();
+        let Some(v) = value else {
+            self.literal.push_str("NULL");
+            return;
+        };
+        self.literal.push('"');
+        for c in v.chars() {
+            if c == '"' || c == '\\' {
+                self.literal.push('\\');
+            }
+            self.literal.push(c);
+        }
+        self.literal.push('"');
+    }
+
+    fn plain(&mut self, value: Option<impl Display>) {
+        self.separator();
+        match value {
+            Some(v) => {
+                let _ = write!(self.literal, "{v}");
+            }
+            None => self.literal.push_str("NULL"),
+        }
+    }
+
+    fn time(&mut self, value: Option<chrono::DateTime<chrono::Utc>>) {
+        self.text(value.map(|t| t.to_rfc3339()).as_deref());
+    }
+
+    fn finish(mut self) -> Value {
+        self.literal.push('}');
+        Value::from(self.literal)
+    }
+}
+
+/// Writes one row across the column arrays, left to right.
+struct Cursor<'c> {
+    cols: &'c mut [Array],
+    at: usize,
+}
+
+impl<'c> Cursor<'c> {
+    fn new(cols: &'c mut [Array]) -> Self {
+        Self { cols, at: 0 }
+    }
+
+    fn next(&mut self) -> Option<&mut Array> {
+        self.at += 1;
+        self.cols.get_mut(self.at - 1)
+    }
+
+    fn text(&mut self, v: Option<&str>) {
+        if let Some(a) = self.next() {
+            a.text(v);
+        }
+    }
+
+    fn plain(&mut self, v: Option<impl Display>) {
+        if let Some(a) = self.next() {
+            a.plain(v);
+        }
+    }
+
+    fn time(&mut self, v: Option<chrono::DateTime<chrono::Utc>>) {
+        if let Some(a) = self.next() {
+            a.time(v);
         }
     }
 }
 
-fn json_param<T: Serialize>(rows: &[T]) -> Result<Value, DbErr> {
-    serde_json::to_string(rows)
-        .map(Value::from)
-        .map_err(|e| DbErr::Custom(format!("cannot encode usage rows: {e}")))
+fn placeholders(types: &[&str]) -> String {
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("${}::text::{t}[]", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
+
+const LOG_COLUMNS: [(&str, &str); 33] = [
+    ("request_id", "text"),
+    ("node_id", "text"),
+    ("call_type", "text"),
+    ("api_key", "text"),
+    ("model_group", "text"),
+    ("model_id", "text"),
+    ("provider", "text"),
+    ("api_base", "text"),
+    ("prompt_tokens", "bigint"),
+    ("completion_tokens", "bigint"),
+    ("total_tokens", "bigint"),
+    ("status", "text"),
+    ("error_type", "text"),
+    ("http_status", "integer"),
+    ("start_time", "timestamptz"),
+    ("end_time", "timestamptz"),
+    ("completion_start_time", "timestamptz"),
+    ("stream", "boolean"),
+    ("end_user", "text"),
+    ("received_at", "timestamptz"),
+    ("spend", "double precision"),
+    ("spend_picos", "bigint"),
+    ("cost_known", "boolean"),
+    ("key_alias", "text"),
+    ("team_id", "text"),
+    ("user_id", "text"),
+    ("cached_tokens", "bigint"),
+    ("retries", "integer"),
+    ("fallbacks", "integer"),
+    ("tags", "text"),
+    ("metadata", "text"),
+    ("overhead_us", "bigint"),
+    ("usage_source", "text"),
+];
 
 /// Inserts the logs; returns the request ids that were new.
 pub async fn insert_logs(txn: &DatabaseTransaction, logs: &[Model]) -> Result<Vec<String>, DbErr> {
-    let rows: Vec<LogRow> = logs.iter().map(LogRow::from).collect();
-    let names: Vec<&str> = LOG_COLUMNS
-        .split(',')
-        .filter_map(|c| c.split_whitespace().next())
+    let mut cols: Vec<Array> = LOG_COLUMNS
+        .iter()
+        .map(|_| Array::new(logs.len() * 16))
         .collect();
-    let names = names.join(", ");
+    for m in logs {
+        let mut c = Cursor::new(&mut cols);
+        c.text(Some(&m.request_id));
+        c.text(Some(&m.node_id));
+        c.text(Some(&m.call_type));
+        c.text(Some(&m.api_key));
+        c.text(Some(&m.model_group));
+        c.text(Some(&m.model_id));
+        c.text(Some(&m.provider));
+        c.text(Some(&m.api_base));
+        c.plain(Some(m.prompt_tokens));
+        c.plain(Some(m.completion_tokens));
+        c.plain(Some(m.total_tokens));
+        c.text(Some(&m.status));
+        c.text(m.error_type.as_deref());
+        c.plain(Some(m.http_status));
+        c.time(Some(m.start_time));
+        c.time(Some(m.end_time));
+        c.time(m.completion_start_time);
+        c.plain(Some(m.stream));
+        c.text(m.end_user.as_deref());
+        c.time(Some(m.received_at));
+        // Rust's `Display` never uses exponent notation: PostgreSQL reads it.
+        c.plain(Some(if m.spend.is_finite() { m.spend } else { 0.0 }));
+        c.plain(Some(m.spend_picos));
+        c.plain(Some(m.cost_known));
+        c.text(m.key_alias.as_deref());
+        c.text(m.team_id.as_deref());
+        c.text(m.user_id.as_deref());
+        c.plain(Some(m.cached_tokens));
+        c.plain(Some(m.retries));
+        c.plain(Some(m.fallbacks));
+        c.text(Some(&m.tags));
+        c.text(m.metadata.as_deref());
+        c.plain(Some(m.overhead_us));
+        c.text(Some(&m.usage_source));
+    }
+    let names: Vec<&str> = LOG_COLUMNS.iter().map(|(n, _)| *n).collect();
+    let types: Vec<&str> = LOG_COLUMNS.iter().map(|(_, t)| *t).collect();
     let sql = format!(
-        "INSERT INTO spend_logs ({names}) SELECT {names} \
-         FROM json_to_recordset($1::text::json) AS x({LOG_COLUMNS}) \
-         ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
+        "INSERT INTO spend_logs ({}) SELECT * FROM unnest({}) \
+         ON CONFLICT (request_id) DO NOTHING RETURNING request_id",
+        names.join(", "),
+        placeholders(&types)
     );
+    let values: Vec<Value> = cols.into_iter().map(Array::finish).collect();
     let inserted = txn
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            [json_param(&rows)?],
-        ))
+        .query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
         .await?;
     inserted
         .iter()
         .map(|r| r.try_get::<String>("", "request_id"))
         .collect()
-}
-
-#[derive(Serialize)]
-struct DailyRow<'a> {
-    day: &'a str,
-    entity_kind: &'static str,
-    entity_id: &'a str,
-    api_key: &'a str,
-    model_group: &'a str,
-    spend_picos: i64,
-    prompt_tokens: i64,
-    completion_tokens: i64,
-    requests: i64,
-    successful_requests: i64,
-    failed_requests: i64,
 }
 
 /// Upserts the daily aggregates in primary-key order, so concurrent writers
@@ -152,39 +220,108 @@ pub async fn upsert_daily(
     if daily.is_empty() {
         return Ok(());
     }
-    let rows: Vec<DailyRow> = daily
-        .iter()
-        .map(|(k, s)| DailyRow {
-            day: &k.day,
-            entity_kind: k.kind.as_str(),
-            entity_id: &k.entity_id,
-            api_key: &k.api_key,
-            model_group: &k.model_group,
-            spend_picos: s.spend_picos,
-            prompt_tokens: s.prompt_tokens,
-            completion_tokens: s.completion_tokens,
-            requests: s.requests,
-            successful_requests: s.successful_requests,
-            failed_requests: s.failed_requests,
-        })
-        .collect();
-    let sql = "INSERT INTO spend_daily (day, entity_kind, entity_id, api_key, model_group, spend_picos, \
-        prompt_tokens, completion_tokens, requests, successful_requests, failed_requests) \
-        SELECT * FROM json_to_recordset($1::text::json) AS x(day text, entity_kind text, \
-        entity_id text, api_key text, model_group text, spend_picos bigint, prompt_tokens bigint, \
-        completion_tokens bigint, requests bigint, successful_requests bigint, failed_requests bigint) \
-        ORDER BY day, entity_kind, entity_id, api_key, model_group \
-        ON CONFLICT (day, entity_kind, entity_id, api_key, model_group) DO UPDATE SET \
-        spend_picos = spend_daily.spend_picos + excluded.spend_picos, \
-        prompt_tokens = spend_daily.prompt_tokens + excluded.prompt_tokens, \
-        completion_tokens = spend_daily.completion_tokens + excluded.completion_tokens, \
-        requests = spend_daily.requests + excluded.requests, \
-        successful_requests = spend_daily.successful_requests + excluded.successful_requests, \
-        failed_requests = spend_daily.failed_requests + excluded.failed_requests";
+    let mut cols: Vec<Array> = (0..11).map(|_| Array::new(daily.len() * 16)).collect();
+    for (k, s) in daily {
+        let mut c = Cursor::new(&mut cols);
+        c.text(Some(&k.day));
+        c.text(Some(k.kind.as_str()));
+        c.text(Some(&k.entity_id));
+        c.text(Some(&k.api_key));
+        c.text(Some(&k.model_group));
+        c.plain(Some(s.spend_picos));
+        c.plain(Some(s.prompt_tokens));
+        c.plain(Some(s.completion_tokens));
+        c.plain(Some(s.requests));
+        c.plain(Some(s.successful_requests));
+        c.plain(Some(s.failed_requests));
+    }
+    let sql = format!(
+        "INSERT INTO spend_daily (day, entity_kind, entity_id, api_key, model_group, spend_picos, \
+         prompt_tokens, completion_tokens, requests, successful_requests, failed_requests) \
+         SELECT * FROM unnest({}) AS x(day, entity_kind, entity_id, api_key, model_group, \
+         spend_picos, prompt_tokens, completion_tokens, requests, successful_requests, failed_requests) \
+         ORDER BY day, entity_kind, entity_id, api_key, model_group \
+         ON CONFLICT (day, entity_kind, entity_id, api_key, model_group) DO UPDATE SET \
+         spend_picos = spend_daily.spend_picos + excluded.spend_picos, \
+         prompt_tokens = spend_daily.prompt_tokens + excluded.prompt_tokens, \
+         completion_tokens = spend_daily.completion_tokens + excluded.completion_tokens, \
+         requests = spend_daily.requests + excluded.requests, \
+         successful_requests = spend_daily.successful_requests + excluded.successful_requests, \
+         failed_requests = spend_daily.failed_requests + excluded.failed_requests",
+        placeholders(&[
+            "text", "text", "text", "text", "text", "bigint", "bigint", "bigint", "bigint", "bigint",
+            "bigint",
+        ])
+    );
+    let values: Vec<Value> = cols.into_iter().map(Array::finish).collect();
+    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
+        .await?;
+    Ok(())
+}
+
+/// `spend_totals::add_to_existing` for PostgreSQL: ids and amounts as two
+/// arrays, sorted by id.
+pub async fn add_to_existing(
+    txn: &DatabaseTransaction,
+    table: &str,
+    id_column: &str,
+    totals: &BTreeMap<String, i64>,
+    with_usd: bool,
+) -> Result<(), DbErr> {
+    let mut ids = Array::new(totals.len() * 16);
+    let mut amounts = Array::new(totals.len() * 8);
+    for (id, picos) in totals.iter().filter(|(_, p)| **p != 0) {
+        ids.text(Some(id));
+        amounts.plain(Some(*picos));
+    }
+    if ids.first {
+        return Ok(());
+    }
+    let usd = if with_usd {
+        format!(
+            ", spend = CAST({table}.spend_picos + v.picos AS DOUBLE PRECISION) / {}",
+            tollgate_shared::pricing::PICOS_PER_DOLLAR
+        )
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "UPDATE {table} SET spend_picos = {table}.spend_picos + v.picos{usd} \
+         FROM unnest($1::text::text[], $2::text::bigint[]) AS v(id, picos) \
+         WHERE {table}.{id_column} = v.id"
+    );
     txn.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         sql,
-        [json_param(&rows)?],
+        [ids.finish(), amounts.finish()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// `spend_totals::upsert_customers` for PostgreSQL.
+pub async fn upsert_customers(
+    txn: &DatabaseTransaction,
+    totals: &BTreeMap<String, i64>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    if totals.is_empty() {
+        return Ok(());
+    }
+    let mut ids = Array::new(totals.len() * 16);
+    let mut amounts = Array::new(totals.len() * 8);
+    for (id, picos) in totals {
+        ids.text(Some(id));
+        amounts.plain(Some(*picos));
+    }
+    let sql = "INSERT INTO customers (user_id, spend_picos, created_at, updated_at) \
+        SELECT v.id, v.picos, $3, $3 FROM unnest($1::text::text[], $2::text::bigint[]) AS v(id, picos) \
+        ORDER BY v.id \
+        ON CONFLICT (user_id) DO UPDATE SET spend_picos = customers.spend_picos + excluded.spend_picos";
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        [ids.finish(), amounts.finish(), Value::from(now)],
     ))
     .await?;
     Ok(())

@@ -134,7 +134,6 @@ impl SpendLogs {
     /// One transaction: the logs, then what the new ones add up to. Returns
     /// the ids that were new.
     async fn store(&self, logs: &[Model]) -> Result<HashSet<String>, DbErr> {
-        let t0 = std::time::Instant::now();
         let txn = self.db.begin().await?;
         let postgres = txn.get_database_backend() == DbBackend::Postgres;
         let mut inserted: Vec<String> = Vec::with_capacity(logs.len());
@@ -158,24 +157,26 @@ impl SpendLogs {
                 );
             }
         }
-        let t1 = t0.elapsed();
         let by_id: HashMap<&str, &Model> =
             logs.iter().map(|l| (l.request_id.as_str(), l)).collect();
         let rollup = Rollup::of(inserted.iter().filter_map(|id| by_id.get(id.as_str()).copied()));
-        let t2 = t0.elapsed();
         if postgres {
             spend_bulk::upsert_daily(&txn, &rollup.daily).await?;
         } else {
             spend_daily::upsert(&txn, &rollup.daily).await?;
         }
-        let t3 = t0.elapsed();
-        spend_totals::add_to_existing(&txn, "virtual_keys", "token", &rollup.keys, true).await?;
-        spend_totals::add_to_existing(&txn, "teams", "team_id", &rollup.teams, false).await?;
-        spend_totals::add_to_existing(&txn, "users", "user_id", &rollup.users, false).await?;
-        spend_totals::upsert_customers(&txn, &rollup.customers, Utc::now()).await?;
-        let t4 = t0.elapsed();
+        if postgres {
+            spend_bulk::add_to_existing(&txn, "virtual_keys", "token", &rollup.keys, true).await?;
+            spend_bulk::add_to_existing(&txn, "teams", "team_id", &rollup.teams, false).await?;
+            spend_bulk::add_to_existing(&txn, "users", "user_id", &rollup.users, false).await?;
+            spend_bulk::upsert_customers(&txn, &rollup.customers, Utc::now()).await?;
+        } else {
+            spend_totals::add_to_existing(&txn, "virtual_keys", "token", &rollup.keys, true).await?;
+            spend_totals::add_to_existing(&txn, "teams", "team_id", &rollup.teams, false).await?;
+            spend_totals::add_to_existing(&txn, "users", "user_id", &rollup.users, false).await?;
+            spend_totals::upsert_customers(&txn, &rollup.customers, Utc::now()).await?;
+        }
         txn.commit().await?;
-        if std::env::var("TG_TIMING").is_ok() { eprintln!("TIMING n={} insert={t1:?} rollup={:?} daily={:?} totals={:?} commit={:?} rows={}", logs.len(), t2-t1, t3-t2, t4-t3, t0.elapsed()-t4, rollup.daily.len()); }
         Ok(inserted.into_iter().collect())
     }
 

@@ -31,7 +31,7 @@ impl UsageService {
 }
 
 /// Batches of one stream stored concurrently (merged by the writer).
-const IN_FLIGHT_PER_STREAM: usize = 8;
+const IN_FLIGHT_PER_STREAM: usize = 16;
 
 type Acks = Pin<Box<dyn Stream<Item = Result<UsageAck, Status>> + Send>>;
 

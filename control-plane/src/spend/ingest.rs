@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 /// Records merged into one transaction at most.
-const MAX_RECORDS_PER_TRANSACTION: usize = 5_000;
+const MAX_RECORDS_PER_TRANSACTION: usize = 10_000;
 
 type Reply = oneshot::Sender<Result<u64, IngestError>>;
 /// A queued batch's outcome; a closed channel means the writer stopped.

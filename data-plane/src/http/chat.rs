@@ -196,6 +196,7 @@ async fn handle(
             include_usage: request.include_usage,
             request_id: &call_id,
             overrides,
+            limiter: Some(&app.limiter),
         },
         group,
     )

@@ -220,6 +220,7 @@ pub async fn route_call<O: router::Operation>(
         cooldowns: &app.cooldowns,
         stats: &app.stats,
         overrides,
+        limiter: Some(&app.limiter),
     };
     let upstream_started = std::time::Instant::now();
     let result = router::route_call(&ctx, op, first).await;

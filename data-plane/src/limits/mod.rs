@@ -21,5 +21,5 @@ pub use exchange::QuotaClient;
 pub use index::LimitIndex;
 pub use keeper::spawn_keeper;
 pub use limiter::{Limiter, Permit};
-pub use plan::{Need, RequestScope, plan};
+pub use plan::{Need, RequestScope, deployment as deployment_needs, plan};
 pub use refusal::Refusal;

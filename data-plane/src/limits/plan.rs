@@ -73,6 +73,20 @@ fn entity_needs(out: &mut Vec<Need>, scope: impl Fn() -> Scope, l: &Limits, esti
     }
 }
 
+/// A deployment's own `rpm` / `tpm`, held for the whole fleet (LiteLLM
+/// counts them per instance: issues #27736, #40291).
+pub fn deployment(id: &str, rpm: Option<u64>, tpm: Option<u64>) -> Vec<Need> {
+    let scope = || Scope::Deployment(id.to_string());
+    let mut out = Vec::new();
+    if let Some(n) = rpm {
+        out.push(Need::new(scope(), Dimension::Rpm, n, 1));
+    }
+    if let Some(n) = tpm {
+        out.push(Need::new(scope(), Dimension::Tpm, n, 1));
+    }
+    out
+}
+
 /// Every meter the request touches; empty (no allocation) for a request
 /// nothing limits.
 pub fn plan(index: &LimitIndex, r: &RequestScope<'_>) -> Vec<Need> {

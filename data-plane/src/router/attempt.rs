@@ -47,6 +47,12 @@ pub(super) async fn attempt_group<O: Operation>(
                 tokio::time::sleep(retry_wait(error, policy, retries.saturating_sub(1))).await;
             }
         }
+        // The deployment's own rpm/tpm, for the whole fleet: a refusal sets
+        // it aside for the minute and costs no retry.
+        let permit = match hold_deployment(ctx, &deployment).await {
+            Ok(permit) => permit,
+            Err(()) => continue,
+        };
         let outcome = if fail_first && last.is_none() {
             Err(ProviderError {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -57,7 +63,7 @@ pub(super) async fn attempt_group<O: Operation>(
                 retry_after: None,
             })
         } else {
-            call(ctx, op, &deployment, group.len()).await
+            call(ctx, op, &deployment, group.len(), permit).await
         };
         let error = match outcome {
             Ok(output) => {
@@ -168,6 +174,7 @@ async fn call<O: Operation>(
     op: &O,
     deployment: &Arc<Deployment>,
     group_size: usize,
+    permit: Option<crate::limits::Permit>,
 ) -> Result<O::Output, ProviderError> {
     let policy = &ctx.runtime.routing;
     let usage = ctx.stats.usage();
@@ -188,6 +195,7 @@ async fn call<O: Operation>(
                 deployment: Arc::clone(deployment),
                 _in_flight: in_flight,
                 break_cooldown,
+                permit,
             }))
         }
         Err(error) => {
@@ -207,6 +215,31 @@ async fn call<O: Operation>(
                 ctx.cooldowns.cool(&deployment.id, wait);
             }
             Err(error)
+        }
+    }
+}
+
+/// Takes a unit of the deployment's fleet-wide `rpm` (and checks its `tpm`);
+/// `Err` when the fleet has used them up this minute.
+async fn hold_deployment(
+    ctx: &Context<'_>,
+    deployment: &Deployment,
+) -> Result<Option<crate::limits::Permit>, ()> {
+    let Some(limiter) = ctx.limiter else {
+        return Ok(None);
+    };
+    let needs = crate::limits::deployment_needs(&deployment.id, deployment.rpm, deployment.tpm);
+    if needs.is_empty() {
+        return Ok(None);
+    }
+    match limiter.admit(needs).await {
+        Ok(permit) => Ok(Some(permit)),
+        Err(refusal) => {
+            tracing::debug!(deployment = %deployment.id, limit = refusal.limit, "deployment at its fleet-wide limit");
+            ctx.stats
+                .usage()
+                .exhaust(&deployment.id, deployment.rpm, deployment.tpm);
+            Err(())
         }
     }
 }
@@ -254,17 +287,16 @@ fn unavailable(ctx: &Context<'_>, group: &ModelGroup) -> ProviderError {
     }
 }
 
-/// The provider's `retry-after`, in seconds (what OpenAI-style providers
-/// send; LiteLLM reads `retry-after` and `retry_after` alike, and the
-/// provider layer keeps either as this header).
+/// The provider's `Retry-After`: seconds (what providers send), or an HTTP
+/// date (RFC 9110 allows both); a date in the past means now.
 pub(super) fn retry_after(error: &ProviderError) -> Option<Duration> {
-    error
-        .retry_after
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+    let value = error.retry_after.as_ref()?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
 }
 
 /// How long to wait before calling the same deployment again: its
@@ -308,6 +340,20 @@ mod tests {
             retry_wait(&error(Some("soon")), &p, 0),
             Duration::from_millis(500),
             "an unreadable header is no hint"
+        );
+        assert_eq!(
+            retry_wait(&error(Some("Wed, 21 Oct 2015 07:28:00 GMT")), &p, 0),
+            Duration::ZERO,
+            "an HTTP date in the past: now"
+        );
+        let later = (chrono::Utc::now() + chrono::TimeDelta::seconds(30)).to_rfc2822();
+        let header = http::HeaderValue::from_str(&later).expect("header");
+        let mut dated = error(None);
+        dated.retry_after = Some(Box::new(header));
+        let wait = retry_after(&dated).expect("an HTTP date is read");
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{wait:?}"
         );
         let floor = RoutingPolicy {
             retry_after: Duration::from_secs(3),

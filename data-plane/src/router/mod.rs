@@ -84,6 +84,7 @@ pub struct Request<'a> {
     pub include_usage: bool,
     pub request_id: &'a str,
     pub overrides: Overrides,
+    pub limiter: Option<&'a Arc<crate::limits::Limiter>>,
 }
 
 /// What every routed call shares, whatever the endpoint.
@@ -92,6 +93,9 @@ pub struct Context<'a> {
     pub cooldowns: &'a Arc<Cooldowns>,
     pub stats: &'a Arc<Stats>,
     pub overrides: Overrides,
+    /// Holds deployments' `rpm`/`tpm` for the whole fleet; `None` counts
+    /// them on this data plane only (tests, benchmarks).
+    pub limiter: Option<&'a Arc<crate::limits::Limiter>>,
 }
 
 /// A served request and how it got served.
@@ -118,6 +122,7 @@ pub async fn route(request: Request<'_>, first: &ModelGroup) -> Result<Routed, F
         cooldowns: request.cooldowns,
         stats: request.stats,
         overrides: request.overrides,
+        limiter: request.limiter,
     };
     let chat = Chat {
         client: request.client,

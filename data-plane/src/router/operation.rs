@@ -42,10 +42,15 @@ pub struct Meter {
     /// Set when a broken stream may cool the deployment down (cooldowns on,
     /// more than one deployment, no `allowed_fails`): for how long.
     pub(super) break_cooldown: Option<(Arc<Cooldowns>, Duration)>,
+    /// The deployment's fleet-wide `rpm`/`tpm` hold, settled with the tokens.
+    pub(super) permit: Option<crate::limits::Permit>,
 }
 
 impl Meter {
-    fn finish(self, tokens: u64) {
+    fn finish(mut self, tokens: u64) {
+        if let Some(permit) = self.permit.take() {
+            permit.settle(tokens, 0);
+        }
         self.stats.usage().record(&self.deployment.id, tokens);
     }
 

@@ -166,6 +166,15 @@ impl DeploymentUsage {
         });
     }
 
+    /// The fleet has used `deployment_id`'s `rpm` or `tpm` for this minute
+    /// (the control plane refused a lease): skip it until the next one.
+    pub fn exhaust(&self, deployment_id: &str, rpm: Option<u64>, tpm: Option<u64>) {
+        self.update(deployment_id, current_minute(), |m| {
+            m.requests = m.requests.max(rpm.unwrap_or(0));
+            m.tokens = m.tokens.max(tpm.unwrap_or(0));
+        });
+    }
+
     /// `deployment_id` failed; returns this minute's outcomes including it.
     pub fn record_failure(&self, deployment_id: &str) -> Outcomes {
         self.update(deployment_id, current_minute(), |m| m.failures += 1)

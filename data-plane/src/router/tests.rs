@@ -103,6 +103,7 @@ impl Harness {
             cooldowns: &self.cooldowns,
             stats: &self.stats,
             overrides: Overrides::default(),
+            limiter: None,
         }
     }
 
