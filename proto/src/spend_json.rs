@@ -197,7 +197,9 @@ pub fn teams_json(r: &TeamSpendResponse) -> Value {
 /// per key over the whole range with its spend per model.
 pub fn report_json(r: &SpendReportResponse) -> Value {
     if r.group_by == "api_key" {
-        let mut keys: BTreeMap<&str, (i64, BTreeMap<&str, (i64, i64, i64)>)> = BTreeMap::new();
+        // Key → (spend, model → (spend, prompt tokens, completion tokens)).
+        type PerModel<'a> = BTreeMap<&'a str, (i64, i64, i64)>;
+        let mut keys: BTreeMap<&str, (i64, PerModel)> = BTreeMap::new();
         for day in &r.days {
             for g in &day.groups {
                 let entry = keys.entry(g.id.as_str()).or_default();

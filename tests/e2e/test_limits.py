@@ -106,6 +106,9 @@ def test_key_rpm_holds_across_two_data_planes(cluster, mock_provider):
     err = assert_openai_error(refused, 429, type="rate_limit_error")
     assert "Limit type: requests" in err["message"] and "Current limit: 10" in err["message"]
     assert 1 <= int(refused.headers["retry-after"]) <= 61
+    assert refused.headers["x-ratelimit-limit-requests"] == "10"
+    assert refused.headers["x-ratelimit-remaining-requests"] == "0"
+    assert refused.headers["rate_limit_type"] == "requests"
     assert first_ok.headers["x-ratelimit-limit-requests"] == "10"
     assert int(first_ok.headers["x-ratelimit-remaining-requests"]) <= 9
     # Refused requests never reached the provider.

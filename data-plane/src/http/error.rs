@@ -2,7 +2,7 @@
 
 use crate::providers::ProviderError;
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tollgate_shared::error::ErrorEnvelope;
 
@@ -13,6 +13,8 @@ pub struct ApiError {
     /// common one cheap.
     pub body: Box<ErrorEnvelope>,
     pub retry_after: Option<HeaderValue>,
+    /// More headers for the client (`x-ratelimit-*` on a rate-limit 429).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
@@ -21,6 +23,7 @@ impl ApiError {
             status,
             body: Box::new(ErrorEnvelope::new(message, kind, status.as_u16())),
             retry_after: None,
+            headers: Vec::new(),
         }
     }
 
@@ -54,6 +57,7 @@ impl From<ProviderError> for ApiError {
             status: e.status,
             body: Box::new(body),
             retry_after: e.retry_after.map(|v| *v),
+            headers: Vec::new(),
         }
     }
 }
@@ -65,6 +69,9 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, retry_after);
+        }
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
         }
         response
     }

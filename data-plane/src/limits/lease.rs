@@ -215,9 +215,7 @@ impl Lease {
                 self.allowance = share - i64::try_from(self.in_flight).unwrap_or(0);
             }
             _ => {
-                self.allowance = self
-                    .allowance
-                    .max(i64::try_from(share).unwrap_or(i64::MAX));
+                self.allowance = self.allowance.max(i64::try_from(share).unwrap_or(i64::MAX));
             }
         }
     }

@@ -266,8 +266,8 @@ impl Drop for Permit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::plan::{RequestScope, plan};
     use crate::limits::LimitIndex;
+    use crate::limits::plan::{RequestScope, plan};
     use tollgate_shared::keys::KeyHash;
     use tollgate_shared::snapshot::VirtualKey;
 

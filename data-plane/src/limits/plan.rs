@@ -141,7 +141,12 @@ pub fn plan(index: &LimitIndex, r: &RequestScope<'_>) -> Vec<Need> {
     if let Some(end_user) = r.end_user
         && let Some(l) = index.customers.get(end_user)
     {
-        entity_needs(&mut out, || Scope::Customer(end_user.to_string()), l, estimate);
+        entity_needs(
+            &mut out,
+            || Scope::Customer(end_user.to_string()),
+            l,
+            estimate,
+        );
     }
     if let Some(n) = index.global_budget {
         out.push(Need::new(Scope::Global, Dimension::Budget, n, estimate));

@@ -2,7 +2,7 @@
 //! LiteLLM's words (its clients match on them) and OpenAI's error shape.
 
 use crate::http::error::ApiError;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use std::time::Instant;
 use tollgate_shared::meters::{Dimension, MeterName, Scope};
 use tollgate_shared::pricing::to_usd;
@@ -73,6 +73,40 @@ impl Refusal {
             }
         };
         error.retry_after = HeaderValue::from_str(&retry.to_string()).ok();
+        let names = match self.meter.dimension {
+            Dimension::Rpm => Some((
+                "requests",
+                "x-ratelimit-limit-requests",
+                "x-ratelimit-remaining-requests",
+                "x-ratelimit-reset-requests",
+            )),
+            Dimension::Tpm => Some((
+                "tokens",
+                "x-ratelimit-limit-tokens",
+                "x-ratelimit-remaining-tokens",
+                "x-ratelimit-reset-tokens",
+            )),
+            Dimension::Parallel => Some(("max_parallel_requests", "", "", "")),
+            Dimension::Budget => None,
+        };
+        if let Some((kind, limit, remaining, reset)) = names {
+            // LiteLLM's v3 limiter names the limit that refused.
+            error.headers.push((
+                HeaderName::from_static("rate_limit_type"),
+                HeaderValue::from_static(kind),
+            ));
+            if !limit.is_empty() {
+                for (name, value) in [
+                    (limit, self.limit.to_string()),
+                    (remaining, "0".to_string()),
+                    (reset, format!("{retry}s")),
+                ] {
+                    if let Ok(value) = HeaderValue::from_str(&value) {
+                        error.headers.push((HeaderName::from_static(name), value));
+                    }
+                }
+            }
+        }
         error
     }
 }
