@@ -63,7 +63,7 @@ fn record(stream: usize, n: usize, keys: usize, now_ms: i64) -> UsageRecord {
         start_time_ms: now_ms,
         end_time_ms: now_ms + 350,
         first_token_time_ms: now_ms + 120,
-        stream: n % 2 == 0,
+        stream: n.is_multiple_of(2),
         end_user: format!("end-user-{}", k % 100),
         cost_picos: 1_234_567 + n as u64,
         cost_known: true,
@@ -78,26 +78,30 @@ fn record(stream: usize, n: usize, keys: usize, now_ms: i64) -> UsageRecord {
     }
 }
 
-async fn run_stream(
-    url: String,
-    stream: usize,
-    records: usize,
-    args_batch: usize,
-    in_flight: usize,
-    keys: usize,
-) -> anyhow::Result<u64> {
-    let mut client = UsageReportingClient::connect(url).await?;
+fn batches(stream: usize, records: usize, batch_size: usize, keys: usize) -> Vec<UsageBatch> {
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let batches: Vec<UsageBatch> = (0..records)
+    (0..records)
         .collect::<Vec<_>>()
-        .chunks(args_batch)
+        .chunks(batch_size.max(1))
         .enumerate()
         .map(|(i, ns)| UsageBatch {
             batch_id: i as u64,
             node_id: format!("bench-dp-{stream}"),
-            records: ns.iter().map(|n| record(stream, *n, keys, now_ms)).collect(),
+            records: ns
+                .iter()
+                .map(|n| record(stream, *n, keys, now_ms))
+                .collect(),
         })
-        .collect();
+        .collect()
+}
+
+/// Streams prebuilt batches (record generation is not what is measured)
+/// and waits for every ack; returns how many records were stored.
+async fn run_stream(
+    mut client: UsageReportingClient<tonic::transport::Channel>,
+    batches: Vec<UsageBatch>,
+    in_flight: usize,
+) -> anyhow::Result<u64> {
     let total = batches.len();
     let (tx, rx) = mpsc::channel(in_flight.max(1));
     let mut request = tonic::Request::new(ReceiverStream::new(rx));
@@ -116,7 +120,10 @@ async fn run_stream(
     });
     let mut stored = 0u64;
     for _ in 0..total {
-        let ack = acks.message().await?.context("stream ended before every ack")?;
+        let ack = acks
+            .message()
+            .await?
+            .context("stream ended before every ack")?;
         stored += u64::from(ack.stored);
     }
     drop(sender.await?);
@@ -127,7 +134,9 @@ async fn run_stream(
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let name = format!("tollgate_ingest_bench_{}", std::process::id());
-    let admin = Database::connect(&args.server).await.context("PostgreSQL")?;
+    let admin = Database::connect(&args.server)
+        .await
+        .context("PostgreSQL")?;
     admin
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await?;
@@ -162,18 +171,18 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let url = format!("http://{}", cp.grpc_addr);
     let per_stream = args.records / args.streams.max(1);
+    let mut prepared = Vec::new();
+    for s in 0..args.streams.max(1) {
+        prepared.push((
+            UsageReportingClient::connect(url.clone()).await?,
+            batches(s, per_stream, args.batch_size, args.keys),
+        ));
+    }
 
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for s in 0..args.streams.max(1) {
-        tasks.push(tokio::spawn(run_stream(
-            url.clone(),
-            s,
-            per_stream,
-            args.batch_size,
-            args.in_flight,
-            args.keys,
-        )));
+    for (client, batches) in prepared {
+        tasks.push(tokio::spawn(run_stream(client, batches, args.in_flight)));
     }
     let mut stored = 0;
     for t in tasks {

@@ -30,14 +30,19 @@ fn log(id: usize, day: DateTime<Utc>) -> spend_log::Model {
         prompt_tokens: prompt,
         completion_tokens: completion,
         total_tokens: prompt + completion,
-        status: if id % 11 == 0 { "failure" } else { "success" }.into(),
+        status: if id.is_multiple_of(11) {
+            "failure"
+        } else {
+            "success"
+        }
+        .into(),
         error_type: None,
         http_status: 200,
         start_time: start,
         end_time: start,
         completion_start_time: None,
-        stream: id % 2 == 0,
-        end_user: (id % 4 != 0).then(|| format!("end-{}", id % 3)),
+        stream: id.is_multiple_of(2),
+        end_user: (!id.is_multiple_of(4)).then(|| format!("end-{}", id % 3)),
         received_at: start,
         spend: picos as f64 / 1e12,
         spend_picos: picos,
@@ -52,7 +57,9 @@ fn log(id: usize, day: DateTime<Utc>) -> spend_log::Model {
         tags: r#"["a,b","c\"d"]"#.into(),
         // Quotes, backslashes, braces, commas and non-ASCII survive the
         // bulk path's array literals.
-        metadata: (id % 5 == 0).then(|| format!(r#"{{"note":"q\"uote {{b}}, \\ é {id}"}}"#)),
+        metadata: id
+            .is_multiple_of(5)
+            .then(|| format!(r#"{{"note":"q\"uote {{b}}, \\ é {id}"}}"#)),
         overhead_us: 0,
         usage_source: "provider".into(),
     }
@@ -203,20 +210,36 @@ async fn check_totals(conn: &DatabaseConnection, logs: &[spend_log::Model]) {
     };
     let a = "a".repeat(64);
     assert_eq!(
-        scalar(conn, &format!("SELECT spend_picos FROM virtual_keys WHERE token = '{a}'")).await,
+        scalar(
+            conn,
+            &format!("SELECT spend_picos FROM virtual_keys WHERE token = '{a}'")
+        )
+        .await,
         sum(&|l| l.api_key == a)
     );
     assert_eq!(
-        scalar(conn, "SELECT spend_picos FROM teams WHERE team_id = 'team-1'").await,
+        scalar(
+            conn,
+            "SELECT spend_picos FROM teams WHERE team_id = 'team-1'"
+        )
+        .await,
         sum(&|l| l.team_id.as_deref() == Some("team-1"))
     );
     assert_eq!(
-        scalar(conn, "SELECT spend_picos FROM users WHERE user_id = 'user-1'").await,
+        scalar(
+            conn,
+            "SELECT spend_picos FROM users WHERE user_id = 'user-1'"
+        )
+        .await,
         sum(&|l| l.user_id.as_deref() == Some("user-1"))
     );
     for e in ["end-0", "end-1", "end-2"] {
         assert_eq!(
-            scalar(conn, &format!("SELECT spend_picos FROM customers WHERE user_id = '{e}'")).await,
+            scalar(
+                conn,
+                &format!("SELECT spend_picos FROM customers WHERE user_id = '{e}'")
+            )
+            .await,
             sum(&|l| l.end_user.as_deref() == Some(e)),
             "customer {e} (created on first use)"
         );
@@ -236,8 +259,14 @@ async fn check_totals(conn: &DatabaseConnection, logs: &[spend_log::Model]) {
     for row in rows {
         let id: String = row.try_get_by_index(0).expect("id");
         let original = logs.iter().find(|l| l.request_id == id).expect("known id");
-        assert_eq!(row.try_get_by_index::<Option<String>>(1).expect("metadata"), original.metadata);
-        assert_eq!(row.try_get_by_index::<String>(2).expect("tags"), original.tags);
+        assert_eq!(
+            row.try_get_by_index::<Option<String>>(1).expect("metadata"),
+            original.metadata
+        );
+        assert_eq!(
+            row.try_get_by_index::<String>(2).expect("tags"),
+            original.tags
+        );
     }
     // The stored logs are exactly the unique records.
     assert_eq!(
@@ -245,7 +274,11 @@ async fn check_totals(conn: &DatabaseConnection, logs: &[spend_log::Model]) {
         i64::try_from(logs.len()).unwrap_or(0)
     );
     assert_eq!(
-        scalar(conn, "SELECT CAST(SUM(spend_picos) AS BIGINT) FROM spend_logs").await,
+        scalar(
+            conn,
+            "SELECT CAST(SUM(spend_picos) AS BIGINT) FROM spend_logs"
+        )
+        .await,
         sum(&|_| true)
     );
     assert_eq!(daily_rows(conn).await, expected_daily(logs));
@@ -254,7 +287,10 @@ async fn check_totals(conn: &DatabaseConnection, logs: &[spend_log::Model]) {
 async fn replay_counts_once(conn: DatabaseConnection) {
     seed(&conn).await;
     let logs = SpendLogs::new(conn.clone());
-    let day1 = Utc.with_ymd_and_hms(2026, 3, 1, 23, 59, 0).single().expect("day");
+    let day1 = Utc
+        .with_ymd_and_hms(2026, 3, 1, 23, 59, 0)
+        .single()
+        .expect("day");
     let all: Vec<spend_log::Model> = (0..60).map(|i| log(i, day1)).collect();
     let first: Vec<_> = all[..40].to_vec();
 
@@ -285,7 +321,10 @@ async fn postgres_concurrent_batches_neither_deadlock_nor_lose_spend() {
     let conn = postgres("tollgate_test_spend_ingest_concurrent").await;
     seed(&conn).await;
     let logs = SpendLogs::new(conn.clone());
-    let day = Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).single().expect("day");
+    let day = Utc
+        .with_ymd_and_hms(2026, 3, 2, 12, 0, 0)
+        .single()
+        .expect("day");
     let all: Vec<spend_log::Model> = (0..2_000).map(|i| log(i, day)).collect();
     // Eight "data planes", each sending overlapping slices (so replays race
     // with first deliveries) touching the same keys, teams and days.

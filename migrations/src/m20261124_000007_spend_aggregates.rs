@@ -45,7 +45,10 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite's ALTER TABLE adds one at a time.
         for mut column in [
-            ColumnDef::new(SpendLogs::KeyAlias).string().null().to_owned(),
+            ColumnDef::new(SpendLogs::KeyAlias)
+                .string()
+                .null()
+                .to_owned(),
             ColumnDef::new(SpendLogs::TeamId).string().null().to_owned(),
             ColumnDef::new(SpendLogs::UserId).string().null().to_owned(),
             ColumnDef::new(SpendLogs::CachedTokens)
@@ -200,12 +203,7 @@ impl MigrationTrait for Migration {
             "idx_spend_logs_start_time",
         ] {
             manager
-                .drop_index(
-                    Index::drop()
-                        .name(name)
-                        .table(SpendLogs::Table)
-                        .to_owned(),
-                )
+                .drop_index(Index::drop().name(name).table(SpendLogs::Table).to_owned())
                 .await?;
         }
         for column in [

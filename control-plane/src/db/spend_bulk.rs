@@ -203,7 +203,11 @@ pub async fn insert_logs(txn: &DatabaseTransaction, logs: &[Model]) -> Result<Ve
     );
     let values: Vec<Value> = cols.into_iter().map(Array::finish).collect();
     let inserted = txn
-        .query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
         .await?;
     inserted
         .iter()
@@ -249,13 +253,17 @@ pub async fn upsert_daily(
          successful_requests = spend_daily.successful_requests + excluded.successful_requests, \
          failed_requests = spend_daily.failed_requests + excluded.failed_requests",
         placeholders(&[
-            "text", "text", "text", "text", "text", "bigint", "bigint", "bigint", "bigint", "bigint",
-            "bigint",
+            "text", "text", "text", "text", "text", "bigint", "bigint", "bigint", "bigint",
+            "bigint", "bigint",
         ])
     );
     let values: Vec<Value> = cols.into_iter().map(Array::finish).collect();
-    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
-        .await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await?;
     Ok(())
 }
 

@@ -25,7 +25,10 @@ const SUMMED: [Column; 6] = [
     Column::FailedRequests,
 ];
 
-pub async fn upsert(txn: &DatabaseTransaction, daily: &BTreeMap<DayKey, Sums>) -> Result<(), DbErr> {
+pub async fn upsert(
+    txn: &DatabaseTransaction,
+    daily: &BTreeMap<DayKey, Sums>,
+) -> Result<(), DbErr> {
     let rows: Vec<(&DayKey, &Sums)> = daily.iter().collect();
     let increments: Vec<(Column, SimpleExpr)> = SUMMED
         .iter()

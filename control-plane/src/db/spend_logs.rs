@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    DbErr, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    DbErr, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use std::collections::{HashMap, HashSet};
 use tracing::warn;
@@ -159,7 +159,11 @@ impl SpendLogs {
         }
         let by_id: HashMap<&str, &Model> =
             logs.iter().map(|l| (l.request_id.as_str(), l)).collect();
-        let rollup = Rollup::of(inserted.iter().filter_map(|id| by_id.get(id.as_str()).copied()));
+        let rollup = Rollup::of(
+            inserted
+                .iter()
+                .filter_map(|id| by_id.get(id.as_str()).copied()),
+        );
         if postgres {
             spend_bulk::upsert_daily(&txn, &rollup.daily).await?;
         } else {
@@ -171,7 +175,8 @@ impl SpendLogs {
             spend_bulk::add_to_existing(&txn, "users", "user_id", &rollup.users, false).await?;
             spend_bulk::upsert_customers(&txn, &rollup.customers, Utc::now()).await?;
         } else {
-            spend_totals::add_to_existing(&txn, "virtual_keys", "token", &rollup.keys, true).await?;
+            spend_totals::add_to_existing(&txn, "virtual_keys", "token", &rollup.keys, true)
+                .await?;
             spend_totals::add_to_existing(&txn, "teams", "team_id", &rollup.teams, false).await?;
             spend_totals::add_to_existing(&txn, "users", "user_id", &rollup.users, false).await?;
             spend_totals::upsert_customers(&txn, &rollup.customers, Utc::now()).await?;

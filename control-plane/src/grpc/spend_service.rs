@@ -7,8 +7,8 @@ use crate::state::AppState;
 use tollgate_proto::v1::spend_service_server::SpendService as SpendApi;
 use tollgate_proto::v1::{
     GlobalSpendRequest, GlobalSpendResponse, KeySpendResponse, ModelSpendResponse,
-    SpendLogsRequest, SpendLogsResponse, SpendReportRequest, SpendReportResponse,
-    TeamSpendRequest, TeamSpendResponse, TopSpendRequest,
+    SpendLogsRequest, SpendLogsResponse, SpendReportRequest, SpendReportResponse, TeamSpendRequest,
+    TeamSpendResponse, TopSpendRequest,
 };
 use tollgate_shared::keys::KeyHash;
 use tonic::{Request, Response, Status};
@@ -42,7 +42,9 @@ impl SpendService {
     fn max_budget(&self) -> f64 {
         self.state
             .current()
-            .and_then(|p| tollgate_shared::snapshot::Snapshot::decode(&p.payload, &p.content_hash).ok())
+            .and_then(|p| {
+                tollgate_shared::snapshot::Snapshot::decode(&p.payload, &p.content_hash).ok()
+            })
             .and_then(|s| s.litellm_settings.max_budget)
             .unwrap_or(0.0)
     }

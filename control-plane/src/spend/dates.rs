@@ -18,7 +18,13 @@ fn parse(name: &str, value: &str) -> Result<NaiveDate, SpendError> {
     let day = value.get(..10).unwrap_or(value);
     NaiveDate::parse_from_str(day, "%Y-%m-%d")
         .ok()
-        .filter(|_| value.len() == 10 || value.as_bytes().get(10).is_some_and(|b| *b == b'T' || *b == b' '))
+        .filter(|_| {
+            value.len() == 10
+                || value
+                    .as_bytes()
+                    .get(10)
+                    .is_some_and(|b| *b == b'T' || *b == b' ')
+        })
         .ok_or_else(|| {
             SpendError::Invalid(format!(
                 "`{name}` must be a date like 2026-01-31 (YYYY-MM-DD); got `{value}`."
@@ -58,7 +64,9 @@ impl DayRange {
     pub fn last_days(n: u64) -> Self {
         let last = Utc::now().date_naive();
         Self {
-            first: last.checked_sub_days(Days::new(n.saturating_sub(1))).unwrap_or(last),
+            first: last
+                .checked_sub_days(Days::new(n.saturating_sub(1)))
+                .unwrap_or(last),
             last,
         }
     }

@@ -176,9 +176,8 @@ impl SpendQueries {
         for r in self.window_rows(EntityKind::Model).await? {
             let t = totals.entry(r.entity_id).or_insert((0, 0));
             t.0 = t.0.saturating_add(r.spend_picos);
-            t.1 = t
-                .1
-                .saturating_add(r.prompt_tokens.saturating_add(r.completion_tokens));
+            t.1 =
+                t.1.saturating_add(r.prompt_tokens.saturating_add(r.completion_tokens));
         }
         let mut models: Vec<ModelSpend> = totals
             .into_iter()
@@ -249,9 +248,7 @@ impl SpendQueries {
     /// the spend broken down by model (and key, for teams and customers).
     pub async fn report(&self, r: SpendReportRequest) -> Result<SpendReportResponse, SpendError> {
         let range = DayRange::from_params(&r.start_date, &r.end_date)?.ok_or_else(|| {
-            SpendError::Invalid(
-                "`start_date` and `end_date` are required (YYYY-MM-DD).".into(),
-            )
+            SpendError::Invalid("`start_date` and `end_date` are required (YYYY-MM-DD).".into())
         })?;
         let group_by = match r.group_by.trim() {
             "" | "team" => "team",

@@ -60,11 +60,12 @@ async fn flush(limiter: &Limiter) {
     for mut entry in limiter.leases.iter_mut() {
         let name = entry.key().clone();
         let lease = entry.value_mut();
-        if lease.fallback_window.is_some() {
-            continue;
-        }
         let idle = now.saturating_duration_since(lease.last_used);
+        // A fair share (control plane away) was never leased: nothing to
+        // give back, only settlements to report.
+        let leased = lease.fallback_window.is_none();
         match lease.kind {
+            _ if !leased => {}
             MeterKind::Concurrency if lease.allowance > 0 && idle >= IDLE_SLOTS => {
                 lease.pending_release += lease.allowance.unsigned_abs();
                 lease.allowance = 0;

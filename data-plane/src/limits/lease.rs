@@ -95,10 +95,17 @@ impl Lease {
             }
             _ => self.allowance -= units,
         }
+        if self.kind == MeterKind::Requests && self.fallback_window.is_some() {
+            // Admitted on a fair share, not a lease: tell the control plane.
+            self.pending_overdraft += 1;
+        }
     }
 
     /// Gives back what `take` took, for a request refused by another meter.
     pub fn untake(&mut self, units: u64) {
+        if self.kind == MeterKind::Requests && self.fallback_window.is_some() {
+            self.pending_overdraft = self.pending_overdraft.saturating_sub(1);
+        }
         let units = i64::try_from(units).unwrap_or(i64::MAX);
         match self.kind {
             MeterKind::Tokens => {}
@@ -116,7 +123,11 @@ impl Lease {
             MeterKind::Requests => {}
             MeterKind::Tokens => {
                 self.allowance -= i64::try_from(tokens).unwrap_or(i64::MAX);
-                if self.allowance < 0 && self.fallback_window.is_none() {
+                if self.fallback_window.is_some() {
+                    // Nothing was leased: every token is news to the
+                    // control plane (counted if it is still this window).
+                    self.pending_overdraft += tokens;
+                } else if self.allowance < 0 {
                     self.pending_overdraft += self.allowance.unsigned_abs();
                     self.allowance = 0;
                 }
@@ -130,8 +141,10 @@ impl Lease {
                 let cost_i = i64::try_from(cost).unwrap_or(i64::MAX);
                 self.allowance += reserved - cost_i;
                 self.spend = self.spend.saturating_add(cost);
+                // Spend is always reported, even what was admitted on a
+                // fair share while the control plane was away.
+                self.pending_spent += cost;
                 if self.fallback_window.is_none() {
-                    self.pending_spent += cost;
                     // The control plane turns spend beyond what this node
                     // held into spend only; mirror that.
                     self.allowance = self.allowance.max(0);
@@ -175,7 +188,15 @@ impl Lease {
             // was ignored, and this node's reservations still stand.
             self.allowance = self.allowance.max(0);
         }
-        self.fallback_window = None;
+        if self.fallback_window.take().is_some() {
+            // Back from a control-plane outage: the fair share was never
+            // leased. Keep only debts, and count requests still running on
+            // fake slots against the real ones.
+            self.allowance = match self.kind {
+                MeterKind::Concurrency => -i64::try_from(self.in_flight).unwrap_or(i64::MAX),
+                _ => self.allowance.min(0),
+            };
+        }
         self.epoch = g.epoch;
         self.allowance += i64::try_from(g.granted).unwrap_or(i64::MAX);
         self.fleet_used = g.used;
@@ -223,5 +244,67 @@ impl Lease {
     /// Remaining fleet-wide, for headers.
     pub fn remaining(&self) -> u64 {
         self.limit.saturating_sub(self.fleet_used)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(granted: u64, epoch: u64) -> MeterGrant {
+        MeterGrant {
+            meter: "m".into(),
+            granted,
+            used: granted,
+            limit: 10,
+            resets_in_ms: 30_000,
+            epoch,
+            spend: 0,
+        }
+    }
+
+    #[test]
+    fn requests_admitted_on_a_fair_share_are_reported_and_the_share_dropped_on_return() {
+        let now = Instant::now();
+        let mut lease = Lease::new(MeterKind::Requests, 10, 60_000, now);
+        lease.fall_back(2, now, 0);
+        assert!(lease.covers(1));
+        for _ in 0..3 {
+            lease.take(1, now);
+        }
+        let update = lease.update("m", 1, 10);
+        assert_eq!(update.overdraft, 3, "the control plane hears of all three");
+        lease.apply(&grant(2, 7), now);
+        assert_eq!(lease.allowance, 2, "the rest of the fair share is gone");
+        assert!(lease.fallback_window.is_none());
+    }
+
+    #[test]
+    fn budget_spend_is_always_reported_and_reservations_settle() {
+        let now = Instant::now();
+        let mut lease = Lease::new(MeterKind::Budget, 1_000, 0, now);
+        lease.apply(&grant(500, 0), now);
+        lease.take(300, now);
+        assert_eq!(lease.allowance, 200);
+        lease.settle(300, 0, 120);
+        assert_eq!((lease.allowance, lease.pending_spent), (380, 120));
+        // A request that cost more than it reserved: the excess is spend.
+        lease.take(380, now);
+        lease.settle(380, 0, 500);
+        assert_eq!((lease.allowance, lease.pending_spent), (0, 620));
+    }
+
+    #[test]
+    fn slots_still_running_after_an_outage_count_against_real_ones() {
+        let now = Instant::now();
+        let mut lease = Lease::new(MeterKind::Concurrency, 4, 0, now);
+        lease.fall_back(1, now, 0);
+        lease.take(1, now);
+        lease.take(1, now);
+        lease.apply(&grant(1, 0), now);
+        assert_eq!(lease.allowance, -1);
+        lease.settle(1, 0, 0);
+        lease.settle(1, 0, 0);
+        assert_eq!((lease.allowance, lease.in_flight), (1, 0));
     }
 }
