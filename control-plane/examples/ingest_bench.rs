@@ -36,7 +36,9 @@ struct Args {
     streams: usize,
     #[arg(long, default_value_t = 500)]
     batch_size: usize,
-    /// Batches sent ahead of their acks, per stream.
+    /// Batches queued on each stream ahead of the gRPC sender (acks are not
+    /// awaited between batches; the control plane stores up to 16 of one
+    /// stream concurrently).
     #[arg(long, default_value_t = 4)]
     in_flight: usize,
     /// Distinct virtual keys, teams and end users the records spread over.

@@ -53,7 +53,10 @@ impl Registry {
 
     /// Data planes with a live config stream.
     pub fn connected_count(&self) -> usize {
-        self.lock().values().filter(|e| e.connection.is_some()).count()
+        self.lock()
+            .values()
+            .filter(|e| e.connection.is_some())
+            .count()
     }
 
     pub fn list(&self) -> Vec<DataPlaneRow> {

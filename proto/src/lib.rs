@@ -6,8 +6,8 @@
 //! domain types at the boundary.
 
 pub mod json;
-pub mod spend_json;
 pub mod org_json;
+pub mod spend_json;
 
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
 pub mod v1 {

@@ -11,7 +11,10 @@ pub enum Scope {
     /// A virtual key, by SHA-256 hex.
     Key(String),
     /// A virtual key's limit on one model (`model_rpm_limit`).
-    KeyModel { key: String, model: String },
+    KeyModel {
+        key: String,
+        model: String,
+    },
     Team(String),
     User(String),
     /// An end user (`/customer/*`).

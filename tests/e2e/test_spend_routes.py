@@ -362,3 +362,56 @@ def format_usd(picos: int) -> str:
     whole, frac = divmod(picos, PICOS)
     frac_text = f"{frac:012d}".rstrip("0")
     return f"{whole}.{frac_text}" if frac_text else str(whole)
+
+
+def test_spend_routes_on_sqlite(launcher_factory, mock_provider, tmp_path):
+    """The one-command launcher stores spend in SQLite: same routes, same exact sums."""
+    master = "sk-e2e-spend-sqlite-master"
+    config_path = tmp_path / "litellm_config.yaml"
+    config_path.write_text(
+        json.dumps(
+            {
+                "model_list": [
+                    {
+                        "model_name": "custom",
+                        "litellm_params": {
+                            "model": "openai/some-model",
+                            "api_base": mock_provider.api_base,
+                            "api_key": "sk-mock",
+                            "input_cost_per_token": 1e-6,
+                            "output_cost_per_token": 2e-6,
+                        },
+                    }
+                ],
+                "general_settings": {"master_key": master},
+            }
+        )
+    )
+    tg = launcher_factory(config_path, master).start()
+    with tg.http() as h:
+        created = h.post("/key/generate", json={"key_alias": "lite"}, headers=tg.auth_headers())
+    assert created.status_code == 200, created.text
+    key = created.json()["key"]
+    wait_until(lambda: get(tg, "/v1/models", key).status_code == 200 or None, timeout=5.0, desc="key usable")
+
+    t = Traffic()
+    for i in range(3):
+        t.send(tg, key, "custom", CUSTOM, f"sqlite {i} " + "x " * i, "cust-9")
+    logs = wait_until(
+        lambda: (lambda logs: logs if len(logs) == 3 else None)(ok(tg, "/spend/logs", master)),
+        timeout=15.0,
+        interval=0.1,
+        desc="3 spend logs in SQLite",
+    )
+    day = logs[0]["startTime"][:10]
+    h = token_hash(key)
+    assert ok(tg, "/global/spend", master) == {"spend": usd(t.total), "max_budget": 0.0}
+    assert ok(tg, "/spend/logs", master, start_date=day, end_date=day) == [
+        {"startTime": day, "spend": usd(t.total), h: usd(t.total), "users": {}, "models": {"custom": usd(t.total)}}
+    ]
+    assert ok(tg, "/global/spend/keys", master) == [
+        {"api_key": h, "key_alias": "lite", "key_name": created.json()["key_name"], "total_spend": usd(t.total)}
+    ]
+    report = ok(tg, "/global/spend/report", master, start_date=day, end_date=day, group_by="customer")
+    assert [(g["customer"], g["total_spend"]) for g in report[0]["customers"]] == [("cust-9", usd(t.total))]
+    assert cli_json(tg, "global", master_key=master) == ok(tg, "/global/spend", master)

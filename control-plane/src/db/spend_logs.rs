@@ -6,7 +6,7 @@ use super::entities::spend_log::{ActiveModel, Column, Entity, Model};
 use super::{spend_bulk, spend_daily, spend_totals};
 use crate::spend::rollup::Rollup;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
     DbErr, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -62,8 +62,8 @@ impl LogFilter {
     }
 }
 
-/// The columns a per-day summary needs.
-pub type SummaryRow = (DateTime<Utc>, String, Option<String>, String, i64);
+/// (UTC day YYYY-MM-DD, key hash, user id, model group, picodollars).
+pub type SummaryRow = (String, String, Option<String>, String, i64);
 
 fn retryable(e: &DbErr) -> bool {
     let text = e.to_string();
@@ -200,19 +200,25 @@ impl SpendLogs {
             .await
     }
 
-    /// (start, key, user, model group, spend) of every log matching
-    /// `filter`: what a per-day summary adds up.
+    /// Spend of the logs matching `filter`, grouped by (UTC day, key, user,
+    /// model group): what a per-day summary adds up, computed by the
+    /// database so a month of traffic is not shipped row by row.
     pub async fn summary_rows(&self, filter: &LogFilter) -> Result<Vec<SummaryRow>, DbErr> {
+        let day = match self.db.get_database_backend() {
+            DbBackend::Postgres => "to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+            // SeaORM stores UTC timestamps as text starting with the date.
+            _ => "substr(start_time, 1, 10)",
+        };
         Entity::find()
             .select_only()
-            .columns([
-                Column::StartTime,
-                Column::ApiKey,
-                Column::UserId,
-                Column::ModelGroup,
-                Column::SpendPicos,
-            ])
+            .expr_as(Expr::cust(day), "day")
+            .columns([Column::ApiKey, Column::UserId, Column::ModelGroup])
+            .expr_as(Expr::cust("CAST(SUM(spend_picos) AS BIGINT)"), "spend")
             .filter(filter.condition())
+            .group_by(Expr::cust(day))
+            .group_by(Column::ApiKey)
+            .group_by(Column::UserId)
+            .group_by(Column::ModelGroup)
             .into_tuple()
             .all(&self.db)
             .await

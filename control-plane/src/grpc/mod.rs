@@ -15,8 +15,8 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tollgate_proto::v1::admin_service_server::AdminServiceServer;
 use tollgate_proto::v1::config_distribution_server::ConfigDistributionServer;
-use tollgate_proto::v1::spend_service_server::SpendServiceServer;
 use tollgate_proto::v1::quota_service_server::QuotaServiceServer;
+use tollgate_proto::v1::spend_service_server::SpendServiceServer;
 use tollgate_proto::v1::usage_reporting_server::UsageReportingServer;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 

@@ -14,13 +14,16 @@ use tracing::{debug, info};
 
 const TICK: Duration = Duration::from_millis(250);
 
+/// How a table's row id becomes the scope of its budget meter.
+type ScopeOf = fn(String) -> Scope;
+
 pub fn spawn_budget_clock(
     budgets: Budgets,
     coordinator: Arc<Coordinator>,
     cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let tables: [(BudgetTable, fn(String) -> Scope); 4] = [
+        let tables: [(BudgetTable, ScopeOf); 4] = [
             (budgets::KEYS, Scope::Key),
             (budgets::TEAMS, Scope::Team),
             (budgets::USERS, Scope::User),

@@ -330,15 +330,27 @@ mod tests {
     #[test]
     fn concurrency_slots_come_back_on_release_and_when_a_node_vanishes() {
         let c = Coordinator::default();
-        assert_eq!(one(&c, "a", 0, Kind::Concurrency, update("p", 2, 1, 0)).granted, 1);
-        assert_eq!(one(&c, "b", 0, Kind::Concurrency, update("p", 2, 1, 0)).granted, 1);
-        assert_eq!(one(&c, "b", 0, Kind::Concurrency, update("p", 2, 1, 0)).granted, 0);
+        assert_eq!(
+            one(&c, "a", 0, Kind::Concurrency, update("p", 2, 1, 0)).granted,
+            1
+        );
+        assert_eq!(
+            one(&c, "b", 0, Kind::Concurrency, update("p", 2, 1, 0)).granted,
+            1
+        );
+        assert_eq!(
+            one(&c, "b", 0, Kind::Concurrency, update("p", 2, 1, 0)).granted,
+            0
+        );
         let mut release = update("p", 2, 1, 0);
         release.release = 1;
         assert_eq!(one(&c, "a", 10, Kind::Concurrency, release).granted, 1);
         // "a" stops talking: after the TTL its slot is free for "b".
         let later = NODE_TTL_MS + 2_000;
-        assert_eq!(one(&c, "b", later, Kind::Concurrency, update("p", 2, 1, 0)).granted, 1);
+        assert_eq!(
+            one(&c, "b", later, Kind::Concurrency, update("p", 2, 1, 0)).granted,
+            1
+        );
     }
 
     #[test]
@@ -379,11 +391,17 @@ mod tests {
         spent.spent = 100;
         spent.epoch = g.epoch;
         one(&c, "a", 0, Kind::Budget, spent.clone());
-        assert_eq!(one(&c, "a", 0, Kind::Budget, update("b", 100, 1, 0)).granted, 0);
+        assert_eq!(
+            one(&c, "a", 0, Kind::Budget, update("b", 100, 1, 0)).granted,
+            0
+        );
         c.reset_budget("b", Some(10_000));
         // A late report from the old period does not count against the new.
         let g = one(&c, "a", 5_000, Kind::Budget, spent);
         assert_eq!((g.spend, g.resets_in_ms), (0, 5_000));
-        assert_eq!(one(&c, "a", 5_000, Kind::Budget, update("b", 100, 60, 0)).granted, 60);
+        assert_eq!(
+            one(&c, "a", 5_000, Kind::Budget, update("b", 100, 60, 0)).granted,
+            60
+        );
     }
 }

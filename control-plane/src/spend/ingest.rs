@@ -53,13 +53,6 @@ impl IngestWriter {
             .map_err(|_| IngestError::Closed)?;
         Ok(answer)
     }
-
-    pub async fn store(&self, batch: Vec<Model>) -> Result<u64, IngestError> {
-        self.submit(batch)
-            .await?
-            .await
-            .map_err(|_| IngestError::Closed)?
-    }
 }
 
 async fn run(

@@ -140,8 +140,8 @@ impl SpendQueries {
                 )
             })
             .collect();
-        for (start, key, user, model, picos) in self.logs.summary_rows(filter).await? {
-            let Some(d) = days.get_mut(&start.format("%Y-%m-%d").to_string()) else {
+        for (day, key, user, model, picos) in self.logs.summary_rows(filter).await? {
+            let Some(d) = days.get_mut(&day) else {
                 continue;
             };
             d.spend_picos = d.spend_picos.saturating_add(picos);

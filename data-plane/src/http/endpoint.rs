@@ -176,7 +176,9 @@ fn budget_estimate(body: &Map<String, Value>, group: Option<&crate::runtime::Mod
         (Some(input), _) => (text_bytes(input), 0),
         (None, Some(prompt)) => (
             text_bytes(prompt),
-            body.get("max_tokens").and_then(Value::as_u64).unwrap_or(256),
+            body.get("max_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(256),
         ),
         (None, None) => (0, 0),
     };
