@@ -63,7 +63,7 @@ pub async fn run(cli: ServeArgs, cancel: CancellationToken) -> anyhow::Result<()
             state_dir: cli.data_dir.join("data-plane"),
             tls_ca: None,
             heartbeat_secs: 5,
-            usage_buffer_records: 200_000,
+            usage_buffer_records: 20_000,
         },
         cancel.clone(),
     )

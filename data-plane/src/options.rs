@@ -49,8 +49,9 @@ pub struct Options {
     pub heartbeat_secs: u64,
 
     /// Usage records kept in memory while the control plane has not
-    /// acknowledged them; past this they are spilled to the state directory.
-    #[arg(long, env = "TOLLGATE_USAGE_BUFFER_RECORDS", default_value_t = 200_000)]
+    /// acknowledged them (≈ 1.5 KiB each); past this they are spilled to the
+    /// state directory.
+    #[arg(long, env = "TOLLGATE_USAGE_BUFFER_RECORDS", default_value_t = 20_000)]
     pub usage_buffer_records: usize,
 }
 

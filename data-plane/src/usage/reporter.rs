@@ -83,7 +83,17 @@ impl Buffers {
 
     fn push(&mut self, record: UsageRecord) {
         if self.in_memory() >= self.max_buffered {
-            self.make_room();
+            // Spilling writes and fsyncs a file: on a multi-threaded runtime,
+            // let the other tasks of this worker (requests) move elsewhere
+            // meanwhile instead of stalling behind the disk.
+            let multi_thread = tokio::runtime::Handle::try_current().is_ok_and(|h| {
+                h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+            });
+            if multi_thread {
+                tokio::task::block_in_place(|| self.make_room());
+            } else {
+                self.make_room();
+            }
         }
         if self.in_memory() >= self.max_buffered {
             self.pending.pop_front();
