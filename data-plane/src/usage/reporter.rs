@@ -86,9 +86,8 @@ impl Buffers {
             // Spilling writes and fsyncs a file: on a multi-threaded runtime,
             // let the other tasks of this worker (requests) move elsewhere
             // meanwhile instead of stalling behind the disk.
-            let multi_thread = tokio::runtime::Handle::try_current().is_ok_and(|h| {
-                h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
-            });
+            let multi_thread = tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
             if multi_thread {
                 tokio::task::block_in_place(|| self.make_room());
             } else {
