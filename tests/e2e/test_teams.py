@@ -74,8 +74,9 @@ def test_team_lifecycle_and_enforcement_on_two_data_planes(cluster, mock_provide
     # The team's model list refuses other models, before the provider is called.
     mock_provider.clear()
     denied = chat(dp2, key, UPSTREAM)
-    err = assert_openai_error(denied, 403, type="team_model_access_denied")
+    err = assert_openai_error(denied, 403, type="key_model_access_denied")
     assert "local-mock" in err["message"] and "gpt-4o-mini" in err["message"] and err["param"] == "model"
+    assert err["message"].startswith("team not allowed"), "the message names the team's list"
     assert mock_provider.chat_requests() == []
     assert [m["id"] for m in ok(call(dp1, "GET", "/v1/models", key))["data"]] == ["local-mock"]
 
@@ -83,7 +84,7 @@ def test_team_lifecycle_and_enforcement_on_two_data_planes(cluster, mock_provide
     narrow = ok(admin(dp1, "POST", "/key/generate", json={"team_id": team_id, "models": ["gpt-4o-mini"]}))["key"]
     wait_until(lambda: chat(dp1, narrow, LOCAL).status_code == 403 or None, timeout=5.0, desc="narrow key known")
     assert_openai_error(chat(dp1, narrow, LOCAL), 403, type="key_model_access_denied")
-    assert_openai_error(chat(dp1, narrow, UPSTREAM), 403, type="team_model_access_denied")
+    assert_openai_error(chat(dp1, narrow, UPSTREAM), 403, type="key_model_access_denied")
     assert ok(call(dp1, "GET", "/v1/models", narrow))["data"] == []
 
     # /team/info: the team, its members, its keys.

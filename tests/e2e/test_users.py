@@ -70,8 +70,9 @@ def test_user_lifecycle_and_model_list(cluster, mock_provider):
     # The user's model list applies to the user's keys on every data plane.
     wait_chat(dp2, key, LOCAL, 200, "the user's key works on the other data plane")
     mock_provider.clear()
-    err = assert_openai_error(chat(dp2, key, UPSTREAM), 403, type="user_model_access_denied")
+    err = assert_openai_error(chat(dp2, key, UPSTREAM), 403, type="key_model_access_denied")
     assert "local-mock" in err["message"] and "gpt-4o-mini" in err["message"]
+    assert err["message"].startswith("user not allowed"), "the message names the user's list"
     assert mock_provider.chat_requests() == []
     assert [m["id"] for m in ok(call(dp1, "GET", "/v1/models", key))["data"]] == ["local-mock"]
 

@@ -66,10 +66,12 @@ fn restricting(models: &[String]) -> Option<&[String]> {
         .filter(|m| !m.is_empty() && !m.iter().any(|x| x == ALL_MODELS || x == ALL_TEAM_MODELS))
 }
 
+/// One error type whichever list refuses (clients match on
+/// `key_model_access_denied`); the message names the list.
 fn access_denied(kind: &str, allowed: &[String], model: &str) -> ApiError {
     let mut e = ApiError::new(
         StatusCode::FORBIDDEN,
-        &format!("{kind}_model_access_denied"),
+        "key_model_access_denied",
         format!(
             "{kind} not allowed to access model. This {kind} can only access models={allowed:?}. Tried to access {model}"
         ),
@@ -105,8 +107,8 @@ impl Caller {
         self.restrictions().next().is_some()
     }
 
-    /// May this caller use `model`? 403 naming the list that refuses it
-    /// (`key_model_access_denied`, `team_…`, `user_…`), and 400 for a
+    /// May this caller use `model`? 403 `key_model_access_denied` naming
+    /// the list that refuses it (the key's, its team's or its user's), and 400 for a
     /// blocked end user named by header, before anything is sent upstream.
     pub fn authorize_model(&self, runtime: &Runtime, model: &str) -> Result<(), ApiError> {
         if let Some((kind, allowed)) = self
