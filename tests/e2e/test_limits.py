@@ -376,3 +376,30 @@ def test_deployment_rpm_holds_across_two_data_planes(cluster, mock_provider):
     assert statuses[-1] == 429
     err = assert_openai_error(chat(c.dps[0], c.master_key, model="pool"), 429, type="rate_limit_error")
     assert "rpm/tpm limit reached" in err["message"]
+
+
+def test_proxy_budget_duration_starts_a_new_period(cluster, mock_provider):
+    c = cluster(data_planes=0, start=False)
+    cfg = config(c, mock_provider)
+    text = "hello"
+    # Room for one request per 10 s period (aligned to the clock, as fixed windows).
+    cfg["litellm_settings"] = {"max_budget": 2 * cost(text) / PICOS, "budget_duration": "10s"}
+    c.write_config(cfg)
+    c.cp.start()
+    dp = c.add_data_plane()
+    key = new_key(c)
+
+    def refused() -> bool | None:
+        return chat(dp, key, text, max_tokens=2).status_code == 429 or None
+
+    wait_until(refused, timeout=15, interval=0.2, desc="the proxy budget is spent")
+    err = assert_openai_error(chat(dp, key, text, max_tokens=2), 429, type="budget_exceeded")
+    assert "Proxy" in err["message"]
+    spent_at = time.monotonic()
+    back = wait_until(
+        lambda: time.monotonic() if chat(dp, key, text, max_tokens=2).status_code == 200 else None,
+        timeout=15,
+        interval=0.1,
+        desc="the next period serves again",
+    )
+    assert back - spent_at <= 10.5

@@ -68,6 +68,10 @@ struct Meter {
     /// Budgets: settled spend in this period.
     spend: u64,
     resets_at_ms: Option<u64>,
+    /// A budget whose periods are fixed windows of `window_ms` (the proxy's
+    /// `litellm_settings.budget_duration`): it rolls like a rate window,
+    /// keeping reservations still held.
+    periodic: bool,
 }
 
 impl Meter {
@@ -80,12 +84,17 @@ impl Meter {
         }
     }
 
+    fn is_windowed(&self) -> bool {
+        matches!(self.kind, Kind::Requests | Kind::Tokens) || self.periodic
+    }
+
     fn roll_window(&mut self, now_ms: u64) {
-        if matches!(self.kind, Kind::Requests | Kind::Tokens) {
+        if self.is_windowed() {
             let epoch = now_ms / self.window_ms;
             if epoch != self.epoch {
                 self.epoch = epoch;
                 self.counter = 0;
+                self.spend = 0;
             }
         }
     }
@@ -93,6 +102,7 @@ impl Meter {
     fn resets_in_ms(&self, now_ms: u64) -> u64 {
         match self.kind {
             Kind::Requests | Kind::Tokens => (self.epoch + 1) * self.window_ms - now_ms,
+            Kind::Budget if self.periodic => (self.epoch + 1) * self.window_ms - now_ms,
             Kind::Concurrency => 0,
             Kind::Budget => self
                 .resets_at_ms
@@ -146,11 +156,12 @@ impl Coordinator {
                 let meter = state.meters.entry(u.meter.clone()).or_insert_with(|| {
                     let start = budget_start.get(&u.meter).copied().unwrap_or_default();
                     let window_ms = u.window_ms.max(1_000);
+                    let periodic = kind == Kind::Budget && u.window_ms > 0;
                     Meter {
                         kind,
                         limit: u.limit,
                         window_ms,
-                        epoch: if matches!(kind, Kind::Requests | Kind::Tokens) {
+                        epoch: if matches!(kind, Kind::Requests | Kind::Tokens) || periodic {
                             now_ms / window_ms
                         } else {
                             0
@@ -159,6 +170,7 @@ impl Coordinator {
                         held: HashMap::new(),
                         spend: start.spend,
                         resets_at_ms: start.resets_at_ms,
+                        periodic,
                     }
                 });
                 meter.limit = u.limit;
@@ -285,6 +297,14 @@ mod tests {
         }
     }
 
+    /// A budget that resets by the budget clock, not in windows.
+    fn budget(meter: &str, limit: u64, need: u64, want: u64) -> Update {
+        Update {
+            window_ms: 0,
+            ..update(meter, limit, need, want)
+        }
+    }
+
     fn one(c: &Coordinator, node: &str, now: u64, kind: Kind, u: Update) -> Grant {
         c.exchange(node, now, 2, vec![(kind, u)], &HashMap::new())
             .remove(0)
@@ -363,7 +383,7 @@ mod tests {
                 resets_at_ms: None,
             },
         )]);
-        let mut u = update("b", 1_000, 300, 0);
+        let mut u = budget("b", 1_000, 300, 0);
         let g = c
             .exchange("a", 0, 1, vec![(Kind::Budget, u.clone())], &start)
             .remove(0);
@@ -383,16 +403,34 @@ mod tests {
     }
 
     #[test]
+    fn a_periodic_budget_starts_over_each_window() {
+        let c = Coordinator::default();
+        let mut u = update("global", 100, 100, 0);
+        u.window_ms = 10_000;
+        let g = one(&c, "a", 1_000, Kind::Budget, u.clone());
+        assert_eq!((g.granted, g.resets_in_ms), (100, 9_000));
+        let mut spent = update("global", 100, 0, 0);
+        spent.window_ms = 10_000;
+        spent.spent = 100;
+        spent.epoch = g.epoch;
+        one(&c, "a", 2_000, Kind::Budget, spent);
+        assert_eq!(one(&c, "a", 9_999, Kind::Budget, u.clone()).granted, 0);
+        // The next period: spend starts from zero.
+        let g = one(&c, "a", 10_000, Kind::Budget, u);
+        assert_eq!((g.granted, g.spend, g.resets_in_ms), (100, 0, 10_000));
+    }
+
+    #[test]
     fn a_reset_budget_serves_again_and_ignores_old_reports() {
         let c = Coordinator::default();
-        let g = one(&c, "a", 0, Kind::Budget, update("b", 100, 100, 0));
+        let g = one(&c, "a", 0, Kind::Budget, budget("b", 100, 100, 0));
         assert_eq!(g.granted, 100);
-        let mut spent = update("b", 100, 0, 0);
+        let mut spent = budget("b", 100, 0, 0);
         spent.spent = 100;
         spent.epoch = g.epoch;
         one(&c, "a", 0, Kind::Budget, spent.clone());
         assert_eq!(
-            one(&c, "a", 0, Kind::Budget, update("b", 100, 1, 0)).granted,
+            one(&c, "a", 0, Kind::Budget, budget("b", 100, 1, 0)).granted,
             0
         );
         c.reset_budget("b", Some(10_000));
@@ -400,7 +438,7 @@ mod tests {
         let g = one(&c, "a", 5_000, Kind::Budget, spent);
         assert_eq!((g.spend, g.resets_in_ms), (0, 5_000));
         assert_eq!(
-            one(&c, "a", 5_000, Kind::Budget, update("b", 100, 60, 0)).granted,
+            one(&c, "a", 5_000, Kind::Budget, budget("b", 100, 60, 0)).granted,
             60
         );
     }

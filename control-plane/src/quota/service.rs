@@ -29,7 +29,7 @@ impl QuotaService {
         }
     }
 
-    async fn budget_start(&self, meter: &str) -> Result<BudgetStart, Status> {
+    async fn budget_start(&self, meter: &str, window_ms: u64) -> Result<BudgetStart, Status> {
         let Some(name) = MeterName::parse(meter) else {
             return Err(Status::invalid_argument(format!(
                 "`{meter}` is not a meter name this control plane knows"
@@ -41,7 +41,15 @@ impl QuotaService {
             Scope::User(_) => budgets::USERS,
             Scope::Customer(_) => budgets::CUSTOMERS,
             Scope::Global => {
-                let spend = self.budgets.global_spend(None).await.map_err(db_error)?;
+                // With a budget_duration the proxy's budget counts the
+                // current fixed window only.
+                let now = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+                let since = (window_ms > 0)
+                    .then(|| now / window_ms * window_ms)
+                    .and_then(|ms| {
+                        chrono::DateTime::from_timestamp_millis(i64::try_from(ms).ok()?)
+                    });
+                let spend = self.budgets.global_spend(since).await.map_err(db_error)?;
                 return Ok(BudgetStart {
                     spend,
                     resets_at_ms: None,
@@ -106,7 +114,7 @@ impl QuotaApi for QuotaService {
                 && !self.coordinator.knows(&m.meter)
                 && !starts.contains_key(&m.meter)
             {
-                let start = self.budget_start(&m.meter).await?;
+                let start = self.budget_start(&m.meter, m.window_ms).await?;
                 starts.insert(m.meter.clone(), start);
             }
             updates.push((

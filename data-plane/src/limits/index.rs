@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use tollgate_shared::duration::Span;
 use tollgate_shared::pricing::from_usd;
 use tollgate_shared::snapshot::{Limits, Snapshot};
 
@@ -13,6 +14,9 @@ pub struct LimitIndex {
     pub customers: HashMap<String, Arc<Limits>>,
     /// `litellm_settings.max_budget` (the whole proxy), in picodollars.
     pub global_budget: Option<u64>,
+    /// `litellm_settings.budget_duration` in milliseconds (0 = never
+    /// resets); a month counts as 30 days.
+    pub global_budget_window_ms: u64,
 }
 
 impl LimitIndex {
@@ -43,6 +47,15 @@ impl LimitIndex {
                 .map(|c| (c.user_id.clone(), Arc::new(c.limits.clone())))
                 .collect(),
             global_budget: snapshot.litellm_settings.max_budget.and_then(from_usd),
+            global_budget_window_ms: snapshot
+                .litellm_settings
+                .budget_duration
+                .as_deref()
+                .and_then(|d| Span::parse(d).ok())
+                .map_or(0, |span| match span {
+                    Span::Seconds(s) => s.saturating_mul(1_000),
+                    Span::Months(m) => u64::from(m).saturating_mul(30 * 86_400_000),
+                }),
         }
     }
 }

@@ -149,7 +149,10 @@ pub fn plan(index: &LimitIndex, r: &RequestScope<'_>) -> Vec<Need> {
         );
     }
     if let Some(n) = index.global_budget {
-        out.push(Need::new(Scope::Global, Dimension::Budget, n, estimate));
+        let mut need = Need::new(Scope::Global, Dimension::Budget, n, estimate);
+        // The control plane rolls the proxy's budget in fixed windows.
+        need.window_ms = index.global_budget_window_ms;
+        out.push(need);
     }
     out
 }
