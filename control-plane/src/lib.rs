@@ -15,6 +15,7 @@ pub mod keys;
 pub mod manage_error;
 pub mod master_key;
 pub mod options;
+pub mod prices;
 pub mod publisher;
 pub mod quota;
 pub mod registry;

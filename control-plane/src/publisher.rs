@@ -68,6 +68,9 @@ pub struct Publisher {
     /// a key change re-reads its own row, not all 100,000 (`publish_keys`).
     /// Only touched under `build_lock`.
     key_cache: Mutex<Option<BTreeMap<String, VirtualKey>>>,
+    /// A price file fetched from a URL, by URL: fetched once per process,
+    /// not on every key change (files are re-read: cheap, and edits count).
+    url_prices: Mutex<Option<(String, Arc<crate::prices::PriceMap>)>>,
 }
 
 /// Which keys a build must read from the database.
@@ -100,6 +103,7 @@ impl Publisher {
             status: Arc::new(Mutex::new(status)),
             build_lock: tokio::sync::Mutex::new(()),
             key_cache: Mutex::new(None),
+            url_prices: Mutex::new(None),
         }
     }
 
@@ -160,6 +164,15 @@ impl Publisher {
             loaded.config.general_settings.master_key = self.fallback_master_key.clone();
         }
         let mut snapshot = Snapshot::from_config(&loaded);
+        let price_map = match loaded.config.litellm_settings.model_cost_map.as_deref() {
+            Some(source) => Some(self.price_map(source).await?),
+            None => None,
+        };
+        let price_warnings = crate::prices::apply(&mut snapshot, price_map.as_deref());
+        for w in &price_warnings {
+            warn!(field = %w.path, "config: {}", w.message);
+        }
+        loaded.warnings.extend(price_warnings);
         snapshot.keys = self.live_keys(reload).await?;
         snapshot.teams = self
             .teams
@@ -213,6 +226,31 @@ impl Publisher {
             created_at: chrono::Utc::now(),
         })));
         Ok(version)
+    }
+
+    async fn price_map(&self, source: &str) -> Result<Arc<crate::prices::PriceMap>, PublishError> {
+        let is_url = source.starts_with("http://") || source.starts_with("https://");
+        if is_url
+            && let Some((cached, map)) = self
+                .url_prices
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            && cached == source
+        {
+            return Ok(Arc::clone(map));
+        }
+        let map = Arc::new(crate::prices::load(source).await.map_err(|message| {
+            PublishError::Config(config::ConfigError::Validation {
+                path: "litellm_settings.model_cost_map".into(),
+                message,
+            })
+        })?);
+        if is_url {
+            *self.url_prices.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some((source.to_string(), Arc::clone(&map)));
+        }
+        Ok(map)
     }
 
     async fn live_keys(&self, reload: KeyReload<'_>) -> Result<Vec<VirtualKey>, PublishError> {

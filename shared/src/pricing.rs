@@ -44,6 +44,26 @@ pub fn from_usd(usd: f64) -> Option<Picodollars> {
         .then(|| (usd * PICOS_PER_DOLLAR).round() as u64)
 }
 
+/// Prices from a file in LiteLLM's `model_prices_and_context_window.json`
+/// format: `{"<model>": {"input_cost_per_token": 2.5e-06,
+/// "output_cost_per_token": 1e-05, …}, …}`. Entries without token prices
+/// (images, audio, `sample_spec`) are skipped.
+pub fn parse_price_map(json: &str) -> Result<std::collections::BTreeMap<String, Price>, String> {
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(json).map_err(|e| format!("not a JSON object of models: {e}"))?;
+    Ok(map
+        .into_iter()
+        .filter_map(|(model, entry)| {
+            let input = entry.get("input_cost_per_token")?.as_f64()?;
+            let output = entry
+                .get("output_cost_per_token")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(0.0);
+            Some((model, Price::from_usd_per_token(input, output)?))
+        })
+        .collect())
+}
+
 pub fn to_usd(picos: Picodollars) -> f64 {
     picos as f64 / PICOS_PER_DOLLAR
 }
@@ -119,6 +139,25 @@ pub fn builtin(model: &str) -> Option<Price> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_litellm_price_files() {
+        let map = parse_price_map(
+            r#"{"sample_spec": {"max_tokens": "LEGACY"},
+                "my-ft": {"input_cost_per_token": 3e-06, "output_cost_per_token": 4e-06, "litellm_provider": "openai"},
+                "dall-e-3": {"output_cost_per_pixel": 0.0}}"#,
+        )
+        .expect("valid");
+        assert_eq!(map.len(), 1);
+        assert_eq!(
+            map["my-ft"],
+            Price {
+                input_per_token: 3_000_000,
+                output_per_token: 4_000_000
+            }
+        );
+        assert!(parse_price_map("[1, 2]").is_err());
+    }
 
     #[test]
     fn longest_prefix_wins() {

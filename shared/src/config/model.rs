@@ -114,4 +114,8 @@ pub struct LitellmSettings {
     pub context_window_fallbacks: Option<Vec<BTreeMap<String, Vec<String>>>>,
     pub content_policy_fallbacks: Option<Vec<BTreeMap<String, Vec<String>>>>,
     pub default_fallbacks: Option<Vec<String>>,
+    /// A price file in LiteLLM's `model_prices_and_context_window.json`
+    /// format, as a path or an http(s) URL (Tollgate's key; LiteLLM reads
+    /// `LITELLM_MODEL_COST_MAP_URL`).
+    pub model_cost_map: Option<String>,
 }
