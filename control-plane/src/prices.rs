@@ -40,6 +40,15 @@ pub async fn load(source: &str) -> Result<PriceMap, String> {
     pricing::parse_price_map(&text).map_err(|e| format!("{source}: {e}"))
 }
 
+/// Which version of the price file `source` is: a file's modification
+/// time; `None` for a URL (fetched once per process) or an unreadable file.
+pub async fn version(source: &str) -> Option<std::time::SystemTime> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        return None;
+    }
+    tokio::fs::metadata(source).await.ok()?.modified().ok()
+}
+
 /// Fills the price of every deployment that has none from `map` (by
 /// `model_info.base_model`, then the model as written, then the provider's
 /// model name), and warns about those still unpriced.

@@ -68,10 +68,17 @@ pub struct Publisher {
     /// a key change re-reads its own row, not all 100,000 (`publish_keys`).
     /// Only touched under `build_lock`.
     key_cache: Mutex<Option<BTreeMap<String, VirtualKey>>>,
-    /// A price file fetched from a URL, by URL: fetched once per process,
-    /// not on every key change (files are re-read: cheap, and edits count).
-    url_prices: Mutex<Option<(String, Arc<crate::prices::PriceMap>)>>,
+    /// The last price file read: its source, its version (a file's
+    /// modification time; `None` for a URL) and its prices.
+    prices: Mutex<Option<CachedPrices>>,
 }
+
+/// A price file's source, version and prices.
+type CachedPrices = (
+    String,
+    Option<std::time::SystemTime>,
+    Arc<crate::prices::PriceMap>,
+);
 
 /// Which keys a build must read from the database.
 enum KeyReload<'a> {
@@ -103,7 +110,7 @@ impl Publisher {
             status: Arc::new(Mutex::new(status)),
             build_lock: tokio::sync::Mutex::new(()),
             key_cache: Mutex::new(None),
-            url_prices: Mutex::new(None),
+            prices: Mutex::new(None),
         }
     }
 
@@ -156,9 +163,6 @@ impl Publisher {
                     message: e.to_string(),
                 })
             })??;
-        for w in &loaded.warnings {
-            warn!(field = %w.path, "config: {}", w.message);
-        }
         let mut loaded = loaded;
         if loaded.config.general_settings.master_key.is_none() {
             loaded.config.general_settings.master_key = self.fallback_master_key.clone();
@@ -169,9 +173,6 @@ impl Publisher {
             None => None,
         };
         let price_warnings = crate::prices::apply(&mut snapshot, price_map.as_deref());
-        for w in &price_warnings {
-            warn!(field = %w.path, "config: {}", w.message);
-        }
         loaded.warnings.extend(price_warnings);
         snapshot.keys = self.live_keys(reload).await?;
         snapshot.teams = self
@@ -200,7 +201,15 @@ impl Publisher {
             let mut status = self.lock_status();
             status.last_error = None;
             status.last_loaded_at = Some(chrono::Utc::now());
-            status.warnings = loaded.warnings.iter().map(ToString::to_string).collect();
+            let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+            // Every key change rebuilds: say each warning when it appears,
+            // not on every rebuild.
+            if warnings != status.warnings {
+                for w in &loaded.warnings {
+                    warn!(field = %w.path, "config: {}", w.message);
+                }
+            }
+            status.warnings = warnings;
         }
         let unchanged = self
             .tx
@@ -228,15 +237,18 @@ impl Publisher {
         Ok(version)
     }
 
+    /// The price file, parsed once per version of it: a URL once per
+    /// process, a file again only when its modification time changes — not
+    /// on every key change.
     async fn price_map(&self, source: &str) -> Result<Arc<crate::prices::PriceMap>, PublishError> {
-        let is_url = source.starts_with("http://") || source.starts_with("https://");
-        if is_url
-            && let Some((cached, map)) = self
-                .url_prices
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .as_ref()
-            && cached == source
+        let version = crate::prices::version(source).await;
+        if let Some((cached_source, cached_version, map)) = self
+            .prices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            && cached_source == source
+            && *cached_version == version
         {
             return Ok(Arc::clone(map));
         }
@@ -246,10 +258,8 @@ impl Publisher {
                 message,
             })
         })?);
-        if is_url {
-            *self.url_prices.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some((source.to_string(), Arc::clone(&map)));
-        }
+        *self.prices.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((source.to_string(), version, Arc::clone(&map)));
         Ok(map)
     }
 

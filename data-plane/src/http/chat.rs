@@ -4,20 +4,22 @@
 use super::AppState;
 use super::MAX_BODY_BYTES;
 use super::auth::authenticate;
+use super::endpoint::{
+    Routed, account_failed, account_served, hold_limits, resolve_group, set_header,
+    set_litellm_headers,
+};
 use super::error::ApiError;
 use super::usage_headers::{Timing, set_response_cost};
 use crate::providers::{ChatOutput, sse_body};
 use crate::router;
-use crate::runtime::ModelGroup;
 use crate::usage::tokenizer::PromptKind;
 use crate::usage::{Accounting, RequestMeta};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
-use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 const CALL_TYPE: &str = "acompletion";
@@ -134,23 +136,8 @@ async fn handle(
     caller.authorize_model(&runtime, &request.model)?;
     caller.authorize_end_user(&runtime, request.end_user.as_deref())?;
 
-    let resolved = runtime.resolve(caller.alias(&request.model)).ok_or_else(|| {
-        ApiError::bad_request(
-            format!(
-                "Invalid model name passed in model={}. Call `/v1/models` to view available models for your key.",
-                request.model
-            ),
-            Some("model"),
-        )
-    })?;
+    let resolved = resolve_group(&runtime, &caller, &request.model)?;
     let group = resolved.group;
-    if group.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
-            format!("Model group {} has no deployments.", group.name),
-        ));
-    }
 
     let mut accounting = Accounting::start(
         app.usage.clone(),
@@ -168,19 +155,9 @@ async fn handle(
         key: caller.key.as_deref(),
         end_user: request.end_user.as_deref(),
         model: &request.model,
-        budget_estimate: budget_estimate(&request.body, group),
+        budget_estimate: crate::limits::estimate::chat(&request.body, group),
     };
-    let needs = crate::limits::plan(&runtime.limits, &scope);
-    let permit = match app.limiter.admit(needs).await {
-        Ok(permit) => permit,
-        Err(refusal) => {
-            let error = refusal.into_api_error();
-            accounting.fail_with(error.status.as_u16(), error.kind());
-            return Err(error);
-        }
-    };
-    let limit_headers = app.limiter.headers(permit.needs());
-    accounting.attach_permit(permit);
+    let (mut accounting, limit_headers) = hold_limits(&app, &runtime, &scope, accounting).await?;
     let call_id = accounting.request_id().to_string();
     let overrides = router::Overrides::from_body(&request.body);
     let upstream_started = Instant::now();
@@ -203,36 +180,25 @@ async fn handle(
     .await;
     let timing = Timing::new(started, upstream_started.elapsed());
 
-    let (mut response, deployment, retries, fallbacks) = match routed {
+    let (mut response, routed) = match routed {
         Err(failed) => {
-            if let Some(d) = &failed.deployment {
-                accounting.set_route(&d.model_name, &d.id, d.provider, d.upstream.api_base());
-                accounting.set_price(d.price);
-            }
-            accounting.set_attempts(failed.retries, failed.fallbacks);
             accounting.set_overhead(timing.overhead);
-            accounting.fail_with(failed.error.status.as_u16(), &failed.error.kind);
-            let mut response = ApiError::from(failed.error).into_response();
-            set_header(&mut response, "x-litellm-call-id", &call_id);
+            let outcome = Routed {
+                served: None,
+                retries: failed.retries,
+                fallbacks: failed.fallbacks,
+                upstream: Duration::ZERO,
+                limit_headers,
+            };
+            let mut response = account_failed(accounting, failed).into_response();
+            set_litellm_headers(&mut response, &call_id, Some(&outcome));
             timing.set_headers(&mut response);
-            set_header(
-                &mut response,
-                "x-litellm-attempted-retries",
-                &failed.retries.to_string(),
-            );
-            set_header(
-                &mut response,
-                "x-litellm-attempted-fallbacks",
-                &failed.fallbacks.to_string(),
-            );
             return Ok(response);
         }
         Ok(routed) => {
-            let d = &routed.deployment;
-            accounting.set_route(&routed.group, &d.id, d.provider, d.upstream.api_base());
-            accounting.set_price(d.price);
-            accounting.set_attempts(routed.retries, routed.fallbacks);
+            account_served(&mut accounting, &routed);
             accounting.set_overhead(timing.overhead);
+            let d = &routed.deployment;
             // Only read if the provider sends no usage (the request bytes
             // are shared, not copied).
             accounting.count_if_no_usage(&d.upstream_model, PromptKind::Chat, body.clone());
@@ -265,84 +231,19 @@ async fn handle(
             if let Some(cost) = response_cost {
                 set_response_cost(&mut response, cost);
             }
-            (
-                response,
-                Arc::clone(&routed.deployment),
-                routed.retries,
-                routed.fallbacks,
-            )
+            let outcome = Routed {
+                served: Some((routed.group, routed.deployment)),
+                retries: routed.retries,
+                fallbacks: routed.fallbacks,
+                upstream: Duration::ZERO,
+                limit_headers,
+            };
+            (response, outcome)
         }
     };
-    set_header(&mut response, "x-litellm-call-id", &call_id);
+    set_litellm_headers(&mut response, &call_id, Some(&routed));
     timing.set_headers(&mut response);
-    for (name, value) in &limit_headers {
-        set_header(&mut response, name, value);
-    }
-    set_header(&mut response, "x-litellm-model-id", &deployment.id);
-    set_header(
-        &mut response,
-        "x-litellm-model-group",
-        &deployment.model_name,
-    );
-    set_header(
-        &mut response,
-        "x-litellm-attempted-retries",
-        &retries.to_string(),
-    );
-    set_header(
-        &mut response,
-        "x-litellm-attempted-fallbacks",
-        &fallbacks.to_string(),
-    );
-    let api_base = deployment.upstream.api_base();
-    if !api_base.is_empty() {
-        set_header(&mut response, "x-litellm-model-api-base", api_base);
-    }
     Ok(response)
-}
-
-/// What a request may cost, reserved against budgets before the call: the
-/// messages' text as prompt tokens (≈ 4 bytes per token, plus 4 per message
-/// for roles and framing) and `max_tokens` (256 when unset) as completion,
-/// at the dearest deployment of the group. Settled with the real cost after.
-fn budget_estimate(body: &Map<String, Value>, group: &ModelGroup) -> u64 {
-    let Some(price) = group
-        .deployments()
-        .iter()
-        .filter_map(|d| d.price)
-        .max_by_key(|p| p.input_per_token.saturating_add(p.output_per_token))
-    else {
-        return 0;
-    };
-    let messages = body.get("messages").and_then(Value::as_array);
-    let prompt_bytes: usize = messages
-        .into_iter()
-        .flatten()
-        .map(|m| match m.get("content") {
-            Some(Value::String(text)) => text.len(),
-            Some(Value::Array(parts)) => parts
-                .iter()
-                .filter_map(|p| p.get("text").and_then(Value::as_str))
-                .map(str::len)
-                .sum(),
-            _ => 0,
-        })
-        .sum();
-    let message_count = messages.map_or(0, Vec::len);
-    let prompt_tokens = (prompt_bytes / 4 + 1 + 4 * message_count) as u64;
-    let max_tokens = ["max_completion_tokens", "max_tokens"]
-        .iter()
-        .find_map(|k| body.get(*k).and_then(Value::as_u64))
-        .unwrap_or(256);
-    price.cost(prompt_tokens, max_tokens)
-}
-
-fn set_header(response: &mut Response, name: &'static str, value: &str) {
-    if let Ok(value) = HeaderValue::try_from(value) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static(name), value);
-    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@
 
 use super::AppState;
 use super::MAX_BODY_BYTES;
-use super::auth::authenticate;
+use super::auth::{Caller, authenticate};
 use super::error::ApiError;
 use crate::router;
-use crate::runtime::{Deployment, Runtime};
+use crate::runtime::{Deployment, Resolved, Runtime};
 use crate::usage::Accounting;
 use axum::body::Bytes;
 use axum::extract::Request;
@@ -81,7 +81,11 @@ pub struct Admitted {
     /// What a wildcard group's `*` matched.
     pub wildcard: Option<String>,
     pub accounting: Accounting,
+    /// `x-ratelimit-*` and `x-litellm-key-spend` for the response.
+    pub limit_headers: LimitHeaders,
 }
+
+pub type LimitHeaders = Vec<(&'static str, String)>;
 
 /// Authenticates, authorizes `model`, resolves it to a model group and
 /// starts accounting for `call_type` (LiteLLM's names: `aembedding`,
@@ -97,6 +101,43 @@ pub async fn admit(
     let runtime = app.live.runtime().ok_or_else(ApiError::not_ready)?;
     let caller = authenticate(headers, &runtime)?;
     caller.authorize_model(&runtime, model)?;
+    let resolved = resolve_group(&runtime, &caller, model)?;
+    let (group, wildcard) = (resolved.group.name.clone(), resolved.wildcard.clone());
+    let mut accounting = Accounting::start(
+        app.usage.clone(),
+        request_id,
+        call_type,
+        caller.key_hash.to_hex(),
+    );
+    accounting.set_key(caller.key.as_deref());
+    let end_user = body
+        .get("user")
+        .and_then(Value::as_str)
+        .or_else(|| headers.get("x-litellm-end-user-id")?.to_str().ok());
+    let scope = crate::limits::RequestScope {
+        key: caller.key.as_deref(),
+        end_user,
+        model,
+        budget_estimate: crate::limits::estimate::input_output(body, resolved.group),
+    };
+    let (accounting, limit_headers) = hold_limits(app, &runtime, &scope, accounting).await?;
+    Ok(Admitted {
+        runtime,
+        group,
+        wildcard,
+        accounting,
+        limit_headers,
+    })
+}
+
+/// The model group a request's `model` names, through the caller's aliases,
+/// `model_group_alias` and wildcards: 400 naming the model if none, 503 if
+/// the group has no deployments.
+pub fn resolve_group<'r>(
+    runtime: &'r Runtime,
+    caller: &Caller,
+    model: &str,
+) -> Result<Resolved<'r>, ApiError> {
     let resolved = runtime.resolve(caller.alias(model)).ok_or_else(|| {
         ApiError::bad_request(
             format!(
@@ -112,77 +153,31 @@ pub async fn admit(
             format!("Model group {} has no deployments.", resolved.group.name),
         ));
     }
-    let (group, wildcard) = (resolved.group.name.clone(), resolved.wildcard);
-    let mut accounting = Accounting::start(
-        app.usage.clone(),
-        request_id,
-        call_type,
-        caller.key_hash.to_hex(),
-    );
-    accounting.set_key(caller.key.as_deref());
-    // Fleet-wide limits and budgets, as for chat (see `limits`).
-    let end_user = body
-        .get("user")
-        .and_then(Value::as_str)
-        .or_else(|| headers.get("x-litellm-end-user-id")?.to_str().ok());
-    let scope = crate::limits::RequestScope {
-        key: caller.key.as_deref(),
-        end_user,
-        model,
-        budget_estimate: budget_estimate(body, runtime.group(&group)),
-    };
-    match app
-        .limiter
-        .admit(crate::limits::plan(&runtime.limits, &scope))
-        .await
-    {
-        Ok(permit) => accounting.attach_permit(permit),
+    Ok(resolved)
+}
+
+/// Takes the request's units of every fleet-wide limit and budget it
+/// touches (see `limits`); the permit rides with `accounting`, which
+/// settles it. A refusal is recorded as the request's outcome.
+pub async fn hold_limits(
+    app: &AppState,
+    runtime: &Runtime,
+    scope: &crate::limits::RequestScope<'_>,
+    mut accounting: Accounting,
+) -> Result<(Accounting, LimitHeaders), ApiError> {
+    let needs = crate::limits::plan(&runtime.limits, scope);
+    match app.limiter.admit(needs).await {
+        Ok(permit) => {
+            let headers = app.limiter.headers(permit.needs());
+            accounting.attach_permit(permit);
+            Ok((accounting, headers))
+        }
         Err(refusal) => {
             let error = refusal.into_api_error();
             accounting.fail_with(error.status.as_u16(), error.kind());
-            return Err(error);
+            Err(error)
         }
     }
-    Ok(Admitted {
-        runtime,
-        group,
-        wildcard,
-        accounting,
-    })
-}
-
-/// What an embedding or text completion may cost, reserved against budgets:
-/// its input (`input` or `prompt`, ≈ 4 bytes per token) and `max_tokens`
-/// (256 when unset; embeddings have no output) at the group's dearest price.
-fn budget_estimate(body: &Map<String, Value>, group: Option<&crate::runtime::ModelGroup>) -> u64 {
-    let Some(price) = group.and_then(|g| {
-        g.deployments()
-            .iter()
-            .filter_map(|d| d.price)
-            .max_by_key(|p| p.input_per_token.saturating_add(p.output_per_token))
-    }) else {
-        return 0;
-    };
-    fn text_bytes(v: &Value) -> usize {
-        match v {
-            Value::String(s) => s.len(),
-            Value::Array(items) => items.iter().map(text_bytes).sum(),
-            // Token ids: one token each.
-            Value::Number(_) => 4,
-            _ => 0,
-        }
-    }
-    let (input, output) = match (body.get("input"), body.get("prompt")) {
-        (Some(input), _) => (text_bytes(input), 0),
-        (None, Some(prompt)) => (
-            text_bytes(prompt),
-            body.get("max_tokens")
-                .and_then(Value::as_u64)
-                .unwrap_or(256),
-        ),
-        (None, None) => (0, 0),
-    };
-    price.cost(input as u64 / 4 + 1, output)
 }
 
 /// How a routed request went, for the response headers.
@@ -195,6 +190,7 @@ pub struct Routed {
     /// Time spent waiting on providers (retries included): the rest of
     /// the request's time is the gateway's overhead.
     pub upstream: std::time::Duration,
+    pub limit_headers: LimitHeaders,
 }
 
 /// Sends `op` through the router (retries, cooldowns, fallbacks). On
@@ -212,6 +208,7 @@ pub async fn route_call<O: router::Operation>(
         runtime,
         group,
         mut accounting,
+        limit_headers,
         ..
     } = admitted;
     let Some(first) = runtime.group(&group) else {
@@ -230,34 +227,47 @@ pub async fn route_call<O: router::Operation>(
     accounting.set_overhead(accounting.elapsed().saturating_sub(upstream));
     match result {
         Ok(routed) => {
-            accounting.set_attempts(routed.retries, routed.fallbacks);
-            let d = &routed.deployment;
-            accounting.set_route(&routed.group, &d.id, d.provider, d.upstream.api_base());
-            accounting.set_price(d.price);
+            account_served(&mut accounting, &routed);
             *routed_out = Some(Routed {
-                served: Some((routed.group, Arc::clone(d))),
+                served: Some((routed.group, routed.deployment)),
                 retries: routed.retries,
                 fallbacks: routed.fallbacks,
                 upstream,
+                limit_headers,
             });
             Ok((routed.output, accounting))
         }
         Err(failed) => {
-            if let Some(d) = &failed.deployment {
-                accounting.set_route(&d.model_name, &d.id, d.provider, d.upstream.api_base());
-                accounting.set_price(d.price);
-            }
-            accounting.set_attempts(failed.retries, failed.fallbacks);
-            accounting.fail_with(failed.error.status.as_u16(), &failed.error.kind);
             *routed_out = Some(Routed {
                 served: None,
                 retries: failed.retries,
                 fallbacks: failed.fallbacks,
                 upstream,
+                limit_headers,
             });
-            Err(ApiError::from(failed.error))
+            Err(account_failed(accounting, failed))
         }
     }
+}
+
+/// Names, in the request's record, the deployment that answered, its
+/// price, and the attempts it took.
+pub fn account_served<O>(accounting: &mut Accounting, routed: &router::Routed<O>) {
+    let d = &routed.deployment;
+    accounting.set_route(&routed.group, &d.id, d.provider, d.upstream.api_base());
+    accounting.set_price(d.price);
+    accounting.set_attempts(routed.retries, routed.fallbacks);
+}
+
+/// Records a request the router could not serve; its error is the client's.
+pub fn account_failed(mut accounting: Accounting, failed: router::Failed) -> ApiError {
+    if let Some(d) = &failed.deployment {
+        accounting.set_route(&d.model_name, &d.id, d.provider, d.upstream.api_base());
+        accounting.set_price(d.price);
+    }
+    accounting.set_attempts(failed.retries, failed.fallbacks);
+    accounting.fail_with(failed.error.status.as_u16(), &failed.error.kind);
+    ApiError::from(failed.error)
 }
 
 /// LiteLLM's response headers: which call, deployment and group answered,
@@ -267,6 +277,9 @@ pub fn set_litellm_headers(response: &mut Response, call_id: &str, routed: Optio
     let Some(routed) = routed else {
         return;
     };
+    for (name, value) in &routed.limit_headers {
+        set_header(response, name, value);
+    }
     if let Some((group, deployment)) = &routed.served {
         set_header(response, "x-litellm-model-id", &deployment.id);
         set_header(response, "x-litellm-model-group", group);
@@ -287,7 +300,7 @@ pub fn set_litellm_headers(response: &mut Response, call_id: &str, routed: Optio
     );
 }
 
-fn set_header(response: &mut Response, name: &'static str, value: &str) {
+pub(super) fn set_header(response: &mut Response, name: &'static str, value: &str) {
     if let Ok(value) = HeaderValue::try_from(value) {
         response
             .headers_mut()

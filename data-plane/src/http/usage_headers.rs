@@ -1,7 +1,7 @@
 //! LiteLLM's per-request usage headers: how long the request took, how
 //! much of that was the gateway's own, and what it cost.
 
-use axum::http::{HeaderName, HeaderValue};
+use super::endpoint::set_header;
 use axum::response::Response;
 use std::time::{Duration, Instant};
 use tollgate_shared::pricing::Picodollars;
@@ -41,14 +41,6 @@ pub fn set_response_cost(response: &mut Response, cost: Picodollars) {
         "x-litellm-response-cost",
         &tollgate_shared::pricing::to_usd(cost).to_string(),
     );
-}
-
-fn set_header(response: &mut Response, name: &'static str, value: &str) {
-    if let Ok(value) = HeaderValue::try_from(value) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static(name), value);
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! to its fair share of each limit (limit ÷ fleet size). `plan.rs` decides
 //! which meters a request touches; `refusal.rs` is the 429 a client sees.
 
+pub mod estimate;
 mod exchange;
 mod index;
 mod keeper;
