@@ -1,17 +1,36 @@
 //! Validation and conversion of the fields teams, users and customers share
 //! with keys: budgets, limits, model lists, budget periods. Everything is
 //! checked before anything is written.
+//!
+//! The specs and rows of teams, users, customers and keys name these fields
+//! alike; the `apply_*!` macros below write a spec's fields into a row's
+//! same-named columns, so each entity's `apply_spec` keeps only its own.
 
-use crate::manage_error::ManageError;
 use chrono::{DateTime, Months, Utc};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use tollgate_shared::duration::Span;
 use tollgate_shared::snapshot::Limits;
 
-pub fn usd(field: &'static str, v: Option<f64>) -> Result<Option<f64>, ManageError> {
+/// An invalid field; becomes the caller's `Invalid` error through `?`.
+#[derive(Debug)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        FieldError {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+pub fn usd(field: &'static str, v: Option<f64>) -> Result<Option<f64>, FieldError> {
     match v {
-        Some(x) if !x.is_finite() || x < 0.0 => Err(ManageError::invalid(
+        Some(x) if !x.is_finite() || x < 0.0 => Err(FieldError::invalid(
             field,
             format!("must be a number ≥ 0, got {x}"),
         )),
@@ -19,16 +38,16 @@ pub fn usd(field: &'static str, v: Option<f64>) -> Result<Option<f64>, ManageErr
     }
 }
 
-pub fn count(field: &'static str, v: Option<i64>) -> Result<Option<i64>, ManageError> {
+pub fn count(field: &'static str, v: Option<i64>) -> Result<Option<i64>, FieldError> {
     match v {
-        Some(x) if x < 0 => Err(ManageError::invalid(field, format!("must be ≥ 0, got {x}"))),
+        Some(x) if x < 0 => Err(FieldError::invalid(field, format!("must be ≥ 0, got {x}"))),
         other => Ok(other),
     }
 }
 
-pub fn model_limits(field: &'static str, map: &HashMap<String, i64>) -> Result<Value, ManageError> {
+pub fn model_limits(field: &'static str, map: &HashMap<String, i64>) -> Result<Value, FieldError> {
     if let Some((model, v)) = map.iter().find(|(_, v)| **v < 0) {
-        return Err(ManageError::invalid(
+        return Err(FieldError::invalid(
             field,
             format!("limit for {model} must be ≥ 0, got {v}"),
         ));
@@ -36,9 +55,9 @@ pub fn model_limits(field: &'static str, map: &HashMap<String, i64>) -> Result<V
     Ok(json!(map.iter().collect::<BTreeMap<_, _>>()))
 }
 
-pub fn models(values: &[String]) -> Result<Value, ManageError> {
+pub fn models(values: &[String]) -> Result<Value, FieldError> {
     if values.iter().any(|m| m.trim().is_empty()) {
-        return Err(ManageError::invalid(
+        return Err(FieldError::invalid(
             "models",
             "model names must not be empty",
         ));
@@ -49,23 +68,87 @@ pub fn models(values: &[String]) -> Result<Value, ManageError> {
 /// A budget period and when it next resets: `None` clears both.
 pub type BudgetPeriod = (Option<String>, Option<DateTime<Utc>>);
 
-pub fn budget_period(duration: &str, now: DateTime<Utc>) -> Result<BudgetPeriod, ManageError> {
+pub fn budget_period(duration: &str, now: DateTime<Utc>) -> Result<BudgetPeriod, FieldError> {
     let duration = duration.trim();
     if duration.is_empty() {
         return Ok((None, None));
     }
-    let span = Span::parse(duration)
-        .map_err(|e| ManageError::invalid("budget_duration", e.to_string()))?;
-    let reset = match span {
+    let span =
+        Span::parse(duration).map_err(|e| FieldError::invalid("budget_duration", e.to_string()))?;
+    let reset =
+        span_end(span, now).ok_or_else(|| FieldError::invalid("budget_duration", "is too long"))?;
+    Ok((Some(duration.to_string()), Some(reset)))
+}
+
+/// `now` plus `span`; `None` past the end of time.
+pub fn span_end(span: Span, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match span {
         Span::Seconds(s) => i64::try_from(s)
             .ok()
             .and_then(chrono::TimeDelta::try_seconds)
             .and_then(|d| now.checked_add_signed(d)),
         Span::Months(m) => now.checked_add_months(Months::new(m)),
     }
-    .ok_or_else(|| ManageError::invalid("budget_duration", "is too long"))?;
-    Ok((Some(duration.to_string()), Some(reset)))
 }
+
+/// `max_budget`, `soft_budget` and `budget_duration` (with its reset) of
+/// `$spec: &Spec`, validated and written to `$row: &mut ActiveModel`; `?`
+/// returns the first invalid field as the caller's error.
+macro_rules! apply_budgets {
+    ($spec:expr, $row:expr, $now:expr) => {{
+        use $crate::entity_fields::{budget_period, usd};
+        let (spec, row): (&_, &mut _) = ($spec, $row);
+        if spec.max_budget.is_some() {
+            row.max_budget = ::sea_orm::Set(usd("max_budget", spec.max_budget)?);
+        }
+        if spec.soft_budget.is_some() {
+            row.soft_budget = ::sea_orm::Set(usd("soft_budget", spec.soft_budget)?);
+        }
+        if let Some(d) = &spec.budget_duration {
+            let (duration, reset) = budget_period(d, $now)?;
+            row.budget_duration = ::sea_orm::Set(duration);
+            row.budget_reset_at = ::sea_orm::Set(reset);
+        }
+    }};
+}
+pub(crate) use apply_budgets;
+
+/// `rpm_limit`, `tpm_limit` and `max_parallel_requests`, like `apply_budgets!`.
+macro_rules! apply_rate_limits {
+    ($spec:expr, $row:expr) => {{
+        use $crate::entity_fields::count;
+        let (spec, row): (&_, &mut _) = ($spec, $row);
+        if spec.rpm_limit.is_some() {
+            row.rpm_limit = ::sea_orm::Set(count("rpm_limit", spec.rpm_limit)?);
+        }
+        if spec.tpm_limit.is_some() {
+            row.tpm_limit = ::sea_orm::Set(count("tpm_limit", spec.tpm_limit)?);
+        }
+        if spec.max_parallel_requests.is_some() {
+            row.max_parallel_requests =
+                ::sea_orm::Set(count("max_parallel_requests", spec.max_parallel_requests)?);
+        }
+    }};
+}
+pub(crate) use apply_rate_limits;
+
+/// `model_rpm_limit`, `model_tpm_limit` and `metadata`, like `apply_budgets!`.
+macro_rules! apply_model_limits {
+    ($spec:expr, $row:expr) => {{
+        use $crate::entity_fields::model_limits;
+        let (spec, row): (&_, &mut _) = ($spec, $row);
+        if let Some(m) = &spec.model_rpm_limit {
+            row.model_rpm_limit = ::sea_orm::Set(model_limits("model_rpm_limit", &m.limits)?);
+        }
+        if let Some(m) = &spec.model_tpm_limit {
+            row.model_tpm_limit = ::sea_orm::Set(model_limits("model_tpm_limit", &m.limits)?);
+        }
+        if let Some(metadata) = &spec.metadata {
+            row.metadata = ::sea_orm::Set(::tollgate_proto::json::to_json(metadata));
+        }
+    }};
+}
+pub(crate) use apply_model_limits;
 
 /// `""` clears an optional text field.
 pub fn text(v: &str) -> Option<String> {
@@ -111,8 +194,27 @@ pub struct LimitColumns {
     pub soft_budget: Option<f64>,
 }
 
+/// The `LimitColumns` of a row that names them alike.
+macro_rules! limit_columns {
+    ($row:expr) => {{
+        let row = &$row;
+        $crate::entity_fields::LimitColumns {
+            rpm_limit: row.rpm_limit,
+            tpm_limit: row.tpm_limit,
+            max_parallel_requests: row.max_parallel_requests,
+            max_budget: row.max_budget,
+            soft_budget: row.soft_budget,
+        }
+    }};
+}
+pub(crate) use limit_columns;
+
+/// A limit column as the snapshot holds it; a negative value is no limit.
+pub fn unsigned(v: Option<i64>) -> Option<u64> {
+    v.and_then(|n| u64::try_from(n).ok())
+}
+
 pub fn snapshot_limits(c: LimitColumns) -> Limits {
-    let unsigned = |v: Option<i64>| v.and_then(|n| u64::try_from(n).ok());
     Limits {
         rpm_limit: unsigned(c.rpm_limit),
         tpm_limit: unsigned(c.tpm_limit),

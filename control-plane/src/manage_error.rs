@@ -1,5 +1,6 @@
 //! The error of the team, user and customer services, and its gRPC status.
 
+use crate::entity_fields::FieldError;
 use crate::keys::KeyError;
 use crate::publisher::PublishError;
 use tonic::Status;
@@ -28,6 +29,15 @@ impl ManageError {
         ManageError::Invalid {
             field,
             message: message.into(),
+        }
+    }
+}
+
+impl From<FieldError> for ManageError {
+    fn from(e: FieldError) -> Self {
+        ManageError::Invalid {
+            field: e.field,
+            message: e.message,
         }
     }
 }

@@ -122,6 +122,7 @@ def test_bad_input_is_a_400_and_nothing_is_written(cluster, mock_provider):
         ({"max_budget": -1}, "max_budget"),
         ({"duration": "forever"}, "duration"),
         ({"budget_duration": "1 week"}, "budget_duration"),
+        ({"budget_duration": "100000000000000000s"}, "budget_duration"),
         ({"key_alias": "taken"}, "taken"),
         ({"models": "local-mock"}, "models"),
         ({"rpm_limit": "ten"}, "rpm_limit"),

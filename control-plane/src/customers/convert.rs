@@ -3,7 +3,7 @@
 use crate::db::CustomerRow;
 use crate::db::entities::customer::ActiveModel;
 use crate::entity_fields::{
-    LimitColumns, budget_period, count, snapshot_limits, spend_usd, text, usd,
+    apply_budgets, apply_rate_limits, limit_columns, snapshot_limits, spend_usd, text,
 };
 use crate::manage_error::ManageError;
 use chrono::{DateTime, Utc};
@@ -45,27 +45,8 @@ pub fn apply_spec(
     if let Some(blocked) = spec.blocked {
         row.blocked = Set(blocked);
     }
-    if spec.max_budget.is_some() {
-        row.max_budget = Set(usd("max_budget", spec.max_budget)?);
-    }
-    if spec.soft_budget.is_some() {
-        row.soft_budget = Set(usd("soft_budget", spec.soft_budget)?);
-    }
-    if let Some(d) = &spec.budget_duration {
-        let (duration, reset) = budget_period(d, now)?;
-        row.budget_duration = Set(duration);
-        row.budget_reset_at = Set(reset);
-    }
-    if spec.rpm_limit.is_some() {
-        row.rpm_limit = Set(count("rpm_limit", spec.rpm_limit)?);
-    }
-    if spec.tpm_limit.is_some() {
-        row.tpm_limit = Set(count("tpm_limit", spec.tpm_limit)?);
-    }
-    if spec.max_parallel_requests.is_some() {
-        row.max_parallel_requests =
-            Set(count("max_parallel_requests", spec.max_parallel_requests)?);
-    }
+    apply_budgets!(spec, row, now);
+    apply_rate_limits!(spec, row);
     if let Some(region) = &spec.allowed_model_region {
         let region = text(region);
         if let Some(r) = &region
@@ -108,12 +89,6 @@ pub fn customer_to_snapshot(row: &CustomerRow) -> snapshot::Customer {
     snapshot::Customer {
         user_id: row.user_id.clone(),
         blocked: row.blocked,
-        limits: snapshot_limits(LimitColumns {
-            rpm_limit: row.rpm_limit,
-            tpm_limit: row.tpm_limit,
-            max_parallel_requests: row.max_parallel_requests,
-            max_budget: row.max_budget,
-            soft_budget: row.soft_budget,
-        }),
+        limits: snapshot_limits(limit_columns!(row)),
     }
 }

@@ -4,7 +4,8 @@
 //! `budget_reset_at` — keys, teams, users, customers — by name, so one clock
 //! serves them all.
 
-use chrono::{DateTime, Months, Utc};
+use crate::entity_fields::span_end;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
 use tollgate_shared::duration::Span;
@@ -179,12 +180,12 @@ impl Budgets {
 /// The end of the budget period running at `now`, stepping from the last
 /// reset time so periods do not drift; after a long outage, from `now`.
 pub fn next_reset(from: DateTime<Utc>, span: Span, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let step = |t: DateTime<Utc>| match span {
-        Span::Seconds(s) => t.checked_add_signed(chrono::Duration::seconds(i64::try_from(s).ok()?)),
-        Span::Months(m) => t.checked_add_months(Months::new(m)),
-    };
-    let next = step(from)?;
-    if next > now { Some(next) } else { step(now) }
+    let next = span_end(span, from)?;
+    if next > now {
+        Some(next)
+    } else {
+        span_end(span, now)
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +207,10 @@ mod tests {
         assert_eq!(
             next_reset(t0, Span::Seconds(10), late),
             Some(late + chrono::Duration::seconds(10))
+        );
+        assert_eq!(
+            next_reset(t0, Span::Seconds(100_000_000_000_000_000), t0),
+            None
         );
         assert_eq!(
             next_reset(t0, Span::Months(1), t0).map(|t| t.to_rfc3339()),

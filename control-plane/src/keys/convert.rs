@@ -3,56 +3,26 @@
 use super::KeyError;
 use crate::db::VirtualKeyRow;
 use crate::db::entities::virtual_key::ActiveModel;
-use chrono::{DateTime, Months, Utc};
+use crate::entity_fields::{
+    apply_model_limits, apply_rate_limits, int_map, models, span_end, spend_usd, strings, unsigned,
+    unsigned_map,
+};
+use chrono::{DateTime, Utc};
 use sea_orm::Set;
-use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use serde_json::json;
 use tollgate_proto::json as pjson;
 use tollgate_proto::v1::{Key, KeySpec};
 use tollgate_shared::duration::Span;
 use tollgate_shared::keys::KeyHash;
 use tollgate_shared::snapshot::VirtualKey;
 
-fn non_negative(field: &'static str, v: Option<f64>) -> Result<Option<f64>, KeyError> {
-    match v {
-        Some(x) if !x.is_finite() || x < 0.0 => Err(KeyError::invalid(
-            field,
-            format!("must be a number ≥ 0, got {x}"),
-        )),
-        other => Ok(other),
-    }
-}
-
-fn non_negative_int(field: &'static str, v: Option<i64>) -> Result<Option<i64>, KeyError> {
-    match v {
-        Some(x) if x < 0 => Err(KeyError::invalid(field, format!("must be ≥ 0, got {x}"))),
-        other => Ok(other),
-    }
-}
-
-fn limits(field: &'static str, map: &HashMap<String, i64>) -> Result<Value, KeyError> {
-    if let Some((model, v)) = map.iter().find(|(_, v)| **v < 0) {
-        return Err(KeyError::invalid(
-            field,
-            format!("limit for {model} must be ≥ 0, got {v}"),
-        ));
-    }
-    Ok(json!(map.iter().collect::<BTreeMap<_, _>>()))
-}
-
 pub fn expiry(duration: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, KeyError> {
     if duration.trim().is_empty() {
         return Ok(None);
     }
     let span = Span::parse(duration).map_err(|e| KeyError::invalid("duration", e.to_string()))?;
-    let at = match span {
-        Span::Seconds(s) => i64::try_from(s)
-            .ok()
-            .and_then(chrono::TimeDelta::try_seconds)
-            .and_then(|d| now.checked_add_signed(d)),
-        Span::Months(m) => now.checked_add_months(Months::new(m)),
-    };
-    at.map(Some)
+    span_end(span, now)
+        .map(Some)
         .ok_or_else(|| KeyError::invalid("duration", "is too long"))
 }
 
@@ -72,30 +42,10 @@ pub fn apply_spec(
             row.active_alias = Set(Some(alias.to_string()));
         }
     }
-    if let Some(models) = &spec.models {
-        if models.values.iter().any(|m| m.trim().is_empty()) {
-            return Err(KeyError::invalid("models", "model names must not be empty"));
-        }
-        row.models = Set(json!(models.values));
+    if let Some(list) = &spec.models {
+        row.models = Set(models(&list.values)?);
     }
-    if spec.max_budget.is_some() {
-        row.max_budget = Set(non_negative("max_budget", spec.max_budget)?);
-    }
-    if spec.soft_budget.is_some() {
-        row.soft_budget = Set(non_negative("soft_budget", spec.soft_budget)?);
-    }
-    if let Some(d) = &spec.budget_duration {
-        if d.trim().is_empty() {
-            row.budget_duration = Set(None);
-            row.budget_reset_at = Set(None);
-        } else {
-            let span =
-                Span::parse(d).map_err(|e| KeyError::invalid("budget_duration", e.to_string()))?;
-            row.budget_duration = Set(Some(d.trim().to_string()));
-            // A new period starts now (LiteLLM: budget_reset_at = now + duration).
-            row.budget_reset_at = Set(crate::db::budgets::next_reset(now, span, now));
-        }
-    }
+    crate::entity_fields::apply_budgets!(spec, row, now);
     if let Some(d) = &spec.duration {
         row.expires = Set(expiry(d, now)?);
     }
@@ -105,27 +55,8 @@ pub fn apply_spec(
     if let Some(user) = &spec.user_id {
         row.user_id = Set(Some(user.clone()).filter(|u| !u.is_empty()));
     }
-    if spec.rpm_limit.is_some() {
-        row.rpm_limit = Set(non_negative_int("rpm_limit", spec.rpm_limit)?);
-    }
-    if spec.tpm_limit.is_some() {
-        row.tpm_limit = Set(non_negative_int("tpm_limit", spec.tpm_limit)?);
-    }
-    if spec.max_parallel_requests.is_some() {
-        row.max_parallel_requests = Set(non_negative_int(
-            "max_parallel_requests",
-            spec.max_parallel_requests,
-        )?);
-    }
-    if let Some(m) = &spec.model_rpm_limit {
-        row.model_rpm_limit = Set(limits("model_rpm_limit", &m.limits)?);
-    }
-    if let Some(m) = &spec.model_tpm_limit {
-        row.model_tpm_limit = Set(limits("model_tpm_limit", &m.limits)?);
-    }
-    if let Some(metadata) = &spec.metadata {
-        row.metadata = Set(pjson::to_json(metadata));
-    }
+    apply_rate_limits!(spec, row);
+    apply_model_limits!(spec, row);
     if let Some(blocked) = spec.blocked {
         row.blocked = Set(blocked);
     }
@@ -146,30 +77,6 @@ pub fn apply_spec(
         row.tags = Set(json!(tags.values));
     }
     Ok(())
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn int_map(v: &Value) -> BTreeMap<String, i64> {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_i64().map(|n| (k.clone(), n)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn unsigned(v: Option<i64>) -> Option<u64> {
-    v.and_then(|n| u64::try_from(n).ok())
 }
 
 pub fn key_to_proto(row: &VirtualKeyRow) -> Key {
@@ -194,7 +101,7 @@ pub fn key_to_proto(row: &VirtualKeyRow) -> Key {
         blocked: row.blocked,
         aliases: pjson::from_json(&row.aliases),
         tags: strings(&row.tags),
-        spend: tollgate_shared::pricing::to_usd(u64::try_from(row.spend_picos).unwrap_or(0)),
+        spend: spend_usd(row.spend_picos),
         created_at: row.created_at.to_rfc3339(),
         updated_at: row.updated_at.to_rfc3339(),
         status: if row.deleted_at.is_some() {
@@ -209,11 +116,6 @@ pub fn key_to_proto(row: &VirtualKeyRow) -> Key {
 /// `None` for a row whose token is not a SHA-256 hex (never written by us).
 pub fn key_to_snapshot(row: &VirtualKeyRow) -> Option<VirtualKey> {
     let token = KeyHash::from_hex(&row.token)?;
-    let to_u64 = |m: BTreeMap<String, i64>| {
-        m.into_iter()
-            .filter_map(|(k, v)| u64::try_from(v).ok().map(|v| (k, v)))
-            .collect()
-    };
     Some(VirtualKey {
         token,
         key_name: row.key_name.clone(),
@@ -226,8 +128,8 @@ pub fn key_to_snapshot(row: &VirtualKeyRow) -> Option<VirtualKey> {
         rpm_limit: unsigned(row.rpm_limit),
         tpm_limit: unsigned(row.tpm_limit),
         max_parallel_requests: unsigned(row.max_parallel_requests),
-        model_rpm_limit: to_u64(int_map(&row.model_rpm_limit)),
-        model_tpm_limit: to_u64(int_map(&row.model_tpm_limit)),
+        model_rpm_limit: unsigned_map(&row.model_rpm_limit),
+        model_tpm_limit: unsigned_map(&row.model_tpm_limit),
         max_budget_picos: row.max_budget.and_then(tollgate_shared::pricing::from_usd),
         soft_budget_picos: row.soft_budget.and_then(tollgate_shared::pricing::from_usd),
         aliases: row

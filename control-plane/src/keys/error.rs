@@ -1,3 +1,4 @@
+use crate::entity_fields::FieldError;
 use crate::publisher::PublishError;
 use tonic::Status;
 
@@ -23,6 +24,15 @@ impl KeyError {
         KeyError::Invalid {
             field,
             message: message.into(),
+        }
+    }
+}
+
+impl From<FieldError> for KeyError {
+    fn from(e: FieldError) -> Self {
+        KeyError::Invalid {
+            field: e.field,
+            message: e.message,
         }
     }
 }

@@ -4,6 +4,7 @@ use super::KeyError;
 use super::convert::{apply_spec, key_to_proto};
 use crate::db::entities::virtual_key::ActiveModel;
 use crate::db::{KeyFilter, VirtualKeyRow, VirtualKeys};
+use crate::manage_error::is_unique_violation;
 use crate::publisher::Publisher;
 use chrono::Utc;
 use sea_orm::{IntoActiveModel, Set};
@@ -14,6 +15,10 @@ use tollgate_proto::v1::{
     ListKeysRequest, ListKeysResponse, RegenerateKeyRequest, UpdateKeyRequest,
 };
 use tollgate_shared::keys::{KeyHash, abbreviate};
+
+/// Enough for every key a team or user can have in practice; listing is
+/// paginated only for display.
+const ALL_KEYS: u64 = 1_000_000;
 
 pub struct KeyService {
     keys: VirtualKeys,
@@ -32,11 +37,6 @@ fn token_of(reference: &str) -> String {
 
 fn new_plaintext() -> String {
     format!("sk-{}", hex::encode(rand::random::<[u8; 16]>()))
-}
-
-fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
-    let text = e.to_string().to_ascii_lowercase();
-    text.contains("unique") || text.contains("duplicate key")
 }
 
 impl KeyService {
@@ -271,6 +271,30 @@ impl KeyService {
             deleted_keys,
             snapshot_version,
         })
+    }
+
+    /// Every key `filter` selects (a team's or a user's), newest first, in
+    /// one page.
+    pub async fn all_of(&self, filter: &KeyFilter) -> Result<Vec<VirtualKeyRow>, KeyError> {
+        Ok(self.keys.list(filter, 1, ALL_KEYS).await?.0)
+    }
+
+    /// Deletes every key `filter` selects; answers their tokens.
+    pub async fn delete_all_of(&self, filter: &KeyFilter) -> Result<Vec<String>, KeyError> {
+        let tokens: Vec<String> = self
+            .all_of(filter)
+            .await?
+            .into_iter()
+            .map(|k| k.token)
+            .collect();
+        if !tokens.is_empty() {
+            self.delete(DeleteKeysRequest {
+                keys: tokens.clone(),
+                key_aliases: Vec::new(),
+            })
+            .await?;
+        }
+        Ok(tokens)
     }
 
     /// A new key with the old one's settings; the old key stops working.

@@ -2,7 +2,7 @@
 
 use super::TEAM_ROLES;
 use super::convert::{apply_spec, blank, team_to_proto};
-use crate::db::{KeyFilter, TeamMemberRow, TeamMembers, TeamRow, Teams, Users, VirtualKeys};
+use crate::db::{KeyFilter, TeamMemberRow, TeamMembers, TeamRow, Teams, Users};
 use crate::entity_fields::new_id;
 use crate::keys::{KeyService, key_to_proto};
 use crate::manage_error::{ManageError, is_unique_violation};
@@ -12,20 +12,15 @@ use sea_orm::{IntoActiveModel, Set};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tollgate_proto::v1::{
-    AddTeamMemberRequest, CreateTeamRequest, DeleteKeysRequest, DeleteTeamsRequest,
-    DeleteTeamsResponse, Key, ListTeamsRequest, ListTeamsResponse, RemoveTeamMemberRequest, Team,
-    TeamMember, TeamResponse, UpdateTeamRequest,
+    AddTeamMemberRequest, CreateTeamRequest, DeleteTeamsRequest, DeleteTeamsResponse, Key,
+    ListTeamsRequest, ListTeamsResponse, RemoveTeamMemberRequest, Team, TeamMember, TeamResponse,
+    UpdateTeamRequest,
 };
-
-/// Enough for every key a team or user can have in practice; listing is
-/// paginated only for display.
-const ALL_KEYS: u64 = 1_000_000;
 
 pub struct TeamService {
     teams: Teams,
     members: TeamMembers,
     users: Users,
-    keys: VirtualKeys,
     key_service: Arc<KeyService>,
     publisher: Arc<Publisher>,
 }
@@ -38,6 +33,13 @@ struct Resolved {
     create_with_email: Option<Option<String>>,
 }
 
+fn team_keys(team_id: &str) -> KeyFilter {
+    KeyFilter {
+        team_id: Some(team_id.to_string()),
+        ..KeyFilter::default()
+    }
+}
+
 impl TeamService {
     pub fn new(
         db: sea_orm::DatabaseConnection,
@@ -47,8 +49,7 @@ impl TeamService {
         Self {
             teams: Teams::new(db.clone()),
             members: TeamMembers::new(db.clone()),
-            users: Users::new(db.clone()),
-            keys: VirtualKeys::new(db),
+            users: Users::new(db),
             key_service,
             publisher,
         }
@@ -228,17 +229,8 @@ impl TeamService {
         self.respond(&stored).await
     }
 
-    async fn key_tokens(&self, filter: KeyFilter) -> Result<Vec<String>, ManageError> {
-        let (rows, _) = self.keys.list(&filter, 1, ALL_KEYS).await?;
-        Ok(rows.into_iter().map(|k| k.token).collect())
-    }
-
     pub async fn keys_of(&self, team_id: &str) -> Result<Vec<Key>, ManageError> {
-        let filter = KeyFilter {
-            team_id: Some(team_id.to_string()),
-            ..KeyFilter::default()
-        };
-        let (rows, _) = self.keys.list(&filter, 1, ALL_KEYS).await?;
+        let rows = self.key_service.all_of(&team_keys(team_id)).await?;
         Ok(rows.iter().map(key_to_proto).collect())
     }
 
@@ -259,21 +251,7 @@ impl TeamService {
         }
         let mut deleted_keys = Vec::new();
         for id in &request.team_ids {
-            let tokens = self
-                .key_tokens(KeyFilter {
-                    team_id: Some(id.clone()),
-                    ..KeyFilter::default()
-                })
-                .await?;
-            if !tokens.is_empty() {
-                self.key_service
-                    .delete(DeleteKeysRequest {
-                        keys: tokens.clone(),
-                        key_aliases: Vec::new(),
-                    })
-                    .await?;
-            }
-            deleted_keys.extend(tokens);
+            deleted_keys.extend(self.key_service.delete_all_of(&team_keys(id)).await?);
             self.members.remove_team(id).await?;
             self.teams.delete(id).await?;
         }

@@ -4,8 +4,8 @@ use super::USER_ROLES;
 use crate::db::UserRow;
 use crate::db::entities::user::ActiveModel;
 use crate::entity_fields::{
-    LimitColumns, budget_period, count, int_map, model_limits, models, snapshot_limits, spend_usd,
-    strings, text, usd,
+    apply_budgets, apply_model_limits, apply_rate_limits, int_map, limit_columns, models,
+    snapshot_limits, spend_usd, strings, text,
 };
 use crate::manage_error::ManageError;
 use chrono::{DateTime, Utc};
@@ -62,36 +62,9 @@ pub fn apply_spec(
     if let Some(list) = &spec.models {
         row.models = Set(models(&list.values)?);
     }
-    if spec.max_budget.is_some() {
-        row.max_budget = Set(usd("max_budget", spec.max_budget)?);
-    }
-    if spec.soft_budget.is_some() {
-        row.soft_budget = Set(usd("soft_budget", spec.soft_budget)?);
-    }
-    if let Some(d) = &spec.budget_duration {
-        let (duration, reset) = budget_period(d, now)?;
-        row.budget_duration = Set(duration);
-        row.budget_reset_at = Set(reset);
-    }
-    if spec.rpm_limit.is_some() {
-        row.rpm_limit = Set(count("rpm_limit", spec.rpm_limit)?);
-    }
-    if spec.tpm_limit.is_some() {
-        row.tpm_limit = Set(count("tpm_limit", spec.tpm_limit)?);
-    }
-    if spec.max_parallel_requests.is_some() {
-        row.max_parallel_requests =
-            Set(count("max_parallel_requests", spec.max_parallel_requests)?);
-    }
-    if let Some(m) = &spec.model_rpm_limit {
-        row.model_rpm_limit = Set(model_limits("model_rpm_limit", &m.limits)?);
-    }
-    if let Some(m) = &spec.model_tpm_limit {
-        row.model_tpm_limit = Set(model_limits("model_tpm_limit", &m.limits)?);
-    }
-    if let Some(metadata) = &spec.metadata {
-        row.metadata = Set(pjson::to_json(metadata));
-    }
+    apply_budgets!(spec, row, now);
+    apply_rate_limits!(spec, row);
+    apply_model_limits!(spec, row);
     Ok(())
 }
 
@@ -123,12 +96,6 @@ pub fn user_to_snapshot(row: &UserRow) -> snapshot::User {
     snapshot::User {
         user_id: row.user_id.clone(),
         models: strings(&row.models),
-        limits: snapshot_limits(LimitColumns {
-            rpm_limit: row.rpm_limit,
-            tpm_limit: row.tpm_limit,
-            max_parallel_requests: row.max_parallel_requests,
-            max_budget: row.max_budget,
-            soft_budget: row.soft_budget,
-        }),
+        limits: snapshot_limits(limit_columns!(row)),
     }
 }

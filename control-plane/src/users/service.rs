@@ -1,7 +1,7 @@
 //! LiteLLM's user operations over `users`.
 
 use super::convert::{apply_spec, blank_user, user_to_proto};
-use crate::db::{KeyFilter, TeamMembers, Teams, UserRow, Users, VirtualKeys};
+use crate::db::{KeyFilter, TeamMembers, Teams, UserRow, Users};
 use crate::entity_fields::new_id;
 use crate::keys::{KeyService, key_to_proto};
 use crate::manage_error::{ManageError, is_unique_violation};
@@ -10,19 +10,23 @@ use chrono::Utc;
 use sea_orm::{IntoActiveModel, Set};
 use std::sync::Arc;
 use tollgate_proto::v1::{
-    CreateUserRequest, DeleteKeysRequest, DeleteUsersRequest, DeleteUsersResponse,
-    GenerateKeyRequest, ListUsersRequest, ListUsersResponse, UpdateUserRequest, User, UserResponse,
+    CreateUserRequest, DeleteUsersRequest, DeleteUsersResponse, GenerateKeyRequest,
+    ListUsersRequest, ListUsersResponse, UpdateUserRequest, User, UserResponse,
 };
-
-const ALL_KEYS: u64 = 1_000_000;
 
 pub struct UserService {
     users: Users,
     teams: Teams,
     members: TeamMembers,
-    keys: VirtualKeys,
     key_service: Arc<KeyService>,
     publisher: Arc<Publisher>,
+}
+
+fn user_keys(user_id: &str) -> KeyFilter {
+    KeyFilter {
+        user_id: Some(user_id.to_string()),
+        ..KeyFilter::default()
+    }
 }
 
 impl UserService {
@@ -34,8 +38,7 @@ impl UserService {
         Self {
             users: Users::new(db.clone()),
             teams: Teams::new(db.clone()),
-            members: TeamMembers::new(db.clone()),
-            keys: VirtualKeys::new(db),
+            members: TeamMembers::new(db),
             key_service,
             publisher,
         }
@@ -65,14 +68,6 @@ impl UserService {
             .map(|m| m.team_id)
             .collect();
         Ok(user_to_proto(row, teams))
-    }
-
-    async fn key_rows(&self, user_id: &str) -> Result<Vec<crate::db::VirtualKeyRow>, ManageError> {
-        let filter = KeyFilter {
-            user_id: Some(user_id.to_string()),
-            ..KeyFilter::default()
-        };
-        Ok(self.keys.list(&filter, 1, ALL_KEYS).await?.0)
     }
 
     /// Nothing is written unless every field and every team is valid; a key
@@ -172,21 +167,7 @@ impl UserService {
         }
         let mut deleted_keys = Vec::new();
         for id in &request.user_ids {
-            let tokens: Vec<String> = self
-                .key_rows(id)
-                .await?
-                .into_iter()
-                .map(|k| k.token)
-                .collect();
-            if !tokens.is_empty() {
-                self.key_service
-                    .delete(DeleteKeysRequest {
-                        keys: tokens.clone(),
-                        key_aliases: Vec::new(),
-                    })
-                    .await?;
-            }
-            deleted_keys.extend(tokens);
+            deleted_keys.extend(self.key_service.delete_all_of(&user_keys(id)).await?);
             self.members.remove_user(id).await?;
             self.users.delete(id).await?;
         }
@@ -201,7 +182,8 @@ impl UserService {
     pub async fn get(&self, user_id: &str) -> Result<UserResponse, ManageError> {
         let row = self.existing(user_id).await?;
         let keys = self
-            .key_rows(user_id)
+            .key_service
+            .all_of(&user_keys(user_id))
             .await?
             .iter()
             .map(key_to_proto)
