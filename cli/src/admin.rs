@@ -1,8 +1,8 @@
 //! Talking to a control plane's AdminService.
 
 use anyhow::Context as _;
-use tollgate_proto::v1::GetStatusRequest;
 use tollgate_proto::v1::admin_service_client::AdminServiceClient;
+use tollgate_proto::v1::{GetStatusRequest, StringList};
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
@@ -36,6 +36,12 @@ pub type Client = AdminServiceClient<Channel>;
 
 impl Connection {
     pub async fn client(&self) -> anyhow::Result<Client> {
+        Ok(AdminServiceClient::new(self.channel().await?))
+    }
+
+    /// A channel to the control plane (TLS with --tls-ca), for any of its
+    /// services.
+    pub async fn channel(&self) -> anyhow::Result<Channel> {
         tollgate_shared::tls::install_crypto_provider();
         let mut endpoint =
             Endpoint::from_shared(self.control_plane.clone()).with_context(|| {
@@ -49,13 +55,12 @@ impl Connection {
             endpoint = endpoint
                 .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))?;
         }
-        let channel = endpoint.connect().await.with_context(|| {
+        endpoint.connect().await.with_context(|| {
             format!(
                 "cannot reach the control plane at {}; is it running? (set --control-plane or TOLLGATE_CONTROL_PLANE)",
                 self.control_plane
             )
-        })?;
-        Ok(AdminServiceClient::new(channel))
+        })
     }
 
     /// Wraps a message with the master key.
@@ -75,6 +80,26 @@ impl Connection {
         request.metadata_mut().insert("authorization", value);
         Ok(request)
     }
+
+    /// Calls the control plane with the master key, e.g.
+    /// `c.call(&mut client, request, Client::get_team)`; its errors say what
+    /// to do ([`explain`]).
+    pub async fn call<C, T, R>(
+        &self,
+        client: &mut C,
+        message: T,
+        method: impl AsyncFnOnce(&mut C, tonic::Request<T>) -> Result<tonic::Response<R>, tonic::Status>,
+    ) -> anyhow::Result<R> {
+        let request = self.request(message)?;
+        Ok(method(client, request).await.map_err(explain)?.into_inner())
+    }
+}
+
+/// A comma-separated list as given (`--models a,b`), without empty items.
+pub fn string_list(values: &Option<Vec<String>>) -> Option<StringList> {
+    values.clone().map(|values| StringList {
+        values: values.into_iter().filter(|v| !v.is_empty()).collect(),
+    })
 }
 
 /// A gRPC error as a sentence that says what to do.
@@ -90,11 +115,9 @@ pub fn explain(status: tonic::Status) -> anyhow::Error {
 
 pub async fn status(connection: Connection) -> anyhow::Result<()> {
     let mut client = connection.client().await?;
-    let s = client
-        .get_status(connection.request(GetStatusRequest {})?)
-        .await
-        .map_err(explain)?
-        .into_inner();
+    let s = connection
+        .call(&mut client, GetStatusRequest {}, Client::get_status)
+        .await?;
     if connection.json {
         let planes: Vec<_> = s
             .data_planes

@@ -1,8 +1,11 @@
 //! `tollgate customers …`: end users through the AdminService.
 
-use crate::admin::{Connection, explain};
-use crate::table::{print_json, print_line, print_table};
-use serde_json::{Value, json};
+use crate::admin::{Client, Connection};
+use crate::table::{
+    budget_cell, json_rows, or_dash, print_deleted, print_json, print_line, print_table,
+    status_cell,
+};
+use serde_json::Value;
 use tollgate_proto::org_json::customer_json;
 use tollgate_proto::v1::{
     CreateCustomerRequest, Customer, CustomerSpec, DeleteCustomersRequest, GetCustomerRequest,
@@ -88,7 +91,8 @@ impl SpecArgs {
     }
 }
 
-fn show(c: &Connection, customer: &Customer) {
+fn show(c: &Connection, customer: Option<&Customer>) {
+    let Some(customer) = customer else { return };
     if c.json {
         print_json(&Value::Object(customer_json(customer)));
         return;
@@ -100,9 +104,7 @@ fn show(c: &Connection, customer: &Customer) {
     ));
     print_line(&format!(
         "budget:  {}   spend: ${:.6}   blocked: {}",
-        customer
-            .max_budget
-            .map_or_else(|| "none".to_string(), |b| format!("${b}")),
+        budget_cell(customer.max_budget, "none"),
         customer.spend,
         customer.blocked
     ));
@@ -110,12 +112,7 @@ fn show(c: &Connection, customer: &Customer) {
 
 fn table(c: &Connection, customers: &[Customer]) {
     if c.json {
-        print_json(&Value::Array(
-            customers
-                .iter()
-                .map(|x| Value::Object(customer_json(x)))
-                .collect(),
-        ));
+        print_json(&json_rows(customers, customer_json));
         return;
     }
     print_table(
@@ -125,11 +122,11 @@ fn table(c: &Connection, customers: &[Customer]) {
             .map(|x| {
                 vec![
                     x.user_id.clone(),
-                    x.alias.clone().unwrap_or_else(|| "-".into()),
-                    x.max_budget.map_or_else(|| "-".into(), |b| format!("${b}")),
+                    or_dash(x.alias.as_deref()),
+                    budget_cell(x.max_budget, "-"),
                     format!("${:.6}", x.spend),
-                    x.allowed_model_region.clone().unwrap_or_else(|| "-".into()),
-                    if x.blocked { "blocked" } else { "active" }.into(),
+                    or_dash(x.allowed_model_region.as_deref()),
+                    status_cell(x.blocked),
                 ]
             })
             .collect(),
@@ -146,81 +143,58 @@ pub async fn run(args: CustomersArgs) -> anyhow::Result<()> {
                 user_id,
                 spec: Some(spec.spec()),
             };
-            let r = client
-                .create_customer(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if let Some(x) = &r.customer {
-                show(&c, x);
-            }
+            let r = c
+                .call(&mut client, request, Client::create_customer)
+                .await?;
+            show(&c, r.customer.as_ref());
         }
         CustomersCommand::List => {
-            let r = client
-                .list_customers(c.request(ListCustomersRequest {})?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let request = ListCustomersRequest {};
+            let r = c.call(&mut client, request, Client::list_customers).await?;
             table(&c, &r.customers);
         }
         CustomersCommand::Info { user_id } => {
-            let r = client
-                .get_customer(c.request(GetCustomerRequest { user_id })?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if let Some(x) = &r.customer {
-                show(&c, x);
-            }
+            let request = GetCustomerRequest { user_id };
+            let r = c.call(&mut client, request, Client::get_customer).await?;
+            show(&c, r.customer.as_ref());
         }
         CustomersCommand::Update { user_id, spec } => {
             let request = UpdateCustomerRequest {
                 user_id,
                 spec: Some(spec.spec()),
             };
-            let r = client
-                .update_customer(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if let Some(x) = &r.customer {
-                show(&c, x);
-            }
+            let r = c
+                .call(&mut client, request, Client::update_customer)
+                .await?;
+            show(&c, r.customer.as_ref());
         }
         CustomersCommand::Delete { user_ids } => {
-            let r = client
-                .delete_customers(c.request(DeleteCustomersRequest { user_ids })?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if c.json {
-                print_json(&json!({"deleted_customers": r.deleted_user_ids}));
-            } else {
-                print_line(&format!("deleted {} customer(s)", r.deleted_user_ids.len()));
-            }
+            let request = DeleteCustomersRequest { user_ids };
+            let r = c
+                .call(&mut client, request, Client::delete_customers)
+                .await?;
+            print_deleted(c.json, &[("customers", "customer", &r.deleted_user_ids)]);
         }
         CustomersCommand::Block { user_ids } => {
-            let r = client
-                .set_customer_blocked(c.request(SetCustomerBlockedRequest {
-                    user_ids,
-                    blocked: true,
-                })?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            table(&c, &r.customers);
+            set_blocked(&c, &mut client, user_ids, true).await?
         }
         CustomersCommand::Unblock { user_ids } => {
-            let r = client
-                .set_customer_blocked(c.request(SetCustomerBlockedRequest {
-                    user_ids,
-                    blocked: false,
-                })?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            table(&c, &r.customers);
+            set_blocked(&c, &mut client, user_ids, false).await?
         }
     }
+    Ok(())
+}
+
+async fn set_blocked(
+    c: &Connection,
+    client: &mut Client,
+    user_ids: Vec<String>,
+    blocked: bool,
+) -> anyhow::Result<()> {
+    let request = SetCustomerBlockedRequest { user_ids, blocked };
+    let r = c
+        .call(client, request, Client::set_customer_blocked)
+        .await?;
+    table(c, &r.customers);
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! `tollgate keys …`: virtual keys through the control plane's AdminService.
 
-use crate::admin::{Connection, explain};
-use crate::table::{print_json, print_line, print_table};
+use crate::admin::{Client, Connection, string_list};
+use crate::table::{
+    json_rows, models_cell, or_dash, print_deleted, print_json, print_line, print_table,
+};
 use serde_json::Value;
 use tollgate_proto::json::key_json;
 use tollgate_proto::v1::{
     DeleteKeysRequest, GenerateKeyRequest, Key, KeyRef, KeySpec, ListKeysRequest,
-    RegenerateKeyRequest, SetKeyBlockedRequest, StringList, UpdateKeyRequest,
+    RegenerateKeyRequest, SetKeyBlockedRequest, UpdateKeyRequest,
 };
 
 #[derive(clap::Args)]
@@ -83,9 +85,7 @@ impl SpecArgs {
     fn spec(&self) -> KeySpec {
         KeySpec {
             key_alias: self.alias.clone(),
-            models: self.models.clone().map(|values| StringList {
-                values: values.into_iter().filter(|m| !m.is_empty()).collect(),
-            }),
+            models: string_list(&self.models),
             max_budget: self.max_budget,
             duration: self.duration.clone(),
             rpm_limit: self.rpm_limit,
@@ -97,7 +97,8 @@ impl SpecArgs {
     }
 }
 
-fn show(connection: &Connection, key: &Key, plaintext: Option<&str>) {
+fn show(connection: &Connection, key: Option<&Key>, plaintext: Option<&str>) {
+    let Some(key) = key else { return };
     if connection.json {
         let mut json = key_json(key);
         if let Some(p) = plaintext {
@@ -146,14 +147,8 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
                 spec: Some(spec.spec()),
                 key: spec.key.clone().unwrap_or_default(),
             };
-            let r = client
-                .generate_key(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if let Some(key) = &r.key {
-                show(&c, key, Some(&r.plaintext_key));
-            }
+            let r = c.call(&mut client, request, Client::generate_key).await?;
+            show(&c, r.key.as_ref(), Some(&r.plaintext_key));
         }
         KeysCommand::List {
             page,
@@ -166,14 +161,10 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
                 include_deleted: deleted,
                 ..ListKeysRequest::default()
             };
-            let r = client
-                .list_keys(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let r = c.call(&mut client, request, Client::list_keys).await?;
             if c.json {
                 print_json(&serde_json::json!({
-                    "keys": r.keys.iter().map(|k| Value::Object(key_json(k))).collect::<Vec<_>>(),
+                    "keys": json_rows(&r.keys, key_json),
                     "total_count": r.total_count, "current_page": r.current_page, "total_pages": r.total_pages,
                 }));
             } else {
@@ -185,12 +176,8 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
                             vec![
                                 k.token.chars().take(12).collect(),
                                 k.key_name.clone(),
-                                k.key_alias.clone().unwrap_or_else(|| "-".into()),
-                                if k.models.is_empty() {
-                                    "all".into()
-                                } else {
-                                    k.models.join(",")
-                                },
+                                or_dash(k.key_alias.as_deref()),
+                                models_cell(&k.models),
                                 k.expires.clone().unwrap_or_else(|| "never".into()),
                                 if k.blocked {
                                     "blocked".into()
@@ -210,44 +197,24 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Info { key } => {
-            let r = client
-                .get_key(c.request(KeyRef { key })?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if let Some(k) = &r.key {
-                show(&c, k, None);
-            }
+            let r = c.call(&mut client, KeyRef { key }, Client::get_key).await?;
+            show(&c, r.key.as_ref(), None);
         }
         KeysCommand::Update { key, spec } => {
             let request = UpdateKeyRequest {
                 key: key_ref(&key),
                 spec: Some(spec.spec()),
             };
-            let r = client
-                .update_key(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if let Some(k) = &r.key {
-                show(&c, k, None);
-            }
+            let r = c.call(&mut client, request, Client::update_key).await?;
+            show(&c, r.key.as_ref(), None);
         }
         KeysCommand::Delete { keys } => {
             let request = DeleteKeysRequest {
                 keys,
                 key_aliases: Vec::new(),
             };
-            let r = client
-                .delete_keys(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if c.json {
-                print_json(&serde_json::json!({"deleted_keys": r.deleted_keys}));
-            } else {
-                print_line(&format!("deleted {} key(s)", r.deleted_keys.len()));
-            }
+            let r = c.call(&mut client, request, Client::delete_keys).await?;
+            print_deleted(c.json, &[("keys", "key", &r.deleted_keys)]);
         }
         KeysCommand::Block { key } => set_blocked(&c, &mut client, &key, true).await?,
         KeysCommand::Unblock { key } => set_blocked(&c, &mut client, &key, false).await?,
@@ -257,14 +224,8 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
                 new_key: String::new(),
                 spec: None,
             };
-            let r = client
-                .regenerate_key(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if let Some(k) = &r.key {
-                show(&c, k, Some(&r.plaintext_key));
-            }
+            let r = c.call(&mut client, request, Client::regenerate_key).await?;
+            show(&c, r.key.as_ref(), Some(&r.plaintext_key));
         }
     }
     Ok(())
@@ -272,7 +233,7 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
 
 async fn set_blocked(
     c: &Connection,
-    client: &mut crate::admin::Client,
+    client: &mut Client,
     key: &str,
     blocked: bool,
 ) -> anyhow::Result<()> {
@@ -282,13 +243,7 @@ async fn set_blocked(
         }),
         blocked,
     };
-    let r = client
-        .set_key_blocked(c.request(request)?)
-        .await
-        .map_err(explain)?
-        .into_inner();
-    if let Some(k) = &r.key {
-        show(c, k, None);
-    }
+    let r = c.call(client, request, Client::set_key_blocked).await?;
+    show(c, r.key.as_ref(), None);
     Ok(())
 }

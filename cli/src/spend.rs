@@ -2,15 +2,16 @@
 //! SpendService. `--json` prints exactly what the data plane's HTTP routes
 //! answer (`tollgate_proto::spend_json`).
 
-use crate::admin::{Connection, explain};
-use crate::table::{print_json, print_line, print_table};
-use anyhow::Context as _;
+use crate::admin::Connection;
+use crate::table::{dash_if_empty, print_json, print_line, print_table};
 use tollgate_proto::spend_json;
 use tollgate_proto::v1::spend_service_client::SpendServiceClient;
 use tollgate_proto::v1::{
     GlobalSpendRequest, SpendLogsRequest, SpendReportRequest, TeamSpendRequest, TopSpendRequest,
 };
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::Channel;
+
+type Client = SpendServiceClient<Channel>;
 
 #[derive(clap::Args)]
 pub struct SpendArgs {
@@ -85,31 +86,9 @@ fn dollars(picos: i64) -> String {
     }
 }
 
-async fn client(c: &Connection) -> anyhow::Result<SpendServiceClient<Channel>> {
-    tollgate_shared::tls::install_crypto_provider();
-    let mut endpoint = Endpoint::from_shared(c.control_plane.clone()).with_context(|| {
-        format!(
-            "`{}` is not a valid URL for --control-plane",
-            c.control_plane
-        )
-    })?;
-    if let Some(ca) = &c.tls_ca {
-        let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
-        endpoint = endpoint
-            .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))?;
-    }
-    let channel = endpoint.connect().await.with_context(|| {
-        format!(
-            "cannot reach the control plane at {}; is it running? (set --control-plane or TOLLGATE_CONTROL_PLANE)",
-            c.control_plane
-        )
-    })?;
-    Ok(SpendServiceClient::new(channel))
-}
-
 pub async fn run(args: SpendArgs) -> anyhow::Result<()> {
     let c = args.connection;
-    let mut spend = client(&c).await?;
+    let mut client = Client::new(c.channel().await?);
     match args.command {
         SpendCommand::Logs {
             api_key,
@@ -129,11 +108,7 @@ pub async fn run(args: SpendArgs) -> anyhow::Result<()> {
                 summarize,
                 limit: limit.unwrap_or(0),
             };
-            let r = spend
-                .get_spend_logs(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let r = c.call(&mut client, request, Client::get_spend_logs).await?;
             if c.json {
                 print_json(&spend_json::spend_logs_json(&r));
             } else if r.summarized {
@@ -186,11 +161,10 @@ pub async fn run(args: SpendArgs) -> anyhow::Result<()> {
             }
         }
         SpendCommand::Global => {
-            let r = spend
-                .get_global_spend(c.request(GlobalSpendRequest {})?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let request = GlobalSpendRequest {};
+            let r = c
+                .call(&mut client, request, Client::get_global_spend)
+                .await?;
             if c.json {
                 print_json(&spend_json::global_spend_json(&r));
             } else {
@@ -206,13 +180,12 @@ pub async fn run(args: SpendArgs) -> anyhow::Result<()> {
             }
         }
         SpendCommand::Models { limit } => {
-            let r = spend
-                .get_spend_by_model(c.request(TopSpendRequest {
-                    limit: limit.unwrap_or(0),
-                })?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let request = TopSpendRequest {
+                limit: limit.unwrap_or(0),
+            };
+            let r = c
+                .call(&mut client, request, Client::get_spend_by_model)
+                .await?;
             if c.json {
                 print_json(&spend_json::models_json(&r));
             } else {
@@ -232,13 +205,12 @@ pub async fn run(args: SpendArgs) -> anyhow::Result<()> {
             }
         }
         SpendCommand::Keys { limit } => {
-            let r = spend
-                .get_spend_by_key(c.request(TopSpendRequest {
-                    limit: limit.unwrap_or(0),
-                })?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let request = TopSpendRequest {
+                limit: limit.unwrap_or(0),
+            };
+            let r = c
+                .call(&mut client, request, Client::get_spend_by_key)
+                .await?;
             if c.json {
                 print_json(&spend_json::keys_json(&r));
             } else {
@@ -249,11 +221,7 @@ pub async fn run(args: SpendArgs) -> anyhow::Result<()> {
                         .map(|k| {
                             vec![
                                 k.api_key.clone(),
-                                if k.key_alias.is_empty() {
-                                    "-".into()
-                                } else {
-                                    k.key_alias.clone()
-                                },
+                                dash_if_empty(&k.key_alias),
                                 k.key_name.clone(),
                                 dollars(k.spend_picos),
                             ]
@@ -263,11 +231,10 @@ pub async fn run(args: SpendArgs) -> anyhow::Result<()> {
             }
         }
         SpendCommand::Teams => {
-            let r = spend
-                .get_spend_by_team(c.request(TeamSpendRequest {})?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let request = TeamSpendRequest {};
+            let r = c
+                .call(&mut client, request, Client::get_spend_by_team)
+                .await?;
             if c.json {
                 print_json(&spend_json::teams_json(&r));
             } else {
@@ -279,11 +246,7 @@ pub async fn run(args: SpendArgs) -> anyhow::Result<()> {
                             vec![
                                 d.day.clone(),
                                 d.team_id.clone(),
-                                if d.team_alias.is_empty() {
-                                    "-".into()
-                                } else {
-                                    d.team_alias.clone()
-                                },
+                                dash_if_empty(&d.team_alias),
                                 dollars(d.spend_picos),
                             ]
                         })
@@ -296,15 +259,14 @@ pub async fn run(args: SpendArgs) -> anyhow::Result<()> {
             end_date,
             group_by,
         } => {
-            let r = spend
-                .get_spend_report(c.request(SpendReportRequest {
-                    start_date,
-                    end_date,
-                    group_by,
-                })?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let request = SpendReportRequest {
+                start_date,
+                end_date,
+                group_by,
+            };
+            let r = c
+                .call(&mut client, request, Client::get_spend_report)
+                .await?;
             if c.json {
                 print_json(&spend_json::report_json(&r));
             } else {

@@ -1,13 +1,15 @@
 //! `tollgate teams …`: teams and their members through the AdminService.
 
-use crate::admin::{Connection, explain};
-use crate::table::{print_json, print_line, print_table};
-use serde_json::{Value, json};
-use tollgate_proto::json::key_json;
+use crate::admin::{Client, Connection, string_list};
+use crate::table::{
+    budget_cell, json_rows, models_cell, or_dash, print_deleted, print_json, print_line,
+    print_table, print_with_keys, status_cell,
+};
+use serde_json::Value;
 use tollgate_proto::org_json::team_json;
 use tollgate_proto::v1::{
     AddTeamMemberRequest, CreateTeamRequest, DeleteTeamsRequest, GetTeamRequest, ListTeamsRequest,
-    RemoveTeamMemberRequest, StringList, Team, TeamMember, TeamSpec, UpdateTeamRequest,
+    RemoveTeamMemberRequest, Team, TeamMember, TeamSpec, UpdateTeamRequest,
 };
 
 #[derive(clap::Args)]
@@ -85,9 +87,7 @@ impl SpecArgs {
     fn spec(&self) -> TeamSpec {
         TeamSpec {
             team_alias: self.alias.clone(),
-            models: self.models.clone().map(|values| StringList {
-                values: values.into_iter().filter(|m| !m.is_empty()).collect(),
-            }),
+            models: string_list(&self.models),
             max_budget: self.max_budget,
             budget_duration: self.budget_duration.clone(),
             rpm_limit: self.rpm_limit,
@@ -98,15 +98,9 @@ impl SpecArgs {
     }
 }
 
-pub fn models_cell(models: &[String]) -> String {
-    if models.is_empty() {
-        "all".into()
-    } else {
-        models.join(",")
-    }
-}
-
-fn show(c: &Connection, team: &Team) {
+/// The team as `--json` or lines for people; nothing when the answer has none.
+fn show(c: &Connection, team: Option<&Team>) {
+    let Some(team) = team else { return };
     if c.json {
         print_json(&Value::Object(team_json(team)));
         return;
@@ -119,8 +113,7 @@ fn show(c: &Connection, team: &Team) {
     print_line(&format!("models:  {}", models_cell(&team.models)));
     print_line(&format!(
         "budget:  {}   spend: ${:.6}   blocked: {}",
-        team.max_budget
-            .map_or_else(|| "none".to_string(), |b| format!("${b}")),
+        budget_cell(team.max_budget, "none"),
         team.spend,
         team.blocked
     ));
@@ -149,28 +142,14 @@ pub async fn run(args: TeamsArgs) -> anyhow::Result<()> {
                 spec: Some(spec.spec()),
                 members: Vec::new(),
             };
-            let r = client
-                .create_team(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if let Some(t) = &r.team {
-                show(&c, t);
-            }
+            let r = c.call(&mut client, request, Client::create_team).await?;
+            show(&c, r.team.as_ref());
         }
         TeamsCommand::List => {
-            let r = client
-                .list_teams(c.request(ListTeamsRequest::default())?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let request = ListTeamsRequest::default();
+            let r = c.call(&mut client, request, Client::list_teams).await?;
             if c.json {
-                print_json(&Value::Array(
-                    r.teams
-                        .iter()
-                        .map(|t| Value::Object(team_json(t)))
-                        .collect(),
-                ));
+                print_json(&json_rows(&r.teams, team_json));
             } else {
                 print_table(
                     &[
@@ -181,12 +160,12 @@ pub async fn run(args: TeamsArgs) -> anyhow::Result<()> {
                         .map(|t| {
                             vec![
                                 t.team_id.clone(),
-                                t.team_alias.clone().unwrap_or_else(|| "-".into()),
+                                or_dash(t.team_alias.as_deref()),
                                 models_cell(&t.models),
                                 t.members.len().to_string(),
-                                t.max_budget.map_or_else(|| "-".into(), |b| format!("${b}")),
+                                budget_cell(t.max_budget, "-"),
                                 format!("${:.6}", t.spend),
-                                if t.blocked { "blocked" } else { "active" }.into(),
+                                status_cell(t.blocked),
                             ]
                         })
                         .collect(),
@@ -195,53 +174,26 @@ pub async fn run(args: TeamsArgs) -> anyhow::Result<()> {
             }
         }
         TeamsCommand::Info { team_id } => {
-            let r = client
-                .get_team(c.request(GetTeamRequest { team_id })?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let request = GetTeamRequest { team_id };
+            let r = c.call(&mut client, request, Client::get_team).await?;
             let Some(team) = &r.team else { return Ok(()) };
-            if c.json {
-                print_json(&json!({
-                    "team_info": Value::Object(team_json(team)),
-                    "keys": r.keys.iter().map(|k| Value::Object(key_json(k))).collect::<Vec<_>>(),
-                }));
-            } else {
-                show(&c, team);
-                print_line(&format!("keys:    {}", r.keys.len()));
-            }
+            print_with_keys(c.json, "team_info", team_json(team), &r.keys, || {
+                show(&c, Some(team))
+            });
         }
         TeamsCommand::Update { team_id, spec } => {
-            let request = UpdateTeamRequest {
-                team_id,
-                spec: Some(spec.spec()),
-            };
-            let r = client
-                .update_team(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if let Some(t) = &r.team {
-                show(&c, t);
-            }
+            update(&c, &mut client, team_id, spec.spec()).await?
         }
         TeamsCommand::Delete { team_ids } => {
-            let r = client
-                .delete_teams(c.request(DeleteTeamsRequest { team_ids })?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if c.json {
-                print_json(
-                    &json!({"deleted_teams": r.deleted_team_ids, "deleted_keys": r.deleted_keys}),
-                );
-            } else {
-                print_line(&format!(
-                    "deleted {} team(s) and {} key(s)",
-                    r.deleted_team_ids.len(),
-                    r.deleted_keys.len()
-                ));
-            }
+            let request = DeleteTeamsRequest { team_ids };
+            let r = c.call(&mut client, request, Client::delete_teams).await?;
+            print_deleted(
+                c.json,
+                &[
+                    ("teams", "team", &r.deleted_team_ids),
+                    ("keys", "key", &r.deleted_keys),
+                ],
+            );
         }
         TeamsCommand::AddMember {
             team_id,
@@ -256,14 +208,10 @@ pub async fn run(args: TeamsArgs) -> anyhow::Result<()> {
                     role,
                 }],
             };
-            let r = client
-                .add_team_member(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if let Some(t) = &r.team {
-                show(&c, t);
-            }
+            let r = c
+                .call(&mut client, request, Client::add_team_member)
+                .await?;
+            show(&c, r.team.as_ref());
         }
         TeamsCommand::RemoveMember { team_id, user_id } => {
             let request = RemoveTeamMemberRequest {
@@ -271,41 +219,37 @@ pub async fn run(args: TeamsArgs) -> anyhow::Result<()> {
                 user_id,
                 user_email: String::new(),
             };
-            let r = client
-                .remove_team_member(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if let Some(t) = &r.team {
-                show(&c, t);
-            }
+            let r = c
+                .call(&mut client, request, Client::remove_team_member)
+                .await?;
+            show(&c, r.team.as_ref());
         }
-        TeamsCommand::Block { team_id } => set_blocked(&c, &mut client, team_id, true).await?,
-        TeamsCommand::Unblock { team_id } => set_blocked(&c, &mut client, team_id, false).await?,
+        TeamsCommand::Block { team_id } => update(&c, &mut client, team_id, blocked(true)).await?,
+        TeamsCommand::Unblock { team_id } => {
+            update(&c, &mut client, team_id, blocked(false)).await?
+        }
     }
     Ok(())
 }
 
-async fn set_blocked(
+fn blocked(blocked: bool) -> TeamSpec {
+    TeamSpec {
+        blocked: Some(blocked),
+        ..TeamSpec::default()
+    }
+}
+
+async fn update(
     c: &Connection,
-    client: &mut crate::admin::Client,
+    client: &mut Client,
     team_id: String,
-    blocked: bool,
+    spec: TeamSpec,
 ) -> anyhow::Result<()> {
     let request = UpdateTeamRequest {
         team_id,
-        spec: Some(TeamSpec {
-            blocked: Some(blocked),
-            ..TeamSpec::default()
-        }),
+        spec: Some(spec),
     };
-    let r = client
-        .update_team(c.request(request)?)
-        .await
-        .map_err(explain)?
-        .into_inner();
-    if let Some(t) = &r.team {
-        show(c, t);
-    }
+    let r = c.call(client, request, Client::update_team).await?;
+    show(c, r.team.as_ref());
     Ok(())
 }

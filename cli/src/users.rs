@@ -1,14 +1,15 @@
 //! `tollgate users …`: internal users through the AdminService.
 
-use crate::admin::{Connection, explain};
-use crate::table::{print_json, print_line, print_table};
-use crate::teams::models_cell;
+use crate::admin::{Client, Connection, string_list};
+use crate::table::{
+    json_rows, models_cell, or_dash, print_deleted, print_json, print_line, print_table,
+    print_with_keys,
+};
 use serde_json::{Value, json};
-use tollgate_proto::json::key_json;
 use tollgate_proto::org_json::user_json;
 use tollgate_proto::v1::{
-    CreateUserRequest, DeleteUsersRequest, GetUserRequest, ListUsersRequest, StringList,
-    UpdateUserRequest, User, UserSpec,
+    CreateUserRequest, DeleteUsersRequest, GetUserRequest, ListUsersRequest, UpdateUserRequest,
+    User, UserSpec,
 };
 
 #[derive(clap::Args)]
@@ -84,9 +85,7 @@ impl SpecArgs {
         UserSpec {
             user_email: self.email.clone(),
             user_role: self.role.clone(),
-            models: self.models.clone().map(|values| StringList {
-                values: values.into_iter().filter(|m| !m.is_empty()).collect(),
-            }),
+            models: string_list(&self.models),
             max_budget: self.max_budget,
             budget_duration: self.budget_duration.clone(),
             rpm_limit: self.rpm_limit,
@@ -136,11 +135,7 @@ pub async fn run(args: UsersArgs) -> anyhow::Result<()> {
                 auto_create_key: with_key,
                 key_spec: None,
             };
-            let r = client
-                .create_user(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let r = c.call(&mut client, request, Client::create_user).await?;
             let Some(user) = &r.user else { return Ok(()) };
             if c.json {
                 let mut out = user_json(user);
@@ -164,14 +159,10 @@ pub async fn run(args: UsersArgs) -> anyhow::Result<()> {
                 page_size: size,
                 role: String::new(),
             };
-            let r = client
-                .list_users(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let r = c.call(&mut client, request, Client::list_users).await?;
             if c.json {
                 print_json(&json!({
-                    "users": r.users.iter().map(|u| Value::Object(user_json(u))).collect::<Vec<_>>(),
+                    "users": json_rows(&r.users, user_json),
                     "total": r.total, "page": r.page, "page_size": r.page_size, "total_pages": r.total_pages,
                 }));
             } else {
@@ -182,7 +173,7 @@ pub async fn run(args: UsersArgs) -> anyhow::Result<()> {
                         .map(|u| {
                             vec![
                                 u.user_id.clone(),
-                                u.user_email.clone().unwrap_or_else(|| "-".into()),
+                                or_dash(u.user_email.as_deref()),
                                 u.user_role.clone(),
                                 models_cell(&u.models),
                                 u.teams.len().to_string(),
@@ -200,53 +191,33 @@ pub async fn run(args: UsersArgs) -> anyhow::Result<()> {
             }
         }
         UsersCommand::Info { user_id } => {
-            let r = client
-                .get_user(c.request(GetUserRequest { user_id })?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let request = GetUserRequest { user_id };
+            let r = c.call(&mut client, request, Client::get_user).await?;
             let Some(user) = &r.user else { return Ok(()) };
-            if c.json {
-                print_json(&json!({
-                    "user_info": Value::Object(user_json(user)),
-                    "keys": r.keys.iter().map(|k| Value::Object(key_json(k))).collect::<Vec<_>>(),
-                }));
-            } else {
-                show(&c, user);
-                print_line(&format!("keys:    {}", r.keys.len()));
-            }
+            print_with_keys(c.json, "user_info", user_json(user), &r.keys, || {
+                show(&c, user)
+            });
         }
         UsersCommand::Update { user_id, spec } => {
             let request = UpdateUserRequest {
                 user_id,
                 spec: Some(spec.spec()),
             };
-            let r = client
-                .update_user(c.request(request)?)
-                .await
-                .map_err(explain)?
-                .into_inner();
+            let r = c.call(&mut client, request, Client::update_user).await?;
             if let Some(u) = &r.user {
                 show(&c, u);
             }
         }
         UsersCommand::Delete { user_ids } => {
-            let r = client
-                .delete_users(c.request(DeleteUsersRequest { user_ids })?)
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if c.json {
-                print_json(
-                    &json!({"deleted_users": r.deleted_user_ids, "deleted_keys": r.deleted_keys}),
-                );
-            } else {
-                print_line(&format!(
-                    "deleted {} user(s) and {} key(s)",
-                    r.deleted_user_ids.len(),
-                    r.deleted_keys.len()
-                ));
-            }
+            let request = DeleteUsersRequest { user_ids };
+            let r = c.call(&mut client, request, Client::delete_users).await?;
+            print_deleted(
+                c.json,
+                &[
+                    ("users", "user", &r.deleted_user_ids),
+                    ("keys", "key", &r.deleted_keys),
+                ],
+            );
         }
     }
     Ok(())

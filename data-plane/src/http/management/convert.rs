@@ -6,6 +6,16 @@ use tollgate_proto::json as pjson;
 pub use tollgate_proto::json::key_json;
 use tollgate_proto::v1::{KeySpec, LimitMap, StringList};
 
+/// Each item as a JSON object, for LiteLLM's lists.
+pub fn rows<T>(items: &[T], to_json: impl Fn(&T) -> Map<String, Value>) -> Vec<Value> {
+    items.iter().map(|x| Value::Object(to_json(x))).collect()
+}
+
+/// The item as a JSON object; `{}` when the answer has none.
+pub fn row<T>(item: Option<&T>, to_json: impl Fn(&T) -> Map<String, Value>) -> Value {
+    Value::Object(item.map(to_json).unwrap_or_default())
+}
+
 pub fn type_error(field: &str, expected: &str, got: &Value) -> ApiError {
     let kind = match got {
         Value::Null => "null",
@@ -76,6 +86,11 @@ pub fn strings(body: &Map<String, Value>, name: &str) -> Result<Option<Vec<Strin
     }
 }
 
+/// A list field as the AdminService's `StringList` (`models`, `tags`).
+pub fn list(body: &Map<String, Value>, name: &str) -> Result<Option<StringList>, ApiError> {
+    Ok(strings(body, name)?.map(|values| StringList { values }))
+}
+
 pub fn object<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&'a Value>, ApiError> {
     match field(body, name) {
         None => Ok(None),
@@ -103,7 +118,7 @@ pub fn limits(body: &Map<String, Value>, name: &str) -> Result<Option<LimitMap>,
 pub fn key_spec(body: &Map<String, Value>) -> Result<KeySpec, ApiError> {
     Ok(KeySpec {
         key_alias: string(body, "key_alias")?,
-        models: strings(body, "models")?.map(|values| StringList { values }),
+        models: list(body, "models")?,
         max_budget: number(body, "max_budget")?,
         soft_budget: number(body, "soft_budget")?,
         budget_duration: string(body, "budget_duration")?,
@@ -118,7 +133,7 @@ pub fn key_spec(body: &Map<String, Value>) -> Result<KeySpec, ApiError> {
         metadata: object(body, "metadata")?.and_then(pjson::from_json),
         blocked: boolean(body, "blocked")?,
         aliases: object(body, "aliases")?.and_then(pjson::from_json),
-        tags: strings(body, "tags")?.map(|values| StringList { values }),
+        tags: list(body, "tags")?,
     })
 }
 

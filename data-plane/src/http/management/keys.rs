@@ -1,14 +1,14 @@
 //! `/key/*`: LiteLLM's key management routes.
 
-use super::convert::{key_json, key_spec, string, strings};
-use super::{forwarded, from_status};
+use super::convert::{key_json, key_spec, row, rows, string, strings};
+use super::request::{Admin, Reply, call, caller, object, required};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::Json;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -30,39 +30,28 @@ pub fn routes() -> Router<AppState> {
         .route("/key/unblock", post(unblock))
 }
 
-use super::request::{Result, caller, object, required};
-
 /// `/key/generate` and `/key/regenerate` answer with the new key once, plus
 /// the stored fields (LiteLLM's `GenerateKeyResponse`).
-fn generated(response: KeyResponse) -> Response {
+fn generated(response: KeyResponse) -> Json<Value> {
     let mut out = response.key.as_ref().map(key_json).unwrap_or_default();
     let token = out.get("token").cloned().unwrap_or(Value::Null);
     out.insert("key".into(), Value::String(response.plaintext_key));
     out.insert("token_id".into(), token);
-    Json(Value::Object(out)).into_response()
+    Json(Value::Object(out))
 }
 
-async fn generate(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
+async fn generate(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     caller(&app, &headers)?;
     let body = object(&body)?;
     let request = GenerateKeyRequest {
         spec: Some(key_spec(&body)?),
         key: string(&body, "key")?.unwrap_or_default(),
     };
-    let response = app
-        .admin
-        .clone()
-        .generate_key(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?;
-    Ok(generated(response.into_inner()))
+    let response = call(&app.admin, &headers, request, Admin::generate_key).await?;
+    Ok(generated(response))
 }
 
-async fn update(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn update(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     caller(&app, &headers)?;
     let body = object(&body)?;
     let key = required(&body, "key")?;
@@ -70,33 +59,21 @@ async fn update(State(app): State<AppState>, headers: HeaderMap, body: Bytes) ->
         key: Some(KeyRef { key: key.clone() }),
         spec: Some(key_spec(&body)?),
     };
-    let response = app
-        .admin
-        .clone()
-        .update_key(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
+    let response = call(&app.admin, &headers, request, Admin::update_key).await?;
     let mut out = response.key.as_ref().map(key_json).unwrap_or_default();
     out.insert("key".into(), Value::String(key));
-    Ok(Json(Value::Object(out)).into_response())
+    Ok(Json(Value::Object(out)))
 }
 
-async fn delete(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn delete(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     caller(&app, &headers)?;
     let body = object(&body)?;
     let request = DeleteKeysRequest {
         keys: strings(&body, "keys")?.unwrap_or_default(),
         key_aliases: strings(&body, "key_aliases")?.unwrap_or_default(),
     };
-    let response = app
-        .admin
-        .clone()
-        .delete_keys(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    Ok(Json(json!({"deleted_keys": response.deleted_keys})).into_response())
+    let response = call(&app.admin, &headers, request, Admin::delete_keys).await?;
+    Ok(Json(json!({"deleted_keys": response.deleted_keys})))
 }
 
 #[derive(Deserialize)]
@@ -110,7 +87,7 @@ async fn info(
     State(app): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<InfoQuery>,
-) -> Result<Response> {
+) -> Reply {
     caller(&app, &headers)?;
     let own = crate::http::auth::presented_key(&headers).map(str::to_string);
     let key = match (query.key.filter(|k| !k.is_empty()), own) {
@@ -118,16 +95,11 @@ async fn info(
         (None, Some(own)) => own,
         (None, None) => return Err(ApiError::bad_request("`key` is required.", Some("key"))),
     };
-    let response = app
-        .admin
-        .clone()
-        .get_key(forwarded(&headers, KeyRef { key: key.clone() })?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
+    let request = KeyRef { key: key.clone() };
+    let response = call(&app.admin, &headers, request, Admin::get_key).await?;
     let mut info = response.key.as_ref().map(key_json).unwrap_or_default();
     info.remove("token");
-    Ok(Json(json!({"key": key, "info": info})).into_response())
+    Ok(Json(json!({"key": key, "info": info})))
 }
 
 #[derive(Deserialize)]
@@ -145,7 +117,7 @@ async fn list(
     State(app): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
-) -> Result<Response> {
+) -> Reply {
     caller(&app, &headers)?;
     let request = ListKeysRequest {
         page: query.page.unwrap_or(1),
@@ -155,19 +127,9 @@ async fn list(
         key_alias: query.key_alias.unwrap_or_default(),
         include_deleted: query.status.as_deref() == Some("deleted"),
     };
-    let response = app
-        .admin
-        .clone()
-        .list_keys(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
+    let response = call(&app.admin, &headers, request, Admin::list_keys).await?;
     let keys: Vec<Value> = if query.return_full_object.unwrap_or(false) {
-        response
-            .keys
-            .iter()
-            .map(|k| Value::Object(key_json(k)))
-            .collect()
+        rows(&response.keys, key_json)
     } else {
         response
             .keys
@@ -180,8 +142,7 @@ async fn list(
         "total_count": response.total_count,
         "current_page": response.current_page,
         "total_pages": response.total_pages,
-    }))
-    .into_response())
+    })))
 }
 
 async fn regenerate_with(
@@ -189,27 +150,18 @@ async fn regenerate_with(
     headers: &HeaderMap,
     key: String,
     body: &Map<String, Value>,
-) -> Result<Response> {
+) -> Reply {
     caller(app, headers)?;
     let request = RegenerateKeyRequest {
         key: Some(KeyRef { key }),
         new_key: string(body, "new_key")?.unwrap_or_default(),
         spec: Some(key_spec(body)?),
     };
-    let response = app
-        .admin
-        .clone()
-        .regenerate_key(forwarded(headers, request)?)
-        .await
-        .map_err(from_status)?;
-    Ok(generated(response.into_inner()))
+    let response = call(&app.admin, headers, request, Admin::regenerate_key).await?;
+    Ok(generated(response))
 }
 
-async fn regenerate(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
+async fn regenerate(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     let body = object(&body)?;
     let key = required(&body, "key")?;
     regenerate_with(&app, &headers, key, &body).await
@@ -220,17 +172,12 @@ async fn regenerate_path(
     Path(key): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response> {
+) -> Reply {
     let body = object(&body)?;
     regenerate_with(&app, &headers, key, &body).await
 }
 
-async fn set_blocked(
-    app: &AppState,
-    headers: &HeaderMap,
-    body: &Bytes,
-    blocked: bool,
-) -> Result<Response> {
+async fn set_blocked(app: &AppState, headers: &HeaderMap, body: &Bytes, blocked: bool) -> Reply {
     caller(app, headers)?;
     let body = object(body)?;
     let key = required(&body, "key")?;
@@ -238,23 +185,14 @@ async fn set_blocked(
         key: Some(KeyRef { key }),
         blocked,
     };
-    let response = app
-        .admin
-        .clone()
-        .set_key_blocked(forwarded(headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    Ok(Json(Value::Object(
-        response.key.as_ref().map(key_json).unwrap_or_default(),
-    ))
-    .into_response())
+    let response = call(&app.admin, headers, request, Admin::set_key_blocked).await?;
+    Ok(Json(row(response.key.as_ref(), key_json)))
 }
 
-async fn block(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn block(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     set_blocked(&app, &headers, &body, true).await
 }
 
-async fn unblock(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn unblock(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     set_blocked(&app, &headers, &body, false).await
 }

@@ -2,15 +2,11 @@
 //! Each field is type-checked (400 naming it); fields Tollgate does not know
 //! are ignored, as LiteLLM ignores most of its optional ones.
 
-use super::convert::{boolean, integer, limits, number, object, string, strings, type_error};
+use super::convert::{boolean, integer, limits, list, number, object, string, type_error};
 use crate::http::error::ApiError;
 use serde_json::{Map, Value};
 use tollgate_proto::json as pjson;
-use tollgate_proto::v1::{CustomerSpec, StringList, TeamMember, TeamSpec, UserSpec};
-
-fn list(body: &Map<String, Value>, name: &str) -> Result<Option<StringList>, ApiError> {
-    Ok(strings(body, name)?.map(|values| StringList { values }))
-}
+use tollgate_proto::v1::{CustomerSpec, TeamMember, TeamSpec, UserSpec};
 
 pub fn team_spec(body: &Map<String, Value>) -> Result<TeamSpec, ApiError> {
     Ok(TeamSpec {

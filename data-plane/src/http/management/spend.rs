@@ -4,15 +4,14 @@
 //! Global spend is for the master key only; a virtual key may read its own
 //! `/spend/logs` (the control plane scopes the query to that key).
 
-use super::{forwarded, from_status};
+use super::request::{Reply, Result, Spend, call, caller};
 use crate::http::AppState;
-use crate::http::auth::{Caller, authenticate};
 use crate::http::error::ApiError;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::Json;
 use axum::routing::get;
 use std::collections::HashMap;
 use tollgate_proto::spend_json;
@@ -30,13 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/global/spend/report", get(report))
 }
 
-type Result<T> = std::result::Result<T, ApiError>;
 type Params = std::result::Result<Query<HashMap<String, String>>, QueryRejection>;
-
-fn caller(app: &AppState, headers: &HeaderMap) -> Result<Caller> {
-    let runtime = app.live.runtime().ok_or_else(ApiError::not_ready)?;
-    authenticate(headers, &runtime)
-}
 
 fn require_admin(app: &AppState, headers: &HeaderMap) -> Result<()> {
     if caller(app, headers)?.is_admin() {
@@ -90,7 +83,7 @@ fn count(q: &HashMap<String, String>, name: &str) -> Result<u32> {
     }
 }
 
-async fn logs(State(app): State<AppState>, headers: HeaderMap, query: Params) -> Result<Response> {
+async fn logs(State(app): State<AppState>, headers: HeaderMap, query: Params) -> Reply {
     // Any valid key: a virtual key is scoped to itself by the control plane.
     caller(&app, &headers)?;
     let q = params(query)?;
@@ -103,75 +96,61 @@ async fn logs(State(app): State<AppState>, headers: HeaderMap, query: Params) ->
         summarize: flag(&q, "summarize")?,
         limit: count(&q, "limit")?,
     };
-    let response = app
-        .spend
-        .clone()
-        .get_spend_logs(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    Ok(Json(spend_json::spend_logs_json(&response)).into_response())
+    let response = call(&app.spend, &headers, request, Spend::get_spend_logs).await?;
+    Ok(Json(spend_json::spend_logs_json(&response)))
 }
 
-async fn global(State(app): State<AppState>, headers: HeaderMap) -> Result<Response> {
+async fn global(State(app): State<AppState>, headers: HeaderMap) -> Reply {
     require_admin(&app, &headers)?;
-    let response = app
-        .spend
-        .clone()
-        .get_global_spend(forwarded(&headers, GlobalSpendRequest {})?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    Ok(Json(spend_json::global_spend_json(&response)).into_response())
+    let response = call(
+        &app.spend,
+        &headers,
+        GlobalSpendRequest {},
+        Spend::get_global_spend,
+    )
+    .await?;
+    Ok(Json(spend_json::global_spend_json(&response)))
 }
 
-async fn models(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    query: Params,
-) -> Result<Response> {
+async fn models(State(app): State<AppState>, headers: HeaderMap, query: Params) -> Reply {
     require_admin(&app, &headers)?;
     let limit = count(&params(query)?, "limit")?;
-    let response = app
-        .spend
-        .clone()
-        .get_spend_by_model(forwarded(&headers, TopSpendRequest { limit })?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    Ok(Json(spend_json::models_json(&response)).into_response())
+    let response = call(
+        &app.spend,
+        &headers,
+        TopSpendRequest { limit },
+        Spend::get_spend_by_model,
+    )
+    .await?;
+    Ok(Json(spend_json::models_json(&response)))
 }
 
-async fn keys(State(app): State<AppState>, headers: HeaderMap, query: Params) -> Result<Response> {
+async fn keys(State(app): State<AppState>, headers: HeaderMap, query: Params) -> Reply {
     require_admin(&app, &headers)?;
     let limit = count(&params(query)?, "limit")?;
-    let response = app
-        .spend
-        .clone()
-        .get_spend_by_key(forwarded(&headers, TopSpendRequest { limit })?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    Ok(Json(spend_json::keys_json(&response)).into_response())
+    let response = call(
+        &app.spend,
+        &headers,
+        TopSpendRequest { limit },
+        Spend::get_spend_by_key,
+    )
+    .await?;
+    Ok(Json(spend_json::keys_json(&response)))
 }
 
-async fn teams(State(app): State<AppState>, headers: HeaderMap) -> Result<Response> {
+async fn teams(State(app): State<AppState>, headers: HeaderMap) -> Reply {
     require_admin(&app, &headers)?;
-    let response = app
-        .spend
-        .clone()
-        .get_spend_by_team(forwarded(&headers, TeamSpendRequest {})?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    Ok(Json(spend_json::teams_json(&response)).into_response())
+    let response = call(
+        &app.spend,
+        &headers,
+        TeamSpendRequest {},
+        Spend::get_spend_by_team,
+    )
+    .await?;
+    Ok(Json(spend_json::teams_json(&response)))
 }
 
-async fn report(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    query: Params,
-) -> Result<Response> {
+async fn report(State(app): State<AppState>, headers: HeaderMap, query: Params) -> Reply {
     require_admin(&app, &headers)?;
     let q = params(query)?;
     let request = SpendReportRequest {
@@ -179,12 +158,6 @@ async fn report(
         end_date: text(&q, "end_date"),
         group_by: text(&q, "group_by"),
     };
-    let response = app
-        .spend
-        .clone()
-        .get_spend_report(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    Ok(Json(spend_json::report_json(&response)).into_response())
+    let response = call(&app.spend, &headers, request, Spend::get_spend_report).await?;
+    Ok(Json(spend_json::report_json(&response)))
 }

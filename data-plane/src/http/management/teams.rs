@@ -1,16 +1,17 @@
 //! `/team/*`: LiteLLM's team management routes.
 
-use super::convert::{key_json, string};
+use super::convert::{key_json, row, rows, string};
 use super::org_convert::{members, team_spec};
-use super::request::{Result, caller, object, required, required_ids};
-use super::{forwarded, from_status};
+use super::request::{
+    Admin, Reply, Result, call, caller, object, required, required_ids, required_param,
+};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::Json;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -33,11 +34,11 @@ pub fn routes() -> Router<AppState> {
         .route("/team/unblock", post(unblock))
 }
 
-fn team_row(response: &TeamResponse) -> serde_json::Map<String, Value> {
-    response.team.as_ref().map(team_json).unwrap_or_default()
+fn team_row(response: &TeamResponse) -> Value {
+    row(response.team.as_ref(), team_json)
 }
 
-async fn new(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn new(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     caller(&app, &headers)?;
     let body = object(&body)?;
     let request = CreateTeamRequest {
@@ -45,14 +46,8 @@ async fn new(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
         spec: Some(team_spec(&body)?),
         members: members(&body, "members_with_roles")?,
     };
-    let response = app
-        .admin
-        .clone()
-        .create_team(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    Ok(Json(Value::Object(team_row(&response))).into_response())
+    let response = call(&app.admin, &headers, request, Admin::create_team).await?;
+    Ok(Json(team_row(&response)))
 }
 
 async fn change(
@@ -66,28 +61,19 @@ async fn change(
         team_id,
         spec: Some(spec),
     };
-    Ok(app
-        .admin
-        .clone()
-        .update_team(forwarded(headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner())
+    call(&app.admin, headers, request, Admin::update_team).await
 }
 
-async fn update(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn update(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     let body = object(&body)?;
     let team_id = required(&body, "team_id")?;
     let response = change(&app, &headers, team_id.clone(), team_spec(&body)?).await?;
-    Ok(Json(json!({"team_id": team_id, "data": team_row(&response)})).into_response())
+    Ok(Json(
+        json!({"team_id": team_id, "data": team_row(&response)}),
+    ))
 }
 
-async fn set_blocked(
-    app: &AppState,
-    headers: &HeaderMap,
-    body: &Bytes,
-    blocked: bool,
-) -> Result<Response> {
+async fn set_blocked(app: &AppState, headers: &HeaderMap, body: &Bytes, blocked: bool) -> Reply {
     let body = object(body)?;
     let team_id = required(&body, "team_id")?;
     let spec = TeamSpec {
@@ -95,36 +81,29 @@ async fn set_blocked(
         ..TeamSpec::default()
     };
     let response = change(app, headers, team_id, spec).await?;
-    Ok(Json(Value::Object(team_row(&response))).into_response())
+    Ok(Json(team_row(&response)))
 }
 
-async fn block(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn block(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     set_blocked(&app, &headers, &body, true).await
 }
 
-async fn unblock(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn unblock(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     set_blocked(&app, &headers, &body, false).await
 }
 
 /// Deletes the teams and their keys (as LiteLLM does).
-async fn delete(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn delete(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     caller(&app, &headers)?;
     let body = object(&body)?;
     let request = DeleteTeamsRequest {
         team_ids: required_ids(&body, "team_ids")?,
     };
-    let response = app
-        .admin
-        .clone()
-        .delete_teams(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
+    let response = call(&app.admin, &headers, request, Admin::delete_teams).await?;
     Ok(Json(json!({
         "deleted_teams": response.deleted_team_ids,
         "deleted_keys": response.deleted_keys,
-    }))
-    .into_response())
+    })))
 }
 
 #[derive(Deserialize)]
@@ -136,24 +115,13 @@ async fn info(
     State(app): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<InfoQuery>,
-) -> Result<Response> {
+) -> Reply {
     caller(&app, &headers)?;
-    let team_id = query
-        .team_id
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::bad_request("`team_id` is required.", Some("team_id")))?;
-    let response = app
-        .admin
-        .clone()
-        .get_team(forwarded(
-            &headers,
-            GetTeamRequest {
-                team_id: team_id.clone(),
-            },
-        )?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
+    let team_id = required_param(query.team_id, "team_id")?;
+    let request = GetTeamRequest {
+        team_id: team_id.clone(),
+    };
+    let response = call(&app.admin, &headers, request, Admin::get_team).await?;
     let memberships: Vec<Value> = response
         .team
         .iter()
@@ -166,10 +134,9 @@ async fn info(
     Ok(Json(json!({
         "team_id": team_id,
         "team_info": team_row(&response),
-        "keys": response.keys.iter().map(|k| Value::Object(key_json(k))).collect::<Vec<_>>(),
+        "keys": rows(&response.keys, key_json),
         "team_memberships": memberships,
-    }))
-    .into_response())
+    })))
 }
 
 #[derive(Deserialize)]
@@ -181,31 +148,16 @@ async fn list(
     State(app): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
-) -> Result<Response> {
+) -> Reply {
     caller(&app, &headers)?;
     let request = ListTeamsRequest {
         user_id: query.user_id.unwrap_or_default(),
     };
-    let response = app
-        .admin
-        .clone()
-        .list_teams(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    let teams: Vec<Value> = response
-        .teams
-        .iter()
-        .map(|t| Value::Object(team_json(t)))
-        .collect();
-    Ok(Json(Value::Array(teams)).into_response())
+    let response = call(&app.admin, &headers, request, Admin::list_teams).await?;
+    Ok(Json(Value::Array(rows(&response.teams, team_json))))
 }
 
-async fn member_add(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
+async fn member_add(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     caller(&app, &headers)?;
     let body = object(&body)?;
     let added = members(&body, "member")?;
@@ -219,14 +171,14 @@ async fn member_add(
         team_id: required(&body, "team_id")?,
         members: added,
     };
-    let response = app
-        .admin
-        .clone()
-        .add_team_member(forwarded(&headers, request.clone())?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    let mut out = team_row(&response);
+    let response = call(
+        &app.admin,
+        &headers,
+        request.clone(),
+        Admin::add_team_member,
+    )
+    .await?;
+    let mut out = response.team.as_ref().map(team_json).unwrap_or_default();
     let added_ids: Vec<&str> = request.members.iter().map(|m| m.user_id.as_str()).collect();
     let updated: Vec<Value> = response
         .team
@@ -251,14 +203,10 @@ async fn member_add(
                 .collect(),
         ),
     );
-    Ok(Json(Value::Object(out)).into_response())
+    Ok(Json(Value::Object(out)))
 }
 
-async fn member_delete(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
+async fn member_delete(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     caller(&app, &headers)?;
     let body = object(&body)?;
     let request = RemoveTeamMemberRequest {
@@ -272,12 +220,6 @@ async fn member_delete(
             Some("user_id"),
         ));
     }
-    let response = app
-        .admin
-        .clone()
-        .remove_team_member(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    Ok(Json(Value::Object(team_row(&response))).into_response())
+    let response = call(&app.admin, &headers, request, Admin::remove_team_member).await?;
+    Ok(Json(team_row(&response)))
 }

@@ -1,16 +1,15 @@
 //! `/user/*`: LiteLLM's internal-user management routes.
 
-use super::convert::{boolean, key_json, key_spec, string};
+use super::convert::{boolean, key_json, key_spec, row, rows, string};
 use super::org_convert::{user_spec, user_teams};
-use super::request::{Result, caller, object, required, required_ids};
-use super::{forwarded, from_status};
+use super::request::{Admin, Reply, call, caller, object, required, required_ids};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::Json;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -31,7 +30,7 @@ pub fn routes() -> Router<AppState> {
 
 /// LiteLLM's `NewUserResponse`: the auto-created key's fields (`key` shown
 /// once) with the user's on top.
-async fn new(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn new(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     caller(&app, &headers)?;
     let body = object(&body)?;
     let mut key_spec = key_spec(&body)?;
@@ -54,13 +53,7 @@ async fn new(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
         auto_create_key: boolean(&body, "auto_create_key")?.unwrap_or(true),
         key_spec: Some(key_spec),
     };
-    let response = app
-        .admin
-        .clone()
-        .create_user(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
+    let response = call(&app.admin, &headers, request, Admin::create_user).await?;
     let mut out = response.key.as_ref().map(key_json).unwrap_or_default();
     if response.key.is_some() {
         let token = out.get("token").cloned().unwrap_or(Value::Null);
@@ -70,48 +63,32 @@ async fn new(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
     if let Some(user) = &response.user {
         out.extend(user_json(user));
     }
-    Ok(Json(Value::Object(out)).into_response())
+    Ok(Json(Value::Object(out)))
 }
 
-async fn update(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn update(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     caller(&app, &headers)?;
     let body = object(&body)?;
     let request = UpdateUserRequest {
         user_id: required(&body, "user_id")?,
         spec: Some(user_spec(&body)?),
     };
-    let response = app
-        .admin
-        .clone()
-        .update_user(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    Ok(Json(Value::Object(
-        response.user.as_ref().map(user_json).unwrap_or_default(),
-    ))
-    .into_response())
+    let response = call(&app.admin, &headers, request, Admin::update_user).await?;
+    Ok(Json(row(response.user.as_ref(), user_json)))
 }
 
 /// Deletes the users with their keys and memberships (as LiteLLM does).
-async fn delete(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn delete(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     caller(&app, &headers)?;
     let body = object(&body)?;
     let request = DeleteUsersRequest {
         user_ids: required_ids(&body, "user_ids")?,
     };
-    let response = app
-        .admin
-        .clone()
-        .delete_users(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
+    let response = call(&app.admin, &headers, request, Admin::delete_users).await?;
     Ok(Json(json!({
         "deleted_users": response.deleted_user_ids,
         "deleted_keys": response.deleted_keys,
-    }))
-    .into_response())
+    })))
 }
 
 #[derive(Deserialize)]
@@ -124,45 +101,29 @@ async fn info(
     State(app): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<InfoQuery>,
-) -> Result<Response> {
+) -> Reply {
     let me = caller(&app, &headers)?;
     let user_id = query
         .user_id
         .filter(|u| !u.is_empty())
         .or_else(|| me.key.as_ref().and_then(|k| k.user_id.clone()))
         .ok_or_else(|| ApiError::bad_request("`user_id` is required.", Some("user_id")))?;
-    let response = app
-        .admin
-        .clone()
-        .get_user(forwarded(
-            &headers,
-            GetUserRequest {
-                user_id: user_id.clone(),
-            },
-        )?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
-    let teams = app
-        .admin
-        .clone()
-        .list_teams(forwarded(
-            &headers,
-            ListTeamsRequest {
-                user_id: user_id.clone(),
-            },
-        )?)
-        .await
-        .map_err(from_status)?
-        .into_inner()
+    let request = GetUserRequest {
+        user_id: user_id.clone(),
+    };
+    let response = call(&app.admin, &headers, request, Admin::get_user).await?;
+    let request = ListTeamsRequest {
+        user_id: user_id.clone(),
+    };
+    let teams = call(&app.admin, &headers, request, Admin::list_teams)
+        .await?
         .teams;
     Ok(Json(json!({
         "user_id": user_id,
         "user_info": response.user.as_ref().map(|u| Value::Object(user_json(u))),
-        "keys": response.keys.iter().map(|k| Value::Object(key_json(k))).collect::<Vec<_>>(),
-        "teams": teams.iter().map(|t| Value::Object(team_json(t))).collect::<Vec<_>>(),
-    }))
-    .into_response())
+        "keys": rows(&response.keys, key_json),
+        "teams": rows(&teams, team_json),
+    })))
 }
 
 #[derive(Deserialize)]
@@ -176,26 +137,19 @@ async fn list(
     State(app): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
-) -> Result<Response> {
+) -> Reply {
     caller(&app, &headers)?;
     let request = ListUsersRequest {
         page: query.page.unwrap_or(1),
         page_size: query.page_size.unwrap_or(25),
         role: query.role.unwrap_or_default(),
     };
-    let response = app
-        .admin
-        .clone()
-        .list_users(forwarded(&headers, request)?)
-        .await
-        .map_err(from_status)?
-        .into_inner();
+    let response = call(&app.admin, &headers, request, Admin::list_users).await?;
     Ok(Json(json!({
-        "users": response.users.iter().map(|u| Value::Object(user_json(u))).collect::<Vec<_>>(),
+        "users": rows(&response.users, user_json),
         "total": response.total,
         "page": response.page,
         "page_size": response.page_size,
         "total_pages": response.total_pages,
-    }))
-    .into_response())
+    })))
 }
