@@ -7,7 +7,7 @@ use super::chat::{ChatCall, ChatOutput};
 use super::embeddings::{EmbeddingCall, EmbeddingOutput};
 use super::error::ProviderError;
 use super::exchange::{self, Target};
-use super::stream::{Usage, openai_events_keeping_usage_chunk, request_stream_usage};
+use super::stream::{openai_events_keeping_usage_chunk, request_stream_usage, usage_in_body};
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Uri};
@@ -71,13 +71,7 @@ impl AzureUpstream {
         };
         let chat_uri = uri("chat/completions")?;
         let embeddings_uri = uri("embeddings")?;
-        let api_key = deployment
-            .params
-            .api_key
-            .as_ref()
-            .map(|k| k.expose().to_string())
-            .or_else(|| std::env::var("AZURE_API_KEY").ok())
-            .filter(|k| !k.is_empty());
+        let api_key = super::api_key(deployment, Some("AZURE_API_KEY"));
         let api_key_header = api_key
             .as_deref()
             .map(|key| super::secret_header(key, &deployment.id))
@@ -94,6 +88,17 @@ impl AzureUpstream {
 
     pub fn api_base(&self) -> &str {
         &self.api_base
+    }
+
+    /// Who is called, for [`exchange`]: OpenAI's error envelope, Azure's
+    /// content-filter code renamed.
+    fn target(&self) -> Target<'_> {
+        Target {
+            provider: PROVIDER,
+            api_base: &self.api_base,
+            secret: self.api_key.as_deref(),
+            decode: |target, answer| normalise(exchange::openai_error(target, answer)),
+        }
     }
 
     fn request(&self, body: Vec<u8>) -> Result<http::Request<Full<Bytes>>, http::Error> {
@@ -130,16 +135,10 @@ impl AzureUpstream {
         let request = self
             .request(body)
             .map_err(|e| ProviderError::internal(PROVIDER, &e))?;
-        let target = Target {
-            provider: PROVIDER,
-            api_base: &self.api_base,
-            secret: self.api_key.as_deref(),
-        };
         if call.stream {
             let response =
-                exchange::send_streaming(call.client, request, &target, call.stream_timeout)
-                    .await
-                    .map_err(normalise)?;
+                exchange::send_streaming(call.client, request, &self.target(), call.stream_timeout)
+                    .await?;
             // Without `stream_options` Azure sends no usage chunk, so there is
             // nothing to hide: the client gets the stream as it is.
             let keep_usage_chunk = call.include_usage || !ask_usage;
@@ -148,18 +147,11 @@ impl AzureUpstream {
                 keep_usage_chunk,
             )));
         }
-        let body = exchange::send_json(call.client, request, &target, call.timeout)
-            .await
-            .map_err(normalise)?;
-        #[derive(serde::Deserialize)]
-        struct WithUsage {
-            usage: Option<Usage>,
-        }
-        let usage = serde_json::from_slice::<WithUsage>(&body)
-            .ok()
-            .and_then(|r| r.usage)
-            .unwrap_or_default();
-        Ok(ChatOutput::Complete { body, usage })
+        let body = exchange::send_json(call.client, request, &self.target(), call.timeout).await?;
+        Ok(ChatOutput::Complete {
+            usage: usage_in_body(&body),
+            body,
+        })
     }
 }
 
@@ -175,23 +167,11 @@ impl AzureUpstream {
         let request = self
             .request_to(&self.embeddings_uri, body)
             .map_err(|e| ProviderError::internal(PROVIDER, &e))?;
-        let target = Target {
-            provider: PROVIDER,
-            api_base: &self.api_base,
-            secret: self.api_key.as_deref(),
-        };
-        let body = exchange::send_json(call.client, request, &target, call.timeout)
-            .await
-            .map_err(normalise)?;
-        #[derive(serde::Deserialize)]
-        struct WithUsage {
-            usage: Option<Usage>,
-        }
-        let usage = serde_json::from_slice::<WithUsage>(&body)
-            .ok()
-            .and_then(|r| r.usage)
-            .unwrap_or_default();
-        Ok(EmbeddingOutput { body, usage })
+        let body = exchange::send_json(call.client, request, &self.target(), call.timeout).await?;
+        Ok(EmbeddingOutput {
+            usage: usage_in_body(&body),
+            body,
+        })
     }
 }
 

@@ -8,7 +8,8 @@
 //! serve an Anthropic-format front end later).
 
 use super::client::HttpClient;
-use super::stream::Usage;
+use super::error::ProviderError;
+use super::stream::{Usage, error_event, provider_error_event};
 use bytes::Bytes;
 use futures::Stream;
 use serde_json::{Map, Value};
@@ -44,6 +45,30 @@ pub enum ChatOutput {
     Stream(ChunkStream),
 }
 
+/// The assistant message of a translated answer, in OpenAI's shape:
+/// `content` is null when the answer is only tool calls.
+pub fn assistant_message(
+    text: String,
+    tool_calls: Vec<Value>,
+    reasoning: Option<String>,
+) -> Map<String, Value> {
+    let mut message = Map::new();
+    message.insert("role".into(), Value::String("assistant".into()));
+    let content = if text.is_empty() && !tool_calls.is_empty() {
+        Value::Null
+    } else {
+        Value::String(text)
+    };
+    message.insert("content".into(), content);
+    if !tool_calls.is_empty() {
+        message.insert("tool_calls".into(), Value::Array(tool_calls));
+    }
+    if let Some(reasoning) = reasoning {
+        message.insert("reasoning_content".into(), Value::String(reasoning));
+    }
+    message
+}
+
 pub type ChunkStream = Pin<Box<dyn Stream<Item = StreamEvent> + Send>>;
 
 pub enum StreamEvent {
@@ -64,6 +89,28 @@ impl StreamEvent {
         StreamEvent::Data {
             frame: Bytes::from(format!("data: {chunk}\n\n")),
             usage,
+        }
+    }
+
+    /// Ends a stream with an error frame of this kind (OpenAI's error shape).
+    pub fn failure(message: &str, kind: &'static str) -> Self {
+        StreamEvent::Error {
+            frame: error_event(message, kind),
+            error_type: kind,
+        }
+    }
+
+    /// Ends a stream with an error the provider's translator raised, its
+    /// machine code kept where the router acts on it.
+    pub fn provider_error(e: &ProviderError) -> Self {
+        let error_type: &'static str = match e.code.as_deref() {
+            Some("content_policy_violation") => "content_policy_violation",
+            Some("context_length_exceeded") => "context_length_exceeded",
+            _ => "api_error",
+        };
+        StreamEvent::Error {
+            frame: provider_error_event(e),
+            error_type,
         }
     }
 }

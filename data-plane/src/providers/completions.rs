@@ -6,9 +6,8 @@ use super::Upstream;
 use super::chat::ChatOutput;
 use super::client::HttpClient;
 use super::error::ProviderError;
-use super::exchange::{Target, send_json, send_streaming};
-use super::stream::{Usage, openai_events};
-use http::StatusCode;
+use super::exchange::{send_json, send_streaming};
+use super::stream::{openai_events, usage_in_body};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
@@ -32,26 +31,17 @@ impl Upstream {
         let body =
             serde_json::to_vec(&call.body).map_err(|e| ProviderError::internal(provider, &e))?;
         let request = upstream.post("/completions", body)?;
-        let target = Target {
-            provider,
-            api_base: upstream.api_base(),
-            secret: upstream.api_key(),
-        };
+        let target = upstream.target();
         if call.stream {
             let response =
                 send_streaming(call.client, request, &target, call.stream_timeout).await?;
             return Ok(ChatOutput::Stream(openai_events(response.into_body())));
         }
         let body = send_json(call.client, request, &target, call.timeout).await?;
-        #[derive(serde::Deserialize)]
-        struct WithUsage {
-            usage: Option<Usage>,
-        }
-        let usage = serde_json::from_slice::<WithUsage>(&body)
-            .ok()
-            .and_then(|r| r.usage)
-            .unwrap_or_default();
-        Ok(ChatOutput::Complete { body, usage })
+        Ok(ChatOutput::Complete {
+            usage: usage_in_body(&body),
+            body,
+        })
     }
 
     /// The provider's name for messages (`mock_response` deployments have none).
@@ -70,14 +60,10 @@ impl Upstream {
 }
 
 fn no_endpoint(provider: &str) -> ProviderError {
-    ProviderError {
-        status: StatusCode::BAD_REQUEST,
-        message: format!(
+    ProviderError::invalid_request(
+        format!(
             "{provider} has no legacy text-completion endpoint; use /v1/chat/completions with this model"
         ),
-        kind: "invalid_request_error".into(),
-        param: Some("model".into()),
-        code: Some("400".into()),
-        retry_after: None,
-    }
+        Some("model"),
+    )
 }

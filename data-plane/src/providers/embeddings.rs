@@ -8,11 +8,10 @@ mod ollama;
 use super::Upstream;
 use super::client::HttpClient;
 use super::error::ProviderError;
-use super::exchange::{Target, send_json};
-use super::stream::Usage;
+use super::exchange::send_json;
+use super::stream::{Usage, usage_in_body};
 use base64::Engine as _;
 use bytes::Bytes;
-use http::StatusCode;
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 
@@ -146,14 +145,7 @@ pub fn render_list(
 
 /// A 400 naming a parameter the provider cannot take.
 pub fn unsupported_param(provider: &str, param: &str, why: &str) -> ProviderError {
-    ProviderError {
-        status: StatusCode::BAD_REQUEST,
-        message: format!("{provider}: `{param}` {why}"),
-        kind: "invalid_request_error".into(),
-        param: Some(param.to_string()),
-        code: Some("400".into()),
-        retry_after: None,
-    }
+    ProviderError::invalid_request(format!("{provider}: `{param}` {why}"), Some(param))
 }
 
 impl Upstream {
@@ -167,14 +159,10 @@ impl Upstream {
                 let body = serde_json::to_vec(&call.body)
                     .map_err(|e| ProviderError::internal(provider, &e))?;
                 let request = upstream.post("/embeddings", body)?;
-                let target = Target {
-                    provider,
-                    api_base: upstream.api_base(),
-                    secret: upstream.api_key(),
-                };
-                let body = send_json(call.client, request, &target, call.timeout).await?;
+                let body =
+                    send_json(call.client, request, &upstream.target(), call.timeout).await?;
                 Ok(EmbeddingOutput {
-                    usage: embedding_usage(&body),
+                    usage: usage_in_body(&body),
                     body,
                 })
             }
@@ -184,31 +172,15 @@ impl Upstream {
             Upstream::Ollama(upstream) => {
                 ollama::embeddings(call.client, upstream.api_base(), call).await
             }
-            other => Err(ProviderError {
-                status: StatusCode::BAD_REQUEST,
-                message: format!(
+            other => Err(ProviderError::invalid_request(
+                format!(
                     "embeddings are not supported for provider `{}` by this Tollgate version yet",
                     other.provider_name()
                 ),
-                kind: "invalid_request_error".into(),
-                param: Some("model".into()),
-                code: Some("400".into()),
-                retry_after: None,
-            }),
+                Some("model"),
+            )),
         }
     }
-}
-
-/// `usage.prompt_tokens` of an OpenAI embeddings body.
-fn embedding_usage(body: &[u8]) -> Usage {
-    #[derive(serde::Deserialize)]
-    struct WithUsage {
-        usage: Option<Usage>,
-    }
-    serde_json::from_slice::<WithUsage>(body)
-        .ok()
-        .and_then(|r| r.usage)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -77,25 +77,41 @@ impl ProviderError {
         }
     }
 
-    /// Reads a non-2xx response into an error, scrubbing `secret` (the
-    /// deployment's key) in case the provider echoed it.
-    pub async fn from_response(
-        provider: &str,
-        response: http::Response<hyper::body::Incoming>,
-        secret: Option<&str>,
-    ) -> Self {
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(http::header::RETRY_AFTER)
-            .cloned()
-            .map(Box::new);
-        let body = read_bounded(response.into_body()).await;
-        let parsed = parse_body(&body);
+    /// A 400 for a request the provider cannot take, naming `param` if any.
+    pub fn invalid_request(message: String, param: Option<&str>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message,
+            kind: "invalid_request_error".into(),
+            param: param.map(str::to_string),
+            code: Some("400".into()),
+            retry_after: None,
+        }
+    }
+
+    /// A 502 for an answer that is not what the provider promised.
+    pub fn bad_gateway(message: String) -> Self {
+        Self {
+            status: StatusCode::BAD_GATEWAY,
+            message,
+            kind: "api_error".into(),
+            param: None,
+            code: Some("502".into()),
+            retry_after: None,
+        }
+    }
+
+    /// Reads a non-2xx answer in OpenAI's envelope (or a common variant)
+    /// into an error, scrubbing `secret` (the deployment's key) in case the
+    /// provider echoed it.
+    pub fn from_answer(provider: &str, answer: &ErrorAnswer, secret: Option<&str>) -> Self {
+        let status = answer.status;
+        let body = &answer.body;
+        let parsed = parse_body(body);
         let message = match parsed.message {
             Some(m) => m,
             None if body.is_empty() => status.canonical_reason().unwrap_or("error").to_string(),
-            None => String::from_utf8_lossy(&body).into_owned(),
+            None => String::from_utf8_lossy(body).into_owned(),
         };
         let message = scrub(&format!("{provider}: {message}"), secret);
         let kind = match status.as_u16() {
@@ -110,26 +126,47 @@ impl ProviderError {
             kind,
             param: parsed.param,
             code: Some(parsed.code.unwrap_or_else(|| status.as_u16().to_string())),
-            retry_after,
+            retry_after: answer.retry_after(),
         }
     }
 }
 
-/// Reads at most `MAX_ERROR_BODY` bytes; the rest is dropped with the
-/// connection.
-async fn read_bounded(mut body: hyper::body::Incoming) -> Vec<u8> {
-    use http_body_util::BodyExt as _;
-    let mut out = Vec::new();
-    while let Some(Ok(frame)) = body.frame().await {
-        if let Ok(data) = frame.into_data() {
-            let room = MAX_ERROR_BODY.saturating_sub(out.len());
-            out.extend_from_slice(&data[..data.len().min(room)]);
-            if out.len() >= MAX_ERROR_BODY {
-                break;
+/// A non-2xx answer as read: its status, headers and at most
+/// `MAX_ERROR_BODY` bytes of body (the rest is dropped with the connection).
+pub struct ErrorAnswer {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl ErrorAnswer {
+    pub async fn read(response: http::Response<hyper::body::Incoming>) -> Self {
+        use http_body_util::BodyExt as _;
+        let (parts, mut body) = response.into_parts();
+        let mut out = Vec::new();
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                let room = MAX_ERROR_BODY.saturating_sub(out.len());
+                out.extend_from_slice(&data[..data.len().min(room)]);
+                if out.len() >= MAX_ERROR_BODY {
+                    break;
+                }
             }
         }
+        Self {
+            status: parts.status,
+            headers: parts.headers,
+            body: out,
+        }
     }
-    out
+
+    /// `retry-after`, passed on so clients back off as the provider asked.
+    pub fn retry_after(&self) -> Option<Box<HeaderValue>> {
+        self.headers
+            .get(http::header::RETRY_AFTER)
+            .cloned()
+            .map(Box::new)
+    }
 }
 
 #[derive(Default)]

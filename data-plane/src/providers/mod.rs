@@ -7,12 +7,14 @@ mod anthropic;
 mod azure;
 mod bedrock;
 pub mod chat;
+mod chunk;
 mod client;
 mod completions;
 pub mod embeddings;
 mod error;
 mod exchange;
 mod gemini;
+mod lines;
 mod mock;
 mod ollama;
 mod openai;
@@ -72,6 +74,18 @@ pub(crate) fn secret_header(
     })?;
     header.set_sensitive(true);
     Ok(header)
+}
+
+/// The deployment's `api_key`, else the environment variable `env` where
+/// the provider has one (LiteLLM's fallback); empty counts as none.
+pub(crate) fn api_key(deployment: &Deployment, env: Option<&str>) -> Option<String> {
+    deployment
+        .params
+        .api_key
+        .as_ref()
+        .map(|k| k.expose().to_string())
+        .or_else(|| env.and_then(|name| std::env::var(name).ok()))
+        .filter(|k| !k.is_empty())
 }
 
 impl Upstream {

@@ -4,11 +4,12 @@
 use super::BuildError;
 use super::chat::{ChatCall, ChatOutput};
 use super::error::ProviderError;
-use super::stream::{Usage, openai_events_keeping_usage_chunk, request_stream_usage};
+use super::exchange::{self, Target};
+use super::stream::{openai_events_keeping_usage_chunk, request_stream_usage, usage_in_body};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use tollgate_shared::snapshot::Deployment;
 
 #[derive(Debug)]
@@ -40,12 +41,7 @@ impl OpenAiUpstream {
                 });
             }
         };
-        let api_key = deployment
-            .params
-            .api_key
-            .as_ref()
-            .map(|k| k.expose().to_string())
-            .filter(|k| !k.is_empty());
+        let api_key = super::api_key(deployment, None);
         let authorization = api_key
             .as_deref()
             .map(|key| super::secret_header(&format!("Bearer {key}"), &deployment.id))
@@ -83,20 +79,6 @@ impl OpenAiUpstream {
         self.provider
     }
 
-    fn request(&self, body: Vec<u8>) -> Result<http::Request<Full<Bytes>>, http::Error> {
-        let mut builder = http::Request::builder()
-            .method(Method::POST)
-            .uri(self.chat_uri.clone())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(auth) = &self.authorization {
-            builder = builder.header(AUTHORIZATION, auth.clone());
-        }
-        if let Some(org) = &self.organization {
-            builder = builder.header("openai-organization", org.clone());
-        }
-        builder.body(Full::new(Bytes::from(body)))
-    }
-
     /// A POST to `{api_base}{path}` with this deployment's auth headers: the
     /// other OpenAI endpoints (embeddings, legacy completions) share them.
     pub(super) fn post(
@@ -107,6 +89,14 @@ impl OpenAiUpstream {
         let uri: Uri = format!("{}{path}", self.api_base)
             .parse()
             .map_err(|e| ProviderError::internal(self.provider, &e))?;
+        self.post_to(uri, body)
+    }
+
+    fn post_to(
+        &self,
+        uri: Uri,
+        body: Vec<u8>,
+    ) -> Result<http::Request<Full<Bytes>>, ProviderError> {
         let mut builder = http::Request::builder()
             .method(Method::POST)
             .uri(uri)
@@ -122,9 +112,14 @@ impl OpenAiUpstream {
             .map_err(|e| ProviderError::internal(self.provider, &e))
     }
 
-    /// Scrubbed from provider messages that echo it.
-    pub(super) fn api_key(&self) -> Option<&str> {
-        self.api_key.as_deref()
+    /// Who is called, for [`exchange`]: errors read in OpenAI's envelope.
+    pub(super) fn target(&self) -> Target<'_> {
+        Target {
+            provider: self.provider,
+            api_base: &self.api_base,
+            secret: self.api_key.as_deref(),
+            decode: exchange::openai_error,
+        }
     }
 
     /// Sends a chat request; a non-2xx answer becomes a [`ProviderError`].
@@ -140,59 +135,21 @@ impl OpenAiUpstream {
         }
         let body = serde_json::to_vec(&call.body)
             .map_err(|e| ProviderError::internal(self.provider, &e))?;
-        let request = self
-            .request(body)
-            .map_err(|e| ProviderError::internal(self.provider, &e))?;
-        let client = call.client;
+        let request = self.post_to(self.chat_uri.clone(), body)?;
+        let target = self.target();
         if call.stream {
-            let response = tokio::time::timeout(call.stream_timeout, client.send(request))
-                .await
-                .map_err(|_| ProviderError::timeout(self.provider, call.stream_timeout))?
-                .map_err(|e| ProviderError::connection(self.provider, &self.api_base, &e))?;
-            if !response.status().is_success() {
-                return Err(ProviderError::from_response(
-                    self.provider,
-                    response,
-                    self.api_key.as_deref(),
-                )
-                .await);
-            }
+            let response =
+                exchange::send_streaming(call.client, request, &target, call.stream_timeout)
+                    .await?;
             return Ok(ChatOutput::Stream(openai_events_keeping_usage_chunk(
                 response.into_body(),
                 call.include_usage,
             )));
         }
-        let exchange = async {
-            let response = client
-                .send(request)
-                .await
-                .map_err(|e| ProviderError::connection(self.provider, &self.api_base, &e))?;
-            if !response.status().is_success() {
-                return Err(ProviderError::from_response(
-                    self.provider,
-                    response,
-                    self.api_key.as_deref(),
-                )
-                .await);
-            }
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| ProviderError::connection(self.provider, &self.api_base, &e))?
-                .to_bytes();
-            #[derive(serde::Deserialize)]
-            struct WithUsage {
-                usage: Option<Usage>,
-            }
-            let usage = serde_json::from_slice::<WithUsage>(&body)
-                .ok()
-                .and_then(|r| r.usage)
-                .unwrap_or_default();
-            Ok(ChatOutput::Complete { body, usage })
-        };
-        tokio::time::timeout(call.timeout, exchange)
-            .await
-            .map_err(|_| ProviderError::timeout(self.provider, call.timeout))?
+        let body = exchange::send_json(call.client, request, &target, call.timeout).await?;
+        Ok(ChatOutput::Complete {
+            usage: usage_in_body(&body),
+            body,
+        })
     }
 }

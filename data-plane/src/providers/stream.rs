@@ -8,6 +8,7 @@ use serde::Deserialize;
 use std::convert::Infallible;
 
 use super::chat::{ChunkStream, StreamEvent};
+use super::error::ProviderError;
 
 /// Token usage as OpenAI reports it.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -181,6 +182,19 @@ pub fn usage_of(data: &str) -> Option<Usage> {
     serde_json::from_str::<Chunk>(data).ok()?.usage
 }
 
+/// `usage` of a whole OpenAI-format body (chat, text completion,
+/// embeddings); zero where the body has none.
+pub fn usage_in_body(body: &[u8]) -> Usage {
+    #[derive(Deserialize)]
+    struct WithUsage {
+        usage: Option<Usage>,
+    }
+    serde_json::from_slice::<WithUsage>(body)
+        .ok()
+        .and_then(|r| r.usage)
+        .unwrap_or_default()
+}
+
 fn is_usage_only(data: &str) -> bool {
     #[derive(Deserialize)]
     struct Chunk {
@@ -193,6 +207,13 @@ fn is_usage_only(data: &str) -> bool {
 /// An error as an SSE event in OpenAI's error shape.
 pub fn error_event(message: &str, kind: &str) -> Bytes {
     let body = serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": "500"}});
+    Bytes::from(format!("data: {body}\n\n"))
+}
+
+/// A provider's error as an SSE event in OpenAI's error shape, its param
+/// and code kept.
+pub fn provider_error_event(e: &ProviderError) -> Bytes {
+    let body = serde_json::json!({"error": {"message": e.message, "type": e.kind, "param": e.param, "code": e.code}});
     Bytes::from(format!("data: {body}\n\n"))
 }
 

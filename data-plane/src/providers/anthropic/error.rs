@@ -22,14 +22,7 @@ pub fn invalid_request(message: &str, param: Option<&str>) -> InvalidRequest {
 
 impl From<InvalidRequest> for ProviderError {
     fn from(error: InvalidRequest) -> Self {
-        ProviderError {
-            status: StatusCode::BAD_REQUEST,
-            message: error.to_string(),
-            kind: "invalid_request_error".into(),
-            param: error.param,
-            code: Some("400".into()),
-            retry_after: None,
-        }
+        ProviderError::invalid_request(error.to_string(), error.param.as_deref())
     }
 }
 

@@ -10,10 +10,11 @@ mod stream;
 use super::BuildError;
 use super::chat::{ChatCall, ChatOutput};
 use super::error::ProviderError;
+use super::exchange::{self, Target};
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use serde_json::Value;
 use tollgate_shared::snapshot::Deployment;
 
@@ -53,13 +54,7 @@ impl AnthropicUpstream {
             id: deployment.id.clone(),
             api_base: api_base.clone(),
         })?;
-        let api_key = deployment
-            .params
-            .api_key
-            .as_ref()
-            .map(|k| k.expose().to_string())
-            .or_else(|| std::env::var("ANTHROPIC_API_KEY").ok())
-            .filter(|k| !k.is_empty());
+        let api_key = super::api_key(deployment, Some("ANTHROPIC_API_KEY"));
         let api_key_header = api_key
             .as_deref()
             .map(|key| super::secret_header(key, &deployment.id))
@@ -91,12 +86,6 @@ impl AnthropicUpstream {
         builder.body(Full::new(Bytes::from(body)))
     }
 
-    async fn error_from(&self, response: http::Response<hyper::body::Incoming>) -> ProviderError {
-        error::normalise(
-            ProviderError::from_response(PROVIDER, response, self.api_key.as_deref()).await,
-        )
-    }
-
     /// Translates, sends, translates back. Timeouts as for OpenAI: the whole
     /// exchange when not streamed, up to the response head when streamed.
     pub async fn chat(&self, call: ChatCall<'_>) -> Result<ChatOutput, ProviderError> {
@@ -109,15 +98,16 @@ impl AnthropicUpstream {
             .request(body)
             .map_err(|e| ProviderError::internal(PROVIDER, &e))?;
         let created = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
-        let client = call.client;
+        let target = Target {
+            provider: PROVIDER,
+            api_base: &self.api_base,
+            secret: self.api_key.as_deref(),
+            decode: |target, answer| error::normalise(exchange::openai_error(target, answer)),
+        };
         if call.stream {
-            let response = tokio::time::timeout(call.stream_timeout, client.send(request))
-                .await
-                .map_err(|_| ProviderError::timeout(PROVIDER, call.stream_timeout))?
-                .map_err(|e| ProviderError::connection(PROVIDER, &self.api_base, &e))?;
-            if !response.status().is_success() {
-                return Err(self.error_from(response).await);
-            }
+            let response =
+                exchange::send_streaming(call.client, request, &target, call.stream_timeout)
+                    .await?;
             let ctx = stream::StreamContext {
                 model_group: call.model_group.to_string(),
                 created,
@@ -128,40 +118,17 @@ impl AnthropicUpstream {
             let body = http_body_util::BodyDataStream::new(response.into_body());
             return Ok(ChatOutput::Stream(stream::events(body, ctx)));
         }
-        let exchange = async {
-            let response = client
-                .send(request)
-                .await
-                .map_err(|e| ProviderError::connection(PROVIDER, &self.api_base, &e))?;
-            if !response.status().is_success() {
-                return Err(self.error_from(response).await);
-            }
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| ProviderError::connection(PROVIDER, &self.api_base, &e))?
-                .to_bytes();
-            let ctx = response::ResponseContext {
-                model_group: call.model_group,
-                created,
-                meta,
-            };
-            let (body, usage) = response::translate(&bytes, ctx).map_err(|e| ProviderError {
-                status: http::StatusCode::BAD_GATEWAY,
-                message: format!("{PROVIDER}: {e}"),
-                kind: "api_error".into(),
-                param: None,
-                code: Some("502".into()),
-                retry_after: None,
-            })?;
-            Ok(ChatOutput::Complete {
-                body: Bytes::from(body.to_string()),
-                usage,
-            })
+        let bytes = exchange::send_json(call.client, request, &target, call.timeout).await?;
+        let ctx = response::ResponseContext {
+            model_group: call.model_group,
+            created,
+            meta,
         };
-        tokio::time::timeout(call.timeout, exchange)
-            .await
-            .map_err(|_| ProviderError::timeout(PROVIDER, call.timeout))?
+        let (body, usage) = response::translate(&bytes, ctx)
+            .map_err(|e| ProviderError::bad_gateway(format!("{PROVIDER}: {e}")))?;
+        Ok(ChatOutput::Complete {
+            body: Bytes::from(body.to_string()),
+            usage,
+        })
     }
 }

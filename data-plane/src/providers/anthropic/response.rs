@@ -1,9 +1,10 @@
 //! Anthropic Messages response → OpenAI `chat.completion`.
 
 use super::request::{JSON_TOOL_NAME, RequestMeta};
+use crate::providers::chat::assistant_message;
 use crate::providers::stream::Usage;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// What an OpenAI response needs that the Anthropic body does not carry.
 #[derive(Debug, Clone, Copy)]
@@ -132,22 +133,7 @@ pub fn translate(body: &[u8], ctx: ResponseContext<'_>) -> Result<(Value, Usage)
             _ => {}
         }
     }
-    let mut out_message = Map::new();
-    out_message.insert("role".into(), json!("assistant"));
-    out_message.insert(
-        "content".into(),
-        if text.is_empty() && !tool_calls.is_empty() {
-            Value::Null
-        } else {
-            Value::String(text)
-        },
-    );
-    if !tool_calls.is_empty() {
-        out_message.insert("tool_calls".into(), Value::Array(tool_calls));
-    }
-    if let Some(reasoning) = reasoning {
-        out_message.insert("reasoning_content".into(), Value::String(reasoning));
-    }
+    let mut out_message = assistant_message(text, tool_calls, reasoning);
     if !thinking_blocks.is_empty() {
         out_message.insert("thinking_blocks".into(), Value::Array(thinking_blocks));
     }

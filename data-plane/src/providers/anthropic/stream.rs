@@ -6,7 +6,7 @@ use super::error::openai_kind;
 use super::request::{JSON_TOOL_NAME, RequestMeta};
 use super::response::{AnthropicUsage, finish_reason};
 use crate::providers::chat::{ChunkStream, StreamEvent};
-use crate::providers::stream::{Usage, error_event};
+use crate::providers::stream::Usage;
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
@@ -245,7 +245,7 @@ where
             let event = match event {
                 Ok(event) => event,
                 Err(e) => {
-                    yield failure(&format!("anthropic: the provider's stream broke: {e}"), "api_connection_error");
+                    yield StreamEvent::failure(&format!("anthropic: the provider's stream broke: {e}"), "api_connection_error");
                     return;
                 }
             };
@@ -253,7 +253,7 @@ where
                 match step {
                     Step::Chunk { chunk, usage } => yield StreamEvent::chunk(&chunk, usage),
                     Step::Error { message, kind } => {
-                        yield failure(&message, kind);
+                        yield StreamEvent::failure(&message, kind);
                         return;
                     }
                     Step::End => return,
@@ -261,16 +261,9 @@ where
             }
         }
         if !translator.stopped() {
-            yield failure("anthropic: the provider's stream ended before `message_stop`", "api_connection_error");
+            yield StreamEvent::failure("anthropic: the provider's stream ended before `message_stop`", "api_connection_error");
         }
     })
-}
-
-fn failure(message: &str, kind: &'static str) -> StreamEvent {
-    StreamEvent::Error {
-        frame: error_event(message, kind),
-        error_type: kind,
-    }
 }
 
 #[cfg(test)]

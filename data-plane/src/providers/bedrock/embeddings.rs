@@ -6,6 +6,7 @@ use super::super::embeddings::{
     EmbeddingCall, EmbeddingInput, EmbeddingOutput, render_list, unsupported_param,
 };
 use super::super::error::ProviderError;
+use super::super::exchange::{send_json, send_whole};
 use super::{BedrockUpstream, PROVIDER, bad_response};
 use serde_json::{Value, json};
 
@@ -75,7 +76,8 @@ impl BedrockUpstream {
                 for text in texts {
                     let body = titan_body(text, call.dimensions).to_string().into_bytes();
                     let request = self.signed_request("invoke", body, "application/json")?;
-                    let (_, body) = self.exchange(call.client, request, call.timeout).await?;
+                    let body =
+                        send_json(call.client, request, &self.target(), call.timeout).await?;
                     let value: Value = serde_json::from_slice(&body).map_err(|_| bad_response())?;
                     vectors.push(floats(value.get("embedding")).ok_or_else(bad_response)?);
                     tokens += value
@@ -100,8 +102,9 @@ impl BedrockUpstream {
                 }
                 let body = cohere_body(&texts).to_string().into_bytes();
                 let request = self.signed_request("invoke", body, "application/json")?;
-                let (headers, body) = self.exchange(call.client, request, call.timeout).await?;
-                let value: Value = serde_json::from_slice(&body).map_err(|_| bad_response())?;
+                let answer = send_whole(call.client, request, &self.target(), call.timeout).await?;
+                let value: Value =
+                    serde_json::from_slice(answer.body()).map_err(|_| bad_response())?;
                 let vectors = value
                     .get("embeddings")
                     .and_then(Value::as_array)
@@ -111,7 +114,8 @@ impl BedrockUpstream {
                     .collect::<Option<Vec<_>>>()
                     .ok_or_else(bad_response)?;
                 // Cohere's body has no token count; Bedrock reports it in a header.
-                let tokens = headers
+                let tokens = answer
+                    .headers()
                     .get("x-amzn-bedrock-input-token-count")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse().ok())

@@ -4,9 +4,10 @@
 //! `:exception-type` (camel-cased).
 
 use super::super::error::ProviderError;
+use super::super::stream::provider_error_event;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The status, OpenAI type and code for a Bedrock error class (either
 /// spelling: `ThrottlingException` or `throttlingException`).
@@ -118,9 +119,7 @@ pub fn stream_exception(exception_type: &str, payload: &[u8]) -> (Bytes, &'stati
         408 => "timeout",
         _ => "api_error",
     };
-    let body =
-        json!({"error": {"message": e.message, "type": e.kind, "param": null, "code": e.code}});
-    (Bytes::from(format!("data: {body}\n\n")), kind)
+    (provider_error_event(&e), kind)
 }
 
 #[cfg(test)]

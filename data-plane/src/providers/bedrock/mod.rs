@@ -15,24 +15,21 @@ mod stream;
 
 use super::BuildError;
 use super::chat::{ChatCall, ChatOutput};
-use super::client::{HttpClient, RequestBody};
+use super::client::RequestBody;
 use super::error::ProviderError;
+use super::exchange::{self, Target};
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::Full;
 use serde_json::Value;
 use sigv4::Credentials;
-use std::time::Duration;
 use tollgate_shared::snapshot::Deployment;
 
 const PROVIDER: &str = "bedrock";
 const SERVICE: &str = "bedrock";
 /// LiteLLM's region when neither the deployment nor the environment names one.
 const DEFAULT_REGION: &str = "us-west-2";
-/// Bounds error bodies read from Bedrock.
-const MAX_ERROR_BODY: usize = 64 * 1024;
 
 #[derive(Debug)]
 pub struct BedrockUpstream {
@@ -189,62 +186,26 @@ impl BedrockUpstream {
             .map(|c| c.secret_access_key.as_str())
     }
 
-    /// Sends and returns the 2xx response; other statuses become errors in
-    /// OpenAI's classes.
-    async fn send(
-        &self,
-        client: &HttpClient,
-        request: http::Request<RequestBody>,
-    ) -> Result<http::Response<Incoming>, ProviderError> {
-        let response = client
-            .send(request)
-            .await
-            .map_err(|e| ProviderError::connection(PROVIDER, &self.endpoint, &e))?;
-        if response.status().is_success() {
-            return Ok(response);
+    /// Who is called, for [`exchange`]: errors in Bedrock's classes.
+    fn target(&self) -> Target<'_> {
+        Target {
+            provider: PROVIDER,
+            api_base: &self.endpoint,
+            secret: self.secret(),
+            decode: |target, answer| {
+                let error_type = answer
+                    .headers
+                    .get("x-amzn-errortype")
+                    .and_then(|v| v.to_str().ok());
+                error::from_parts(
+                    answer.status,
+                    error_type,
+                    answer.retry_after(),
+                    &answer.body,
+                    target.secret,
+                )
+            },
         }
-        let status = response.status();
-        let error_type = response
-            .headers()
-            .get("x-amzn-errortype")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let retry_after = response
-            .headers()
-            .get(http::header::RETRY_AFTER)
-            .cloned()
-            .map(Box::new);
-        let body = read_bounded(response.into_body()).await;
-        Err(error::from_parts(
-            status,
-            error_type.as_deref(),
-            retry_after,
-            &body,
-            self.secret(),
-        ))
-    }
-
-    /// Sends and reads the whole 2xx body within `timeout`.
-    async fn exchange(
-        &self,
-        client: &HttpClient,
-        request: http::Request<RequestBody>,
-        timeout: Duration,
-    ) -> Result<(http::HeaderMap, Bytes), ProviderError> {
-        let exchange = async {
-            let response = self.send(client, request).await?;
-            let headers = response.headers().clone();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| ProviderError::connection(PROVIDER, &self.endpoint, &e))?
-                .to_bytes();
-            Ok((headers, body))
-        };
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| ProviderError::timeout(PROVIDER, timeout))?
     }
 
     pub async fn chat(&self, call: ChatCall<'_>) -> Result<ChatOutput, ProviderError> {
@@ -260,9 +221,8 @@ impl BedrockUpstream {
                 "application/vnd.amazon.eventstream",
             )?;
             let response =
-                tokio::time::timeout(call.stream_timeout, self.send(call.client, request))
-                    .await
-                    .map_err(|_| ProviderError::timeout(PROVIDER, call.stream_timeout))??;
+                exchange::send_streaming(call.client, request, &self.target(), call.stream_timeout)
+                    .await?;
             let translator = stream::Translator::new(
                 id,
                 created,
@@ -276,7 +236,7 @@ impl BedrockUpstream {
             )));
         }
         let request = self.signed_request("converse", body, "application/json")?;
-        let (_, body) = self.exchange(call.client, request, call.timeout).await?;
+        let body = exchange::send_json(call.client, request, &self.target(), call.timeout).await?;
         let value: Value = serde_json::from_slice(&body).map_err(|_| bad_response())?;
         let (openai, usage) =
             response::to_openai(&value, &id, created, call.model_group, converse.json_mode)
@@ -293,28 +253,7 @@ impl BedrockUpstream {
 }
 
 fn bad_response() -> ProviderError {
-    ProviderError {
-        status: StatusCode::BAD_GATEWAY,
-        message: "bedrock: the response is not a Converse response".into(),
-        kind: "api_error".into(),
-        param: None,
-        code: Some("502".into()),
-        retry_after: None,
-    }
-}
-
-async fn read_bounded(mut body: Incoming) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(Ok(frame)) = body.frame().await {
-        if let Ok(data) = frame.into_data() {
-            let room = MAX_ERROR_BODY.saturating_sub(out.len());
-            out.extend_from_slice(&data[..data.len().min(room)]);
-            if out.len() >= MAX_ERROR_BODY {
-                break;
-            }
-        }
-    }
-    out
+    ProviderError::bad_gateway("bedrock: the response is not a Converse response".into())
 }
 
 #[cfg(test)]

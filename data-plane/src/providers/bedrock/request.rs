@@ -1,7 +1,6 @@
 //! OpenAI chat request → Bedrock Converse request body.
 
 use super::super::error::ProviderError;
-use http::StatusCode;
 use serde_json::{Map, Value, json};
 
 /// The tool LiteLLM (and Tollgate) forces for `response_format`: Converse
@@ -388,14 +387,7 @@ fn image_block(url: &str) -> Result<Value, ProviderError> {
 }
 
 fn invalid(param: &str, why: &str) -> ProviderError {
-    ProviderError {
-        status: StatusCode::BAD_REQUEST,
-        message: format!("bedrock: `{param}` {why}"),
-        kind: "invalid_request_error".into(),
-        param: Some(param.to_string()),
-        code: Some("400".into()),
-        retry_after: None,
-    }
+    ProviderError::invalid_request(format!("bedrock: `{param}` {why}"), Some(param))
 }
 
 fn unsupported(param: &str) -> ProviderError {
@@ -408,6 +400,7 @@ fn unsupported(param: &str) -> ProviderError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::StatusCode;
 
     fn obj(v: Value) -> Map<String, Value> {
         match v {

@@ -1,8 +1,9 @@
 //! Bedrock Converse response → OpenAI `chat.completion`.
 
+use super::super::chat::assistant_message;
 use super::super::stream::Usage;
 use super::request::JSON_TOOL;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// OpenAI's `finish_reason` for a Converse `stopReason`.
 pub fn finish_reason(stop_reason: &str) -> &'static str {
@@ -87,22 +88,8 @@ pub fn to_openai(
         finish = "stop";
     }
     let usage = usage_of(converse.get("usage"));
-    let mut message = Map::new();
-    message.insert("role".into(), json!("assistant"));
-    message.insert(
-        "content".into(),
-        if text.is_empty() && !tool_calls.is_empty() {
-            Value::Null
-        } else {
-            Value::String(text)
-        },
-    );
-    if !tool_calls.is_empty() {
-        message.insert("tool_calls".into(), Value::Array(tool_calls));
-    }
-    if !reasoning.is_empty() {
-        message.insert("reasoning_content".into(), Value::String(reasoning));
-    }
+    let reasoning = Some(reasoning).filter(|r| !r.is_empty());
+    let message = assistant_message(text, tool_calls, reasoning);
     let body = json!({
         "id": id,
         "object": "chat.completion",

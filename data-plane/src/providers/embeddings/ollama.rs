@@ -6,11 +6,11 @@
 
 use super::super::client::HttpClient;
 use super::super::error::ProviderError;
-use super::super::exchange::{Target, send_json};
+use super::super::exchange::{Target, openai_error, send_json};
 use super::{EmbeddingCall, EmbeddingInput, EmbeddingOutput, render_list, unsupported_param};
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Method, StatusCode};
+use http::{HeaderValue, Method};
 use http_body_util::Full;
 use serde_json::{Value, json};
 
@@ -75,15 +75,11 @@ pub async fn embeddings(
         provider: PROVIDER,
         api_base,
         secret: None,
+        decode: openai_error,
     };
     let body = send_json(client, request, &target, call.timeout).await?;
-    let (vectors, tokens) = parse_response(&body).ok_or_else(|| ProviderError {
-        status: StatusCode::BAD_GATEWAY,
-        message: "ollama: the response is not an /api/embed response".into(),
-        kind: "api_error".into(),
-        param: None,
-        code: Some("502".into()),
-        retry_after: None,
+    let (vectors, tokens) = parse_response(&body).ok_or_else(|| {
+        ProviderError::bad_gateway("ollama: the response is not an /api/embed response".into())
     })?;
     Ok(render_list(
         vectors,

@@ -8,11 +8,8 @@ use crate::providers::embeddings::{
     EmbeddingCall, EmbeddingOutput, render_list, unsupported_param,
 };
 use crate::providers::error::ProviderError;
-use crate::providers::exchange::{Target, send_json};
-use bytes::Bytes;
-use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Method, StatusCode, Uri};
-use http_body_util::Full;
+use crate::providers::exchange::{Target, openai_error, send_json};
+use http::Uri;
 use serde_json::{Value, json};
 
 /// The `batchEmbedContents` body for `texts`.
@@ -74,29 +71,17 @@ impl GeminiUpstream {
         let uri: Uri = format!("{}/v1beta/models/{model}:batchEmbedContents", self.api_base)
             .parse()
             .map_err(|_| unsupported_param(PROVIDER, "model", "cannot be used in a Gemini URL"))?;
-        let mut builder = http::Request::builder()
-            .method(Method::POST)
-            .uri(uri)
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(key) = &self.api_key_header {
-            builder = builder.header("x-goog-api-key", key.clone());
-        }
-        let request = builder
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| ProviderError::internal(PROVIDER, &e))?;
+        let request = self.post(uri, body.into_bytes())?;
+        // Embedding errors keep the shared reading (no context-length marking).
         let target = Target {
-            provider: PROVIDER,
-            api_base: &self.api_base,
-            secret: self.api_key.as_deref(),
+            decode: openai_error,
+            ..self.target()
         };
         let answer = send_json(call.client, request, &target, call.timeout).await?;
-        let vectors = parse_response(&answer).ok_or_else(|| ProviderError {
-            status: StatusCode::BAD_GATEWAY,
-            message: "gemini: the embeddings answer is not the expected JSON".into(),
-            kind: "api_error".into(),
-            param: None,
-            code: Some("502".into()),
-            retry_after: None,
+        let vectors = parse_response(&answer).ok_or_else(|| {
+            ProviderError::bad_gateway(
+                "gemini: the embeddings answer is not the expected JSON".into(),
+            )
         })?;
         let words: usize = texts.iter().map(|t| t.split_whitespace().count()).sum();
         Ok(render_list(

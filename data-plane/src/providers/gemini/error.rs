@@ -4,7 +4,8 @@
 //! the shared parser keeps its message and HTTP status, this module adds
 //! what the router acts on: context-length and content-policy codes.
 
-use crate::providers::error::ProviderError;
+use crate::providers::error::{ErrorAnswer, ProviderError};
+use crate::providers::exchange::{Target, openai_error};
 use http::StatusCode;
 
 const PROVIDER: &str = "gemini";
@@ -17,11 +18,9 @@ const CONTEXT_MARKERS: &[&str] = &[
     "context length",
 ];
 
-pub async fn from_response(
-    response: http::Response<hyper::body::Incoming>,
-    secret: Option<&str>,
-) -> ProviderError {
-    classify(ProviderError::from_response(PROVIDER, response, secret).await)
+/// An error answer: the shared reading, then [`classify`].
+pub fn decode(target: &Target<'_>, answer: &ErrorAnswer) -> ProviderError {
+    classify(openai_error(target, answer))
 }
 
 /// Marks context-length errors so `context_window_fallbacks` can apply.
@@ -51,14 +50,9 @@ pub fn blocked_prompt(reason: &str) -> ProviderError {
 
 /// A response body that is not the JSON Gemini promised.
 pub fn malformed(detail: &str) -> ProviderError {
-    ProviderError {
-        status: StatusCode::BAD_GATEWAY,
-        message: format!("{PROVIDER}: unexpected response from the provider: {detail}"),
-        kind: "api_error".into(),
-        param: None,
-        code: Some("502".into()),
-        retry_after: None,
-    }
+    ProviderError::bad_gateway(format!(
+        "{PROVIDER}: unexpected response from the provider: {detail}"
+    ))
 }
 
 #[cfg(test)]

@@ -14,10 +14,11 @@ mod stream;
 use super::BuildError;
 use super::chat::{ChatCall, ChatOutput};
 use super::error::ProviderError;
+use super::exchange::{self, Target};
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use serde_json::Value;
 use tollgate_shared::snapshot::Deployment;
 
@@ -53,12 +54,7 @@ impl GeminiUpstream {
                 api_base,
             });
         }
-        let api_key = deployment
-            .params
-            .api_key
-            .as_ref()
-            .map(|k| k.expose().to_string())
-            .filter(|k| !k.is_empty());
+        let api_key = super::api_key(deployment, None);
         let api_key_header = api_key
             .as_deref()
             .map(|key| super::secret_header(key, &deployment.id))
@@ -72,6 +68,16 @@ impl GeminiUpstream {
 
     pub fn api_base(&self) -> &str {
         &self.api_base
+    }
+
+    /// Who is called, for [`exchange`]: errors in Gemini's classes.
+    fn target(&self) -> Target<'_> {
+        Target {
+            provider: PROVIDER,
+            api_base: &self.api_base,
+            secret: self.api_key.as_deref(),
+            decode: error::decode,
+        }
     }
 
     fn request(
@@ -92,6 +98,11 @@ impl GeminiUpstream {
         let uri: Uri = uri.parse().map_err(|_| {
             request::invalid("model", format!("`{model}` cannot be used in a Gemini URL"))
         })?;
+        self.post(uri, body)
+    }
+
+    /// A POST of `body` to `uri` with this deployment's key.
+    fn post(&self, uri: Uri, body: Vec<u8>) -> Result<http::Request<Full<Bytes>>, ProviderError> {
         let mut builder = http::Request::builder()
             .method(Method::POST)
             .uri(uri)
@@ -117,15 +128,11 @@ impl GeminiUpstream {
         let request = self.request(&model, call.stream, body)?;
         let id = format!("chatcmpl-{}", call.request_id);
         let created = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
-        let client = call.client;
+        let target = self.target();
         if call.stream {
-            let response = tokio::time::timeout(call.stream_timeout, client.send(request))
-                .await
-                .map_err(|_| ProviderError::timeout(PROVIDER, call.stream_timeout))?
-                .map_err(|e| ProviderError::connection(PROVIDER, &self.api_base, &e))?;
-            if !response.status().is_success() {
-                return Err(error::from_response(response, self.api_key.as_deref()).await);
-            }
+            let response =
+                exchange::send_streaming(call.client, request, &target, call.stream_timeout)
+                    .await?;
             let translator = stream::Translator::new(
                 id,
                 call.model_group.to_string(),
@@ -137,30 +144,13 @@ impl GeminiUpstream {
                 translator,
             )));
         }
-        let exchange = async {
-            let response = client
-                .send(request)
-                .await
-                .map_err(|e| ProviderError::connection(PROVIDER, &self.api_base, &e))?;
-            if !response.status().is_success() {
-                return Err(error::from_response(response, self.api_key.as_deref()).await);
-            }
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| ProviderError::connection(PROVIDER, &self.api_base, &e))?
-                .to_bytes();
-            let parsed: Value =
-                serde_json::from_slice(&bytes).map_err(|e| error::malformed(&e.to_string()))?;
-            let (body, usage) = response::completion(&parsed, &id, call.model_group, created)?;
-            Ok(ChatOutput::Complete {
-                body: Bytes::from(body.to_string()),
-                usage,
-            })
-        };
-        tokio::time::timeout(call.timeout, exchange)
-            .await
-            .map_err(|_| ProviderError::timeout(PROVIDER, call.timeout))?
+        let bytes = exchange::send_json(call.client, request, &target, call.timeout).await?;
+        let parsed: Value =
+            serde_json::from_slice(&bytes).map_err(|e| error::malformed(&e.to_string()))?;
+        let (body, usage) = response::completion(&parsed, &id, call.model_group, created)?;
+        Ok(ChatOutput::Complete {
+            body: Bytes::from(body.to_string()),
+            usage,
+        })
     }
 }

@@ -9,7 +9,6 @@
 use super::response::THOUGHT_SIGNATURE_SEPARATOR;
 use super::schema::clean_schema;
 use crate::providers::error::ProviderError;
-use http::StatusCode;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
@@ -28,14 +27,7 @@ const IGNORED: &[&str] = &[
 
 /// A request Gemini cannot express: 400 naming the parameter.
 pub fn invalid(param: &str, message: String) -> ProviderError {
-    ProviderError {
-        status: StatusCode::BAD_REQUEST,
-        message: format!("{PROVIDER}: {message}"),
-        kind: "invalid_request_error".into(),
-        param: Some(param.to_string()),
-        code: Some("400".into()),
-        retry_after: None,
-    }
+    ProviderError::invalid_request(format!("{PROVIDER}: {message}"), Some(param))
 }
 
 fn unsupported(param: &str) -> ProviderError {
@@ -443,6 +435,7 @@ fn mime_from_extension(url: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::StatusCode;
 
     fn body(v: Value) -> Map<String, Value> {
         match v {

@@ -1,9 +1,10 @@
 //! Gemini `GenerateContentResponse` → OpenAI `chat.completion`.
 
 use super::error::blocked_prompt;
+use crate::providers::chat::assistant_message;
 use crate::providers::error::ProviderError;
 use crate::providers::stream::Usage;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// A function call, in OpenAI terms.
 #[derive(Debug)]
@@ -96,14 +97,9 @@ pub fn usage(metadata: &Value) -> (Usage, Value) {
     )
 }
 
-/// Builds the `chat.completion` body; a prompt blocked before any candidate
-/// is a content-policy error.
-pub fn completion(
-    response: &Value,
-    id: &str,
-    model: &str,
-    created: u64,
-) -> Result<(Value, Usage), ProviderError> {
+/// The candidates of a response (an event, when streamed); none and a
+/// `promptFeedback.blockReason` is a prompt Gemini refused.
+pub fn candidates(response: &Value) -> Result<&[Value], ProviderError> {
     let candidates = response
         .get("candidates")
         .and_then(Value::as_array)
@@ -116,36 +112,34 @@ pub fn completion(
     {
         return Err(blocked_prompt(reason));
     }
+    Ok(candidates)
+}
+
+/// Builds the `chat.completion` body; a prompt blocked before any candidate
+/// is a content-policy error.
+pub fn completion(
+    response: &Value,
+    id: &str,
+    model: &str,
+    created: u64,
+) -> Result<(Value, Usage), ProviderError> {
+    let candidates = candidates(response)?;
     let mut next_call = 0usize;
     let mut choices = Vec::with_capacity(candidates.len());
     for (position, candidate) in candidates.iter().enumerate() {
         let parts = read_parts(candidate);
-        let mut message = Map::new();
-        message.insert("role".into(), json!("assistant"));
-        message.insert(
-            "content".into(),
-            if parts.text.is_empty() && !parts.calls.is_empty() {
-                Value::Null
-            } else {
-                Value::String(parts.text)
-            },
-        );
-        if !parts.reasoning.is_empty() {
-            message.insert("reasoning_content".into(), Value::String(parts.reasoning));
-        }
         let called = !parts.calls.is_empty();
-        if called {
-            let calls: Vec<Value> = parts
-                .calls
-                .into_iter()
-                .map(|call| {
-                    let id = call_id(next_call, call.signature.as_deref());
-                    next_call += 1;
-                    json!({"id": id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}})
-                })
-                .collect();
-            message.insert("tool_calls".into(), Value::Array(calls));
-        }
+        let calls: Vec<Value> = parts
+            .calls
+            .into_iter()
+            .map(|call| {
+                let id = call_id(next_call, call.signature.as_deref());
+                next_call += 1;
+                json!({"id": id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}})
+            })
+            .collect();
+        let reasoning = Some(parts.reasoning).filter(|r| !r.is_empty());
+        let message = assistant_message(parts.text, calls, reasoning);
         let reason = candidate
             .get("finishReason")
             .and_then(Value::as_str)

@@ -2,51 +2,43 @@
 //! payloads out, whatever the chunk boundaries (Google ends lines with
 //! `\r\n`; `\n` is accepted too).
 
-/// Collects bytes until lines are complete; a line is decoded only when
-/// whole, so a UTF-8 character split across chunks is never mangled.
+use crate::providers::lines::Lines;
+
+/// Collects bytes until lines are complete ([`Lines`]), then events.
 #[derive(Debug, Default)]
 pub struct SseDecoder {
-    pending: Vec<u8>,
+    lines: Lines,
     data: Option<String>,
 }
 
 impl SseDecoder {
     /// Feeds bytes; returns the `data` of every event they complete.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<String> {
-        self.pending.extend_from_slice(bytes);
         let mut events = Vec::new();
-        let mut start = 0;
-        while let Some(offset) = self.pending[start..].iter().position(|b| *b == b'\n') {
-            let end = start + offset;
-            let mut line = &self.pending[start..end];
-            if let [rest @ .., b'\r'] = line {
-                line = rest;
-            }
-            let line = String::from_utf8_lossy(line).into_owned();
-            self.line(&line, &mut events);
-            start = end + 1;
-        }
-        self.pending.drain(..start);
+        let data = &mut self.data;
+        self.lines.push(bytes, |line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            Self::line(data, &String::from_utf8_lossy(line), &mut events);
+        });
         events
     }
 
     /// The end of the body: an event not followed by a blank line still
     /// counts (a server may close right after its last `data:` line).
     pub fn finish(&mut self) -> Option<String> {
-        let rest = std::mem::take(&mut self.pending);
+        let rest = self.lines.finish();
         let mut events = Vec::new();
         if !rest.is_empty() {
-            let line =
-                String::from_utf8_lossy(rest.strip_suffix(b"\r").unwrap_or(&rest)).into_owned();
-            self.line(&line, &mut events);
+            let line = String::from_utf8_lossy(rest.strip_suffix(b"\r").unwrap_or(&rest));
+            Self::line(&mut self.data, &line, &mut events);
         }
         events.extend(self.data.take());
         events.into_iter().next()
     }
 
-    fn line(&mut self, line: &str, events: &mut Vec<String>) {
+    fn line(data: &mut Option<String>, line: &str, events: &mut Vec<String>) {
         if line.is_empty() {
-            events.extend(self.data.take());
+            events.extend(data.take());
             return;
         }
         let (field, value) = match line.split_once(':') {
@@ -54,12 +46,12 @@ impl SseDecoder {
             None => (line, ""),
         };
         if field == "data" {
-            match &mut self.data {
+            match data {
                 Some(data) => {
                     data.push('\n');
                     data.push_str(value);
                 }
-                None => self.data = Some(value.to_string()),
+                None => *data = Some(value.to_string()),
             }
         }
         // Comments (`:`), `event`, `id` and `retry` carry nothing Gemini uses.

@@ -6,22 +6,20 @@
 //! carry that final usage to accounting when the client asked for no usage
 //! chunk (one small chunk per candidate, never the answer itself).
 
-use super::error::{blocked_prompt, malformed};
-use super::response::{call_id, finish_reason, read_parts, usage};
+use super::error::malformed;
+use super::response::{call_id, candidates, finish_reason, read_parts, usage};
 use super::sse::SseDecoder;
 use crate::providers::chat::{ChunkStream, StreamEvent};
+use crate::providers::chunk::ChunkHead;
 use crate::providers::error::ProviderError;
-use crate::providers::stream::{Usage, error_event};
+use crate::providers::stream::Usage;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// Turns Gemini events into OpenAI chunks for one response.
 pub struct Translator {
-    id: String,
-    model: String,
-    created: u64,
-    include_usage: bool,
+    head: ChunkHead,
     /// Per candidate index: role sent, tool calls so far, finish reason.
     choices: BTreeMap<u64, ChoiceState>,
     next_call: usize,
@@ -40,28 +38,16 @@ pub type Chunk = (Value, Option<Usage>);
 impl Translator {
     pub fn new(id: String, model: String, created: u64, include_usage: bool) -> Self {
         Self {
-            id,
-            model,
-            created,
-            include_usage,
+            head: ChunkHead {
+                id,
+                model,
+                created,
+                include_usage,
+            },
             choices: BTreeMap::new(),
             next_call: 0,
             usage: None,
         }
-    }
-
-    fn chunk(&self, index: u64, delta: Value, finish: Option<&str>) -> Value {
-        let mut chunk = json!({
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": index, "delta": delta, "logprobs": null, "finish_reason": finish}],
-        });
-        if self.include_usage {
-            chunk["usage"] = Value::Null;
-        }
-        chunk
     }
 
     /// One SSE `data` payload → the chunks it yields.
@@ -73,30 +59,14 @@ impl Translator {
                 .get("message")
                 .and_then(Value::as_str)
                 .unwrap_or("stream error");
-            return Err(super::error::classify(ProviderError {
-                status: http::StatusCode::BAD_GATEWAY,
-                message: format!("gemini: {message}"),
-                kind: "api_error".into(),
-                param: None,
-                code: Some("502".into()),
-                retry_after: None,
-            }));
+            return Err(super::error::classify(ProviderError::bad_gateway(format!(
+                "gemini: {message}"
+            ))));
         }
         if let Some(metadata) = response.get("usageMetadata") {
             self.usage = Some(usage(metadata));
         }
-        let candidates = response
-            .get("candidates")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        if candidates.is_empty()
-            && let Some(reason) = response
-                .pointer("/promptFeedback/blockReason")
-                .and_then(Value::as_str)
-        {
-            return Err(blocked_prompt(reason));
-        }
+        let candidates = candidates(&response)?;
         let mut out = Vec::new();
         for (position, candidate) in candidates.iter().enumerate() {
             let index = candidate
@@ -119,20 +89,18 @@ impl Translator {
                 delta.insert("content".into(), json!(parts.text));
             }
             if !delta.is_empty() {
-                out.push((self.chunk(index, Value::Object(delta), None), None));
+                out.push((self.head.chunk(index, Value::Object(delta), None), None));
             }
-            // As OpenAI streams a call: id and name first, then the arguments.
             for call in parts.calls {
                 let state = self.choices.entry(index).or_default();
                 let tool_index = state.tool_calls;
                 state.tool_calls += 1;
                 let id = call_id(self.next_call, call.signature.as_deref());
                 self.next_call += 1;
-                let head = json!({"tool_calls": [{"index": tool_index, "id": id, "type": "function",
-                    "function": {"name": call.name, "arguments": ""}}]});
-                out.push((self.chunk(index, head, None), None));
-                let args = json!({"tool_calls": [{"index": tool_index, "function": {"arguments": call.arguments}}]});
-                out.push((self.chunk(index, args, None), None));
+                let chunks = self
+                    .head
+                    .tool_call(index, tool_index, id, call.name, call.arguments);
+                out.extend(chunks.map(|chunk| (chunk, None)));
             }
             if let Some(reason) = candidate.get("finishReason").and_then(Value::as_str) {
                 let state = self.choices.entry(index).or_default();
@@ -158,14 +126,10 @@ impl Translator {
             .collect();
         let mut out: Vec<Chunk> = finishes
             .into_iter()
-            .map(|(index, reason)| (self.chunk(index, json!({}), Some(&reason)), None))
+            .map(|(index, reason)| (self.head.chunk(index, json!({}), Some(&reason)), None))
             .collect();
-        match (usage, self.include_usage) {
-            (Some((usage, body)), true) => out.push((
-                json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                    "model": self.model, "choices": [], "usage": body}),
-                Some(usage),
-            )),
+        match (usage, self.head.include_usage) {
+            (Some((usage, body)), true) => out.push((self.head.usage_chunk(body), Some(usage))),
             (Some((usage, _)), false) => {
                 if let Some(last) = out.last_mut() {
                     last.1 = Some(usage);
@@ -186,7 +150,7 @@ pub fn events(body: hyper::body::Incoming, mut translator: Translator) -> ChunkS
             let payloads = match bytes.next().await {
                 Some(Ok(data)) => decoder.push(&data),
                 Some(Err(e)) => {
-                    yield broken(&format!("the provider's stream broke: {e}"), "api_connection_error");
+                    yield StreamEvent::failure(&format!("the provider's stream broke: {e}"), "api_connection_error");
                     return;
                 }
                 None => break,
@@ -197,7 +161,7 @@ pub fn events(body: hyper::body::Incoming, mut translator: Translator) -> ChunkS
                         yield StreamEvent::chunk(&chunk, usage);
                     },
                     Err(e) => {
-                        yield error(&e);
+                        yield StreamEvent::provider_error(&e);
                         return;
                     }
                 }
@@ -209,7 +173,7 @@ pub fn events(body: hyper::body::Incoming, mut translator: Translator) -> ChunkS
                     yield StreamEvent::chunk(&chunk, usage);
                 },
                 Err(e) => {
-                    yield error(&e);
+                    yield StreamEvent::provider_error(&e);
                     return;
                 }
             }
@@ -218,31 +182,9 @@ pub fn events(body: hyper::body::Incoming, mut translator: Translator) -> ChunkS
             Ok(chunks) => for (chunk, usage) in chunks {
                 yield StreamEvent::chunk(&chunk, usage);
             },
-            Err(e) => yield error(&e),
+            Err(e) => yield StreamEvent::provider_error(&e),
         }
     })
-}
-
-fn broken(message: &str, kind: &'static str) -> StreamEvent {
-    StreamEvent::Error {
-        frame: error_event(message, kind),
-        error_type: kind,
-    }
-}
-
-/// A provider error in the middle of a stream, in OpenAI's error shape.
-fn error(e: &ProviderError) -> StreamEvent {
-    let body =
-        json!({"error": {"message": e.message, "type": e.kind, "param": e.param, "code": e.code}});
-    let kind: &'static str = match e.code.as_deref() {
-        Some("content_policy_violation") => "content_policy_violation",
-        Some("context_length_exceeded") => "context_length_exceeded",
-        _ => "api_error",
-    };
-    StreamEvent::Error {
-        frame: bytes::Bytes::from(format!("data: {body}\n\n")),
-        error_type: kind,
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! model that is not pulled); the shared parser keeps both, this module
 //! marks context-length errors so `context_window_fallbacks` can apply.
 
-use crate::providers::error::ProviderError;
+use crate::providers::error::{ErrorAnswer, ProviderError};
+use crate::providers::exchange::{Target, openai_error};
 use http::StatusCode;
 
 const PROVIDER: &str = "ollama";
@@ -12,11 +13,9 @@ const PROVIDER: &str = "ollama";
 /// Ollama's wordings ("the input length exceeds the context length", …).
 const CONTEXT_MARKERS: &[&str] = &["context length", "context window", "context size"];
 
-pub async fn from_response(
-    response: http::Response<hyper::body::Incoming>,
-    secret: Option<&str>,
-) -> ProviderError {
-    classify(ProviderError::from_response(PROVIDER, response, secret).await)
+/// An error answer: the shared reading, then [`classify`].
+pub fn decode(target: &Target<'_>, answer: &ErrorAnswer) -> ProviderError {
+    classify(openai_error(target, answer))
 }
 
 pub fn classify(mut error: ProviderError) -> ProviderError {
@@ -32,14 +31,7 @@ pub fn classify(mut error: ProviderError) -> ProviderError {
 
 /// A body that is not the JSON Ollama promised, or an error mid-stream.
 pub fn upstream(detail: &str) -> ProviderError {
-    classify(ProviderError {
-        status: StatusCode::BAD_GATEWAY,
-        message: format!("{PROVIDER}: {detail}"),
-        kind: "api_error".into(),
-        param: None,
-        code: Some("502".into()),
-        retry_after: None,
-    })
+    classify(ProviderError::bad_gateway(format!("{PROVIDER}: {detail}")))
 }
 
 #[cfg(test)]

@@ -16,10 +16,11 @@ mod stream;
 use super::BuildError;
 use super::chat::{ChatCall, ChatOutput};
 use super::error::ProviderError;
+use super::exchange::{self, Target};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use serde_json::Value;
 use tollgate_shared::snapshot::Deployment;
 
@@ -50,12 +51,7 @@ impl OllamaUpstream {
                     id: deployment.id.clone(),
                     api_base: api_base.clone(),
                 })?;
-        let api_key = deployment
-            .params
-            .api_key
-            .as_ref()
-            .map(|k| k.expose().to_string())
-            .filter(|k| !k.is_empty());
+        let api_key = super::api_key(deployment, None);
         let authorization = api_key
             .as_deref()
             .map(|key| super::secret_header(&format!("Bearer {key}"), &deployment.id))
@@ -92,15 +88,16 @@ impl OllamaUpstream {
         let request = self.request(body)?;
         let id = format!("chatcmpl-{}", call.request_id);
         let created = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
-        let client = call.client;
+        let target = Target {
+            provider: PROVIDER,
+            api_base: &self.api_base,
+            secret: self.api_key.as_deref(),
+            decode: error::decode,
+        };
         if call.stream {
-            let response = tokio::time::timeout(call.stream_timeout, client.send(request))
-                .await
-                .map_err(|_| ProviderError::timeout(PROVIDER, call.stream_timeout))?
-                .map_err(|e| ProviderError::connection(PROVIDER, &self.api_base, &e))?;
-            if !response.status().is_success() {
-                return Err(error::from_response(response, self.api_key.as_deref()).await);
-            }
+            let response =
+                exchange::send_streaming(call.client, request, &target, call.stream_timeout)
+                    .await?;
             let translator = stream::Translator::new(
                 id,
                 call.model_group.to_string(),
@@ -112,30 +109,13 @@ impl OllamaUpstream {
                 translator,
             )));
         }
-        let exchange = async {
-            let response = client
-                .send(request)
-                .await
-                .map_err(|e| ProviderError::connection(PROVIDER, &self.api_base, &e))?;
-            if !response.status().is_success() {
-                return Err(error::from_response(response, self.api_key.as_deref()).await);
-            }
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| ProviderError::connection(PROVIDER, &self.api_base, &e))?
-                .to_bytes();
-            let parsed: Value = serde_json::from_slice(&bytes)
-                .map_err(|e| error::upstream(&format!("unexpected response: {e}")))?;
-            let (body, usage) = response::completion(&parsed, &id, call.model_group, created);
-            Ok(ChatOutput::Complete {
-                body: Bytes::from(body.to_string()),
-                usage,
-            })
-        };
-        tokio::time::timeout(call.timeout, exchange)
-            .await
-            .map_err(|_| ProviderError::timeout(PROVIDER, call.timeout))?
+        let bytes = exchange::send_json(call.client, request, &target, call.timeout).await?;
+        let parsed: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| error::upstream(&format!("unexpected response: {e}")))?;
+        let (body, usage) = response::completion(&parsed, &id, call.model_group, created);
+        Ok(ChatOutput::Complete {
+            body: Bytes::from(body.to_string()),
+            usage,
+        })
     }
 }

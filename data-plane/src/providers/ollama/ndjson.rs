@@ -2,29 +2,24 @@
 //! out, whatever the chunk boundaries (a line split across chunks, or many
 //! lines in one chunk).
 
+use crate::providers::lines::Lines;
+
 #[derive(Debug, Default)]
 pub struct NdjsonDecoder {
-    pending: Vec<u8>,
+    lines: Lines,
 }
 
 impl NdjsonDecoder {
     /// Feeds bytes; returns every non-blank line they complete.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<String> {
-        self.pending.extend_from_slice(bytes);
         let mut lines = Vec::new();
-        let mut start = 0;
-        while let Some(offset) = self.pending[start..].iter().position(|b| *b == b'\n') {
-            let end = start + offset;
-            push_line(&self.pending[start..end], &mut lines);
-            start = end + 1;
-        }
-        self.pending.drain(..start);
+        self.lines.push(bytes, |line| push_line(line, &mut lines));
         lines
     }
 
     /// The end of the body: a last line without a newline still counts.
     pub fn finish(&mut self) -> Option<String> {
-        let rest = std::mem::take(&mut self.pending);
+        let rest = self.lines.finish();
         let mut lines = Vec::new();
         push_line(&rest, &mut lines);
         lines.pop()

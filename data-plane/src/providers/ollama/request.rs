@@ -5,7 +5,6 @@
 //! are JSON objects (not strings), and sampling parameters live in `options`.
 
 use crate::providers::error::ProviderError;
-use http::StatusCode;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
@@ -21,14 +20,7 @@ const IGNORED: &[&str] = &[
 ];
 
 pub fn invalid(param: &str, message: String) -> ProviderError {
-    ProviderError {
-        status: StatusCode::BAD_REQUEST,
-        message: format!("ollama: {message}"),
-        kind: "invalid_request_error".into(),
-        param: Some(param.to_string()),
-        code: Some("400".into()),
-        retry_after: None,
-    }
+    ProviderError::invalid_request(format!("ollama: {message}"), Some(param))
 }
 
 fn unsupported(param: &str) -> ProviderError {

@@ -1,7 +1,8 @@
 //! Ollama's `/api/chat` answer → OpenAI `chat.completion`.
 
+use crate::providers::chat::assistant_message;
 use crate::providers::stream::Usage;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// Tool calls of a message in OpenAI's shape; Ollama's arguments are a JSON
 /// object, OpenAI's a string. Ollama may omit ids: `call_<n>` is used then,
@@ -60,27 +61,12 @@ pub fn completion(response: &Value, id: &str, model: &str, created: u64) -> (Val
     let message = response.get("message").unwrap_or(&Value::Null);
     let calls = tool_calls(message, 0);
     let text = message.get("content").and_then(Value::as_str).unwrap_or("");
-    let mut out = Map::new();
-    out.insert("role".into(), json!("assistant"));
-    out.insert(
-        "content".into(),
-        if text.is_empty() && !calls.is_empty() {
-            Value::Null
-        } else {
-            json!(text)
-        },
-    );
-    if let Some(thinking) = message
+    let thinking = message
         .get("thinking")
         .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-    {
-        out.insert("reasoning_content".into(), json!(thinking));
-    }
+        .filter(|t| !t.is_empty());
     let called = !calls.is_empty();
-    if called {
-        out.insert("tool_calls".into(), Value::Array(calls));
-    }
+    let out = assistant_message(text.to_string(), calls, thinking.map(str::to_string));
     let (usage, usage_body) = usage(response);
     let body = json!({
         "id": id,

@@ -8,18 +8,16 @@ use super::error::upstream;
 use super::ndjson::NdjsonDecoder;
 use super::response::{finish_reason, tool_calls, usage};
 use crate::providers::chat::{ChunkStream, StreamEvent};
+use crate::providers::chunk::ChunkHead;
 use crate::providers::error::ProviderError;
-use crate::providers::stream::{Usage, error_event};
+use crate::providers::stream::Usage;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
 pub type Chunk = (Value, Option<Usage>);
 
 pub struct Translator {
-    id: String,
-    model: String,
-    created: u64,
-    include_usage: bool,
+    head: ChunkHead,
     started: bool,
     tool_calls: usize,
     done: bool,
@@ -28,28 +26,16 @@ pub struct Translator {
 impl Translator {
     pub fn new(id: String, model: String, created: u64, include_usage: bool) -> Self {
         Self {
-            id,
-            model,
-            created,
-            include_usage,
+            head: ChunkHead {
+                id,
+                model,
+                created,
+                include_usage,
+            },
             started: false,
             tool_calls: 0,
             done: false,
         }
-    }
-
-    fn chunk(&self, delta: Value, finish: Option<&str>) -> Value {
-        let mut chunk = json!({
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
-        });
-        if self.include_usage {
-            chunk["usage"] = Value::Null;
-        }
-        chunk
     }
 
     pub fn done(&self) -> bool {
@@ -89,17 +75,20 @@ impl Translator {
             delta.insert("content".into(), json!(text));
         }
         if !delta.is_empty() {
-            out.push((self.chunk(Value::Object(delta), None), None));
+            out.push((self.head.chunk(0, Value::Object(delta), None), None));
         }
-        // As OpenAI streams a call: id and name first, then the arguments.
         for call in tool_calls(message, self.tool_calls) {
             let index = self.tool_calls;
             self.tool_calls += 1;
-            let head = json!({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
-                "function": {"name": call["function"]["name"], "arguments": ""}}]});
-            out.push((self.chunk(head, None), None));
-            let args = json!({"tool_calls": [{"index": index, "function": {"arguments": call["function"]["arguments"]}}]});
-            out.push((self.chunk(args, None), None));
+            let function = &call["function"];
+            let chunks = self.head.tool_call(
+                0,
+                index,
+                &call["id"],
+                &function["name"],
+                &function["arguments"],
+            );
+            out.extend(chunks.map(|chunk| (chunk, None)));
         }
         if event.get("done").and_then(Value::as_bool) == Some(true) {
             self.done = true;
@@ -108,15 +97,11 @@ impl Translator {
                 self.tool_calls > 0,
             );
             let (usage, usage_body) = usage(&event);
-            if self.include_usage {
-                out.push((self.chunk(json!({}), Some(reason)), None));
-                out.push((
-                    json!({"id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                        "model": self.model, "choices": [], "usage": usage_body}),
-                    Some(usage),
-                ));
+            if self.head.include_usage {
+                out.push((self.head.chunk(0, json!({}), Some(reason)), None));
+                out.push((self.head.usage_chunk(usage_body), Some(usage)));
             } else {
-                out.push((self.chunk(json!({}), Some(reason)), Some(usage)));
+                out.push((self.head.chunk(0, json!({}), Some(reason)), Some(usage)));
             }
         }
         Ok(out)
@@ -132,7 +117,7 @@ pub fn events(body: hyper::body::Incoming, mut translator: Translator) -> ChunkS
             let (lines, eof) = match bytes.next().await {
                 Some(Ok(data)) => (decoder.push(&data), false),
                 Some(Err(e)) => {
-                    yield broken(&format!("ollama: the provider's stream broke: {e}"));
+                    yield StreamEvent::failure(&format!("ollama: the provider's stream broke: {e}"), "api_connection_error");
                     return;
                 }
                 None => (decoder.finish().into_iter().collect(), true),
@@ -143,7 +128,7 @@ pub fn events(body: hyper::body::Incoming, mut translator: Translator) -> ChunkS
                         yield StreamEvent::chunk(&chunk, usage);
                     },
                     Err(e) => {
-                        yield error(&e);
+                        yield StreamEvent::provider_error(&e);
                         return;
                     }
                 }
@@ -155,29 +140,8 @@ pub fn events(body: hyper::body::Incoming, mut translator: Translator) -> ChunkS
                 break;
             }
         }
-        yield broken("ollama: the provider's stream ended before `done`");
+        yield StreamEvent::failure("ollama: the provider's stream ended before `done`", "api_connection_error");
     })
-}
-
-fn broken(message: &str) -> StreamEvent {
-    StreamEvent::Error {
-        frame: error_event(message, "api_connection_error"),
-        error_type: "api_connection_error",
-    }
-}
-
-fn error(e: &ProviderError) -> StreamEvent {
-    let body =
-        json!({"error": {"message": e.message, "type": e.kind, "param": e.param, "code": e.code}});
-    let kind: &'static str = if e.code.as_deref() == Some("context_length_exceeded") {
-        "context_length_exceeded"
-    } else {
-        "api_error"
-    };
-    StreamEvent::Error {
-        frame: bytes::Bytes::from(format!("data: {body}\n\n")),
-        error_type: kind,
-    }
 }
 
 #[cfg(test)]
