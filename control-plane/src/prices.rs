@@ -5,13 +5,14 @@
 //! per-deployment prices; a deployment nobody can price is warned about by
 //! name instead of silently costing nothing.
 
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tollgate_shared::config::ConfigWarning;
-use tollgate_shared::pricing::{self, PICOS_PER_DOLLAR, Price};
+use tollgate_shared::pricing::{self, DeploymentOverrides, ModelCard};
 use tollgate_shared::snapshot::Snapshot;
 
-pub type PriceMap = BTreeMap<String, Price>;
+pub type PriceMap = BTreeMap<String, ModelCard>;
 
 /// Reads and parses the price file; the error says which source and why.
 pub async fn load(source: &str) -> Result<PriceMap, String> {
@@ -49,17 +50,17 @@ pub async fn version(source: &str) -> Option<std::time::SystemTime> {
     tokio::fs::metadata(source).await.ok()?.modified().ok()
 }
 
-/// Fills the price of every deployment that has none from `map` (by
+/// Fills what a deployment does not set itself from `map` (by
 /// `model_info.base_model`, then the model as written, then the provider's
-/// model name), and warns about those still unpriced.
+/// model name): its price, cached-input price and token limits. Warns about
+/// deployments nobody can price.
 pub fn apply(snapshot: &mut Snapshot, map: Option<&PriceMap>) -> Vec<ConfigWarning> {
     let mut warnings = Vec::new();
     for (i, d) in snapshot.deployments.iter_mut().enumerate() {
-        let own =
-            d.params.input_cost_per_token.is_some() || d.params.output_cost_per_token.is_some();
-        if own || d.params.mock_response.is_some() {
-            continue;
-        }
+        // Config load rejected invalid costs; what is left is valid.
+        let own = DeploymentOverrides::of(&d.params, &d.model_info_extra)
+            .is_ok_and(|o| o.sets_price())
+            || d.params.mock_response.is_some();
         let base = d.model_info.base_model.clone();
         let candidates = [
             base.clone(),
@@ -69,16 +70,21 @@ pub fn apply(snapshot: &mut Snapshot, map: Option<&PriceMap>) -> Vec<ConfigWarni
             Some(d.params.model.clone()),
             Some(d.upstream_model.clone()),
         ];
-        if let Some(price) = map.and_then(|m| candidates.iter().flatten().find_map(|c| m.get(c))) {
-            d.params.input_cost_per_token = Some(price.input_per_token as f64 / PICOS_PER_DOLLAR);
-            d.params.output_cost_per_token = Some(price.output_per_token as f64 / PICOS_PER_DOLLAR);
+        if let Some(card) = map.and_then(|m| candidates.iter().flatten().find_map(|c| m.get(c))) {
+            fill_limits(&mut d.model_info_extra, card);
+            if !own {
+                let (input, output, cached) = card.price.to_usd_per_token();
+                d.params.input_cost_per_token = Some(input);
+                d.params.output_cost_per_token = Some(output);
+                d.params.cache_read_input_token_cost = Some(cached);
+            }
             continue;
         }
         let builtin = candidates
             .iter()
             .flatten()
             .any(|c| pricing::builtin(c.rsplit('/').next().unwrap_or(c)).is_some());
-        if !builtin {
+        if !own && !builtin {
             warnings.push(ConfigWarning {
                 path: format!("model_list[{i}].litellm_params.model"),
                 message: format!(
@@ -89,6 +95,23 @@ pub fn apply(snapshot: &mut Snapshot, map: Option<&PriceMap>) -> Vec<ConfigWarni
         }
     }
     warnings
+}
+
+/// The file's context window and output limit, where `model_info` states
+/// neither (LiteLLM's legacy `max_tokens` counts as the output limit).
+fn fill_limits(model_info: &mut BTreeMap<String, Value>, card: &ModelCard) {
+    if let Some(window) = card.context_window {
+        model_info
+            .entry("max_input_tokens".into())
+            .or_insert(window.into());
+    }
+    if let Some(most) = card.max_output
+        && !model_info.contains_key("max_tokens")
+    {
+        model_info
+            .entry("max_output_tokens".into())
+            .or_insert(most.into());
+    }
 }
 
 #[cfg(test)]
@@ -102,7 +125,8 @@ mod tests {
         let loaded = config::load(yaml, &BTreeMap::new()).expect("valid");
         let mut snapshot = Snapshot::from_config(&loaded);
         let map = pricing::parse_price_map(
-            r#"{"my-ft": {"input_cost_per_token": 3e-06, "output_cost_per_token": 4e-06}}"#,
+            r#"{"my-ft": {"input_cost_per_token": 3e-06, "output_cost_per_token": 4e-06, "cache_read_input_token_cost": 1e-06},
+                "x": {"input_cost_per_token": 9e-06, "max_input_tokens": 4096}}"#,
         )
         .expect("valid");
         let warnings = apply(&mut snapshot, Some(&map));
@@ -115,6 +139,26 @@ mod tests {
             Some(4e-6)
         );
         assert_eq!(snapshot.deployments[1].params.input_cost_per_token, None);
+        // The file's limits fill model_info; a deployment with its own price
+        // keeps it.
+        assert_eq!(
+            snapshot.deployments[2]
+                .model_info_extra
+                .get("max_input_tokens"),
+            Some(&Value::from(4096))
+        );
+        assert_eq!(
+            snapshot.deployments[2].params.input_cost_per_token,
+            Some(1e-6)
+        );
+        assert_eq!(
+            snapshot.deployments[2].params.cache_read_input_token_cost,
+            None
+        );
+        assert_eq!(
+            snapshot.deployments[0].params.cache_read_input_token_cost,
+            Some(1e-6)
+        );
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].message.contains("nobody-knows"));
         assert_eq!(warnings[0].path, "model_list[3].litellm_params.model");

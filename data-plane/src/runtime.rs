@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tollgate_shared::keys::KeyHash;
-use tollgate_shared::pricing::{self, Price};
+use tollgate_shared::pricing::{self, DeploymentOverrides, Price};
 use tollgate_shared::snapshot::{Customer, Snapshot, Team, User, VirtualKey};
 
 /// LiteLLM's default `request_timeout` is 6000 s; a gateway should not hold
@@ -85,6 +85,10 @@ pub struct Deployment {
     pub stream_timeout: Duration,
     /// `None`: no price known (cost recorded as 0 and flagged).
     pub price: Option<Price>,
+    /// Prompt tokens the model accepts and tokens it may generate, when
+    /// known: the pre-call context check, budget estimates, `/model/info`.
+    pub context_window: Option<u64>,
+    pub max_output: Option<u64>,
     /// `litellm_params.order`: lower is tried first; unset is last.
     pub order: u32,
     /// Share in `simple-shuffle`: `weight`, else `rpm`, else `tpm`, else 1.
@@ -101,6 +105,9 @@ pub struct Deployment {
     /// `model_info`): the router skips it once reached.
     pub rpm: Option<u64>,
     pub tpm: Option<u64>,
+    /// The deployment as configured, for `/model/info` (which shows only
+    /// what is not secret).
+    pub config: Arc<tollgate_shared::snapshot::Deployment>,
 }
 
 impl Runtime {
@@ -134,13 +141,16 @@ impl Runtime {
                 .or(d.params.rpm.map(|v| v as f64))
                 .or(d.params.tpm.map(|v| v as f64))
                 .unwrap_or(1.0);
+            let (price, context_window, max_output) = card_of(d);
             let deployment = Arc::new(Deployment {
                 id: d.id.clone(),
                 model_name: d.model_name.clone(),
                 upstream_model: d.upstream_model.clone(),
                 provider: d.provider.as_str(),
                 upstream: Upstream::build(d)?,
-                price: price_of(d),
+                price,
+                context_window,
+                max_output,
                 order: d.params.order.unwrap_or(u32::MAX),
                 weight,
                 drop_params: d
@@ -155,6 +165,7 @@ impl Runtime {
                 configured_model: d.params.model.clone(),
                 rpm: d.params.rpm.or_else(|| info_count(d, "rpm")),
                 tpm: d.params.tpm.or_else(|| info_count(d, "tpm")),
+                config: Arc::new(d.clone()),
             });
             deployments.push(Arc::clone(&deployment));
             if !by_group.contains_key(&d.model_name) {
@@ -363,29 +374,40 @@ impl ModelGroup {
     }
 }
 
-/// The deployment's own prices win (LiteLLM's `input_cost_per_token` /
-/// `output_cost_per_token`), then `model_info.base_model`, then the model.
-/// A mock deployment costs nothing, knowingly.
-fn price_of(d: &tollgate_shared::snapshot::Deployment) -> Option<Price> {
-    let (input, output) = (
-        d.params.input_cost_per_token,
-        d.params.output_cost_per_token,
-    );
-    if input.is_some() || output.is_some() {
-        return Price::from_usd_per_token(input.unwrap_or(0.0), output.unwrap_or(0.0));
-    }
-    if d.params.mock_response.is_some() {
-        return Some(Price {
-            input_per_token: 0,
-            output_per_token: 0,
-        });
-    }
-    d.model_info
+/// The deployment's own prices and limits win (LiteLLM's custom pricing in
+/// `litellm_params`, then `model_info`), over the built-in table's card of
+/// `model_info.base_model`, then of the model. A mock deployment costs
+/// nothing, knowingly.
+fn card_of(d: &tollgate_shared::snapshot::Deployment) -> (Option<Price>, Option<u64>, Option<u64>) {
+    let overrides = match DeploymentOverrides::of(&d.params, &d.model_info_extra) {
+        Ok(overrides) => overrides,
+        // The control plane validated the config; a snapshot that still
+        // holds a bad cost is charged as unpriced (flagged), not served free.
+        Err(e) => {
+            tracing::warn!(deployment = %d.id, error = %e, "deployment cost ignored");
+            DeploymentOverrides::default()
+        }
+    };
+    let looked_up = d
+        .model_info
         .base_model
         .as_deref()
         .map(|base| base.rsplit('/').next().unwrap_or(base))
         .and_then(pricing::builtin)
-        .or_else(|| pricing::builtin(&d.upstream_model))
+        .or_else(|| pricing::builtin(&d.upstream_model));
+    let (context_window, max_output) = overrides.limits();
+    let free = Price {
+        input_per_token: 0,
+        output_per_token: 0,
+        cached_input_per_token: 0,
+    };
+    match overrides.card_over(looked_up) {
+        _ if d.params.mock_response.is_some() && !overrides.sets_price() => {
+            (Some(free), context_window, max_output)
+        }
+        Some(card) => (Some(card.price), card.context_window, card.max_output),
+        None => (None, context_window, max_output),
+    }
 }
 
 fn by_id<T: Clone>(items: &[T], id: impl Fn(&T) -> &String) -> HashMap<String, Arc<T>> {

@@ -9,6 +9,7 @@ pub mod error;
 mod health;
 pub(crate) mod health_check;
 mod management;
+mod model_info;
 mod models;
 mod usage_headers;
 
@@ -56,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/embeddings", post(embeddings::embeddings))
         .route("/v1/completions", post(completions::completions))
         .route("/completions", post(completions::completions))
+        .route("/model/info", get(model_info::info))
+        .route("/v1/model/info", get(model_info::info))
         .route("/v1/models", get(models::list))
         .route("/models", get(models::list))
         .route("/health/liveliness", get(health::liveliness))

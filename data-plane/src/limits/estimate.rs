@@ -5,7 +5,7 @@
 
 use crate::runtime::ModelGroup;
 use serde_json::{Map, Value};
-use tollgate_shared::pricing::Price;
+use tollgate_shared::pricing::{Price, Tokens};
 
 /// Completion tokens reserved when the request sets no `max_tokens`.
 const DEFAULT_MAX_TOKENS: u64 = 256;
@@ -36,7 +36,10 @@ pub fn chat(body: &Map<String, Value>, group: &ModelGroup) -> u64 {
         .iter()
         .find_map(|k| body.get(*k).and_then(Value::as_u64))
         .unwrap_or(DEFAULT_MAX_TOKENS);
-    price.cost(prompt_tokens, max_tokens)
+    price.cost(Tokens::uncached(
+        prompt_tokens,
+        max_tokens.min(most_output(group)),
+    ))
 }
 
 /// An embedding (`input`, no output) or a text completion (`prompt`, then
@@ -60,11 +63,24 @@ pub fn input_output(body: &Map<String, Value>, group: &ModelGroup) -> u64 {
             text_bytes(prompt),
             body.get("max_tokens")
                 .and_then(Value::as_u64)
-                .unwrap_or(DEFAULT_MAX_TOKENS),
+                .unwrap_or(DEFAULT_MAX_TOKENS)
+                .min(most_output(group)),
         ),
         (None, None) => (0, 0),
     };
-    price.cost(input as u64 / 4 + 1, output)
+    price.cost(Tokens::uncached(input as u64 / 4 + 1, output))
+}
+
+/// No deployment of the group generates more than this: a `max_tokens`
+/// beyond it reserves budget the request can never spend. Unbounded when
+/// any deployment's limit is unknown.
+fn most_output(group: &ModelGroup) -> u64 {
+    group
+        .deployments()
+        .iter()
+        .map(|d| d.max_output.unwrap_or(u64::MAX))
+        .max()
+        .unwrap_or(u64::MAX)
 }
 
 fn dearest_price(group: &ModelGroup) -> Option<Price> {

@@ -10,6 +10,7 @@ use super::policy::{FailureClass, MAX_RETRY_WAIT, RoutingPolicy};
 use super::{Context, Failed, Routed};
 use crate::providers::ProviderError;
 use crate::runtime::{Deployment, ModelGroup};
+use crate::usage::tokenizer::Encoding;
 use http::StatusCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,12 +25,23 @@ pub(super) async fn attempt_group<O: Operation>(
     let mut tried: Vec<Arc<Deployment>> = Vec::new();
     let mut last: Option<(ProviderError, Arc<Deployment>)> = None;
     let mut retries: u32 = 0;
+    let prompt = prompt_size(ctx, op, group);
+    let fits = |d: &Deployment| prompt.is_none_or(|p| d.context_window.is_none_or(|w| p <= w));
+    if let Some(tokens) = prompt
+        && !group.deployments().iter().any(|d| fits(d))
+    {
+        return Err(Failed {
+            error: context_window_exceeded(group, tokens),
+            deployment: None,
+            retries,
+            fallbacks: 0,
+        });
+    }
     loop {
-        let fresh = choose(ctx, group, |d| !tried.iter().any(|t| t.id == d.id));
-        let Some(deployment) = fresh
-            .or_else(|| choose(ctx, group, |_| true))
-            .map(Arc::clone)
-        else {
+        let fresh = choose(ctx, group, |d| {
+            fits(d) && !tried.iter().any(|t| t.id == d.id)
+        });
+        let Some(deployment) = fresh.or_else(|| choose(ctx, group, fits)).map(Arc::clone) else {
             let (error, deployment) = match last {
                 Some((error, deployment)) => (error, Some(deployment)),
                 None => (unavailable(ctx, group), None),
@@ -99,7 +111,7 @@ pub(super) async fn attempt_group<O: Operation>(
         let alternative = group
             .deployments()
             .iter()
-            .any(|d| available(ctx, d) && !tried.iter().any(|t| t.id == d.id));
+            .any(|d| available(ctx, d) && fits(d) && !tried.iter().any(|t| t.id == d.id));
         let give_up = fail_first
             || !retryable
             || retries >= allowed
@@ -120,6 +132,42 @@ pub(super) async fn attempt_group<O: Operation>(
         retries,
         fallbacks: 0,
     })
+}
+
+/// The prompt's token count when `enable_pre_call_checks` is on and some
+/// deployment of the group has a known context window; counting costs a
+/// tokenizer pass, so nothing is counted otherwise.
+fn prompt_size<O: Operation>(ctx: &Context<'_>, op: &O, group: &ModelGroup) -> Option<u64> {
+    let deployments = group.deployments();
+    if !ctx.runtime.routing.pre_call_checks
+        || deployments.iter().all(|d| d.context_window.is_none())
+    {
+        return None;
+    }
+    let encoding = Encoding::for_model(deployments.first().map_or("", |d| &d.upstream_model));
+    Some(op.prompt_tokens(encoding))
+}
+
+/// No deployment of the group takes a prompt this long: LiteLLM's
+/// `ContextWindowExceededError`, which `context_window_fallbacks` catch.
+fn context_window_exceeded(group: &ModelGroup, tokens: u64) -> ProviderError {
+    let largest = group
+        .deployments()
+        .iter()
+        .filter_map(|d| d.context_window)
+        .max()
+        .unwrap_or(0);
+    ProviderError {
+        status: StatusCode::BAD_REQUEST,
+        message: format!(
+            "The prompt is {tokens} tokens, more than any deployment of model group `{}` accepts (the largest context window is {largest} tokens; checked before calling, as enable_pre_call_checks asks). Shorten the prompt, or configure context_window_fallbacks to a larger model.",
+            group.name
+        ),
+        kind: "invalid_request_error".into(),
+        param: Some("messages".into()),
+        code: Some("context_length_exceeded".into()),
+        retry_after: None,
+    }
 }
 
 /// Neither cooling down nor at its `rpm` / `tpm` this minute.

@@ -7,6 +7,7 @@ use crate::providers::{
     ChatCall, ChatOutput, CompletionCall, HttpClient, ProviderError, StreamEvent,
 };
 use crate::runtime::{Deployment, GATEWAY_ONLY_PARAMS};
+use crate::usage::tokenizer::{self, Encoding as TokenEncoding};
 use futures::StreamExt;
 use http::StatusCode;
 use serde_json::{Map, Value};
@@ -40,6 +41,13 @@ impl Operation for Chat<'_> {
         };
         first_chunk(deployment, deployment.upstream.chat(call).await?).await
     }
+
+    fn prompt_tokens(&self, encoding: TokenEncoding) -> u64 {
+        match self.body.get("messages") {
+            Some(Value::Array(messages)) => tokenizer::chat_prompt_tokens(encoding, messages),
+            _ => 0,
+        }
+    }
 }
 
 /// `POST /v1/completions` (the legacy text-completion API).
@@ -62,6 +70,12 @@ impl Operation for Completion<'_> {
             stream_timeout: deployment.stream_timeout,
         };
         first_chunk(deployment, deployment.upstream.completions(call).await?).await
+    }
+
+    fn prompt_tokens(&self, encoding: TokenEncoding) -> u64 {
+        self.body
+            .get("prompt")
+            .map_or(0, |prompt| tokenizer::text_prompt_tokens(encoding, prompt))
     }
 }
 
@@ -89,6 +103,16 @@ impl Operation for Embedding<'_> {
             model_group: &deployment.model_name,
         };
         deployment.upstream.embeddings(call).await
+    }
+
+    fn prompt_tokens(&self, encoding: TokenEncoding) -> u64 {
+        self.inputs
+            .iter()
+            .map(|input| match input {
+                EmbeddingInput::Text(text) => encoding.count(text),
+                EmbeddingInput::Tokens(ids) => ids.len() as u64,
+            })
+            .sum()
     }
 }
 

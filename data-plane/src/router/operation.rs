@@ -7,6 +7,7 @@ use super::stats::{InFlight, Stats};
 use crate::providers::embeddings::EmbeddingOutput;
 use crate::providers::{ChatOutput, ProviderError, StreamEvent};
 use crate::runtime::Deployment;
+use crate::usage::tokenizer::Encoding as TokenEncoding;
 use futures::StreamExt;
 use std::future::Future;
 use std::sync::Arc;
@@ -23,6 +24,10 @@ pub trait Operation: Sync {
         &'s self,
         deployment: &'s Deployment,
     ) -> impl Future<Output = Result<Self::Output, ProviderError>> + Send + 's;
+
+    /// The prompt's size in tokens, for the pre-call context-window check
+    /// (`enable_pre_call_checks`); counted only when that is on.
+    fn prompt_tokens(&self, encoding: TokenEncoding) -> u64;
 }
 
 /// An answer the router can meter: tokens used once known, and a stream

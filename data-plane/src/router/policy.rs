@@ -43,6 +43,9 @@ pub struct RoutingPolicy {
     /// `general_settings.background_health_checks`: probe every deployment
     /// this often and cool down the unhealthy ones.
     pub health_check_interval: Option<Duration>,
+    /// `enable_pre_call_checks`: deployments whose context window the
+    /// prompt exceeds are set aside before the pick, not after a 400.
+    pub pre_call_checks: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -155,6 +158,7 @@ impl RoutingPolicy {
             retry_policy: PerClass::default(),
             allowed_fails: None,
             health_check_interval: None,
+            pre_call_checks: router.enable_pre_call_checks.unwrap_or(false),
         }
     }
 }

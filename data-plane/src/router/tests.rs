@@ -33,6 +33,8 @@ fn pool(ids: &[(&str, &str)], router_settings: &str) -> Runtime {
 struct Scripted {
     failures: Mutex<HashMap<String, Vec<u16>>>,
     tokens: u64,
+    /// The prompt's size the pre-call context check sees.
+    prompt: u64,
     calls: Mutex<Vec<String>>,
 }
 
@@ -79,6 +81,10 @@ impl Operation for Scripted {
                 },
             }),
         }
+    }
+
+    fn prompt_tokens(&self, _: crate::usage::tokenizer::Encoding) -> u64 {
+        self.prompt
     }
 }
 
@@ -231,4 +237,110 @@ async fn the_failure_rate_cools_down_a_deployment_whose_errors_do_not_at_once() 
     let op = Scripted::default().failing("a", &[403]);
     h.route(&op).await.ok().expect("served by b");
     assert!(h.cooldowns.is_cooling("a"), "3 failures of 5 requests");
+}
+
+/// Group `pool`: `small` (100-token window, tried first) and `large`
+/// (1,000); group `huge` has no known window.
+fn windows(router_settings: &str) -> Runtime {
+    runtime(&format!(
+        "router_settings: {{{router_settings}}}\nmodel_list:
+  - model_name: pool
+    litellm_params: {{model: openai/small, mock_response: hi, order: 1}}
+    model_info: {{id: small, max_input_tokens: 100}}
+  - model_name: pool
+    litellm_params: {{model: openai/large, mock_response: hi, order: 2}}
+    model_info: {{id: large, max_input_tokens: 1000}}
+  - model_name: huge
+    litellm_params: {{model: openai/unknown-size, mock_response: hi}}
+    model_info: {{id: huge}}
+"
+    ))
+}
+
+#[tokio::test]
+async fn pre_call_checks_skip_deployments_the_prompt_does_not_fit() {
+    let h = Harness::new(windows("enable_pre_call_checks: true"));
+    let fits_small = Scripted {
+        prompt: 100,
+        ..Scripted::default()
+    };
+    assert_eq!(
+        h.route(&fits_small)
+            .await
+            .ok()
+            .expect("served")
+            .deployment
+            .id,
+        "small"
+    );
+    let too_big_for_small = Scripted {
+        prompt: 101,
+        ..Scripted::default()
+    };
+    assert_eq!(
+        h.route(&too_big_for_small)
+            .await
+            .ok()
+            .expect("served")
+            .deployment
+            .id,
+        "large"
+    );
+    assert_eq!(
+        too_big_for_small.calls(),
+        ["large"],
+        "small was never called"
+    );
+    // Fits nowhere: a context-window error before any call.
+    let too_big = Scripted {
+        prompt: 1001,
+        ..Scripted::default()
+    };
+    let failed = h.route(&too_big).await.err().expect("fits no deployment");
+    assert_eq!(failed.error.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        failed.error.code.as_deref(),
+        Some("context_length_exceeded")
+    );
+    assert!(
+        failed.error.message.contains("1001 tokens"),
+        "{}",
+        failed.error.message
+    );
+    assert!(
+        failed.error.message.contains("1000 tokens"),
+        "{}",
+        failed.error.message
+    );
+    assert!(too_big.calls().is_empty());
+}
+
+#[tokio::test]
+async fn without_pre_call_checks_the_provider_is_asked_whatever_the_prompt() {
+    let h = Harness::new(windows(""));
+    let too_big = Scripted {
+        prompt: 5000,
+        ..Scripted::default()
+    };
+    assert_eq!(
+        h.route(&too_big).await.ok().expect("served").deployment.id,
+        "small"
+    );
+}
+
+#[tokio::test]
+async fn a_prompt_no_deployment_fits_takes_the_context_window_fallback() {
+    let h = Harness::new(windows(
+        "enable_pre_call_checks: true, context_window_fallbacks: [{pool: [huge]}]",
+    ));
+    let too_big = Scripted {
+        prompt: 50_000,
+        ..Scripted::default()
+    };
+    let routed = h.route(&too_big).await.ok().expect("fallen back");
+    assert_eq!(
+        (routed.deployment.id.as_str(), routed.fallbacks),
+        ("huge", 1)
+    );
+    assert_eq!(too_big.calls(), ["huge"]);
 }

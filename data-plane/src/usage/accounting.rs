@@ -9,7 +9,7 @@ use crate::providers::stream::Usage;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 use tollgate_proto::v1::{RequestStatus, UsageRecord};
-use tollgate_shared::pricing::{Picodollars, Price};
+use tollgate_shared::pricing::{Picodollars, Price, Tokens};
 use tollgate_shared::snapshot::VirtualKey;
 
 /// `usage_source` values.
@@ -125,8 +125,12 @@ impl Accounting {
 
     /// The cost of what has been counted so far.
     pub fn cost(&self) -> Option<Picodollars> {
-        self.price
-            .map(|p| p.cost(self.record.prompt_tokens, self.record.completion_tokens))
+        let tokens = Tokens {
+            prompt: self.record.prompt_tokens,
+            cached: self.record.cached_tokens,
+            completion: self.record.completion_tokens,
+        };
+        self.price.map(|p| p.cost(tokens))
     }
 
     pub fn request_id(&self) -> &str {
@@ -310,6 +314,7 @@ mod tests {
         a.set_price(Some(Price {
             input_per_token: 10,
             output_per_token: 100,
+            cached_input_per_token: 1,
         }));
         a.count_if_no_usage("gpt-3.5-turbo", PromptKind::Chat, Bytes::from_static(CHAT));
         (a, rx)
@@ -343,7 +348,8 @@ mod tests {
             (7, 2, 4)
         );
         assert_eq!(r.usage_source, "provider");
-        assert_eq!(r.cost_picos, 7 * 10 + 2 * 100);
+        // 4 of the 7 prompt tokens were read from the provider's cache.
+        assert_eq!(r.cost_picos, 3 * 10 + 4 + 2 * 100);
     }
 
     #[test]

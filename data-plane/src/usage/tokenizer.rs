@@ -98,20 +98,28 @@ pub fn prompt_tokens(encoding: Encoding, kind: PromptKind, request: &[u8]) -> u6
             Some(Value::Array(messages)) => chat_prompt_tokens(encoding, messages),
             _ => 0,
         },
-        PromptKind::Text => match body.get("prompt") {
-            Some(Value::String(s)) => encoding.count(s),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|item| match item {
-                    Value::String(s) => encoding.count(s),
-                    // Token ids: already tokens.
-                    Value::Array(ids) => ids.len() as u64,
-                    Value::Number(_) => 1,
-                    _ => 0,
-                })
-                .sum(),
-            _ => 0,
-        },
+        PromptKind::Text => body
+            .get("prompt")
+            .map_or(0, |prompt| text_prompt_tokens(encoding, prompt)),
+    }
+}
+
+/// A text completion's `prompt` (or an embedding's `input`): a string, an
+/// array of strings, or token ids.
+pub fn text_prompt_tokens(encoding: Encoding, prompt: &Value) -> u64 {
+    match prompt {
+        Value::String(s) => encoding.count(s),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => encoding.count(s),
+                // Token ids: already tokens.
+                Value::Array(ids) => ids.len() as u64,
+                Value::Number(_) => 1,
+                _ => 0,
+            })
+            .sum(),
+        _ => 0,
     }
 }
 

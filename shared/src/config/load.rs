@@ -328,6 +328,24 @@ fn validate(config: &LiteLlmConfig, warnings: &mut Vec<ConfigWarning>) -> Result
                 message: "must be a non-negative number".into(),
             });
         }
+        if let Err(e) =
+            crate::pricing::DeploymentOverrides::of(&entry.litellm_params, &entry.model_info.extra)
+        {
+            return Err(ConfigError::Validation {
+                path: at(&e.field),
+                message: e.to_string(),
+            });
+        }
+        if entry
+            .litellm_params
+            .cache_creation_input_token_cost
+            .is_some()
+        {
+            warnings.push(ConfigWarning {
+                path: at("litellm_params.cache_creation_input_token_cost"),
+                message: "not used: prompt-cache writes are charged at the input price".into(),
+            });
+        }
         if let Some(id) = &entry.model_info.id
             && !ids.insert(id.clone())
         {
@@ -456,6 +474,28 @@ surprise_section: {a: 1}
         let text = "model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\n      api_base: localhost:8000\n";
         let err = load(text, &env()).expect_err("not a url");
         assert!(err.to_string().contains("api_base"), "{err}");
+    }
+
+    #[test]
+    fn a_cost_that_is_no_price_is_rejected_at_load() {
+        let text = "model_list:\n  - model_name: a\n    litellm_params: {model: openai/a}\n    model_info: {input_cost_per_token: -0.5}\n";
+        let err = load(text, &env()).expect_err("negative price");
+        let shown = err.to_string();
+        assert!(
+            shown.contains("model_list[0].model_info.input_cost_per_token"),
+            "{shown}"
+        );
+        let text = "model_list:\n  - model_name: a\n    litellm_params: {model: openai/a, cache_read_input_token_cost: 1.0e-7, cache_creation_input_token_cost: 1.0e-6}\n";
+        let loaded = load(text, &env()).expect("valid");
+        let params = &loaded.config.model_list[0].litellm_params;
+        assert_eq!(params.cache_read_input_token_cost, Some(1e-7));
+        assert!(!params.extra.contains_key("cache_read_input_token_cost"));
+        assert!(
+            loaded
+                .warnings
+                .iter()
+                .any(|w| w.path.ends_with("cache_creation_input_token_cost"))
+        );
     }
 
     #[test]

@@ -49,6 +49,13 @@ pub struct LitellmParams {
     pub max_retries: Option<u32>,
     pub input_cost_per_token: Option<f64>,
     pub output_cost_per_token: Option<f64>,
+    /// USD per prompt token served from the provider's prompt cache;
+    /// unset, cached tokens cost the input price.
+    pub cache_read_input_token_cost: Option<f64>,
+    /// LiteLLM's price of writing the prompt cache. Read so it is not
+    /// forwarded to the provider as a request parameter; cache writes are
+    /// charged at the input price (a warning at load says so).
+    pub cache_creation_input_token_cost: Option<f64>,
     /// Answer locally with this text instead of calling the provider.
     pub mock_response: Option<String>,
     pub drop_params: Option<bool>,

@@ -1,0 +1,163 @@
+//! What a model costs and how much it takes. Money is counted in integer
+//! picodollars (10⁻¹² USD): every real per-token price is a whole number of
+//! them, so spend adds up exactly — no float drift between per-request costs
+//! and stored totals.
+
+use serde::{Deserialize, Serialize};
+
+mod deployment;
+mod price_file;
+mod table;
+
+pub use deployment::{CostField, DeploymentOverrides, InvalidCost};
+pub use price_file::parse_price_map;
+pub use table::builtin;
+
+/// 10⁻¹² USD.
+pub type Picodollars = u64;
+
+pub const PICOS_PER_DOLLAR: f64 = 1e12;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Price {
+    pub input_per_token: Picodollars,
+    pub output_per_token: Picodollars,
+    /// Prompt tokens the provider served from its prompt cache. Equal to
+    /// the input price for a model whose provider gives no discount, or
+    /// whose discount nobody configured (what LiteLLM charges too).
+    pub cached_input_per_token: Picodollars,
+}
+
+/// The tokens one request used, as providers report them: `cached` is the
+/// part of `prompt` read from the provider's cache, not an addition to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tokens {
+    pub prompt: u64,
+    pub cached: u64,
+    pub completion: u64,
+}
+
+impl Tokens {
+    pub fn uncached(prompt: u64, completion: u64) -> Tokens {
+        Tokens {
+            prompt,
+            cached: 0,
+            completion,
+        }
+    }
+}
+
+impl Price {
+    /// From USD per token (LiteLLM's `input_cost_per_token`,
+    /// `output_cost_per_token`, `cache_read_input_token_cost`), rounded to
+    /// the nearest picodollar; cached input defaults to the input price.
+    pub fn from_usd_per_token(input: f64, output: f64, cached_input: Option<f64>) -> Option<Price> {
+        let input_per_token = from_usd(input)?;
+        Some(Price {
+            input_per_token,
+            output_per_token: from_usd(output)?,
+            cached_input_per_token: match cached_input {
+                Some(usd) => from_usd(usd)?,
+                None => input_per_token,
+            },
+        })
+    }
+
+    /// Saturates instead of overflowing (a bill of 18 million dollars). A
+    /// provider claiming more cached tokens than prompt tokens is charged
+    /// as if all of the prompt were cached, never a negative amount.
+    pub fn cost(&self, tokens: Tokens) -> Picodollars {
+        let cached = tokens.cached.min(tokens.prompt);
+        (tokens.prompt - cached)
+            .saturating_mul(self.input_per_token)
+            .saturating_add(cached.saturating_mul(self.cached_input_per_token))
+            .saturating_add(tokens.completion.saturating_mul(self.output_per_token))
+    }
+
+    /// In LiteLLM's field names and units (USD per token), for
+    /// `/model/info` and the snapshot.
+    pub fn to_usd_per_token(&self) -> (f64, f64, f64) {
+        (
+            to_usd(self.input_per_token),
+            to_usd(self.output_per_token),
+            to_usd(self.cached_input_per_token),
+        )
+    }
+}
+
+/// What a model's provider publishes about it: its price and how many
+/// tokens it takes in and gives out. Unknown sizes are `None` (a price
+/// file entry may carry a price only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub price: Price,
+    /// Prompt tokens the model accepts (LiteLLM's `max_input_tokens`).
+    pub context_window: Option<u64>,
+    /// Tokens it generates at most (LiteLLM's `max_output_tokens`).
+    pub max_output: Option<u64>,
+}
+
+/// USD (LiteLLM's float budgets and spend) → picodollars; `None` for
+/// negative, non-finite or absurd amounts.
+pub fn from_usd(usd: f64) -> Option<Picodollars> {
+    (usd.is_finite() && usd >= 0.0 && usd * PICOS_PER_DOLLAR < u64::MAX as f64)
+        .then(|| (usd * PICOS_PER_DOLLAR).round() as u64)
+}
+
+pub fn to_usd(picos: Picodollars) -> f64 {
+    picos as f64 / PICOS_PER_DOLLAR
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn costs_are_exact_integers() {
+        // gpt-4o-mini: $0.15 / $0.60 per million tokens.
+        let p = builtin("gpt-4o-mini").expect("priced").price;
+        assert_eq!(
+            p.cost(Tokens::uncached(1_000_000, 1_000_000)),
+            750_000_000_000
+        );
+        assert_eq!(to_usd(p.cost(Tokens::uncached(1_000_000, 1_000_000))), 0.75);
+        let custom = Price::from_usd_per_token(1e-6, 2e-6, None).expect("valid");
+        assert_eq!(custom.cost(Tokens::uncached(3, 5)), 13_000_000);
+        assert!(Price::from_usd_per_token(-1.0, 0.0, None).is_none());
+        assert!(Price::from_usd_per_token(1.0, 0.0, Some(f64::NAN)).is_none());
+        assert_eq!(
+            Price {
+                input_per_token: u64::MAX,
+                output_per_token: 1,
+                cached_input_per_token: 1,
+            }
+            .cost(Tokens::uncached(2, 1)),
+            u64::MAX
+        );
+    }
+
+    #[test]
+    fn cached_prompt_tokens_are_charged_at_the_cache_price() {
+        // gpt-4o: $2.50 input, $1.25 cached, $10 output per million.
+        let p = builtin("gpt-4o").expect("priced").price;
+        let tokens = Tokens {
+            prompt: 1_000,
+            cached: 600,
+            completion: 10,
+        };
+        assert_eq!(
+            p.cost(tokens),
+            400 * 2_500_000 + 600 * 1_250_000 + 10 * 10_000_000
+        );
+        // No discount configured: cached tokens cost what input costs.
+        let plain = Price::from_usd_per_token(1e-6, 2e-6, None).expect("valid");
+        assert_eq!(plain.cost(tokens), plain.cost(Tokens::uncached(1_000, 10)));
+        // More cached than prompt (a confused provider): all of it cached.
+        let over = Tokens {
+            prompt: 5,
+            cached: 9,
+            completion: 0,
+        };
+        assert_eq!(p.cost(over), 5 * 1_250_000);
+    }
+}

@@ -1,0 +1,202 @@
+//! The built-in prices and limits of the models people use.
+
+use super::{ModelCard, Picodollars, Price};
+
+/// One row of the built-in table. Prices are in picodollars per token,
+/// which is also USD per million million tokens: `2_500_000` is $2.50 per
+/// million tokens.
+const fn card(
+    input: Picodollars,
+    output: Picodollars,
+    cached_input: Picodollars,
+    context_window: u64,
+    max_output: u64,
+) -> ModelCard {
+    ModelCard {
+        price: Price {
+            input_per_token: input,
+            output_per_token: output,
+            cached_input_per_token: cached_input,
+        },
+        context_window: Some(context_window),
+        max_output: Some(max_output),
+    }
+}
+
+/// A model whose provider has no prompt-cache discount.
+const fn uncached(
+    input: Picodollars,
+    output: Picodollars,
+    context: u64,
+    max_output: u64,
+) -> ModelCard {
+    card(input, output, input, context, max_output)
+}
+
+/// An embedding model: input only, nothing generated.
+const fn embedding(input: Picodollars, context: u64) -> ModelCard {
+    card(input, 0, input, context, 0)
+}
+
+const K128: u64 = 128_000;
+const K200: u64 = 200_000;
+const M1: u64 = 1_048_576;
+const GPT_4_1_CONTEXT: u64 = 1_047_576;
+
+/// Public list prices and limits, by model name prefix. Longest matching
+/// prefix wins, so dated versions (`gpt-4o-2024-08-06`) find their family.
+const TABLE: &[(&str, ModelCard)] = &[
+    ("gpt-4o-mini", card(150_000, 600_000, 75_000, K128, 16_384)),
+    (
+        "gpt-4o",
+        card(2_500_000, 10_000_000, 1_250_000, K128, 16_384),
+    ),
+    (
+        "gpt-4.1-nano",
+        card(100_000, 400_000, 25_000, GPT_4_1_CONTEXT, 32_768),
+    ),
+    (
+        "gpt-4.1-mini",
+        card(400_000, 1_600_000, 100_000, GPT_4_1_CONTEXT, 32_768),
+    ),
+    (
+        "gpt-4.1",
+        card(2_000_000, 8_000_000, 500_000, GPT_4_1_CONTEXT, 32_768),
+    ),
+    ("gpt-4-turbo", uncached(10_000_000, 30_000_000, K128, 4_096)),
+    ("gpt-4", uncached(30_000_000, 60_000_000, 8_192, 4_096)),
+    ("gpt-3.5-turbo", uncached(500_000, 1_500_000, 16_385, 4_096)),
+    ("o1-mini", card(1_100_000, 4_400_000, 550_000, K128, 65_536)),
+    ("o1", card(15_000_000, 60_000_000, 7_500_000, K200, 100_000)),
+    (
+        "o3-mini",
+        card(1_100_000, 4_400_000, 550_000, K200, 100_000),
+    ),
+    ("o3", card(2_000_000, 8_000_000, 500_000, K200, 100_000)),
+    (
+        "o4-mini",
+        card(1_100_000, 4_400_000, 275_000, K200, 100_000),
+    ),
+    ("text-embedding-3-small", embedding(20_000, 8_191)),
+    ("text-embedding-3-large", embedding(130_000, 8_191)),
+    ("text-embedding-ada-002", embedding(100_000, 8_191)),
+    // Anthropic bills cache reads at a tenth of the input price.
+    (
+        "claude-3-5-sonnet",
+        card(3_000_000, 15_000_000, 300_000, K200, 8_192),
+    ),
+    (
+        "claude-3-7-sonnet",
+        card(3_000_000, 15_000_000, 300_000, K200, 64_000),
+    ),
+    (
+        "claude-sonnet-4",
+        card(3_000_000, 15_000_000, 300_000, K200, 64_000),
+    ),
+    (
+        "claude-3-5-haiku",
+        card(800_000, 4_000_000, 80_000, K200, 8_192),
+    ),
+    (
+        "claude-3-haiku",
+        card(250_000, 1_250_000, 30_000, K200, 4_096),
+    ),
+    (
+        "claude-3-opus",
+        card(15_000_000, 75_000_000, 1_500_000, K200, 4_096),
+    ),
+    (
+        "claude-opus-4",
+        card(15_000_000, 75_000_000, 1_500_000, K200, 32_000),
+    ),
+    (
+        "anthropic.claude-3-5-sonnet",
+        card(3_000_000, 15_000_000, 300_000, K200, 8_192),
+    ),
+    (
+        "anthropic.claude-3-haiku",
+        uncached(250_000, 1_250_000, K200, 4_096),
+    ),
+    (
+        "gemini-1.5-pro",
+        card(1_250_000, 5_000_000, 312_500, 2_097_152, 8_192),
+    ),
+    ("gemini-1.5-flash", card(75_000, 300_000, 18_750, M1, 8_192)),
+    (
+        "gemini-2.0-flash",
+        card(100_000, 400_000, 25_000, M1, 8_192),
+    ),
+    (
+        "gemini-2.5-pro",
+        card(1_250_000, 10_000_000, 312_500, M1, 65_535),
+    ),
+    (
+        "gemini-2.5-flash",
+        card(300_000, 2_500_000, 75_000, M1, 65_535),
+    ),
+    ("mistral-large", uncached(2_000_000, 6_000_000, K128, K128)),
+    ("mistral-small", uncached(200_000, 600_000, 32_000, 8_191)),
+    ("mistral-embed", embedding(100_000, 8_192)),
+    (
+        "llama-3.3-70b-versatile",
+        uncached(590_000, 790_000, K128, 32_768),
+    ),
+    (
+        "llama-3.1-8b-instant",
+        uncached(50_000, 80_000, K128, 8_192),
+    ),
+    (
+        "deepseek-chat",
+        card(270_000, 1_100_000, 70_000, 65_536, 8_192),
+    ),
+    (
+        "deepseek-reasoner",
+        card(550_000, 2_190_000, 140_000, 65_536, 8_192),
+    ),
+    ("amazon.titan-embed-text", embedding(20_000, 8_192)),
+];
+
+/// The built-in card of `model` (provider prefix already stripped).
+pub fn builtin(model: &str) -> Option<ModelCard> {
+    // Bedrock ids carry a region prefix (`us.anthropic.claude-…`).
+    let model = model
+        .strip_prefix("us.")
+        .or_else(|| model.strip_prefix("eu."))
+        .unwrap_or(model);
+    TABLE
+        .iter()
+        .filter(|(prefix, _)| model.starts_with(prefix))
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, card)| *card)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn longest_prefix_wins() {
+        let mini = builtin("gpt-4o-mini-2024-07-18").expect("priced");
+        assert_eq!(mini.price.input_per_token, 150_000);
+        assert_eq!(mini.max_output, Some(16_384));
+        let four_o = builtin("gpt-4o-2024-08-06").expect("priced");
+        assert_eq!(four_o.price.input_per_token, 2_500_000);
+        let bedrock = builtin("us.anthropic.claude-3-5-sonnet-20240620-v1:0").expect("priced");
+        assert_eq!(bedrock.price.output_per_token, 15_000_000);
+        assert_eq!(bedrock.context_window, Some(K200));
+        assert_eq!(builtin("my-finetune"), None);
+    }
+
+    #[test]
+    fn every_builtin_row_is_consistent() {
+        for (prefix, card) in TABLE {
+            let p = card.price;
+            assert!(
+                p.cached_input_per_token <= p.input_per_token,
+                "{prefix}: a cache read dearer than input"
+            );
+            assert!(p.input_per_token > 0, "{prefix}: free input");
+            assert!(card.context_window.is_some_and(|w| w > 0), "{prefix}");
+        }
+    }
+}
