@@ -112,14 +112,21 @@ async fn handle(
         "content": content,
         "stop_reason": reply.stop_reason(),
         "stop_sequence": null,
-        "usage": {
-            "input_tokens": request.input_tokens,
-            "output_tokens": reply.output_tokens(),
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-        },
+        "usage": usage_head(&request.model, request.input_tokens, reply.output_tokens()),
     });
     Ok(json_response(StatusCode::OK, &message))
+}
+
+/// Anthropic's `usage`: `input_tokens` excludes what was read from the
+/// prompt cache, which `cache_read_input_tokens` counts.
+pub fn usage_head(model: &str, prompt_tokens: u64, output_tokens: u64) -> Value {
+    let cached = crate::markers::cached_of(model, prompt_tokens);
+    json!({
+        "input_tokens": prompt_tokens - cached,
+        "output_tokens": output_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": cached,
+    })
 }
 
 /// What the mock answers.

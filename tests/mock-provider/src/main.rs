@@ -11,6 +11,7 @@ mod bedrock;
 mod eventstream;
 mod faults;
 mod gemini;
+mod markers;
 mod ollama;
 mod ollama_embed;
 mod openai;

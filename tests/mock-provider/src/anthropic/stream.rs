@@ -25,8 +25,7 @@ pub fn plan(id: &str, model: &str, reply: &Reply, input_tokens: u64, thinking: b
         &json!({"type": "message_start", "message": {
             "id": id, "type": "message", "role": "assistant", "model": model, "content": [],
             "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": input_tokens, "output_tokens": 1,
-                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+            "usage": super::usage_head(model, input_tokens, 1),
         }}),
     );
     let index = usize::from(thinking);

@@ -25,11 +25,6 @@ const NO_USAGE_MARKER: &str = "no-usage";
 /// only choose the model).
 const CHUNK_DELAY_MARKER: &str = "chunk-delay-";
 
-/// A model name containing `cached-<n>` reports `n` of its prompt tokens (at
-/// most all of them) as served from the cache, as OpenAI does in
-/// `usage.prompt_tokens_details.cached_tokens`.
-const CACHED_MARKER: &str = "cached-";
-
 /// OpenAI's `usage`, with the cache details when there are any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 struct Usage {
@@ -53,20 +48,14 @@ impl Usage {
     }
 
     fn with_cache_of(mut self, model: &str) -> Self {
-        if let Some(cached) = marker_number(model, CACHED_MARKER) {
+        // OpenAI reports them in `usage.prompt_tokens_details.cached_tokens`.
+        if model.contains(crate::markers::CACHED) {
             self.prompt_tokens_details = Some(PromptTokensDetails {
-                cached_tokens: cached.min(self.counts.prompt_tokens),
+                cached_tokens: crate::markers::cached_of(model, self.counts.prompt_tokens),
             });
         }
         self
     }
-}
-
-/// The number right after `marker` in a model name.
-fn marker_number(model: &str, marker: &str) -> Option<u64> {
-    let (_, rest) = model.split_once(marker)?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 fn omits_usage(model: &str) -> bool {
@@ -74,7 +63,7 @@ fn omits_usage(model: &str) -> bool {
 }
 
 fn model_chunk_delay(model: &str) -> Option<std::time::Duration> {
-    marker_number(model, CHUNK_DELAY_MARKER).map(std::time::Duration::from_millis)
+    crate::markers::number_after(model, CHUNK_DELAY_MARKER).map(std::time::Duration::from_millis)
 }
 
 #[derive(Debug, Deserialize)]
