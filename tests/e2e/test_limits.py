@@ -403,3 +403,24 @@ def test_proxy_budget_duration_starts_a_new_period(cluster, mock_provider):
         desc="the next period serves again",
     )
     assert back - spent_at <= 10.5
+
+
+def test_a_budget_refusal_takes_the_configured_status(cluster, mock_provider):
+    c = cluster(data_planes=0, start=False)
+    cfg = config(c, mock_provider)
+    cfg["general_settings"]["budget_exceeded_status_code"] = 400
+    c.write_config(cfg)
+    c.cp.start()
+    dp = c.add_data_plane()
+    key = new_key(c, max_budget=cost("hello") / 2 / PICOS)
+    mock_provider.clear()
+    err = assert_openai_error(chat(dp, key, "hello", max_tokens=2), 400, type="budget_exceeded")
+    assert "Budget has been exceeded!" in err["message"]
+    assert mock_provider.chat_requests() == []
+    # A status that is no client error is refused at load, naming the key.
+    cfg["general_settings"]["budget_exceeded_status_code"] = 200
+    c.write_config(cfg)
+    error = wait_until(lambda: c.cp.status()["config"]["last_error"], timeout=15, desc="the config is rejected")
+    assert "general_settings.budget_exceeded_status_code" in error and "200" in error, error
+    # The last good config keeps serving, with its status.
+    assert_openai_error(chat(dp, key, "hello", max_tokens=2), 400, type="budget_exceeded")

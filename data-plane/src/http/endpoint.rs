@@ -173,7 +173,7 @@ pub async fn hold_limits(
             Ok((accounting, headers))
         }
         Err(refusal) => {
-            let error = refusal.into_api_error();
+            let error = refusal.into_api_error(runtime.limits.budget_status);
             accounting.fail_with(error.status.as_u16(), error.kind());
             Err(error)
         }

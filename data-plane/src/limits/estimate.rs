@@ -90,3 +90,56 @@ fn dearest_price(group: &ModelGroup) -> Option<Price> {
         .filter_map(|d| d.price)
         .max_by_key(|p| p.input_per_token.saturating_add(p.output_per_token))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::Runtime;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+    use tollgate_shared::snapshot::Snapshot;
+
+    fn runtime(models: &str) -> Runtime {
+        let yaml = format!("model_list:\n{models}");
+        let loaded = tollgate_shared::config::load(&yaml, &BTreeMap::new()).expect("valid");
+        Runtime::build(&Snapshot::from_config(&loaded)).expect("builds")
+    }
+
+    fn body(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().expect("object")
+    }
+
+    #[test]
+    fn max_tokens_is_reserved_up_to_what_the_model_can_generate() {
+        // gpt-4o-mini: $0.15 / $0.60 per million tokens, 16,384 output at most.
+        let rt = runtime("  - model_name: g\n    litellm_params: {model: openai/gpt-4o-mini}\n");
+        let group = rt.group("g").expect("group");
+        // "abcd": 4 bytes → 1 token, + 1, + 4 for the one message.
+        let prompt = 6 * 150_000;
+        let asked = |max: Option<u64>| {
+            let mut b = json!({"messages": [{"role": "user", "content": "abcd"}]});
+            if let Some(max) = max {
+                b["max_tokens"] = max.into();
+            }
+            chat(&body(b), group)
+        };
+        assert_eq!(asked(Some(100)), prompt + 100 * 600_000);
+        assert_eq!(asked(None), prompt + DEFAULT_MAX_TOKENS * 600_000);
+        assert_eq!(asked(Some(1_000_000)), prompt + 16_384 * 600_000);
+    }
+
+    #[test]
+    fn an_unknown_output_limit_caps_nothing() {
+        let rt = runtime(
+            "  - model_name: g\n    litellm_params: {model: openai/gpt-4o-mini}\n  - model_name: g\n    litellm_params: {model: openai/custom, input_cost_per_token: 1.0e-6, output_cost_per_token: 1.0e-6}\n",
+        );
+        let group = rt.group("g").expect("group");
+        let b = body(json!({"prompt": "abcd", "max_tokens": 1_000_000}));
+        // Priced at the dearest deployment (custom, $1 + $1 per million),
+        // and not capped: nobody knows how much custom may generate.
+        assert_eq!(
+            input_output(&b, group),
+            2 * 1_000_000 + 1_000_000 * 1_000_000
+        );
+    }
+}

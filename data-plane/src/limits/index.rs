@@ -17,6 +17,9 @@ pub struct LimitIndex {
     /// `litellm_settings.budget_duration` in milliseconds (0 = never
     /// resets); a month counts as 30 days.
     pub global_budget_window_ms: u64,
+    /// `general_settings.budget_exceeded_status_code` (validated 4xx at
+    /// load), else 429.
+    pub budget_status: http::StatusCode,
 }
 
 impl LimitIndex {
@@ -56,6 +59,15 @@ impl LimitIndex {
                     Span::Seconds(s) => s.saturating_mul(1_000),
                     Span::Months(m) => u64::from(m).saturating_mul(30 * 86_400_000),
                 }),
+            budget_status: snapshot
+                .raw_settings
+                .get("general_settings")
+                .and_then(|g| g.get("budget_exceeded_status_code"))
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|code| u16::try_from(code).ok())
+                .and_then(|code| http::StatusCode::from_u16(code).ok())
+                .filter(http::StatusCode::is_client_error)
+                .unwrap_or(http::StatusCode::TOO_MANY_REQUESTS),
         }
     }
 }

@@ -23,7 +23,8 @@ impl Refusal {
             .unwrap_or(1)
     }
 
-    pub fn into_api_error(self) -> ApiError {
+    /// `budget_status`: the configured status of a budget refusal.
+    pub fn into_api_error(self, budget_status: StatusCode) -> ApiError {
         let retry = self.retry_after_secs();
         let mut error = match self.meter.dimension {
             Dimension::Budget => {
@@ -36,7 +37,7 @@ impl Refusal {
                     other => format!("{other:?}"),
                 };
                 ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
+                    budget_status,
                     "budget_exceeded",
                     format!(
                         "Budget has been exceeded! {who} Current cost: {}, Max budget: {}. Raise max_budget (e.g. /key/update) or wait for the budget to reset{}.",

@@ -355,6 +355,16 @@ fn validate(config: &LiteLlmConfig, warnings: &mut Vec<ConfigWarning>) -> Result
             });
         }
     }
+    if let Some(status) = config.general_settings.budget_exceeded_status_code
+        && !(400..500).contains(&status)
+    {
+        return Err(ConfigError::Validation {
+            path: "general_settings.budget_exceeded_status_code".into(),
+            message: format!(
+                "{status} is not a client error status: budget refusals must be a 4xx (429 by default)"
+            ),
+        });
+    }
     if let Some(key) = &config.general_settings.master_key
         && !key.expose().starts_with("sk-")
     {

@@ -86,6 +86,10 @@ pub struct GeneralSettings {
     pub master_key: Option<SecretString>,
     pub database_url: Option<SecretString>,
     pub database_connection_pool_limit: Option<u32>,
+    /// The HTTP status of a budget refusal (Tollgate's key): 429 unless
+    /// set; any 4xx, e.g. 400 for clients written against LiteLLM
+    /// versions that answered budgets with a 400.
+    pub budget_exceeded_status_code: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
