@@ -42,10 +42,23 @@ const K128: u64 = 128_000;
 const K200: u64 = 200_000;
 const M1: u64 = 1_048_576;
 const GPT_4_1_CONTEXT: u64 = 1_047_576;
+const GPT_5_CONTEXT: u64 = 272_000;
 
 /// Public list prices and limits, by model name prefix. Longest matching
 /// prefix wins, so dated versions (`gpt-4o-2024-08-06`) find their family.
 const TABLE: &[(&str, ModelCard)] = &[
+    (
+        "gpt-5",
+        card(1_250_000, 10_000_000, 125_000, GPT_5_CONTEXT, K128),
+    ),
+    (
+        "gpt-5-mini",
+        card(250_000, 2_000_000, 25_000, GPT_5_CONTEXT, K128),
+    ),
+    (
+        "gpt-5-nano",
+        card(50_000, 400_000, 5_000, GPT_5_CONTEXT, K128),
+    ),
     ("gpt-4o-mini", card(150_000, 600_000, 75_000, K128, 16_384)),
     (
         "gpt-4o",
@@ -110,13 +123,22 @@ const TABLE: &[(&str, ModelCard)] = &[
         card(15_000_000, 75_000_000, 1_500_000, K200, 32_000),
     ),
     (
-        "anthropic.claude-3-5-sonnet",
-        card(3_000_000, 15_000_000, 300_000, K200, 8_192),
+        "claude-opus-4-5",
+        card(5_000_000, 25_000_000, 500_000, K200, 64_000),
     ),
     (
-        "anthropic.claude-3-haiku",
-        uncached(250_000, 1_250_000, K200, 4_096),
+        "claude-haiku-4-5",
+        card(1_000_000, 5_000_000, 100_000, K200, 64_000),
     ),
+    (
+        "gemini-2.0-flash-lite",
+        uncached(75_000, 300_000, M1, 8_192),
+    ),
+    (
+        "gemini-2.5-flash-lite",
+        card(100_000, 400_000, 25_000, M1, 65_535),
+    ),
+    ("gemini-embedding-001", embedding(150_000, 2_048)),
     (
         "gemini-1.5-pro",
         card(1_250_000, 5_000_000, 312_500, 2_097_152, 8_192),
@@ -137,6 +159,17 @@ const TABLE: &[(&str, ModelCard)] = &[
     ("mistral-large", uncached(2_000_000, 6_000_000, K128, K128)),
     ("mistral-small", uncached(200_000, 600_000, 32_000, 8_191)),
     ("mistral-embed", embedding(100_000, 8_192)),
+    ("mistral-medium", uncached(400_000, 2_000_000, K128, 8_191)),
+    ("codestral", uncached(300_000, 900_000, 256_000, 8_191)),
+    ("open-mistral-nemo", uncached(150_000, 150_000, K128, K128)),
+    // Groq.
+    ("llama3-70b-8192", uncached(590_000, 790_000, 8_192, 8_192)),
+    ("llama3-8b-8192", uncached(50_000, 80_000, 8_192, 8_192)),
+    ("gemma2-9b-it", uncached(200_000, 200_000, 8_192, 8_192)),
+    (
+        "mixtral-8x7b-32768",
+        uncached(240_000, 240_000, 32_768, 32_768),
+    ),
     (
         "llama-3.3-70b-versatile",
         uncached(590_000, 790_000, K128, 32_768),
@@ -153,16 +186,48 @@ const TABLE: &[(&str, ModelCard)] = &[
         "deepseek-reasoner",
         card(550_000, 2_190_000, 140_000, 65_536, 8_192),
     ),
+    // Bedrock's own models (its Claude ids find Anthropic's rows, at the
+    // same prices).
     ("amazon.titan-embed-text", embedding(20_000, 8_192)),
+    (
+        "amazon.nova-pro",
+        card(800_000, 3_200_000, 200_000, 300_000, 10_000),
+    ),
+    (
+        "amazon.nova-lite",
+        card(60_000, 240_000, 15_000, 300_000, 10_000),
+    ),
+    (
+        "amazon.nova-micro",
+        card(35_000, 140_000, 8_750, K128, 10_000),
+    ),
+    (
+        "meta.llama3-1-70b-instruct",
+        uncached(990_000, 990_000, K128, 2_048),
+    ),
+    (
+        "meta.llama3-1-8b-instruct",
+        uncached(220_000, 220_000, K128, 2_048),
+    ),
+    (
+        "mistral.mistral-large",
+        uncached(4_000_000, 12_000_000, 32_000, 8_191),
+    ),
+    ("cohere.embed-english-v3", embedding(100_000, 512)),
 ];
+
+/// Cross-region inference profiles prefix Bedrock model ids.
+const BEDROCK_REGIONS: [&str; 5] = ["us.", "eu.", "apac.", "us-gov.", "global."];
 
 /// The built-in card of `model` (provider prefix already stripped).
 pub fn builtin(model: &str) -> Option<ModelCard> {
-    // Bedrock ids carry a region prefix (`us.anthropic.claude-…`).
-    let model = model
-        .strip_prefix("us.")
-        .or_else(|| model.strip_prefix("eu."))
+    // Bedrock ids carry a region prefix and a vendor
+    // (`us.anthropic.claude-…`); Claude costs the same there.
+    let model = BEDROCK_REGIONS
+        .iter()
+        .find_map(|region| model.strip_prefix(region))
         .unwrap_or(model);
+    let model = model.strip_prefix("anthropic.").unwrap_or(model);
     TABLE
         .iter()
         .filter(|(prefix, _)| model.starts_with(prefix))
@@ -185,6 +250,10 @@ mod tests {
         assert_eq!(bedrock.price.output_per_token, 15_000_000);
         assert_eq!(bedrock.context_window, Some(K200));
         assert_eq!(builtin("my-finetune"), None);
+        let haiku = builtin("apac.anthropic.claude-3-haiku-20240307-v1:0").expect("priced");
+        assert_eq!(haiku, builtin("claude-3-haiku-20240307").expect("priced"));
+        let five = builtin("gpt-5-mini-2025-08-07").expect("priced");
+        assert_eq!(five.price.cached_input_per_token, 25_000);
     }
 
     #[test]
