@@ -12,7 +12,7 @@ from typing import Any
 import openai
 import pytest
 
-from components import pg_connect
+from components import bedrock_deployment, pg_connect
 from expect import expected_completion_tokens, expected_prompt_tokens
 from harness import wait_until
 
@@ -66,6 +66,8 @@ def test_cached_prompt_tokens_are_charged_at_the_cache_price(cluster, mock_provi
                      output_cost_per_token=2e-6, cache_read_input_token_cost=1e-7),
                 _dep(mock_provider, "table", "openai/gpt-4o-cached-4"),
                 _dep(mock_provider, "claude", "anthropic/claude-3-5-sonnet-cached-2", api_base=mock_provider.url),
+                # A Bedrock Claude id finds Anthropic's card.
+                bedrock_deployment(mock_provider, "bedrock", "us.anthropic.claude-3-5-sonnet-cached-5-v2:0"),
                 # Custom pricing without a cache price: cached tokens cost the input price.
                 _dep(mock_provider, "plain", "openai/gpt-4o-cached-3", input_cost_per_token=1e-6,
                      output_cost_per_token=2e-6),
@@ -96,15 +98,18 @@ def test_cached_prompt_tokens_are_charged_at_the_cache_price(cluster, mock_provi
     row = wait_until(lambda: _spend_row(pg_url, raw.headers["x-litellm-call-id"]), timeout=DELIVERY_TIMEOUT, desc="stream")
     assert row == {"cached_tokens": 3, "spend_picos": _cost(text, 3, OWN)}
 
-    # Anthropic reports cache reads apart from input_tokens; both are prompt tokens.
-    for stream in (False, True):
-        raw = client.chat.completions.with_raw_response.create(
-            model="claude", messages=[{"role": "user", "content": text}], stream=stream
-        )
-        if stream:
-            list(raw.parse())
-        row = wait_until(lambda: _spend_row(pg_url, raw.headers["x-litellm-call-id"]), timeout=DELIVERY_TIMEOUT, desc="claude")
-        assert row == {"cached_tokens": 2, "spend_picos": _cost(text, 2, CLAUDE_SONNET)}, stream
+    # Anthropic and Bedrock report cache reads apart from input tokens; both are prompt tokens.
+    for model, cached in (("claude", 2), ("bedrock", 5)):
+        for stream in (False, True):
+            raw = client.chat.completions.with_raw_response.create(
+                model=model, messages=[{"role": "user", "content": text}], stream=stream
+            )
+            if stream:
+                list(raw.parse())
+            else:
+                assert raw.parse().usage.prompt_tokens_details.cached_tokens == cached, model
+            row = wait_until(lambda: _spend_row(pg_url, raw.headers["x-litellm-call-id"]), timeout=DELIVERY_TIMEOUT, desc=model)
+            assert row == {"cached_tokens": cached, "spend_picos": _cost(text, cached, CLAUDE_SONNET)}, (model, stream)
 
 
 # ------------------------------------------------------------------- /model/info

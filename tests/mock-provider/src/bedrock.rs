@@ -154,7 +154,8 @@ async fn serve(
         return invoke(model_id, &value);
     }
     let converse = request::parse(&value)?;
-    let answer = answer(&converse, headers, guardrail);
+    let mut answer = answer(&converse, headers, guardrail);
+    answer.cached_tokens = crate::markers::cached_of(model_id, answer.input_tokens);
     if action == "converse" {
         return Ok(json_response(StatusCode::OK, &converse_body(&answer)));
     }
@@ -176,6 +177,9 @@ struct Answer {
     stop_reason: &'static str,
     input_tokens: u64,
     output_tokens: u64,
+    /// Of `input_tokens`, those read from the prompt cache (`cached-<n>`
+    /// in the model id).
+    cached_tokens: u64,
 }
 
 fn answer(converse: &Converse, headers: &HeaderMap, guardrail: bool) -> Answer {
@@ -188,6 +192,7 @@ fn answer(converse: &Converse, headers: &HeaderMap, guardrail: bool) -> Answer {
             tool: None,
             stop_reason: "guardrail_intervened",
             input_tokens,
+            cached_tokens: 0,
         };
     }
     let last = converse.last_user_text();
@@ -198,6 +203,7 @@ fn answer(converse: &Converse, headers: &HeaderMap, guardrail: bool) -> Answer {
             tool: Some((name, input)),
             stop_reason: "tool_use",
             input_tokens,
+            cached_tokens: 0,
         };
     }
     let text = reply::override_from(headers).unwrap_or_else(|| reply::echo(&last));
@@ -207,17 +213,25 @@ fn answer(converse: &Converse, headers: &HeaderMap, guardrail: bool) -> Answer {
         tool: None,
         stop_reason: "end_turn",
         input_tokens,
+        cached_tokens: 0,
     }
 }
 
 const TOOL_USE_ID: &str = "tooluse_mock_0001";
 
+/// Converse's usage: `inputTokens` leaves out cache reads, which
+/// `cacheReadInputTokens` counts (present only when caching was used).
 fn usage(answer: &Answer) -> Value {
-    json!({
-        "inputTokens": answer.input_tokens,
+    let mut usage = json!({
+        "inputTokens": answer.input_tokens - answer.cached_tokens,
         "outputTokens": answer.output_tokens,
         "totalTokens": answer.input_tokens + answer.output_tokens,
-    })
+    });
+    if answer.cached_tokens > 0 {
+        usage["cacheReadInputTokens"] = answer.cached_tokens.into();
+        usage["cacheWriteInputTokens"] = 0.into();
+    }
+    usage
 }
 
 fn converse_body(answer: &Answer) -> Value {

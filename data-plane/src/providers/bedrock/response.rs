@@ -16,7 +16,10 @@ pub fn finish_reason(stop_reason: &str) -> &'static str {
     }
 }
 
-/// `usage{inputTokens,outputTokens}` as OpenAI's usage.
+/// Converse's `usage` as OpenAI's. `inputTokens` leaves out the prompt
+/// tokens read from (`cacheReadInputTokens`) or written to
+/// (`cacheWriteInputTokens`) the prompt cache; OpenAI's `prompt_tokens`
+/// counts them all, with the reads as `cached_tokens` (as LiteLLM maps it).
 pub fn usage_of(value: Option<&Value>) -> Usage {
     let field = |name: &str| {
         value
@@ -24,19 +27,24 @@ pub fn usage_of(value: Option<&Value>) -> Usage {
             .and_then(Value::as_u64)
             .unwrap_or(0)
     };
+    let cached = field("cacheReadInputTokens");
     Usage {
-        prompt_tokens: field("inputTokens"),
+        prompt_tokens: field("inputTokens") + cached + field("cacheWriteInputTokens"),
         completion_tokens: field("outputTokens"),
-        cached_tokens: 0,
+        cached_tokens: cached,
     }
 }
 
 pub fn usage_json(usage: Usage) -> Value {
-    json!({
+    let mut out = json!({
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.prompt_tokens + usage.completion_tokens,
-    })
+    });
+    if usage.cached_tokens > 0 {
+        out["prompt_tokens_details"] = json!({"cached_tokens": usage.cached_tokens});
+    }
+    out
 }
 
 /// Translates a Converse response; `None` if it is not one.
@@ -104,6 +112,29 @@ pub fn to_openai(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_reads_and_writes_are_prompt_tokens_and_reads_are_cached() {
+        let usage = usage_of(Some(&json!({
+            "inputTokens": 10, "outputTokens": 4, "totalTokens": 31,
+            "cacheReadInputTokens": 12, "cacheWriteInputTokens": 5
+        })));
+        assert_eq!(
+            usage,
+            Usage {
+                prompt_tokens: 27,
+                completion_tokens: 4,
+                cached_tokens: 12,
+            }
+        );
+        assert_eq!(
+            usage_json(usage)["prompt_tokens_details"],
+            json!({"cached_tokens": 12})
+        );
+        let plain = usage_of(Some(&json!({"inputTokens": 3, "outputTokens": 2})));
+        assert_eq!(plain.cached_tokens, 0);
+        assert!(usage_json(plain).get("prompt_tokens_details").is_none());
+    }
 
     #[test]
     fn golden_text_reasoning_and_tools() {
