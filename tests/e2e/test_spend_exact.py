@@ -266,21 +266,34 @@ def test_no_provider_usage_is_charged_by_the_tokenizer_count(cluster, mock_provi
         model="no-usage", messages=messages, stream=True, stream_options={"include_usage": True}
     )
     with stream:
-        text = "".join(ch.choices[0].delta.content or "" for ch in stream if ch.choices)
+        chunks = list(stream)
         call_id = stream.response.headers["x-litellm-call-id"]
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
     assert text == f"Echo: {messages[1]['content']}"
     # The provider really sent no usage although it was asked for it.
     last = mock_provider.chat_requests()[-1]["body"]
     assert last["stream_options"]["include_usage"] is True
     completion = len(enc.encode(text))
+    # The client asked for usage: the gateway's count arrives in OpenAI's usage chunk.
+    *content, usage_chunk = chunks
+    assert all(ch.usage is None for ch in content)
+    assert usage_chunk.choices == [] and usage_chunk.id == content[0].id
+    assert (usage_chunk.usage.prompt_tokens, usage_chunk.usage.completion_tokens) == (prompt, completion)
+    assert usage_chunk.usage.total_tokens == prompt + completion
     row = wait_until(lambda: spend_row(pg_url, call_id), timeout=DELIVERY_TIMEOUT, desc="the streamed request's record")
     assert (row["prompt_tokens"], row["completion_tokens"], row["usage_source"]) == (prompt, completion, "tokenizer")
     assert row["spend_picos"] == prompt * PRICE[0] + completion * PRICE[1]
 
-    # Not streamed: the same count, and the response's cost header says it.
+    # Not asked for: no usage chunk.
+    stream = client.chat.completions.create(model="no-usage", messages=messages, stream=True)
+    with stream:
+        assert all(ch.usage is None and ch.choices for ch in stream)
+
+    # Not streamed: the same count, in the body's usage, and the cost header says it.
     raw = client.chat.completions.with_raw_response.create(model="no-usage", messages=messages)
     body = raw.parse()
-    assert body.usage is None
+    assert (body.usage.prompt_tokens, body.usage.completion_tokens) == (prompt, completion)
+    assert body.choices[0].message.content == text
     cost = prompt * PRICE[0] + completion * PRICE[1]
     assert float(raw.headers["x-litellm-response-cost"]) == cost / 10**12
     row = wait_until(

@@ -97,21 +97,7 @@ fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
             ));
         }
     }
-    let stream = match body.get("stream") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "`stream` must be true or false.",
-                Some("stream"),
-            ));
-        }
-    };
-    let include_usage = body
-        .get("stream_options")
-        .and_then(|o| o.get("include_usage"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let (stream, include_usage) = super::endpoint::stream_flags(&body)?;
     let end_user = body.get("user").and_then(Value::as_str).map(str::to_string);
     Ok(ChatRequest {
         model,
@@ -205,7 +191,9 @@ async fn handle(
             let mut response_cost = None;
             let response = match routed.output {
                 ChatOutput::Complete { body, usage } => {
-                    response_cost = accounting.succeed_with_body(usage, &body);
+                    let settled = accounting.succeed_with_body(usage, &body);
+                    response_cost = settled.cost;
+                    let body = super::endpoint::with_counted_usage(body, settled.counted);
                     (
                         [(
                             header::CONTENT_TYPE,
@@ -223,7 +211,7 @@ async fn handle(
                         ),
                         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
                     ],
-                    Body::from_stream(sse_body(chunks, accounting)),
+                    Body::from_stream(sse_body(chunks, accounting, request.include_usage)),
                 )
                     .into_response(),
             };

@@ -5,6 +5,7 @@
 use super::AppState;
 use super::endpoint::{
     Routed, admit, parse_object, read_body, route_call, set_litellm_headers, stream_flags,
+    with_counted_usage,
 };
 use super::error::ApiError;
 use super::usage_headers::{Timing, set_response_cost};
@@ -55,7 +56,7 @@ async fn handle(
             ));
         }
     }
-    let (stream, _) = stream_flags(&body)?;
+    let (stream, include_usage) = stream_flags(&body)?;
     let end_user = body.get("user").and_then(Value::as_str).map(str::to_string);
     // A blocked end user is refused before anything is admitted or sent.
     if let (Some(user), Some(runtime)) = (&end_user, app.live.runtime()) {
@@ -81,16 +82,16 @@ async fn handle(
     }
     match (output, accounting) {
         (ChatOutput::Complete { body, usage }, accounting) => {
-            let cost = accounting.succeed_with_body(usage, &body);
+            let settled = accounting.succeed_with_body(usage, &body);
             let mut response = (
                 [(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 )],
-                body,
+                with_counted_usage(body, settled.counted),
             )
                 .into_response();
-            if let Some(cost) = cost {
+            if let Some(cost) = settled.cost {
                 set_response_cost(&mut response, cost);
             }
             Ok(response)
@@ -103,7 +104,7 @@ async fn handle(
                 ),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
             ],
-            Body::from_stream(sse_body(chunks, accounting)),
+            Body::from_stream(sse_body(chunks, accounting, include_usage)),
         )
             .into_response()),
     }

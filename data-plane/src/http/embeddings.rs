@@ -77,7 +77,9 @@ async fn handle(
         dimensions,
     };
     let (output, accounting) = route_call(&app, admitted, &op, overrides, routed_out).await?;
-    let cost = accounting.succeed_with_body(output.usage, &output.body);
+    let cost = accounting
+        .succeed_with_body(output.usage, &output.body)
+        .cost;
     let mut response = (
         [(
             header::CONTENT_TYPE,

@@ -7,6 +7,7 @@ use super::AppState;
 use super::MAX_BODY_BYTES;
 use super::auth::{Caller, authenticate};
 use super::error::ApiError;
+use crate::providers::stream::Usage;
 use crate::router;
 use crate::runtime::{Deployment, Resolved, Runtime};
 use crate::usage::Accounting;
@@ -306,4 +307,25 @@ pub(super) fn set_header(response: &mut Response, name: &'static str, value: &st
             .headers_mut()
             .insert(HeaderName::from_static(name), value);
     }
+}
+
+/// A complete response whose provider sent no `usage`, with the count it
+/// was charged: clients (and LiteLLM's SDKs) read cost from `usage`. The
+/// body is left as sent when nothing was counted or it is not an object.
+pub fn with_counted_usage(body: Bytes, counted: Option<Usage>) -> Bytes {
+    let Some(usage) = counted else {
+        return body;
+    };
+    let Ok(mut object) = serde_json::from_slice::<Map<String, Value>>(&body) else {
+        return body;
+    };
+    object.insert(
+        "usage".into(),
+        serde_json::json!({
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+        }),
+    );
+    serde_json::to_vec(&object).map_or(body, Bytes::from)
 }

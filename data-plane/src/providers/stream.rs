@@ -67,17 +67,27 @@ pub trait StreamAccounting: Send + 'static {
     fn usage(&mut self, usage: Usage);
     fn completed(&mut self);
     fn failed(&mut self, error_type: &str);
+    /// For a completed stream that carried no usage: the usage it is
+    /// charged, counted now (and kept, so the record agrees); `None` when
+    /// the provider reported usage or nothing can be counted.
+    fn counted_usage(&mut self) -> Option<Usage>;
 }
 
 /// Turns a provider's chunk stream into the client's SSE body: each frame
 /// as it arrives, `[DONE]` at the end, an error frame (and no `[DONE]`) if
 /// the provider broke off — never a silent hang or a truncated success.
+/// `usage_chunk`: the client asked for `stream_options.include_usage`; when
+/// the provider sent no usage, the tokenizer's count is sent in OpenAI's
+/// usage chunk, so the client sees what it is charged.
 pub fn sse_body<A: StreamAccounting>(
     mut chunks: ChunkStream,
     mut accounting: A,
+    usage_chunk: bool,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     async_stream::stream! {
         let mut first = true;
+        let mut usage_relayed = false;
+        let mut last: Option<Bytes> = None;
         while let Some(event) = chunks.next().await {
             match event {
                 StreamEvent::Data { frame, usage } => {
@@ -85,13 +95,18 @@ pub fn sse_body<A: StreamAccounting>(
                         accounting.first_chunk();
                         first = false;
                     }
+                    let has_usage = usage.is_some();
                     if let Some(usage) = usage {
                         accounting.usage(usage);
                     }
                     // Empty frames carry only accounting (a usage chunk the
                     // client did not ask for).
                     if !frame.is_empty() {
+                        usage_relayed |= has_usage;
                         accounting.relayed(&frame);
+                        if usage_chunk {
+                            last = Some(frame.clone());
+                        }
                         yield Ok(frame);
                     }
                 }
@@ -103,8 +118,41 @@ pub fn sse_body<A: StreamAccounting>(
             }
         }
         accounting.completed();
+        if usage_chunk
+            && !usage_relayed
+            && let Some(usage) = accounting.counted_usage()
+            && let Some(frame) = last.as_ref().and_then(|last| usage_frame(last, usage))
+        {
+            yield Ok(frame);
+        }
         yield Ok(Bytes::from_static(b"data: [DONE]\n\n"));
     }
+}
+
+/// OpenAI's final usage chunk (no choices), with the id, object, created
+/// and model of the stream's last chunk.
+fn usage_frame(last: &Bytes, usage: Usage) -> Option<Bytes> {
+    let data = last.strip_prefix(b"data: ")?;
+    let previous: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(data).ok()?;
+    let mut chunk = serde_json::Map::new();
+    for key in ["id", "object", "created", "model", "system_fingerprint"] {
+        if let Some(value) = previous.get(key) {
+            chunk.insert(key.into(), value.clone());
+        }
+    }
+    chunk.insert("choices".into(), serde_json::Value::Array(Vec::new()));
+    chunk.insert(
+        "usage".into(),
+        serde_json::json!({
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+        }),
+    );
+    let mut frame = b"data: ".to_vec();
+    serde_json::to_writer(&mut frame, &chunk).ok()?;
+    frame.extend_from_slice(b"\n\n");
+    Some(Bytes::from(frame))
 }
 
 /// An OpenAI-format SSE response body as chunk events. `[DONE]` ends it;

@@ -167,20 +167,25 @@ impl Accounting {
 
     /// A complete response `body` (OpenAI's shape) with the usage parsed
     /// from it; when the body has no `usage` at all, the tokens are counted.
-    /// Returns the cost charged.
-    pub fn succeed_with_body(mut self, usage: Usage, body: &Bytes) -> Option<Picodollars> {
+    pub fn succeed_with_body(mut self, usage: Usage, body: &Bytes) -> Settled {
         self.completed();
         let reported = usage != Usage::default() || self.fallback.is_none() || has_usage(body);
+        let mut counted = None;
         if reported {
             self.usage(usage);
         } else if let Ok(object) = serde_json::from_slice::<serde_json::Value>(body) {
             let mut completion = Completion::default();
             completion.add_object(&object);
             self.count(&completion);
+            counted = (self.record.usage_source == SOURCE_TOKENIZER).then_some(Usage {
+                prompt_tokens: self.record.prompt_tokens,
+                completion_tokens: self.record.completion_tokens,
+                cached_tokens: 0,
+            });
         }
         let cost = self.cost();
         self.flush();
-        cost
+        Settled { cost, counted }
     }
 
     pub fn fail_with(mut self, http_status: u16, error_type: &str) {
@@ -249,6 +254,16 @@ impl Accounting {
     }
 }
 
+/// What a complete response was charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    /// `None`: no price known.
+    pub cost: Option<Picodollars>,
+    /// The tokenizer's count, when the provider's body had no usage: the
+    /// client is shown it, as LiteLLM does.
+    pub counted: Option<Usage>,
+}
+
 /// Whether an OpenAI body carries a `usage` object (cheap check first).
 fn has_usage(body: &[u8]) -> bool {
     #[derive(serde::Deserialize)]
@@ -284,6 +299,22 @@ impl StreamAccounting for Accounting {
         if self.record.http_status == 0 {
             self.record.http_status = 200;
         }
+    }
+
+    fn counted_usage(&mut self) -> Option<Usage> {
+        if self.usage_seen || self.fallback.is_none() {
+            return None;
+        }
+        let mut completion = Completion::default();
+        for frame in &self.relayed {
+            completion.add_frame(frame);
+        }
+        self.count(&completion);
+        (self.record.usage_source == SOURCE_TOKENIZER).then_some(Usage {
+            prompt_tokens: self.record.prompt_tokens,
+            completion_tokens: self.record.completion_tokens,
+            cached_tokens: 0,
+        })
     }
 
     fn failed(&mut self, error_type: &str) {
@@ -406,14 +437,22 @@ mod tests {
             br#"{"choices":[{"message":{"role":"assistant","content":"hi you"}}]}"#,
         );
         let (a, mut rx) = accounting();
-        let cost = a.succeed_with_body(Usage::default(), &body);
+        let settled = a.succeed_with_body(Usage::default(), &body);
         let r = rx.try_recv().expect("record");
         let completion = Encoding::Cl100k.count("hi you");
         assert_eq!(
             (r.prompt_tokens, r.completion_tokens),
             (prompt(), completion)
         );
-        assert_eq!(cost, Some(r.cost_picos));
+        assert_eq!(settled.cost, Some(r.cost_picos));
+        assert_eq!(
+            settled.counted,
+            Some(Usage {
+                prompt_tokens: prompt(),
+                completion_tokens: completion,
+                cached_tokens: 0,
+            })
+        );
         assert_eq!(r.first_token_time_ms, r.end_time_ms);
 
         // A zero usage the provider did send is the provider's.
@@ -421,7 +460,13 @@ mod tests {
             br#"{"choices":[],"usage":{"prompt_tokens":0,"completion_tokens":0}}"#,
         );
         let (a, mut rx) = accounting();
-        assert_eq!(a.succeed_with_body(Usage::default(), &body), Some(0));
+        assert_eq!(
+            a.succeed_with_body(Usage::default(), &body),
+            Settled {
+                cost: Some(0),
+                counted: None
+            }
+        );
         assert_eq!(rx.try_recv().expect("record").usage_source, "provider");
     }
 

@@ -7,7 +7,7 @@ mod request_meta;
 mod spill;
 pub mod tokenizer;
 
-pub use accounting::Accounting;
+pub use accounting::{Accounting, Settled};
 pub use reporter::{ReporterOptions, run as run_reporter};
 pub use request_meta::RequestMeta;
 
