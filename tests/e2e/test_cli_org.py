@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import grpc
+import pytest
 
 from harness import bin_path, wait_until
 
@@ -146,10 +147,10 @@ def _fields(data: bytes) -> list[tuple[int, bytes]]:
     return out
 
 
-def _reflect(target: str, request: bytes) -> list[tuple[int, bytes]]:
+def _reflect(target: str, request: bytes, version: str) -> list[tuple[int, bytes]]:
     with grpc.insecure_channel(target) as channel:
         rpc = channel.stream_stream(
-            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
             request_serializer=lambda b: b,
             response_deserializer=lambda b: b,
         )
@@ -157,16 +158,17 @@ def _reflect(target: str, request: bytes) -> list[tuple[int, bytes]]:
     return _fields(answer)
 
 
-def test_grpc_reflection_lists_the_admin_service(cluster, mock_provider):
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+def test_grpc_reflection_lists_the_admin_service(cluster, mock_provider, version):
     c = cluster(data_planes=0)
     target = urlsplit(c.cp.grpc_url).netloc
     # ServerReflectionRequest{list_services: ""} (field 7).
-    answer = dict(_reflect(target, b"\x3a\x00"))
+    answer = dict(_reflect(target, b"\x3a\x00", version))
     services = {dict(_fields(s))[1].decode() for _, s in _fields(answer[6])}
-    assert {"tollgate.v1.AdminService", "tollgate.v1.ConfigDistribution", "grpc.reflection.v1.ServerReflection"} <= services, services
+    assert {"tollgate.v1.AdminService", "tollgate.v1.ConfigDistribution", f"grpc.reflection.{version}.ServerReflection"} <= services, services
     # ServerReflectionRequest{file_containing_symbol: "tollgate.v1.AdminService"} (field 4).
     symbol = b"tollgate.v1.AdminService"
-    answer = dict(_reflect(target, b"\x22" + bytes([len(symbol)]) + symbol))
+    answer = dict(_reflect(target, b"\x22" + bytes([len(symbol)]) + symbol, version))
     files = b"".join(f for _, f in _fields(answer[4]))
     for method in (b"CreateTeam", b"AddTeamMember", b"RemoveTeamMember", b"CreateUser", b"ListUsers", b"CreateCustomer", b"SetCustomerBlocked"):
         assert method in files, method

@@ -160,8 +160,23 @@ impl ErrorAnswer {
         }
     }
 
-    /// `retry-after`, passed on so clients back off as the provider asked.
+    /// How long the provider asked to wait, passed on so clients back off
+    /// and the router cools down as asked. OpenAI and Azure send the finer
+    /// `retry-after-ms` beside `retry-after`; it wins, in seconds with the
+    /// milliseconds kept (`1.5`), which `Retry-After` parsers accept.
     pub fn retry_after(&self) -> Option<Box<HeaderValue>> {
+        let millis = self
+            .headers
+            .get("retry-after-ms")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|ms| ms.is_finite() && *ms >= 0.0);
+        if let Some(ms) = millis {
+            let seconds = format!("{}", ms.round() / 1000.0);
+            if let Ok(value) = HeaderValue::from_str(&seconds) {
+                return Some(Box::new(value));
+            }
+        }
         self.headers
             .get(http::header::RETRY_AFTER)
             .cloned()
@@ -272,6 +287,36 @@ mod tests {
         let p = parse_body(br#"{"error":{"message":"x","code":429}}"#);
         assert_eq!(p.code.as_deref(), Some("429"));
         assert!(parse_body(b"<html>").message.is_none());
+    }
+
+    #[test]
+    fn retry_after_ms_wins_over_retry_after() {
+        let answer = |headers: &[(&'static str, &'static str)]| ErrorAnswer {
+            status: http::StatusCode::TOO_MANY_REQUESTS,
+            headers: headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        http::HeaderName::from_static(k),
+                        HeaderValue::from_static(v),
+                    )
+                })
+                .collect(),
+            body: Vec::new(),
+        };
+        let wait = |a: ErrorAnswer| {
+            a.retry_after()
+                .map(|v| v.to_str().unwrap_or("?").to_string())
+        };
+        assert_eq!(
+            wait(answer(&[("retry-after", "2"), ("retry-after-ms", "1500")])),
+            Some("1.5".to_string())
+        );
+        assert_eq!(
+            wait(answer(&[("retry-after", "2"), ("retry-after-ms", "soon")])),
+            Some("2".to_string())
+        );
+        assert_eq!(wait(answer(&[])), None);
     }
 
     #[test]
