@@ -7,6 +7,7 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tollgate_shared::config::LITELLM_DEPLOYMENT_SETTINGS;
 use tollgate_shared::keys::KeyHash;
 use tollgate_shared::pricing::{self, DeploymentOverrides, Price};
 use tollgate_shared::snapshot::{Customer, Snapshot, Team, User, VirtualKey};
@@ -160,7 +161,12 @@ impl Runtime {
                     .unwrap_or(false),
                 timeout,
                 stream_timeout,
-                default_params: d.extra_params.clone().into_iter().collect(),
+                default_params: d
+                    .extra_params
+                    .iter()
+                    .filter(|(k, _)| !LITELLM_DEPLOYMENT_SETTINGS.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
                 mode: d.model_info.mode.clone(),
                 configured_model: d.params.model.clone(),
                 rpm: d.params.rpm.or_else(|| info_count(d, "rpm")),
@@ -382,7 +388,8 @@ fn card_of(d: &tollgate_shared::snapshot::Deployment) -> (Option<Price>, Option<
     let overrides = match DeploymentOverrides::of(&d.params, &d.model_info_extra) {
         Ok(overrides) => overrides,
         // The control plane validated the config; a snapshot that still
-        // holds a bad cost is charged as unpriced (flagged), not served free.
+        // holds a bad cost is priced as if it set none (the table's card,
+        // else unpriced and flagged), never as free.
         Err(e) => {
             tracing::warn!(deployment = %d.id, error = %e, "deployment cost ignored");
             DeploymentOverrides::default()
@@ -453,6 +460,16 @@ mod tests {
     fn runtime(yaml: &str) -> Runtime {
         let loaded = load(yaml, &BTreeMap::new()).expect("valid config");
         Runtime::build(&Snapshot::from_config(&loaded)).expect("builds")
+    }
+
+    #[test]
+    fn litellm_settings_are_not_request_defaults() {
+        let rt = runtime(
+            "model_list:\n  - model_name: g\n    litellm_params: {model: openai/x, temperature: 0.2, tags: [free], max_budget: 10, mock_timeout: true}\n",
+        );
+        let d = &rt.deployments()[0];
+        let keys: Vec<&str> = d.default_params.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["temperature"]);
     }
 
     #[test]

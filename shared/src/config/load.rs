@@ -336,6 +336,16 @@ fn validate(config: &LiteLlmConfig, warnings: &mut Vec<ConfigWarning>) -> Result
                 message: e.to_string(),
             });
         }
+        for key in entry.litellm_params.extra.keys() {
+            if super::model::LITELLM_DEPLOYMENT_SETTINGS.contains(&key.as_str())
+                && !super::model::IMPLEMENTED_DEPLOYMENT_SETTINGS.contains(&key.as_str())
+            {
+                warnings.push(ConfigWarning {
+                    path: at(&format!("litellm_params.{key}")),
+                    message: "a LiteLLM deployment setting Tollgate does not implement: it has no effect and is not sent to the provider".into(),
+                });
+            }
+        }
         if entry
             .litellm_params
             .cache_creation_input_token_cost
@@ -495,11 +505,21 @@ surprise_section: {a: 1}
             shown.contains("model_list[0].model_info.input_cost_per_token"),
             "{shown}"
         );
-        let text = "model_list:\n  - model_name: a\n    litellm_params: {model: openai/a, cache_read_input_token_cost: 1.0e-7, cache_creation_input_token_cost: 1.0e-6}\n";
+        let text = "model_list:\n  - model_name: a\n    litellm_params: {model: openai/a, cache_read_input_token_cost: 1.0e-7, cache_creation_input_token_cost: 1.0e-6, tags: [x], temperature: 0.2}\n";
         let loaded = load(text, &env()).expect("valid");
         let params = &loaded.config.model_list[0].litellm_params;
         assert_eq!(params.cache_read_input_token_cost, Some(1e-7));
         assert!(!params.extra.contains_key("cache_read_input_token_cost"));
+        // A LiteLLM-only setting Tollgate lacks is named; a request default is not.
+        let warned: Vec<&str> = loaded.warnings.iter().map(|w| w.path.as_str()).collect();
+        assert!(
+            warned.contains(&"model_list[0].litellm_params.tags"),
+            "{warned:?}"
+        );
+        assert!(
+            !warned.iter().any(|p| p.ends_with("temperature")),
+            "{warned:?}"
+        );
         assert!(
             loaded
                 .warnings

@@ -12,6 +12,6 @@ mod model;
 pub use env::{EnvLookup, ProcessEnv};
 pub use load::{ConfigError, ConfigWarning, LoadedConfig, load, load_file};
 pub use model::{
-    GeneralSettings, LiteLlmConfig, LitellmParams, LitellmSettings, ModelEntry, ModelInfo,
-    RouterSettings,
+    GeneralSettings, IMPLEMENTED_DEPLOYMENT_SETTINGS, LITELLM_DEPLOYMENT_SETTINGS, LiteLlmConfig,
+    LitellmParams, LitellmSettings, ModelEntry, ModelInfo, RouterSettings,
 };

@@ -30,6 +30,39 @@ pub struct ModelEntry {
     pub model_info: ModelInfo,
 }
 
+/// `litellm_params` keys that configure LiteLLM itself, never the
+/// provider: they are not forwarded as request parameters (a strict
+/// provider rejects unknown ones).
+pub const LITELLM_DEPLOYMENT_SETTINGS: [&str; 24] = [
+    "aws_bedrock_runtime_endpoint",
+    "aws_role_name",
+    "aws_profile_name",
+    "aws_web_identity_token",
+    "vertex_project",
+    "vertex_location",
+    "vertex_credentials",
+    "region_name",
+    "itpm",
+    "otpm",
+    "max_budget",
+    "budget_duration",
+    "default_api_key_tpm_limit",
+    "default_api_key_rpm_limit",
+    "litellm_credential_name",
+    "tags",
+    "mock_timeout",
+    "use_in_pass_through",
+    "merge_reasoning_content_in_choices",
+    "configurable_clientside_auth_params",
+    "rust",
+    "input_cost_per_second",
+    "output_cost_per_second",
+    "input_cost_per_token_batches",
+];
+
+/// Of those, the ones Tollgate acts on; the others are warned about at load.
+pub const IMPLEMENTED_DEPLOYMENT_SETTINGS: [&str; 1] = ["aws_bedrock_runtime_endpoint"];
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 pub struct LitellmParams {
     /// `provider/model`, e.g. `openai/gpt-4o`.
