@@ -319,13 +319,6 @@ pub fn with_counted_usage(body: Bytes, counted: Option<Usage>) -> Bytes {
     let Ok(mut object) = serde_json::from_slice::<Map<String, Value>>(&body) else {
         return body;
     };
-    object.insert(
-        "usage".into(),
-        serde_json::json!({
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.prompt_tokens + usage.completion_tokens,
-        }),
-    );
+    object.insert("usage".into(), usage.openai_json());
     serde_json::to_vec(&object).map_or(body, Bytes::from)
 }

@@ -2,6 +2,7 @@
 //! LiteLLM's does, so the quick start needs no provider and no API key.
 
 use super::chat::{ChatCall, ChatOutput, StreamEvent};
+use super::chunk::ChunkHead;
 use super::stream::Usage;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -32,25 +33,25 @@ impl MockUpstream {
         };
         if !call.stream {
             return ChatOutput::Complete {
-                body: self.response(&id, call.model_group, created, prompt_tokens),
+                body: self.response(&id, call.model_group, created, usage),
                 usage,
             };
         }
+        let head = ChunkHead {
+            id,
+            model: call.model_group.to_string(),
+            created,
+            include_usage: call.include_usage,
+        };
         let events: Vec<StreamEvent> = self
-            .stream_chunks(
-                &id,
-                call.model_group,
-                created,
-                prompt_tokens,
-                call.include_usage,
-            )
+            .stream_chunks(&head, usage)
             .into_iter()
             .map(|(chunk, has_usage)| StreamEvent::chunk(&chunk, has_usage.then_some(usage)))
             .collect();
         ChatOutput::Stream(Box::pin(futures::stream::iter(events)))
     }
 
-    pub fn response(&self, id: &str, model: &str, created: u64, prompt_tokens: u64) -> Bytes {
+    pub fn response(&self, id: &str, model: &str, created: u64, usage: Usage) -> Bytes {
         let body = json!({
             "id": id,
             "object": "chat.completion",
@@ -63,38 +64,15 @@ impl MockUpstream {
                 "logprobs": null,
                 "finish_reason": "stop",
             }],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": self.completion_tokens,
-                "total_tokens": prompt_tokens + self.completion_tokens,
-            },
+            "usage": usage.openai_json(),
         });
         Bytes::from(body.to_string())
     }
 
     /// The chunks of a streamed answer: role, one chunk per word, stop, and
     /// the usage chunk when asked for (flagged `true`).
-    fn stream_chunks(
-        &self,
-        id: &str,
-        model: &str,
-        created: u64,
-        prompt_tokens: u64,
-        include_usage: bool,
-    ) -> Vec<(Value, bool)> {
-        let chunk = |delta: Value, finish: Option<&str>| {
-            let mut c = json!({
-                "id": id,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
-            });
-            if include_usage {
-                c["usage"] = Value::Null;
-            }
-            (c, false)
-        };
+    fn stream_chunks(&self, head: &ChunkHead, usage: Usage) -> Vec<(Value, bool)> {
+        let chunk = |delta: Value, finish: Option<&str>| (head.chunk(0, delta, finish), false);
         let mut chunks = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
         for (i, word) in self.text.split_whitespace().enumerate() {
             let piece = if i == 0 {
@@ -105,22 +83,8 @@ impl MockUpstream {
             chunks.push(chunk(json!({"content": piece}), None));
         }
         chunks.push(chunk(json!({}), Some("stop")));
-        if include_usage {
-            chunks.push((
-                json!({
-                    "id": id,
-                    "object": "chat.completion.chunk",
-                    "created": created,
-                    "model": model,
-                    "choices": [],
-                    "usage": {
-                        "prompt_tokens": prompt_tokens,
-                        "completion_tokens": self.completion_tokens,
-                        "total_tokens": prompt_tokens + self.completion_tokens,
-                    },
-                }),
-                true,
-            ));
+        if head.include_usage {
+            chunks.push((head.usage_chunk(usage.openai_json()), true));
         }
         chunks
     }
@@ -157,6 +121,23 @@ pub fn count_words(text: &str) -> u64 {
 mod tests {
     use super::*;
 
+    fn head(include_usage: bool) -> ChunkHead {
+        ChunkHead {
+            id: "id".into(),
+            model: "m".into(),
+            created: 0,
+            include_usage,
+        }
+    }
+
+    fn usage(prompt_tokens: u64, mock: &MockUpstream) -> Usage {
+        Usage {
+            prompt_tokens,
+            completion_tokens: mock.completion_tokens,
+            cached_tokens: 0,
+        }
+    }
+
     fn content(chunks: &[(Value, bool)]) -> String {
         chunks
             .iter()
@@ -171,7 +152,7 @@ mod tests {
     #[test]
     fn streamed_words_reassemble_the_text() {
         let mock = MockUpstream::new("Hello from Tollgate".into());
-        let chunks = mock.stream_chunks("id", "m", 0, 3, false);
+        let chunks = mock.stream_chunks(&head(false), usage(3, &mock));
         assert_eq!(content(&chunks), "Hello from Tollgate");
         assert!(
             chunks
@@ -189,7 +170,7 @@ mod tests {
     #[test]
     fn include_usage_adds_one_usage_chunk() {
         let mock = MockUpstream::new("a b c".into());
-        let chunks = mock.stream_chunks("id", "m", 0, 7, true);
+        let chunks = mock.stream_chunks(&head(true), usage(7, &mock));
         let usage: Vec<_> = chunks.iter().filter(|(_, u)| *u).collect();
         assert_eq!(usage.len(), 1);
         assert_eq!(usage[0].0["choices"], json!([]));

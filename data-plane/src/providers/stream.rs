@@ -22,6 +22,23 @@ pub struct Usage {
     pub cached_tokens: u64,
 }
 
+impl Usage {
+    /// OpenAI's `usage` object: the counts, their total, and the cached
+    /// part of the prompt when there is one. Translators add what their
+    /// provider reports beyond it.
+    pub fn openai_json(&self) -> serde_json::Value {
+        let mut out = serde_json::json!({
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+        });
+        if self.cached_tokens > 0 {
+            out["prompt_tokens_details"] = serde_json::json!({"cached_tokens": self.cached_tokens});
+        }
+        out
+    }
+}
+
 /// OpenAI's `usage` object as it arrives; `cache_read_input_tokens` is
 /// what LiteLLM-shaped (Anthropic-derived) usage carries instead.
 #[derive(Deserialize)]
@@ -141,14 +158,7 @@ fn usage_frame(last: &Bytes, usage: Usage) -> Option<Bytes> {
         }
     }
     chunk.insert("choices".into(), serde_json::Value::Array(Vec::new()));
-    chunk.insert(
-        "usage".into(),
-        serde_json::json!({
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.prompt_tokens + usage.completion_tokens,
-        }),
-    );
+    chunk.insert("usage".into(), usage.openai_json());
     let mut frame = b"data: ".to_vec();
     serde_json::to_writer(&mut frame, &chunk).ok()?;
     frame.extend_from_slice(b"\n\n");

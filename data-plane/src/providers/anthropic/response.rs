@@ -54,11 +54,9 @@ impl AnthropicUsage {
     /// OpenAI's `usage` object.
     pub fn openai(&self) -> Value {
         let usage = self.usage();
-        let mut out = json!({
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.prompt_tokens + usage.completion_tokens,
-        });
+        let mut out = usage.openai_json();
+        // Anthropic says when caching was in play (even with 0 read): the
+        // details then always show, with LiteLLM's two cache fields.
         if self.cache_read_input_tokens.is_some() || self.cache_creation_input_tokens.is_some() {
             out["prompt_tokens_details"] =
                 json!({"cached_tokens": self.cache_read_input_tokens.unwrap_or(0)});

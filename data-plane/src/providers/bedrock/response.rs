@@ -35,18 +35,6 @@ pub fn usage_of(value: Option<&Value>) -> Usage {
     }
 }
 
-pub fn usage_json(usage: Usage) -> Value {
-    let mut out = json!({
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.prompt_tokens + usage.completion_tokens,
-    });
-    if usage.cached_tokens > 0 {
-        out["prompt_tokens_details"] = json!({"cached_tokens": usage.cached_tokens});
-    }
-    out
-}
-
 /// Translates a Converse response; `None` if it is not one.
 pub fn to_openai(
     converse: &Value,
@@ -104,7 +92,7 @@ pub fn to_openai(
         "created": created,
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": usage_json(usage),
+        "usage": usage.openai_json(),
     });
     Some((body, usage))
 }
@@ -128,12 +116,12 @@ mod tests {
             }
         );
         assert_eq!(
-            usage_json(usage)["prompt_tokens_details"],
+            usage.openai_json()["prompt_tokens_details"],
             json!({"cached_tokens": 12})
         );
         let plain = usage_of(Some(&json!({"inputTokens": 3, "outputTokens": 2})));
         assert_eq!(plain.cached_tokens, 0);
-        assert!(usage_json(plain).get("prompt_tokens_details").is_none());
+        assert!(plain.openai_json().get("prompt_tokens_details").is_none());
     }
 
     #[test]

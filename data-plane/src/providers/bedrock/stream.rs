@@ -6,7 +6,7 @@ use super::super::stream::Usage;
 use super::error::stream_exception;
 use super::eventstream::{Decoder, Message};
 use super::request::JSON_TOOL;
-use super::response::{finish_reason, usage_json, usage_of};
+use super::response::{finish_reason, usage_of};
 use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -180,7 +180,7 @@ impl Translator {
         if let (true, Some(usage)) = (self.include_usage, self.usage) {
             let mut chunk = self.chunk(json!({}), None);
             chunk["choices"] = json!([]);
-            chunk["usage"] = usage_json(usage);
+            chunk["usage"] = usage.openai_json();
             out.push(StreamEvent::chunk(&chunk, None));
         }
         out

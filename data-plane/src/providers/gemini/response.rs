@@ -76,25 +76,20 @@ pub fn usage(metadata: &Value) -> (Usage, Value) {
     let prompt = count("promptTokenCount");
     let thoughts = count("thoughtsTokenCount");
     let completion = count("candidatesTokenCount") + thoughts;
-    let mut body = json!({
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    });
+    let usage = Usage {
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        cached_tokens: count("cachedContentTokenCount"),
+    };
+    let mut body = usage.openai_json();
+    // Gemini says when a cache was in play: the details show even at 0.
     if metadata.get("cachedContentTokenCount").is_some() {
-        body["prompt_tokens_details"] = json!({"cached_tokens": count("cachedContentTokenCount")});
+        body["prompt_tokens_details"] = json!({"cached_tokens": usage.cached_tokens});
     }
     if thoughts > 0 {
         body["completion_tokens_details"] = json!({"reasoning_tokens": thoughts});
     }
-    (
-        Usage {
-            prompt_tokens: prompt,
-            completion_tokens: completion,
-            cached_tokens: count("cachedContentTokenCount"),
-        },
-        body,
-    )
+    (usage, body)
 }
 
 /// The candidates of a response (an event, when streamed); none and a

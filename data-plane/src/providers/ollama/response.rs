@@ -47,14 +47,12 @@ pub fn usage(response: &Value) -> (Usage, Value) {
         .get("eval_count")
         .and_then(Value::as_u64)
         .unwrap_or(0);
-    (
-        Usage {
-            prompt_tokens: prompt,
-            completion_tokens: completion,
-            cached_tokens: 0,
-        },
-        json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}),
-    )
+    let usage = Usage {
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        cached_tokens: 0,
+    };
+    (usage, usage.openai_json())
 }
 
 pub fn completion(response: &Value, id: &str, model: &str, created: u64) -> (Value, Usage) {
