@@ -13,6 +13,8 @@ pub mod providers;
 pub mod router;
 pub mod runtime;
 pub mod sync;
+#[cfg(test)]
+mod test_support;
 pub mod usage;
 
 use anyhow::Context as _;

@@ -105,9 +105,7 @@ mod tests {
         Runtime::build(&Snapshot::from_config(&loaded)).expect("builds")
     }
 
-    fn body(value: Value) -> Map<String, Value> {
-        value.as_object().cloned().expect("object")
-    }
+    use crate::test_support::object as body;
 
     #[test]
     fn max_tokens_is_reserved_up_to_what_the_model_can_generate() {

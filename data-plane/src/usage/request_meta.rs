@@ -76,12 +76,7 @@ mod tests {
     use axum::http::HeaderValue;
     use serde_json::json;
 
-    fn body(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        }
-    }
+    use crate::test_support::object as body;
 
     #[test]
     fn reads_user_tags_and_metadata() {

@@ -142,12 +142,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn body(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        }
-    }
+    use crate::test_support::object as body;
 
     #[test]
     fn litellm_fields_become_a_typed_spec() {

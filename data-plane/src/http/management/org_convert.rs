@@ -113,12 +113,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn body(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        }
-    }
+    use crate::test_support::object as body;
 
     #[test]
     fn members_come_as_one_object_or_a_list() {

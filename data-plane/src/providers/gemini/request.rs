@@ -437,12 +437,7 @@ mod tests {
     use super::*;
     use http::StatusCode;
 
-    fn body(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        }
-    }
+    use crate::test_support::object as body;
 
     #[test]
     fn golden_full_request() {

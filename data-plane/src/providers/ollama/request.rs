@@ -274,12 +274,7 @@ fn content(content: &Value, drop_params: bool) -> Result<(String, Vec<String>), 
 mod tests {
     use super::*;
 
-    fn body(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        }
-    }
+    use crate::test_support::object as body;
 
     #[test]
     fn golden_full_request() {
