@@ -100,12 +100,12 @@ pub fn apply(snapshot: &mut Snapshot, map: Option<&PriceMap>) -> Vec<ConfigWarni
 /// The file's context window and output limit, where `model_info` states
 /// neither (LiteLLM's legacy `max_tokens` counts as the output limit).
 fn fill_limits(model_info: &mut BTreeMap<String, Value>, card: &ModelCard) {
-    if let Some(window) = card.context_window {
+    if let Some(window) = card.limits.context_window {
         model_info
             .entry("max_input_tokens".into())
             .or_insert(window.into());
     }
-    if let Some(most) = card.max_output
+    if let Some(most) = card.limits.max_output
         && !model_info.contains_key("max_tokens")
     {
         model_info

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tollgate_shared::config::LITELLM_DEPLOYMENT_SETTINGS;
 use tollgate_shared::keys::KeyHash;
-use tollgate_shared::pricing::{self, DeploymentOverrides, Price};
+use tollgate_shared::pricing::{self, DeploymentOverrides, Price, TokenLimits};
 use tollgate_shared::snapshot::{Customer, Snapshot, Team, User, VirtualKey};
 
 /// LiteLLM's default `request_timeout` is 6000 s; a gateway should not hold
@@ -88,8 +88,7 @@ pub struct Deployment {
     pub price: Option<Price>,
     /// Prompt tokens the model accepts and tokens it may generate, when
     /// known: the pre-call context check, budget estimates, `/model/info`.
-    pub context_window: Option<u64>,
-    pub max_output: Option<u64>,
+    pub token_limits: TokenLimits,
     /// `litellm_params.order`: lower is tried first; unset is last.
     pub order: u32,
     /// Share in `simple-shuffle`: `weight`, else `rpm`, else `tpm`, else 1.
@@ -142,7 +141,7 @@ impl Runtime {
                 .or(d.params.rpm.map(|v| v as f64))
                 .or(d.params.tpm.map(|v| v as f64))
                 .unwrap_or(1.0);
-            let (price, context_window, max_output) = card_of(d);
+            let (price, token_limits) = card_of(d);
             let deployment = Arc::new(Deployment {
                 id: d.id.clone(),
                 model_name: d.model_name.clone(),
@@ -150,8 +149,7 @@ impl Runtime {
                 provider: d.provider.as_str(),
                 upstream: Upstream::build(d)?,
                 price,
-                context_window,
-                max_output,
+                token_limits,
                 order: d.params.order.unwrap_or(u32::MAX),
                 weight,
                 drop_params: d
@@ -384,7 +382,7 @@ impl ModelGroup {
 /// `litellm_params`, then `model_info`), over the built-in table's card of
 /// `model_info.base_model`, then of the model. A mock deployment costs
 /// nothing, knowingly.
-fn card_of(d: &tollgate_shared::snapshot::Deployment) -> (Option<Price>, Option<u64>, Option<u64>) {
+fn card_of(d: &tollgate_shared::snapshot::Deployment) -> (Option<Price>, TokenLimits) {
     let overrides = match DeploymentOverrides::of(&d.params, &d.model_info_extra) {
         Ok(overrides) => overrides,
         // The control plane validated the config; a snapshot that still
@@ -402,19 +400,16 @@ fn card_of(d: &tollgate_shared::snapshot::Deployment) -> (Option<Price>, Option<
         .map(|base| base.rsplit('/').next().unwrap_or(base))
         .and_then(pricing::builtin)
         .or_else(|| pricing::builtin(&d.upstream_model));
-    let (context_window, max_output) = overrides.limits();
-    let free = Price {
-        input_per_token: 0,
-        output_per_token: 0,
-        cached_input_per_token: 0,
-    };
-    match overrides.card_over(looked_up) {
-        _ if d.params.mock_response.is_some() && !overrides.sets_price() => {
-            (Some(free), context_window, max_output)
-        }
-        Some(card) => (Some(card.price), card.context_window, card.max_output),
-        None => (None, context_window, max_output),
+    let (price, limits) = overrides.over(looked_up);
+    if d.params.mock_response.is_some() && !overrides.sets_price() {
+        let free = Price {
+            input_per_token: 0,
+            output_per_token: 0,
+            cached_input_per_token: 0,
+        };
+        return (Some(free), limits);
     }
+    (price, limits)
 }
 
 fn by_id<T: Clone>(items: &[T], id: impl Fn(&T) -> &String) -> HashMap<String, Arc<T>> {

@@ -79,9 +79,10 @@ fn describe(d: &Deployment) -> Value {
         info.insert("output_cost_per_token".into(), output.into());
         info.insert("cache_read_input_token_cost".into(), cached.into());
     }
-    info.insert("max_input_tokens".into(), d.context_window.into());
-    info.insert("max_output_tokens".into(), d.max_output.into());
-    info.insert("max_tokens".into(), d.max_output.into());
+    let limits = d.token_limits;
+    info.insert("max_input_tokens".into(), limits.context_window.into());
+    info.insert("max_output_tokens".into(), limits.max_output.into());
+    info.insert("max_tokens".into(), limits.max_output.into());
     info.insert("litellm_provider".into(), d.provider.into());
     info.insert("key".into(), d.upstream_model.as_str().into());
     info.insert("db_model".into(), false.into());

@@ -78,7 +78,7 @@ fn most_output(group: &ModelGroup) -> u64 {
     group
         .deployments()
         .iter()
-        .map(|d| d.max_output.unwrap_or(u64::MAX))
+        .map(|d| d.token_limits.max_output.unwrap_or(u64::MAX))
         .max()
         .unwrap_or(u64::MAX)
 }

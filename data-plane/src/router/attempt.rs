@@ -26,7 +26,9 @@ pub(super) async fn attempt_group<O: Operation>(
     let mut last: Option<(ProviderError, Arc<Deployment>)> = None;
     let mut retries: u32 = 0;
     let prompt = prompt_size(ctx, op, group);
-    let fits = |d: &Deployment| prompt.is_none_or(|p| d.context_window.is_none_or(|w| p <= w));
+    let fits = |d: &Deployment| {
+        prompt.is_none_or(|p| d.token_limits.context_window.is_none_or(|w| p <= w))
+    };
     if let Some(tokens) = prompt
         && !group.deployments().iter().any(|d| fits(d))
     {
@@ -140,7 +142,9 @@ pub(super) async fn attempt_group<O: Operation>(
 fn prompt_size<O: Operation>(ctx: &Context<'_>, op: &O, group: &ModelGroup) -> Option<u64> {
     let deployments = group.deployments();
     if !ctx.runtime.routing.pre_call_checks
-        || deployments.iter().all(|d| d.context_window.is_none())
+        || deployments
+            .iter()
+            .all(|d| d.token_limits.context_window.is_none())
     {
         return None;
     }
@@ -154,7 +158,7 @@ fn context_window_exceeded(group: &ModelGroup, tokens: u64) -> ProviderError {
     let largest = group
         .deployments()
         .iter()
-        .filter_map(|d| d.context_window)
+        .filter_map(|d| d.token_limits.context_window)
         .max()
         .unwrap_or(0);
     ProviderError {

@@ -3,7 +3,7 @@
 //! the control plane and the data plane read them through this one place so
 //! the warning at load and the charge at serve time agree.
 
-use super::{ModelCard, Price, from_usd};
+use super::{ModelCard, Price, TokenLimits, from_usd};
 use crate::config::LitellmParams;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -50,8 +50,7 @@ pub struct InvalidCost {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeploymentOverrides {
     costs: [Option<f64>; 3],
-    context_window: Option<u64>,
-    max_output: Option<u64>,
+    limits: TokenLimits,
 }
 
 impl DeploymentOverrides {
@@ -73,12 +72,9 @@ impl DeploymentOverrides {
                 }
             };
         }
-        let count = |key: &str| model_info.get(key).and_then(Value::as_u64);
         Ok(DeploymentOverrides {
             costs,
-            context_window: count("max_input_tokens"),
-            // LiteLLM's legacy `max_tokens` is the output limit.
-            max_output: count("max_output_tokens").or_else(|| count("max_tokens")),
+            limits: TokenLimits::from_litellm(|key| model_info.get(key)),
         })
     }
 
@@ -99,21 +95,14 @@ impl DeploymentOverrides {
     }
 
     /// `looked_up` (the table's or the price file's card) with this
-    /// deployment's overrides applied; `None` when neither knows a price.
-    pub fn card_over(&self, looked_up: Option<ModelCard>) -> Option<ModelCard> {
-        let price = self.price().or(looked_up.map(|c| c.price))?;
-        Some(ModelCard {
-            price,
-            context_window: self
-                .context_window
-                .or(looked_up.and_then(|c| c.context_window)),
-            max_output: self.max_output.or(looked_up.and_then(|c| c.max_output)),
-        })
-    }
-
-    /// The token limits alone, for a deployment nobody can price.
-    pub fn limits(&self) -> (Option<u64>, Option<u64>) {
-        (self.context_window, self.max_output)
+    /// deployment's overrides applied: the price (`None` when neither knows
+    /// one) and the token limits, field by field.
+    pub fn over(&self, looked_up: Option<ModelCard>) -> (Option<Price>, TokenLimits) {
+        let price = self.price().or(looked_up.map(|c| c.price));
+        let limits = self
+            .limits
+            .or(looked_up.map(|c| c.limits).unwrap_or_default());
+        (price, limits)
     }
 }
 
@@ -161,7 +150,13 @@ mod tests {
                 cached_input_per_token: 500_000,
             })
         );
-        assert_eq!(o.limits(), (Some(1000), Some(50)));
+        assert_eq!(
+            o.over(None).1,
+            TokenLimits {
+                context_window: Some(1000),
+                max_output: Some(50)
+            }
+        );
     }
 
     #[test]
@@ -172,21 +167,22 @@ mod tests {
             ..LitellmParams::default()
         };
         let o = DeploymentOverrides::of(&params, &BTreeMap::new()).expect("valid");
-        let card = o.card_over(looked_up).expect("priced");
+        let (price, limits) = o.over(looked_up);
         // Custom pricing without a cache-read cost charges cached tokens at
         // the custom input price, not the table's discount.
         assert_eq!(
-            card.price,
-            Price {
+            price,
+            Some(Price {
                 input_per_token: 1_000_000,
                 output_per_token: 0,
                 cached_input_per_token: 1_000_000,
-            }
+            })
         );
-        assert_eq!(card.context_window, Some(128_000));
+        assert_eq!(limits.context_window, Some(128_000));
         let none = DeploymentOverrides::default();
-        assert_eq!(none.card_over(looked_up), looked_up);
-        assert_eq!(none.card_over(None), None);
+        let card = looked_up.expect("gpt-4o is in the table");
+        assert_eq!(none.over(looked_up), (Some(card.price), card.limits));
+        assert_eq!(none.over(None), (None, TokenLimits::default()));
     }
 
     #[test]

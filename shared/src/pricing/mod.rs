@@ -86,15 +86,42 @@ impl Price {
 }
 
 /// What a model's provider publishes about it: its price and how many
-/// tokens it takes in and gives out. Unknown sizes are `None` (a price
-/// file entry may carry a price only).
+/// tokens it takes in and gives out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelCard {
     pub price: Price,
+    pub limits: TokenLimits,
+}
+
+/// How many tokens a model takes in and gives out; `None` where unknown (a
+/// price file entry may carry a price only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenLimits {
     /// Prompt tokens the model accepts (LiteLLM's `max_input_tokens`).
     pub context_window: Option<u64>,
     /// Tokens it generates at most (LiteLLM's `max_output_tokens`).
     pub max_output: Option<u64>,
+}
+
+impl TokenLimits {
+    /// From LiteLLM's fields, in a price-file entry or a deployment's
+    /// `model_info`: `max_input_tokens`, `max_output_tokens`, and the legacy
+    /// `max_tokens`, which is the output limit.
+    pub fn from_litellm<'a>(field: impl Fn(&str) -> Option<&'a serde_json::Value>) -> Self {
+        let count = |key: &str| field(key).and_then(serde_json::Value::as_u64);
+        TokenLimits {
+            context_window: count("max_input_tokens"),
+            max_output: count("max_output_tokens").or_else(|| count("max_tokens")),
+        }
+    }
+
+    /// Each limit from `self` where known, else from `fallback`.
+    pub fn or(self, fallback: TokenLimits) -> TokenLimits {
+        TokenLimits {
+            context_window: self.context_window.or(fallback.context_window),
+            max_output: self.max_output.or(fallback.max_output),
+        }
+    }
 }
 
 /// USD (LiteLLM's float budgets and spend) → picodollars; `None` for

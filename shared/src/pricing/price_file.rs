@@ -1,6 +1,6 @@
 //! LiteLLM's `model_prices_and_context_window.json`.
 
-use super::{ModelCard, Price};
+use super::{ModelCard, Price, TokenLimits};
 
 /// Models from a file in LiteLLM's `model_prices_and_context_window.json`
 /// format: `{"<model>": {"input_cost_per_token": 2.5e-06,
@@ -16,7 +16,6 @@ pub fn parse_price_map(
         .into_iter()
         .filter_map(|(model, entry)| {
             let number = |field: &str| entry.get(field).and_then(serde_json::Value::as_f64);
-            let count = |field: &str| entry.get(field).and_then(serde_json::Value::as_u64);
             let price = Price::from_usd_per_token(
                 number("input_cost_per_token")?,
                 number("output_cost_per_token").unwrap_or(0.0),
@@ -24,9 +23,7 @@ pub fn parse_price_map(
             )?;
             let card = ModelCard {
                 price,
-                context_window: count("max_input_tokens"),
-                // `max_tokens` is the legacy name of the output limit.
-                max_output: count("max_output_tokens").or_else(|| count("max_tokens")),
+                limits: TokenLimits::from_litellm(|field| entry.get(field)),
             };
             Some((model, card))
         })
@@ -57,8 +54,7 @@ mod tests {
                     output_per_token: 4_000_000,
                     cached_input_per_token: 3_000_000,
                 },
-                context_window: None,
-                max_output: None,
+                limits: TokenLimits::default(),
             }
         );
         assert_eq!(
@@ -69,11 +65,13 @@ mod tests {
                     output_per_token: 8_000_000,
                     cached_input_per_token: 500_000,
                 },
-                context_window: Some(1000),
-                max_output: Some(100),
+                limits: TokenLimits {
+                    context_window: Some(1000),
+                    max_output: Some(100),
+                },
             }
         );
-        assert_eq!(map["legacy"].max_output, Some(4096));
+        assert_eq!(map["legacy"].limits.max_output, Some(4096));
         assert_eq!(map["legacy"].price.output_per_token, 0);
         assert!(parse_price_map("[1, 2]").is_err());
     }

@@ -1,6 +1,6 @@
 //! The built-in prices and limits of the models people use.
 
-use super::{ModelCard, Picodollars, Price};
+use super::{ModelCard, Picodollars, Price, TokenLimits};
 
 /// One row of the built-in table. Prices are in picodollars per token,
 /// which is also USD per million million tokens: `2_500_000` is $2.50 per
@@ -18,8 +18,10 @@ const fn card(
             output_per_token: output,
             cached_input_per_token: cached_input,
         },
-        context_window: Some(context_window),
-        max_output: Some(max_output),
+        limits: TokenLimits {
+            context_window: Some(context_window),
+            max_output: Some(max_output),
+        },
     }
 }
 
@@ -243,12 +245,12 @@ mod tests {
     fn longest_prefix_wins() {
         let mini = builtin("gpt-4o-mini-2024-07-18").expect("priced");
         assert_eq!(mini.price.input_per_token, 150_000);
-        assert_eq!(mini.max_output, Some(16_384));
+        assert_eq!(mini.limits.max_output, Some(16_384));
         let four_o = builtin("gpt-4o-2024-08-06").expect("priced");
         assert_eq!(four_o.price.input_per_token, 2_500_000);
         let bedrock = builtin("us.anthropic.claude-3-5-sonnet-20240620-v1:0").expect("priced");
         assert_eq!(bedrock.price.output_per_token, 15_000_000);
-        assert_eq!(bedrock.context_window, Some(K200));
+        assert_eq!(bedrock.limits.context_window, Some(K200));
         assert_eq!(builtin("my-finetune"), None);
         let haiku = builtin("apac.anthropic.claude-3-haiku-20240307-v1:0").expect("priced");
         assert_eq!(haiku, builtin("claude-3-haiku-20240307").expect("priced"));
@@ -265,7 +267,10 @@ mod tests {
                 "{prefix}: a cache read dearer than input"
             );
             assert!(p.input_per_token > 0, "{prefix}: free input");
-            assert!(card.context_window.is_some_and(|w| w > 0), "{prefix}");
+            assert!(
+                card.limits.context_window.is_some_and(|w| w > 0),
+                "{prefix}"
+            );
         }
     }
 }
