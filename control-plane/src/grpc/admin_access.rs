@@ -117,16 +117,7 @@ pub async fn is_team_admin(
     who: &Principal,
     team_id: &str,
 ) -> Result<bool, Status> {
-    let Some(user_id) = who.user_id() else {
-        return Ok(false);
-    };
-    Ok(state
-        .teams
-        .role_of(team_id, user_id)
-        .await
-        .map_err(Status::from)?
-        .as_deref()
-        == Some("admin"))
+    Ok(team_role(state, who, team_id).await?.as_deref() == Some("admin"))
 }
 
 pub async fn is_team_member(
@@ -134,13 +125,22 @@ pub async fn is_team_member(
     who: &Principal,
     team_id: &str,
 ) -> Result<bool, Status> {
+    Ok(team_role(state, who, team_id).await?.is_some())
+}
+
+/// The caller's role in `team_id`; `None` for a non-member or a caller
+/// that is no user (the master key, a key without a user).
+async fn team_role(
+    state: &AppState,
+    who: &Principal,
+    team_id: &str,
+) -> Result<Option<String>, Status> {
     let Some(user_id) = who.user_id() else {
-        return Ok(false);
+        return Ok(None);
     };
-    Ok(state
+    state
         .teams
         .role_of(team_id, user_id)
         .await
-        .map_err(Status::from)?
-        .is_some())
+        .map_err(Status::from)
 }
