@@ -150,6 +150,20 @@ def spend_log_stats(db_url: str) -> tuple[int, int] | None:
     return int(row[0]), int(row[1])
 
 
+def spend_row(db_url: str, request_id: str) -> dict[str, Any] | None:
+    """One request's ``spend_logs`` row by column name, or None until it is delivered."""
+    with pg_connect(db_url) as conn:
+        cur = conn.execute("SELECT * FROM spend_logs WHERE request_id = %s", (request_id,))
+        row = cur.fetchone()
+        return None if row is None else dict(zip([d.name for d in cur.description], row, strict=True))
+
+
+def recorded_tokens(db_url: str, request_id: str) -> tuple[int, int]:
+    """(prompt, completion) tokens of one request in spend_logs, once delivered."""
+    row = wait_until(lambda: spend_row(db_url, request_id), timeout=20.0, interval=0.2, desc=f"spend_logs row for {request_id}")
+    return row["prompt_tokens"], row["completion_tokens"]
+
+
 # -------------------------------------------------------------------- data plane
 
 

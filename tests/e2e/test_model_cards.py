@@ -12,7 +12,7 @@ from typing import Any
 import openai
 import pytest
 
-from components import bedrock_deployment, pg_connect
+from components import bedrock_deployment, spend_row
 from expect import expected_completion_tokens, expected_prompt_tokens
 from harness import wait_until
 
@@ -35,11 +35,10 @@ def _dep(mock, name: str, model: str, *, api_base: str | None = None, info: dict
     return entry
 
 
-def _spend_row(db_url: str, call_id: str) -> dict | None:
-    with pg_connect(db_url) as conn:
-        cur = conn.execute("SELECT cached_tokens, spend_picos FROM spend_logs WHERE request_id = %s", (call_id,))
-        row = cur.fetchone()
-        return None if row is None else {"cached_tokens": row[0], "spend_picos": row[1]}
+def _charged(db_url: str, call_id: str) -> dict:
+    """The cached tokens and spend of one request's spend_logs row, once delivered."""
+    row = wait_until(lambda: spend_row(db_url, call_id), timeout=DELIVERY_TIMEOUT, desc=f"the record of {call_id}")
+    return {"cached_tokens": row["cached_tokens"], "spend_picos": row["spend_picos"]}
 
 
 def _cost(text: str, cached: int, price: tuple[int, int, int], *, prompt: int | None = None) -> int:
@@ -86,7 +85,7 @@ def test_cached_prompt_tokens_are_charged_at_the_cache_price(cluster, mock_provi
         assert resp.usage.prompt_tokens_details.cached_tokens == cached, model
         expected = _cost(text, cached, price)
         assert float(raw.headers["x-litellm-response-cost"]) == expected / PICOS, model
-        row = wait_until(lambda: _spend_row(pg_url, raw.headers["x-litellm-call-id"]), timeout=DELIVERY_TIMEOUT, desc=model)
+        row = _charged(pg_url, raw.headers["x-litellm-call-id"])
         assert row == {"cached_tokens": cached, "spend_picos": expected}, model
 
     # Streamed, usage from the provider's last chunk: the same charge.
@@ -95,7 +94,7 @@ def test_cached_prompt_tokens_are_charged_at_the_cache_price(cluster, mock_provi
     )
     chunks = list(raw.parse())
     assert chunks[-1].usage.prompt_tokens_details.cached_tokens == 3
-    row = wait_until(lambda: _spend_row(pg_url, raw.headers["x-litellm-call-id"]), timeout=DELIVERY_TIMEOUT, desc="stream")
+    row = _charged(pg_url, raw.headers["x-litellm-call-id"])
     assert row == {"cached_tokens": 3, "spend_picos": _cost(text, 3, OWN)}
 
     # Anthropic and Bedrock report cache reads apart from input tokens; both are prompt tokens.
@@ -108,7 +107,7 @@ def test_cached_prompt_tokens_are_charged_at_the_cache_price(cluster, mock_provi
                 list(raw.parse())
             else:
                 assert raw.parse().usage.prompt_tokens_details.cached_tokens == cached, model
-            row = wait_until(lambda: _spend_row(pg_url, raw.headers["x-litellm-call-id"]), timeout=DELIVERY_TIMEOUT, desc=model)
+            row = _charged(pg_url, raw.headers["x-litellm-call-id"])
             assert row == {"cached_tokens": cached, "spend_picos": _cost(text, cached, CLAUDE_SONNET)}, (model, stream)
 
 
@@ -188,7 +187,7 @@ def test_model_info_shows_prices_and_limits_and_no_secret(cluster, mock_provider
     raw = dp.openai_client().chat.completions.with_raw_response.create(model="ft", messages=[{"role": "user", "content": text}])
     expected = _cost(text, 2, (3_000_000, 4_000_000, 1_500_000))
     assert float(raw.headers["x-litellm-response-cost"]) == expected / PICOS
-    row = wait_until(lambda: _spend_row(pg_url, raw.headers["x-litellm-call-id"]), timeout=DELIVERY_TIMEOUT, desc="ft")
+    row = _charged(pg_url, raw.headers["x-litellm-call-id"])
     assert row == {"cached_tokens": 2, "spend_picos": expected}
 
 

@@ -9,9 +9,8 @@ import json
 import openai
 import pytest
 
-from components import pg_connect
+from components import recorded_tokens
 from expect import assert_no_secrets, assert_openai_error, assert_stream_shape, assert_usage, collect_stream
-from harness import wait_until
 
 TOOLS = [
     {
@@ -265,18 +264,6 @@ def stream_without_usage_chunk(dp, model: str, messages: list[dict]) -> tuple[st
         with http.stream("POST", "/v1/chat/completions", json=request, headers=dp.auth_headers()) as r:
             assert r.status_code == 200, r.read()
             return r.headers["x-litellm-call-id"], "".join(r.iter_text())
-
-
-def recorded_tokens(pg_url: str, request_id: str) -> tuple[int, int]:
-    """(prompt, completion) tokens of one request in spend_logs, once delivered."""
-
-    def probe():
-        with pg_connect(pg_url) as conn:
-            return conn.execute(
-                "SELECT prompt_tokens, completion_tokens FROM spend_logs WHERE request_id = %s", (request_id,)
-            ).fetchone()
-
-    return tuple(wait_until(probe, timeout=20.0, interval=0.2, desc=f"spend_logs row for {request_id}"))
 
 
 def test_streamed_usage_reaches_accounting_without_usage_chunk(cluster, mock_provider, pg_url):

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import tiktoken
 
-from components import pg_connect
+from components import pg_connect, spend_row
 from expect import expected_completion_tokens, expected_prompt_tokens
 from harness import holds_for, wait_until
 
@@ -236,19 +236,6 @@ def chat_prompt_tokens(enc: tiktoken.Encoding, messages: list[dict[str, str]]) -
     """OpenAI's counting rule for chat prompts (3 per message, its role and
     content, 3 to prime the reply) — the gateway documents the same."""
     return 3 + sum(3 + len(enc.encode(m["role"])) + len(enc.encode(m["content"])) for m in messages)
-
-
-def spend_row(pg_url: str, call_id: str) -> dict[str, Any] | None:
-    with pg_connect(pg_url) as conn:
-        cur = conn.execute(
-            "SELECT prompt_tokens, completion_tokens, spend_picos, usage_source, status, http_status, error_type"
-            " FROM spend_logs WHERE request_id = %s",
-            (call_id,),
-        )
-        row = cur.fetchone()
-        if row is None:
-            return None
-        return dict(zip([d.name for d in cur.description], row, strict=True))
 
 
 def test_no_provider_usage_is_charged_by_the_tokenizer_count(cluster, mock_provider, pg_url):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from components import pg_connect, spend_log_stats
+from components import spend_log_stats, spend_row
 from expect import expected_completion_tokens, expected_prompt_tokens
 from harness import holds_for, wait_until
 
@@ -88,13 +88,6 @@ def _fields_config(c, mock) -> dict:
     }
 
 
-def _row(db_url: str, call_id: str) -> dict | None:
-    with pg_connect(db_url) as conn:
-        cur = conn.execute("SELECT * FROM spend_logs WHERE request_id = %s", (call_id,))
-        row = cur.fetchone()
-        return None if row is None else dict(zip([d.name for d in cur.description], row, strict=True))
-
-
 def _ms(headers, name: str) -> float:
     value = float(headers[name])
     assert value >= 0, f"{name}: {value}"
@@ -143,7 +136,7 @@ def test_records_carry_every_field_and_responses_litellms_headers(cluster, mock_
     call_id = r.headers["x-litellm-call-id"]
     assert r.headers["x-litellm-attempted-retries"] == "1"
     assert float(r.headers["x-litellm-response-cost"]) == cost / 10**12
-    row = wait_until(lambda: _row(pg_url, call_id), timeout=DELIVERY_TIMEOUT, desc="the record")
+    row = wait_until(lambda: spend_row(pg_url, call_id), timeout=DELIVERY_TIMEOUT, desc="the record")
     assert r.headers["x-litellm-model-id"] == row["model_id"] and row["model_id"] in ("cached-a", "cached-b")
     assert (row["key_alias"], row["team_id"], row["user_id"], row["end_user"]) == ("fields", "t-1", "u-1", "cust-1")
     assert (row["prompt_tokens"], row["completion_tokens"], row["cached_tokens"]) == (prompt, completion, 3)
@@ -162,7 +155,7 @@ def test_records_carry_every_field_and_responses_litellms_headers(cluster, mock_
         headers = r.headers
     assert text.endswith("data: [DONE]\n\n")
     assert headers["x-litellm-attempted-fallbacks"] == "1" and headers["x-litellm-model-group"] == "cached"
-    row = wait_until(lambda: _row(pg_url, headers["x-litellm-call-id"]), timeout=DELIVERY_TIMEOUT, desc="stream record")
+    row = wait_until(lambda: spend_row(pg_url, headers["x-litellm-call-id"]), timeout=DELIVERY_TIMEOUT, desc="stream record")
     assert headers["x-litellm-model-id"] == row["model_id"]
     assert (row["end_user"], row["fallbacks"], row["stream"], row["cached_tokens"]) == ("cust-2", 1, True, 3)
     assert (row["prompt_tokens"], row["completion_tokens"], row["spend_picos"]) == (prompt, completion, cost)
@@ -175,7 +168,7 @@ def test_records_carry_every_field_and_responses_litellms_headers(cluster, mock_
     with dp.http(timeout=30) as h:
         r = h.post("/v1/chat/completions", json=body, headers=auth)
     assert r.status_code == 500, r.text
-    row = wait_until(lambda: _row(pg_url, r.headers["x-litellm-call-id"]), timeout=DELIVERY_TIMEOUT, desc="failure")
+    row = wait_until(lambda: spend_row(pg_url, r.headers["x-litellm-call-id"]), timeout=DELIVERY_TIMEOUT, desc="failure")
     assert (row["status"], row["http_status"], row["spend_picos"]) == ("failure", 500, 0)
     assert (row["key_alias"], row["end_user"], row["retries"]) == ("fields", "cust-1", int(r.headers["x-litellm-attempted-retries"]))
     _assert_timing(r.headers, row)
