@@ -17,18 +17,7 @@ cd "$(dirname "$0")/.."
 
 duration=${BENCH_DURATION:-8s}
 
-command -v oha >/dev/null || cargo install oha --locked
-cargo build --release -q -p tollgate-data-plane -p tollgate-control-plane -p tollgate-mock-provider
-bin=target/release
-
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-mock_port=$(free_port)
-"$bin/tollgate-mock-provider" --port "$mock_port" --no-record >/dev/null 2>&1 & pids+=($!)
+. bench/lib.sh
 
 cat >"$work/config.yaml" <<YAML
 model_list:
@@ -49,20 +38,7 @@ general_settings:
   master_key: sk-bench-master
 YAML
 
-grpc_port=$(free_port); cp_http=$(free_port); dp_port=$(free_port)
-token=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-RUST_LOG=warn "$bin/tollgate-control-plane" --config "$work/config.yaml" --data-dir "$work/cp" \
-  --grpc-listen "127.0.0.1:$grpc_port" --http-listen "127.0.0.1:$cp_http" \
-  --cluster-token "$token" 2>"$work/cp.log" & cp_pid=$!; pids+=($cp_pid)
-RUST_LOG=warn "$bin/tollgate-data-plane" --listen "127.0.0.1:$dp_port" \
-  --control-plane "http://127.0.0.1:$grpc_port" --cluster-token "$token" \
-  --state-dir "$work/dp" 2>"$work/dp.log" & dp_pid=$!; pids+=($dp_pid)
-
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$dp_port/health/readiness" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fs "http://127.0.0.1:$dp_port/health/readiness" >/dev/null
+start_cluster
 kill "$cp_pid"
 
 url="http://127.0.0.1:$dp_port/v1/chat/completions"
@@ -72,15 +48,8 @@ measure() { # model connections [extra oha args]
   oha --no-tui --output-format json -z "$duration" -c "$c" -m POST \
     -H 'content-type: application/json' -H 'authorization: Bearer sk-bench-master' \
     -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello there, how are you today?\"}]}" \
-    "$@" "$url" |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["summary"]; p=d["latencyPercentiles"]; print("%.0f %.0f %.0f %.3f" % (s["requestsPerSec"], p["p50"]*1e6, p["p99"]*1e6, s["successRate"]))'
+    "$@" "$url" | oha_summary
 }
-row() { # label direct fallback
-  read -r drps dp50 dp99 _ <<<"$2"; read -r frps fp50 fp99 fok <<<"$3"
-  printf '| %s | %s | %s | %s µs | %s µs | %s µs | %s µs | %s µs | %s µs | %s |\n' "$1" \
-    "$drps" "$frps" "$dp50" "$fp50" "$((fp50 - dp50))" "$dp99" "$fp99" "$((fp99 - dp99))" "$fok"
-}
-
 # Every fallback answer must be a success served by `direct`.
 check=$(curl -fsS -D - -o /dev/null -H 'authorization: Bearer sk-bench-master' -H 'content-type: application/json' \
   -d '{"model":"primary","messages":[{"role":"user","content":"hi"}]}' "$url" | tr -d '\r')

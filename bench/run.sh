@@ -25,18 +25,7 @@ duration=${BENCH_DURATION:-8s}
 connections=${BENCH_CONNECTIONS:-"1 16 64"}
 rate=${BENCH_RATE:-10000}
 
-command -v oha >/dev/null || cargo install oha --locked
-cargo build --release -q -p tollgate-data-plane -p tollgate-control-plane -p tollgate-mock-provider
-bin=target/release
-
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-mock_port=$(free_port)
-"$bin/tollgate-mock-provider" --port "$mock_port" --no-record >/dev/null 2>&1 & pids+=($!)
+. bench/lib.sh
 
 cat >"$work/config.yaml" <<YAML
 model_list:
@@ -49,22 +38,9 @@ general_settings:
   master_key: sk-bench-master
 YAML
 
-grpc_port=$(free_port); cp_http=$(free_port); dp_port=$(free_port)
-token=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 db_args=()
 [ -n "${BENCH_DATABASE_URL:-}" ] && db_args=(--database-url "$BENCH_DATABASE_URL")
-RUST_LOG=warn "$bin/tollgate-control-plane" --config "$work/config.yaml" --data-dir "$work/cp" \
-  --grpc-listen "127.0.0.1:$grpc_port" --http-listen "127.0.0.1:$cp_http" \
-  --cluster-token "$token" "${db_args[@]}" 2>"$work/cp.log" & cp_pid=$!; pids+=($cp_pid)
-RUST_LOG=warn "$bin/tollgate-data-plane" --listen "127.0.0.1:$dp_port" \
-  --control-plane "http://127.0.0.1:$grpc_port" --cluster-token "$token" \
-  --state-dir "$work/dp" 2>"$work/dp.log" & dp_pid=$!; pids+=($dp_pid)
-
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$dp_port/health/readiness" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fs "http://127.0.0.1:$dp_port/health/readiness" >/dev/null
+start_cluster "${db_args[@]}"
 bearer=sk-bench-master
 if [ "${BENCH_KEY:-0}" = 1 ]; then
   # Limits high enough never to refuse: the cost measured is the checking.
@@ -91,15 +67,8 @@ measure() { # url connections [extra oha args]
   local url=$1 c=$2; shift 2
   oha --no-tui --output-format json -z "$duration" -c "$c" -m POST \
     -H 'content-type: application/json' -H "authorization: Bearer $bearer" \
-    -d "$body" "$@" "$url" |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["summary"]; p=d["latencyPercentiles"]; print("%.0f %.0f %.0f %.3f" % (s["requestsPerSec"], p["p50"]*1e6, p["p99"]*1e6, s["successRate"]))'
+    -d "$body" "$@" "$url" | oha_summary
 }
-row() { # label direct gateway
-  read -r drps dp50 dp99 _ <<<"$2"; read -r grps gp50 gp99 gok <<<"$3"
-  printf '| %s | %s | %s | %s µs | %s µs | %s µs | %s µs | %s µs | %s µs | %s |\n' "$1" \
-    "$drps" "$grps" "$dp50" "$gp50" "$((gp50 - dp50))" "$dp99" "$gp99" "$((gp99 - dp99))" "$gok"
-}
-
 direct="http://127.0.0.1:$mock_port/v1/chat/completions"
 gateway="http://127.0.0.1:$dp_port/v1/chat/completions"
 duration=2s measure "$gateway" 8 >/dev/null # warm the connection pools

@@ -1,0 +1,57 @@
+# Shared by the oha benchmarks (sourced, not run): release binaries, a mock
+# upstream, one control plane and one data plane on free loopback ports, and
+# oha's summary as "rps p50_us p99_us success_rate".
+#
+# BENCH_BIN_DIR=target/debug uses already built binaries instead of building
+# release ones (a quick check that a script still runs; not for numbers).
+
+command -v oha >/dev/null || cargo install oha --locked
+if [ -n "${BENCH_BIN_DIR:-}" ]; then
+  bin=$BENCH_BIN_DIR
+else
+  cargo build --release -q -p tollgate-data-plane -p tollgate-control-plane -p tollgate-mock-provider
+  bin=target/release
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+mock_port=$(free_port)
+"$bin/tollgate-mock-provider" --port "$mock_port" --no-record >/dev/null 2>&1 & pids+=($!)
+
+# Starts a control plane on "$work/config.yaml" (extra arguments go to it)
+# and a data plane, and waits until the data plane serves its snapshot.
+# Sets cp_pid, dp_pid and dp_port.
+start_cluster() {
+  local grpc_port cp_http token
+  grpc_port=$(free_port); cp_http=$(free_port); dp_port=$(free_port)
+  token=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+  RUST_LOG=warn "$bin/tollgate-control-plane" --config "$work/config.yaml" --data-dir "$work/cp" \
+    --grpc-listen "127.0.0.1:$grpc_port" --http-listen "127.0.0.1:$cp_http" \
+    --cluster-token "$token" "$@" 2>"$work/cp.log" & cp_pid=$!; pids+=($cp_pid)
+  RUST_LOG=warn "$bin/tollgate-data-plane" --listen "127.0.0.1:$dp_port" \
+    --control-plane "http://127.0.0.1:$grpc_port" --cluster-token "$token" \
+    --state-dir "$work/dp" 2>"$work/dp.log" & dp_pid=$!; pids+=($dp_pid)
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$dp_port/health/readiness" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -fs "http://127.0.0.1:$dp_port/health/readiness" >/dev/null
+}
+
+# oha's JSON report (stdin) → "rps p50_us p99_us success_rate".
+oha_summary() {
+  python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["summary"]; p=d["latencyPercentiles"]; print("%.0f %.0f %.0f %.3f" % (s["requestsPerSec"], p["p50"]*1e6, p["p99"]*1e6, s["successRate"]))'
+}
+
+# One markdown row comparing a baseline and a measured summary:
+# row label baseline measured.
+row() {
+  local brps bp50 bp99 mrps mp50 mp99 mok
+  read -r brps bp50 bp99 _ <<<"$2"; read -r mrps mp50 mp99 mok <<<"$3"
+  printf '| %s | %s | %s | %s µs | %s µs | %s µs | %s µs | %s µs | %s µs | %s |\n' "$1" \
+    "$brps" "$mrps" "$bp50" "$mp50" "$((mp50 - bp50))" "$bp99" "$mp99" "$((mp99 - bp99))" "$mok"
+}
