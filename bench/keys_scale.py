@@ -27,24 +27,7 @@ from pathlib import Path
 
 import httpx
 
-BIN = Path(os.environ.get("TOLLGATE_BIN_DIR", Path(__file__).resolve().parent.parent / "target" / "release"))
-MASTER = "sk-bench-master"
-CHAT = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait(probe, timeout: float = 60.0) -> float:
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        if probe():
-            return time.perf_counter() - start
-        time.sleep(0.002)
-    raise TimeoutError("condition never held")
+from benchlib import BIN, CHAT, MASTER, free_port, wait
 
 
 def rss_mib(pid: int) -> float:
@@ -73,7 +56,7 @@ class Fleet:
              "--cluster-token", self.token],
             env=self.env, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        wait(lambda: httpx.get(f"http://127.0.0.1:{self.http}/api/status", headers={"Authorization": f"Bearer {MASTER}"}).status_code == 200 if _up(self.http) else False)
+        wait(lambda: httpx.get(f"http://127.0.0.1:{self.http}/api/status", headers={"Authorization": f"Bearer {MASTER}"}).status_code == 200 if _up(self.http) else False, 60.0)
         return p
 
     def data_plane(self, name: str) -> tuple[subprocess.Popen, httpx.Client, float]:
@@ -86,7 +69,7 @@ class Fleet:
             env=self.env, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False)
-        wait(lambda: _up(port) and client.get("/health/readiness").status_code == 200)
+        wait(lambda: _up(port) and client.get("/health/readiness").status_code == 200, 60.0)
         return p, client, time.perf_counter() - start
 
 
@@ -144,7 +127,7 @@ def main() -> None:
         for _ in range(10):
             t = time.perf_counter()
             new = client.post("/key/generate", json={}, headers=admin).json()["key"]
-            wait(lambda new=new: client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {new}"}).status_code == 200)
+            wait(lambda new=new: client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {new}"}).status_code == 200, 60.0)
             changes.append(time.perf_counter() - t)
         print(f"| keys | {n:,} |")
         print("| --- | --- |")

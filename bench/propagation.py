@@ -12,33 +12,15 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
-BIN = Path(__file__).resolve().parent.parent / "target" / "release"
-MASTER = "sk-bench-master"
-CHAT = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait(probe, timeout: float = 10.0) -> float:
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        if probe():
-            return time.perf_counter() - start
-    raise TimeoutError("change never propagated")
+from benchlib import BIN, CHAT, MASTER, free_port, wait
 
 
 def main() -> None:
@@ -72,17 +54,17 @@ def main() -> None:
         )  # fmt: skip
     try:
         dp1, dp2 = (httpx.Client(base_url=u, timeout=5, trust_env=False) for u in urls)
-        wait(lambda: all(c.get("/health/readiness").status_code == 200 for c in (dp1, dp2)) or None, 20)
+        wait(lambda: all(c.get("/health/readiness").status_code == 200 for c in (dp1, dp2)) or None, 20.0)
         admin = {"Authorization": f"Bearer {MASTER}"}
         status = lambda c, k: c.post("/v1/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {k}"}).status_code  # noqa: E731
         times: dict[str, list[float]] = {"create": [], "block": [], "delete": []}
         for _ in range(n):
             key = dp1.post("/key/generate", json={}, headers=admin).json()["key"]
-            times["create"].append(wait(lambda: status(dp2, key) == 200))
+            times["create"].append(wait(lambda: status(dp2, key) == 200, 10.0, poll=0))
             dp1.post("/key/block", json={"key": key}, headers=admin)
-            times["block"].append(wait(lambda: status(dp2, key) == 401))
+            times["block"].append(wait(lambda: status(dp2, key) == 401, 10.0, poll=0))
             dp1.post("/key/delete", json={"keys": [key]}, headers=admin)
-            times["delete"].append(wait(lambda: status(dp1, key) == 401 and status(dp2, key) == 401))
+            times["delete"].append(wait(lambda: status(dp1, key) == 401 and status(dp2, key) == 401, 10.0, poll=0))
         print(f"{n} changes each, time from the management call's response to enforcement on the other data plane")
         print("| operation | p50 | p99 | max |\n|---|---|---|---|")
         for op, t in times.items():
