@@ -285,14 +285,7 @@ pub async fn add_to_existing(
     if ids.first {
         return Ok(());
     }
-    let usd = if with_usd {
-        format!(
-            ", spend = CAST({table}.spend_picos + v.picos AS DOUBLE PRECISION) / {}",
-            tollgate_shared::pricing::PICOS_PER_DOLLAR
-        )
-    } else {
-        String::new()
-    };
+    let usd = super::spend_totals::usd_assignment(table, "v.picos", with_usd);
     let sql = format!(
         "UPDATE {table} SET spend_picos = {table}.spend_picos + v.picos{usd} \
          FROM unnest($1::text::text[], $2::text::bigint[]) AS v(id, picos) \

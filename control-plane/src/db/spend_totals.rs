@@ -30,6 +30,18 @@ fn placeholders(backend: DbBackend, rows: usize, per_row: usize) -> String {
         .join(", ")
 }
 
+/// `, spend = …`: the LiteLLM-compatible USD column kept equal to the
+/// picodollar total after adding `increment`; empty for tables without it.
+pub(super) fn usd_assignment(table: &str, increment: &str, with_usd: bool) -> String {
+    if !with_usd {
+        return String::new();
+    }
+    format!(
+        ", spend = CAST({table}.spend_picos + {increment} AS DOUBLE PRECISION) / {}",
+        tollgate_shared::pricing::PICOS_PER_DOLLAR
+    )
+}
+
 fn values(chunk: &[(&String, &i64)]) -> Vec<Value> {
     chunk
         .iter()
@@ -50,14 +62,7 @@ pub async fn add_to_existing(
     let backend = txn.get_database_backend();
     let rows: Vec<(&String, &i64)> = totals.iter().filter(|(_, p)| **p != 0).collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let usd = if with_usd {
-            format!(
-                ", spend = CAST({table}.spend_picos + v.column2 AS DOUBLE PRECISION) / {}",
-                tollgate_shared::pricing::PICOS_PER_DOLLAR
-            )
-        } else {
-            String::new()
-        };
+        let usd = usd_assignment(table, "v.column2", with_usd);
         let sql = format!(
             "UPDATE {table} SET spend_picos = {table}.spend_picos + v.column2{usd} \
              FROM (VALUES {}) AS v WHERE {table}.{id_column} = v.column1",
