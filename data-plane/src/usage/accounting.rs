@@ -176,12 +176,7 @@ impl Accounting {
         } else if let Ok(object) = serde_json::from_slice::<serde_json::Value>(body) {
             let mut completion = Completion::default();
             completion.add_object(&object);
-            self.count(&completion);
-            counted = (self.record.usage_source == SOURCE_TOKENIZER).then_some(Usage {
-                prompt_tokens: self.record.prompt_tokens,
-                completion_tokens: self.record.completion_tokens,
-                cached_tokens: 0,
-            });
+            counted = self.count(&completion);
         }
         let cost = self.cost();
         self.flush();
@@ -235,22 +230,29 @@ impl Accounting {
 
     /// Counts prompt and `completion` tokens ourselves, when there is
     /// anything to count: a request that failed before any output is not
-    /// charged for its prompt.
-    fn count(&mut self, completion: &Completion) {
-        let Some(fallback) = &self.fallback else {
-            return;
-        };
+    /// charged for its prompt. Returns what it counted.
+    fn count(&mut self, completion: &Completion) -> Option<Usage> {
+        let fallback = self.fallback.as_ref()?;
         let completion_tokens = completion.tokens(fallback.encoding);
         let started = completion_tokens > 0 || !self.relayed.is_empty();
         let succeeded = self.record.status == RequestStatus::Success as i32;
         if !started && !succeeded {
-            return;
+            return None;
         }
-        self.record.prompt_tokens =
-            tokenizer::prompt_tokens(fallback.encoding, fallback.kind, &fallback.request);
-        self.record.completion_tokens = completion_tokens;
+        let usage = Usage {
+            prompt_tokens: tokenizer::prompt_tokens(
+                fallback.encoding,
+                fallback.kind,
+                &fallback.request,
+            ),
+            completion_tokens,
+            cached_tokens: 0,
+        };
+        self.record.prompt_tokens = usage.prompt_tokens;
+        self.record.completion_tokens = usage.completion_tokens;
         self.record.cached_tokens = 0;
         self.record.usage_source = SOURCE_TOKENIZER.into();
+        Some(usage)
     }
 }
 
@@ -309,12 +311,7 @@ impl StreamAccounting for Accounting {
         for frame in &self.relayed {
             completion.add_frame(frame);
         }
-        self.count(&completion);
-        (self.record.usage_source == SOURCE_TOKENIZER).then_some(Usage {
-            prompt_tokens: self.record.prompt_tokens,
-            completion_tokens: self.record.completion_tokens,
-            cached_tokens: 0,
-        })
+        self.count(&completion)
     }
 
     fn failed(&mut self, error_type: &str) {
