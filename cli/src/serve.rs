@@ -49,6 +49,7 @@ pub async fn run(cli: ServeArgs, cancel: CancellationToken) -> anyhow::Result<()
             tls_cert: None,
             tls_key: None,
             coalesce_ms: 50,
+            apply_wait: std::time::Duration::from_secs(3),
         },
         cancel.clone(),
     )

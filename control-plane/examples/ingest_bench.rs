@@ -167,6 +167,7 @@ async fn main() -> anyhow::Result<()> {
             tls_cert: None,
             tls_key: None,
             coalesce_ms: 50,
+            apply_wait: std::time::Duration::from_secs(3),
         },
         cancel.clone(),
     )

@@ -132,6 +132,8 @@ pub async fn start(
     ));
     let state = state::AppState {
         published: publisher.subscribe(),
+        publisher: Arc::clone(&publisher),
+        apply_wait: opts.apply_wait,
         registry,
         spend_logs: db::SpendLogs::new(database.clone()),
         quota: Arc::default(),

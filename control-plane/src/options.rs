@@ -46,4 +46,29 @@ pub struct Options {
     /// edits yields one version.
     #[arg(long, env = "TOLLGATE_COALESCE_MS", default_value_t = 50)]
     pub coalesce_ms: u64,
+
+    /// How long a management write (key, team, user, customer) waits for
+    /// every connected data plane to apply it before answering (`500ms`,
+    /// `3s`). A node that takes longer does not hang the call: the answer
+    /// says how many applied (`x-tollgate-applied: 2/3`).
+    #[arg(long, env = "TOLLGATE_APPLY_WAIT", default_value = "3s", value_parser = parse_wait)]
+    pub apply_wait: std::time::Duration,
+}
+
+fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
+        (ms, 0.001)
+    } else if let Some(s) = text.strip_suffix('s') {
+        (s, 1.0)
+    } else {
+        (text, 1.0)
+    };
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0 && *n * scale <= 3600.0)
+        .map(|n| std::time::Duration::from_secs_f64(n * scale))
+        .ok_or_else(|| format!("`{text}` is not a wait: use seconds (`3`, `3s`) or `500ms`, at most an hour"))
 }

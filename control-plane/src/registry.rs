@@ -8,6 +8,8 @@ use crate::db::{DataPlaneRow, DataPlanes};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::watch;
 use tracing::warn;
 
 /// Identifies one stream, so a stale stream of a reconnected node cannot
@@ -24,6 +26,25 @@ pub struct Registry {
     entries: Mutex<HashMap<String, Entry>>,
     next_connection: AtomicU64,
     db: DataPlanes,
+    /// Bumped on every change of what a node serves or whether it is
+    /// connected: what `wait_applied` waits on.
+    changes: watch::Sender<u64>,
+}
+
+/// How many connected data planes serve a version (management writes
+/// answer with it: `x-tollgate-applied: 2/3`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetApplied {
+    pub applied: usize,
+    pub connected: usize,
+    /// Connected nodes that did not apply it in time (or rejected it).
+    pub laggards: Vec<String>,
+}
+
+impl FleetApplied {
+    pub fn header_value(&self) -> String {
+        format!("{}/{}", self.applied, self.connected)
+    }
 }
 
 impl Registry {
@@ -48,7 +69,58 @@ impl Registry {
             entries: Mutex::new(entries),
             next_connection: AtomicU64::new(1),
             db,
+            changes: watch::Sender::new(0),
         })
+    }
+
+    /// Where the fleet is with `version`: connected nodes that serve it or
+    /// a later one, and those that do not.
+    pub fn applied(&self, version: u64) -> (FleetApplied, bool) {
+        let entries = self.lock();
+        let mut fleet = FleetApplied {
+            applied: 0,
+            connected: 0,
+            laggards: Vec::new(),
+        };
+        let mut settled = true;
+        for entry in entries.values().filter(|e| e.connection.is_some()) {
+            fleet.connected += 1;
+            let at = |v: Option<i64>| v.is_some_and(|v| v.unsigned_abs() >= version);
+            if at(entry.row.applied_version) {
+                fleet.applied += 1;
+            } else {
+                fleet.laggards.push(entry.row.node_id.clone());
+                // A node that rejected this version (or a later one) will
+                // not apply it: waiting for it is pointless.
+                if !at(entry.row.last_nack_version) {
+                    settled = false;
+                }
+            }
+        }
+        fleet.laggards.sort();
+        (fleet, settled)
+    }
+
+    /// Waits until every connected data plane serves `version` (or a later
+    /// one), rejected it, or disconnected — at most `limit`.
+    pub async fn wait_applied(&self, version: u64, limit: Duration) -> FleetApplied {
+        let mut changes = self.changes.subscribe();
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            changes.borrow_and_update();
+            let (fleet, settled) = self.applied(version);
+            if settled {
+                return fleet;
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return self.applied(version).0,
+            }
+        }
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Data planes with a live config stream.
@@ -88,6 +160,7 @@ impl Registry {
             entry.row.software_version = software_version.to_string();
             entry.row.clone()
         };
+        self.changed();
         self.persist(row).await;
         id
     }
@@ -123,6 +196,7 @@ impl Registry {
                 _ => return,
             }
         };
+        self.changed();
         self.persist(row).await;
     }
 
@@ -138,6 +212,9 @@ impl Registry {
                 _ => return,
             }
         };
+        // In force in memory first: a write waiting for this node returns
+        // without waiting for the status row's database write.
+        self.changed();
         self.persist(row).await;
     }
 

@@ -11,6 +11,10 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone)]
 pub struct AppState {
     pub published: watch::Receiver<Option<Arc<Published>>>,
+    /// Full payloads and delta history for the config streams.
+    pub publisher: Arc<crate::publisher::Publisher>,
+    /// How long a management write waits for the fleet to apply it.
+    pub apply_wait: std::time::Duration,
     pub registry: Arc<Registry>,
     pub spend_logs: SpendLogs,
     pub config_status: Arc<Mutex<ConfigStatus>>,

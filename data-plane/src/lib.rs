@@ -73,7 +73,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
             &live,
             saved.version,
             &saved.content_hash,
-            tollgate_proto::v1::PayloadFormat::JsonV1 as i32,
+            tollgate_proto::v1::PayloadFormat::FramedV2 as i32,
             &saved.payload,
             live::SnapshotSource::Disk,
         ) {

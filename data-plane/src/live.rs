@@ -6,8 +6,15 @@
 use crate::runtime::Runtime;
 use arc_swap::ArcSwapOption;
 use serde::Serialize;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+use tollgate_shared::snapshot::EntryStore;
+
+/// A delta arrived before any snapshot was served.
+#[derive(Debug, thiserror::Error)]
+#[error("no snapshot is served yet, so a delta has nothing to apply over")]
+pub struct NothingServed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,6 +36,14 @@ pub struct LiveState {
     runtime: ArcSwapOption<Runtime>,
     applied: ArcSwapOption<Applied>,
     control_plane_connected: AtomicBool,
+    /// The served snapshot as entries: the base deltas apply over, and what
+    /// is saved to disk. Only the sync task and the saver touch it, never a
+    /// request.
+    store: Mutex<Option<EntryStore>>,
+    /// Bumped whenever what is served changes: the saver's cue.
+    served: watch::Sender<u64>,
+    /// The content hash last written to the state directory.
+    saved: Mutex<Option<String>>,
 }
 
 impl LiveState {
@@ -38,7 +53,18 @@ impl LiveState {
             runtime: ArcSwapOption::empty(),
             applied: ArcSwapOption::empty(),
             control_plane_connected: AtomicBool::new(false),
+            store: Mutex::new(None),
+            served: watch::Sender::new(0),
+            saved: Mutex::new(None),
         }
+    }
+
+    pub fn mark_saved(&self, content_hash: &str) {
+        *self.saved.lock().unwrap_or_else(|p| p.into_inner()) = Some(content_hash.to_string());
+    }
+
+    pub fn saved_hash(&self) -> Option<String> {
+        self.saved.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn runtime(&self) -> Option<Arc<Runtime>> {
@@ -49,11 +75,60 @@ impl LiveState {
         self.applied.load_full()
     }
 
-    pub fn install(&self, runtime: Runtime, applied: Applied) {
+    pub fn install(&self, runtime: Runtime, store: EntryStore, applied: Applied) {
+        let mut current = self.lock_store();
+        *current = Some(store);
+        self.swap(runtime, applied);
+    }
+
+    fn swap(&self, runtime: Runtime, applied: Applied) {
         // Runtime first: readiness reports `applied` only once requests can
         // already be served from it.
         self.runtime.store(Some(Arc::new(runtime)));
         self.applied.store(Some(Arc::new(applied)));
+        self.served.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Builds the next runtime from the served one and its store (which
+    /// `f` updates only when it succeeds), then swaps it in.
+    pub fn update_directory<E>(
+        &self,
+        f: impl FnOnce(&Runtime, &mut EntryStore) -> Result<(Runtime, Applied), E>,
+    ) -> Result<(), E>
+    where
+        E: From<NothingServed>,
+    {
+        let mut store = self.lock_store();
+        let (Some(runtime), Some(store)) = (self.runtime(), store.as_mut()) else {
+            return Err(NothingServed.into());
+        };
+        let (next, applied) = f(&runtime, store)?;
+        self.swap(next, applied);
+        Ok(())
+    }
+
+    /// What is served, as a full payload to save, with its version and
+    /// hash; `None` before the first snapshot.
+    pub fn saveable(&self) -> Option<(u64, String, Vec<u8>)> {
+        let store = self.lock_store();
+        let applied = self.applied()?;
+        let store = store.as_ref()?;
+        Some((
+            applied.version,
+            applied.content_hash.clone(),
+            store.full_payload(),
+        ))
+    }
+
+    /// Changes whenever what is served changes.
+    pub fn served_changes(&self) -> watch::Receiver<u64> {
+        self.served.subscribe()
+    }
+
+    fn lock_store(&self) -> std::sync::MutexGuard<'_, Option<EntryStore>> {
+        // A poisoned lock means a panic mid-apply; the store was only
+        // changed after the new runtime was built, so it is still whole.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn set_control_plane_connected(&self, connected: bool) {

@@ -10,7 +10,9 @@ use std::time::Duration;
 use tollgate_shared::config::LITELLM_DEPLOYMENT_SETTINGS;
 use tollgate_shared::keys::KeyHash;
 use tollgate_shared::pricing::{self, DeploymentOverrides, Price, TokenLimits};
-use tollgate_shared::snapshot::{Customer, Snapshot, Team, User, VirtualKey};
+use tollgate_shared::snapshot::{
+    Customer, EntryId, EntryKind, Snapshot, Team, TypedEntries, User, VirtualKey,
+};
 
 /// LiteLLM's default `request_timeout` is 6000 s; a gateway should not hold
 /// a connection that long by default. Overridable per deployment and in
@@ -31,14 +33,33 @@ pub const GATEWAY_ONLY_PARAMS: [&str; 9] = [
     "tags",
 ];
 
+/// What a request is served with: the config part (`Core`, shared by every
+/// runtime built from the same config) and the directory — keys, teams,
+/// users, end users and their limits. A management write changes only the
+/// directory (`with_changes`), so the deployments, their provider clients
+/// and connection pools are kept.
 pub struct Runtime {
-    master_key_hash: Option<KeyHash>,
+    core: Arc<Core>,
     /// Virtual keys by hash: one O(1) lookup per request.
     keys: HashMap<KeyHash, Arc<VirtualKey>>,
     /// Teams, users and end users by id: O(1) next to the key lookup.
     teams: HashMap<String, Arc<Team>>,
     users: HashMap<String, Arc<User>>,
     customers: HashMap<String, Arc<Customer>>,
+    /// Team, user, end-user and proxy limits, by id.
+    pub limits: crate::limits::LimitIndex,
+}
+
+impl std::ops::Deref for Runtime {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+/// The config part of a runtime: deployments, groups, routing.
+pub struct Core {
+    master_key_hash: Option<KeyHash>,
     /// Model group names in config order, for per-key `/v1/models`.
     model_names: Vec<String>,
     groups: HashMap<String, ModelGroup>,
@@ -51,8 +72,6 @@ pub struct Runtime {
     /// `GET /v1/models`, serialized once per snapshot.
     models_body: Bytes,
     pub routing: RoutingPolicy,
-    /// Team, user, end-user and proxy limits, by id.
-    pub limits: crate::limits::LimitIndex,
 }
 
 struct Wildcard {
@@ -229,12 +248,8 @@ impl Runtime {
             .iter()
             .map(|k| (k.token, Arc::new(k.clone())))
             .collect();
-        Ok(Runtime {
+        let core = Core {
             master_key_hash: snapshot.master_key_hash,
-            keys,
-            teams: by_id(&snapshot.teams, |t| &t.team_id),
-            users: by_id(&snapshot.users, |u| &u.user_id),
-            customers: by_id(&snapshot.customers, |c| &c.user_id),
             model_names: order,
             groups,
             wildcards,
@@ -242,8 +257,72 @@ impl Runtime {
             deployments,
             models_body,
             routing: RoutingPolicy::from_snapshot(snapshot),
+        };
+        Ok(Runtime {
+            core: Arc::new(core),
+            keys,
+            teams: by_id(&snapshot.teams, |t| &t.team_id),
+            users: by_id(&snapshot.users, |u| &u.user_id),
+            customers: by_id(&snapshot.customers, |c| &c.user_id),
             limits: crate::limits::LimitIndex::build(snapshot),
         })
+    }
+
+    /// This runtime with a directory change applied (upserts, then
+    /// removals, as the delta lists them); the config part is shared.
+    pub fn with_changes(&self, put: TypedEntries, removed: &[EntryId]) -> Runtime {
+        let mut keys = self.keys.clone();
+        let mut teams = self.teams.clone();
+        let mut users = self.users.clone();
+        let mut customers = self.customers.clone();
+        for key in put.keys {
+            keys.insert(key.token, Arc::new(key));
+        }
+        for team in put.teams {
+            teams.insert(team.team_id.clone(), Arc::new(team));
+        }
+        for user in put.users {
+            users.insert(user.user_id.clone(), Arc::new(user));
+        }
+        for customer in put.customers {
+            customers.insert(customer.user_id.clone(), Arc::new(customer));
+        }
+        for (kind, id) in removed {
+            match kind {
+                EntryKind::Key => {
+                    if let Some(hash) = KeyHash::from_hex(id) {
+                        keys.remove(&hash);
+                    }
+                }
+                EntryKind::Team => {
+                    teams.remove(id);
+                }
+                EntryKind::User => {
+                    users.remove(id);
+                }
+                EntryKind::Customer => {
+                    customers.remove(id);
+                }
+            }
+        }
+        let limits = self.limits.with_entities(
+            teams.values().map(|t| (&t.team_id, &t.limits)),
+            users.values().map(|u| (&u.user_id, &u.limits)),
+            customers.values().map(|c| (&c.user_id, &c.limits)),
+        );
+        Runtime {
+            core: Arc::clone(&self.core),
+            keys,
+            teams,
+            users,
+            customers,
+            limits,
+        }
+    }
+
+    /// Virtual keys served (for tests and status).
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
     }
 
     pub fn is_master_key(&self, presented: &KeyHash) -> bool {

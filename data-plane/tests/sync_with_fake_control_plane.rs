@@ -161,8 +161,10 @@ fn snapshot(version: u64, models: &[&str], schema: Option<u32>) -> Snapshot {
         version,
         content_hash: encoded.content_hash,
         nonce: format!("n{version}"),
-        format: PayloadFormat::JsonV1.into(),
+        format: PayloadFormat::FramedV2.into(),
         payload: encoded.payload.into(),
+        base_version: 0,
+        base_hash: String::new(),
     }
 }
 
@@ -284,4 +286,123 @@ async fn a_restarted_data_plane_serves_its_saved_snapshot() {
     assert_eq!(body["snapshot_source"], "disk");
     assert_eq!(body["control_plane"], "disconnected");
     cancel.cancel();
+}
+
+fn virtual_key(plaintext: &str, blocked: bool) -> tollgate_shared::snapshot::VirtualKey {
+    tollgate_shared::snapshot::VirtualKey {
+        token: tollgate_shared::keys::KeyHash::of(plaintext),
+        key_name: "sk-...".into(),
+        alias: None,
+        models: vec![],
+        expires_at_ms: None,
+        blocked,
+        team_id: None,
+        user_id: None,
+        rpm_limit: None,
+        tpm_limit: None,
+        max_parallel_requests: None,
+        model_rpm_limit: BTreeMap::new(),
+        model_tpm_limit: BTreeMap::new(),
+        max_budget_picos: None,
+        soft_budget_picos: None,
+        aliases: BTreeMap::new(),
+        tags: vec![],
+    }
+}
+
+async fn models_status(h: &Harness, key: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{}/v1/models", h.http))
+        .header("authorization", format!("Bearer {key}"))
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn deltas_change_keys_in_place_and_a_wrong_base_or_hash_is_nacked() {
+    use tollgate_shared::snapshot::{DirectoryChange, EntryKind, stored};
+    let mut h = Harness::start().await;
+    let _hello = h.next().await;
+    let mut domain = DomainSnapshot::from_config(
+        &load(
+            "general_settings: {master_key: sk-master}\nmodel_list:\n  - model_name: a\n    litellm_params: {model: openai/a, mock_response: hi}\n",
+            &BTreeMap::new(),
+        )
+        .expect("valid"),
+    );
+    domain.keys = vec![virtual_key("sk-one", false)];
+    let (_, mut store) = {
+        let e = domain.encode().expect("encodes");
+        h.send(Snapshot {
+            version: 1,
+            content_hash: e.content_hash.clone(),
+            nonce: "n1".into(),
+            format: PayloadFormat::FramedV2.into(),
+            payload: e.payload.clone().into(),
+            base_version: 0,
+            base_hash: String::new(),
+        });
+        tollgate_shared::snapshot::decode_full(&e.payload, &e.content_hash).expect("decodes")
+    };
+    assert!(matches!(h.next().await, data_plane_message::Kind::Ack(_)));
+    assert_eq!(models_status(&h, "sk-one").await, 200);
+    assert_eq!(models_status(&h, "sk-two").await, 401);
+
+    // Block one key, add another: one delta.
+    let base = store.content_hash();
+    let mut change = DirectoryChange::default();
+    for k in [virtual_key("sk-one", true), virtual_key("sk-two", false)] {
+        let (id, entry) = stored(&k);
+        change.upserts.push((id, entry.expect("encodes")));
+    }
+    let delta = |version: u64, hash: String, base_hash: String, change: &DirectoryChange| Snapshot {
+        version,
+        content_hash: hash,
+        nonce: format!("n{version}"),
+        format: PayloadFormat::FramedV2.into(),
+        payload: change.encode().into(),
+        base_version: version - 1,
+        base_hash,
+    };
+    let next_hash = store.hash_after(&change);
+    h.send(delta(2, next_hash.clone(), base.clone(), &change));
+    match h.next().await {
+        data_plane_message::Kind::Ack(ack) => assert_eq!((ack.version, ack.content_hash), (2, next_hash.clone())),
+        other => panic!("expected Ack, got {other:?}"),
+    }
+    // In force when acknowledged: no waiting.
+    assert_eq!(models_status(&h, "sk-one").await, 401);
+    assert_eq!(models_status(&h, "sk-two").await, 200);
+    store.apply(&change);
+
+    // A delta over a base this data plane does not serve.
+    let mut removal = DirectoryChange::default();
+    removal
+        .removals
+        .push((EntryKind::Key, tollgate_shared::keys::KeyHash::of("sk-two").to_hex()));
+    h.send(delta(3, store.hash_after(&removal), base, &removal));
+    match h.next().await {
+        data_plane_message::Kind::Nack(nack) => {
+            assert_eq!((nack.version, nack.serving_version), (3, 2));
+            assert!(nack.error.contains("full snapshot"), "{}", nack.error);
+        }
+        other => panic!("expected Nack, got {other:?}"),
+    }
+    // The right base, but an announced hash the delta does not lead to.
+    h.send(delta(3, "f".repeat(64), next_hash.clone(), &removal));
+    match h.next().await {
+        data_plane_message::Kind::Nack(nack) => {
+            assert!(nack.error.contains("not the announced"), "{}", nack.error);
+        }
+        other => panic!("expected Nack, got {other:?}"),
+    }
+    assert_eq!(models_status(&h, "sk-two").await, 200);
+    // And the right one removes the key.
+    h.send(delta(3, store.hash_after(&removal), next_hash, &removal));
+    assert!(matches!(h.next().await, data_plane_message::Kind::Ack(_)));
+    assert_eq!(models_status(&h, "sk-two").await, 401);
+    h.cancel.cancel();
 }

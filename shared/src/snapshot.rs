@@ -10,7 +10,16 @@ use crate::keys::{KeyHash, sha256_hex};
 use crate::provider::ProviderKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
+
+mod digest;
+mod store;
+pub mod wire;
+
+pub use digest::{EntryKind, content_hash};
+pub use store::{DirectoryChange, EntryId, EntryStore, StoredEntry};
+use wire::Frame;
 
 /// Bumped on any change a data plane must understand to serve correctly;
 /// a data plane NACKs schemas it does not know instead of misreading them.
@@ -148,6 +157,10 @@ pub enum SnapshotError {
     UnsupportedSchema { found: u32 },
     #[error("snapshot payload is not valid: {0}")]
     Decode(#[from] serde_json::Error),
+    #[error("snapshot payload is not valid: {0}")]
+    Wire(#[from] wire::WireError),
+    #[error("snapshot payload is not valid: {0}")]
+    Malformed(&'static str),
 }
 
 /// A snapshot in its wire form: bytes and their hash, computed once.
@@ -224,38 +237,209 @@ impl Snapshot {
         }
     }
 
+    /// The config part: the snapshot without its directory, as JSON.
+    pub fn config_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(&ConfigPart {
+            schema: self.schema,
+            master_key_hash: &self.master_key_hash,
+            deployments: &self.deployments,
+            router_settings: &self.router_settings,
+            litellm_settings: &self.litellm_settings,
+            raw_settings: &self.raw_settings,
+        })
+    }
+
+    /// The snapshot as stored entries: what the control plane keeps and
+    /// updates one entry at a time.
+    pub fn entry_store(&self) -> Result<EntryStore, serde_json::Error> {
+        let mut store = EntryStore::new(Bytes::from(self.config_bytes()?));
+        for (id, entry) in self
+            .keys
+            .iter()
+            .map(stored)
+            .chain(self.teams.iter().map(stored))
+            .chain(self.users.iter().map(stored))
+            .chain(self.customers.iter().map(stored))
+        {
+            store.upsert(id, entry?);
+        }
+        Ok(store)
+    }
+
     /// Serializes deterministically: the same snapshot always yields the same
-    /// bytes, so its hash identifies its content.
+    /// content hash (`digest.rs`), whatever the order of its entries.
     pub fn encode(&self) -> Result<EncodedSnapshot, serde_json::Error> {
-        let payload = serde_json::to_vec(self)?;
-        let content_hash = sha256_hex(&payload);
+        let store = self.entry_store()?;
         Ok(EncodedSnapshot {
-            payload,
-            content_hash,
+            payload: store.full_payload(),
+            content_hash: store.content_hash(),
         })
     }
 
     /// Verifies the hash, then the schema, then decodes.
     pub fn decode(payload: &[u8], expected_hash: &str) -> Result<Snapshot, SnapshotError> {
-        let actual = sha256_hex(payload);
-        if actual != expected_hash {
-            return Err(SnapshotError::HashMismatch {
-                expected: expected_hash.to_string(),
-                actual,
-            });
-        }
-        #[derive(Deserialize)]
-        struct Header {
-            schema: u32,
-        }
-        let header: Header = serde_json::from_slice(payload)?;
-        if header.schema != SCHEMA_VERSION {
-            return Err(SnapshotError::UnsupportedSchema {
-                found: header.schema,
-            });
-        }
-        Ok(serde_json::from_slice(payload)?)
+        decode_full(payload, expected_hash).map(|(snapshot, _)| snapshot)
     }
+}
+
+/// The snapshot without its directory, as the config frame carries it.
+#[derive(Serialize)]
+struct ConfigPart<'a> {
+    schema: u32,
+    master_key_hash: &'a Option<KeyHash>,
+    deployments: &'a [Deployment],
+    router_settings: &'a RouterSettings,
+    litellm_settings: &'a LitellmSettings,
+    raw_settings: &'a BTreeMap<String, Value>,
+}
+
+/// An entry of the snapshot's directory.
+pub trait DirectoryEntry: Serialize + serde::de::DeserializeOwned {
+    const KIND: EntryKind;
+    fn entry_id(&self) -> String;
+}
+
+impl DirectoryEntry for VirtualKey {
+    const KIND: EntryKind = EntryKind::Key;
+    fn entry_id(&self) -> String {
+        self.token.to_hex()
+    }
+}
+
+impl DirectoryEntry for Team {
+    const KIND: EntryKind = EntryKind::Team;
+    fn entry_id(&self) -> String {
+        self.team_id.clone()
+    }
+}
+
+impl DirectoryEntry for User {
+    const KIND: EntryKind = EntryKind::User;
+    fn entry_id(&self) -> String {
+        self.user_id.clone()
+    }
+}
+
+impl DirectoryEntry for Customer {
+    const KIND: EntryKind = EntryKind::Customer;
+    fn entry_id(&self) -> String {
+        self.user_id.clone()
+    }
+}
+
+/// One entry encoded for the store and the wire.
+pub fn stored<T: DirectoryEntry>(
+    entry: &T,
+) -> (EntryId, Result<StoredEntry, serde_json::Error>) {
+    (
+        (T::KIND, entry.entry_id()),
+        serde_json::to_vec(entry).map(|bytes| StoredEntry::new(T::KIND, Bytes::from(bytes))),
+    )
+}
+
+fn check_schema(config: &[u8]) -> Result<(), SnapshotError> {
+    #[derive(Deserialize)]
+    struct Header {
+        schema: u32,
+    }
+    let header: Header = serde_json::from_slice(config)?;
+    if header.schema != SCHEMA_VERSION {
+        return Err(SnapshotError::UnsupportedSchema {
+            found: header.schema,
+        });
+    }
+    Ok(())
+}
+
+/// Entries decoded from frames, typed, in the order they came.
+#[derive(Debug, Default)]
+pub struct TypedEntries {
+    pub keys: Vec<VirtualKey>,
+    pub teams: Vec<Team>,
+    pub users: Vec<User>,
+    pub customers: Vec<Customer>,
+}
+
+impl TypedEntries {
+    /// Parses one entry's bytes; returns its id.
+    fn push(&mut self, kind: EntryKind, bytes: &[u8]) -> Result<String, SnapshotError> {
+        fn parse<T: DirectoryEntry>(bytes: &[u8], into: &mut Vec<T>) -> Result<String, SnapshotError> {
+            let entry: T = serde_json::from_slice(bytes)?;
+            let id = entry.entry_id();
+            into.push(entry);
+            Ok(id)
+        }
+        match kind {
+            EntryKind::Key => parse(bytes, &mut self.keys),
+            EntryKind::Team => parse(bytes, &mut self.teams),
+            EntryKind::User => parse(bytes, &mut self.users),
+            EntryKind::Customer => parse(bytes, &mut self.customers),
+        }
+    }
+}
+
+/// A full payload: verified against `expected_hash`, schema checked,
+/// decoded; also returned as a store, the base for later deltas.
+pub fn decode_full(
+    payload: &[u8],
+    expected_hash: &str,
+) -> Result<(Snapshot, EntryStore), SnapshotError> {
+    let frames = wire::frames(payload)?;
+    let mut config = None;
+    let mut typed = TypedEntries::default();
+    let mut raw = Vec::with_capacity(frames.len());
+    for frame in frames {
+        match frame {
+            Frame::Config(bytes) if config.is_none() => config = Some(bytes),
+            Frame::Config(_) => return Err(SnapshotError::Malformed("two config frames")),
+            Frame::Upsert(kind, bytes) => raw.push((kind, bytes)),
+            Frame::Remove(..) => {
+                return Err(SnapshotError::Malformed("a removal in a full snapshot"));
+            }
+        }
+    }
+    let config = config.ok_or(SnapshotError::Malformed("no config frame"))?;
+    let mut store = EntryStore::new(Bytes::copy_from_slice(config));
+    for (kind, bytes) in &raw {
+        let entry = StoredEntry::new(*kind, Bytes::copy_from_slice(bytes));
+        // The id comes from the entry itself, so it is parsed first; the
+        // hash is checked below over exactly these bytes.
+        let id = typed.push(*kind, bytes)?;
+        store.upsert((*kind, id), entry);
+    }
+    let actual = store.content_hash();
+    if actual != expected_hash {
+        return Err(SnapshotError::HashMismatch {
+            expected: expected_hash.to_string(),
+            actual,
+        });
+    }
+    check_schema(config)?;
+    let mut snapshot: Snapshot = serde_json::from_slice(config)?;
+    snapshot.keys = typed.keys;
+    snapshot.teams = typed.teams;
+    snapshot.users = typed.users;
+    snapshot.customers = typed.customers;
+    Ok((snapshot, store))
+}
+
+/// A delta payload: the change for the store and the entries it puts, typed.
+pub fn decode_delta(payload: &[u8]) -> Result<(DirectoryChange, TypedEntries), SnapshotError> {
+    let mut change = DirectoryChange::default();
+    let mut typed = TypedEntries::default();
+    for frame in wire::frames(payload)? {
+        match frame {
+            Frame::Config(_) => return Err(SnapshotError::Malformed("a config frame in a delta")),
+            Frame::Upsert(kind, bytes) => {
+                let id = typed.push(kind, bytes)?;
+                change
+                    .upserts
+                    .push(((kind, id), StoredEntry::new(kind, Bytes::copy_from_slice(bytes))));
+            }
+            Frame::Remove(kind, id) => change.removals.push((kind, id.to_string())),
+        }
+    }
+    Ok((change, typed))
 }
 
 /// Identity of a deployment without `model_info.id`: what it serves and
@@ -310,7 +494,7 @@ general_settings:
     #[test]
     fn control_plane_secrets_stay_home() {
         let encoded = snapshot().encode().expect("encodes");
-        let text = String::from_utf8(encoded.payload).expect("utf8");
+        let text = String::from_utf8_lossy(&encoded.payload);
         assert!(!text.contains("sk-1234"), "master key leaked");
         assert!(!text.contains("postgres://"), "database url leaked");
         assert!(!text.contains("hunter2"), "environment leaked");
@@ -352,5 +536,69 @@ general_settings:
             Snapshot::decode(&f.payload, &f.content_hash),
             Err(SnapshotError::UnsupportedSchema { found: 99 })
         ));
+    }
+
+    fn key(n: u8) -> VirtualKey {
+        VirtualKey {
+            token: KeyHash::of(&format!("sk-{n}")),
+            key_name: format!("sk-...{n}"),
+            alias: None,
+            models: vec![],
+            expires_at_ms: None,
+            blocked: false,
+            team_id: None,
+            user_id: None,
+            rpm_limit: None,
+            tpm_limit: None,
+            max_parallel_requests: None,
+            model_rpm_limit: BTreeMap::new(),
+            model_tpm_limit: BTreeMap::new(),
+            max_budget_picos: None,
+            soft_budget_picos: None,
+            aliases: BTreeMap::new(),
+            tags: vec![],
+        }
+    }
+
+    #[test]
+    fn directory_round_trips_and_order_does_not_change_the_hash() {
+        let mut s = snapshot();
+        s.keys = vec![key(1), key(2), key(3)];
+        let a = s.encode().expect("encodes");
+        s.keys.reverse();
+        let b = s.encode().expect("encodes");
+        assert_eq!(a.content_hash, b.content_hash);
+        let decoded = Snapshot::decode(&a.payload, &a.content_hash).expect("decodes");
+        assert_eq!(decoded.keys.len(), 3);
+        assert!(decoded.keys.contains(&key(2)));
+    }
+
+    #[test]
+    fn a_delta_lands_on_the_hash_of_the_full_snapshot() {
+        let mut before = snapshot();
+        before.keys = vec![key(1), key(2)];
+        let mut after = snapshot();
+        let mut blocked = key(2);
+        blocked.blocked = true;
+        after.keys = vec![blocked.clone(), key(3)];
+        let (_, mut store) = {
+            let e = before.encode().expect("encodes");
+            decode_full(&e.payload, &e.content_hash).expect("decodes")
+        };
+        let mut change = DirectoryChange::default();
+        for k in [&blocked, &key(3)] {
+            let (id, entry) = stored(k);
+            change.upserts.push((id, entry.expect("encodes")));
+        }
+        change.removals.push((EntryKind::Key, key(1).token.to_hex()));
+        let (decoded, typed) = decode_delta(&change.encode()).expect("decodes");
+        assert_eq!(typed.keys, vec![blocked, key(3)]);
+        let expected = after.encode().expect("encodes").content_hash;
+        assert_eq!(store.hash_after(&decoded), expected);
+        store.apply(&decoded);
+        assert_eq!(store.content_hash(), expected);
+        let full = store.full_payload();
+        let (rebuilt, _) = decode_full(&full, &expected).expect("decodes");
+        assert_eq!(rebuilt.keys.len(), 2);
     }
 }

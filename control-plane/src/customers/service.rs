@@ -3,7 +3,7 @@
 use super::convert::{apply_spec, blank, customer_to_proto};
 use crate::db::{CustomerRow, Customers};
 use crate::manage_error::{ManageError, is_unique_violation};
-use crate::publisher::Publisher;
+use crate::publisher::{Changed, Publisher};
 use chrono::Utc;
 use sea_orm::{IntoActiveModel, Set};
 use std::sync::Arc;
@@ -37,7 +37,10 @@ impl CustomerService {
     }
 
     async fn respond(&self, row: &CustomerRow) -> Result<CustomerResponse, ManageError> {
-        let snapshot_version = self.publisher.publish_current().await?;
+        let snapshot_version = self
+            .publisher
+            .publish_changes(&Changed::customers([row.user_id.clone()]))
+            .await?;
         Ok(CustomerResponse {
             customer: Some(customer_to_proto(row)),
             snapshot_version,
@@ -100,7 +103,10 @@ impl CustomerService {
             self.existing(id).await?;
         }
         self.customers.delete_many(&request.user_ids).await?;
-        let snapshot_version = self.publisher.publish_current().await?;
+        let snapshot_version = self
+            .publisher
+            .publish_changes(&Changed::customers(request.user_ids.iter().cloned()))
+            .await?;
         Ok(DeleteCustomersResponse {
             deleted_user_ids: request.user_ids,
             snapshot_version,
@@ -151,7 +157,10 @@ impl CustomerService {
             active.updated_at = Set(now);
             customers.push(customer_to_proto(&self.customers.update(active).await?));
         }
-        let snapshot_version = self.publisher.publish_current().await?;
+        let snapshot_version = self
+            .publisher
+            .publish_changes(&Changed::customers(request.user_ids.iter().cloned()))
+            .await?;
         Ok(ListCustomersResponse {
             customers,
             snapshot_version,

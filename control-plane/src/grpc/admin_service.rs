@@ -17,8 +17,42 @@ use tollgate_proto::v1::{
     UserResponse,
 };
 use tonic::{Request, Response, Status};
+use tracing::warn;
 
 type Answer<T> = Result<Response<T>, Status>;
+
+/// Response metadata of every management write: how many connected data
+/// planes applied it when it answered (`2/3`), and the version carrying it.
+pub const APPLIED_HEADER: &str = "x-tollgate-applied";
+pub const VERSION_HEADER: &str = "x-tollgate-snapshot-version";
+
+/// A write's answer names the snapshot version that carries it (0: the
+/// write changed nothing a data plane enforces).
+trait Versioned {
+    fn snapshot_version(&self) -> u64;
+}
+
+macro_rules! versioned {
+    ($($t:ty),* $(,)?) => {$(
+        impl Versioned for $t {
+            fn snapshot_version(&self) -> u64 {
+                self.snapshot_version
+            }
+        }
+    )*};
+}
+
+versioned!(
+    KeyResponse,
+    DeleteKeysResponse,
+    TeamResponse,
+    DeleteTeamsResponse,
+    UserResponse,
+    DeleteUsersResponse,
+    CustomerResponse,
+    DeleteCustomersResponse,
+    ListCustomersResponse,
+);
 
 fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.is_empty())
@@ -31,6 +65,36 @@ pub struct AdminService {
 impl AdminService {
     pub fn new(state: AppState) -> Self {
         Self { state }
+    }
+
+    /// Answers a management write once every connected data plane serves
+    /// it (read-your-writes on whichever replica is asked next), or after
+    /// `apply_wait`; `x-tollgate-applied: n/m` says how many did.
+    async fn applied<T: Versioned>(&self, message: T) -> Answer<T> {
+        let version = message.snapshot_version();
+        let mut response = Response::new(message);
+        if version == 0 {
+            return Ok(response);
+        }
+        let fleet = self
+            .state
+            .registry
+            .wait_applied(version, self.state.apply_wait)
+            .await;
+        if !fleet.laggards.is_empty() {
+            warn!(
+                version,
+                laggards = ?fleet.laggards,
+                "a management write answered before every data plane applied it"
+            );
+        }
+        if let Ok(value) = fleet.header_value().parse() {
+            response.metadata_mut().insert(APPLIED_HEADER, value);
+        }
+        if let Ok(value) = version.to_string().parse() {
+            response.metadata_mut().insert(VERSION_HEADER, value);
+        }
+        Ok(response)
     }
 
     async fn who<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
@@ -194,7 +258,7 @@ impl AdminApi for AdminService {
                 ));
             }
         }
-        Ok(Response::new(self.state.keys.generate(r).await?))
+        self.applied(self.state.keys.generate(r).await?).await
     }
 
     async fn update_key(&self, request: Request<UpdateKeyRequest>) -> Answer<KeyResponse> {
@@ -216,7 +280,7 @@ impl AdminApi for AdminService {
                 "Only proxy admins may move a key to a team you do not administer.",
             ));
         }
-        Ok(Response::new(self.state.keys.update(r).await?))
+        self.applied(self.state.keys.update(r).await?).await
     }
 
     async fn get_key(&self, request: Request<KeyRef>) -> Answer<KeyResponse> {
@@ -273,7 +337,7 @@ impl AdminApi for AdminService {
                 }
             }
         }
-        Ok(Response::new(self.state.keys.delete(r).await?))
+        self.applied(self.state.keys.delete(r).await?).await
     }
 
     async fn set_key_blocked(&self, request: Request<SetKeyBlockedRequest>) -> Answer<KeyResponse> {
@@ -282,9 +346,9 @@ impl AdminApi for AdminService {
         let reference = r.key.map(|k| k.key).unwrap_or_default();
         let key = self.key(&reference).await?;
         self.may_manage_key(&who, &key).await?;
-        Ok(Response::new(
+        self.applied(
             self.state.keys.set_blocked(&reference, r.blocked).await?,
-        ))
+        ).await
     }
 
     async fn regenerate_key(&self, request: Request<RegenerateKeyRequest>) -> Answer<KeyResponse> {
@@ -296,21 +360,21 @@ impl AdminApi for AdminService {
         if let Some(spec) = &r.spec {
             self.check_references(spec).await?;
         }
-        Ok(Response::new(self.state.keys.regenerate(r).await?))
+        self.applied(self.state.keys.regenerate(r).await?).await
     }
 
     async fn create_team(&self, request: Request<CreateTeamRequest>) -> Answer<TeamResponse> {
         self.who(&request).await?.require_admin("create teams")?;
-        Ok(Response::new(
+        self.applied(
             self.state.teams.create(request.into_inner()).await?,
-        ))
+        ).await
     }
 
     async fn update_team(&self, request: Request<UpdateTeamRequest>) -> Answer<TeamResponse> {
         self.who(&request).await?.require_admin("change teams")?;
-        Ok(Response::new(
+        self.applied(
             self.state.teams.update(request.into_inner()).await?,
-        ))
+        ).await
     }
 
     async fn delete_teams(
@@ -318,9 +382,9 @@ impl AdminApi for AdminService {
         request: Request<DeleteTeamsRequest>,
     ) -> Answer<DeleteTeamsResponse> {
         self.who(&request).await?.require_admin("delete teams")?;
-        Ok(Response::new(
+        self.applied(
             self.state.teams.delete(request.into_inner()).await?,
-        ))
+        ).await
     }
 
     async fn get_team(&self, request: Request<GetTeamRequest>) -> Answer<TeamResponse> {
@@ -355,9 +419,9 @@ impl AdminApi for AdminService {
         let who = self.who(&request).await?;
         self.may_manage_team(&who, &request.get_ref().team_id)
             .await?;
-        Ok(Response::new(
+        self.applied(
             self.state.teams.add_members(request.into_inner()).await?,
-        ))
+        ).await
     }
 
     async fn remove_team_member(
@@ -367,9 +431,9 @@ impl AdminApi for AdminService {
         let who = self.who(&request).await?;
         self.may_manage_team(&who, &request.get_ref().team_id)
             .await?;
-        Ok(Response::new(
+        self.applied(
             self.state.teams.remove_member(request.into_inner()).await?,
-        ))
+        ).await
     }
 
     async fn create_user(&self, request: Request<CreateUserRequest>) -> Answer<UserResponse> {
@@ -385,14 +449,14 @@ impl AdminApi for AdminService {
             })
             .await?;
         }
-        Ok(Response::new(self.state.users.create(r).await?))
+        self.applied(self.state.users.create(r).await?).await
     }
 
     async fn update_user(&self, request: Request<UpdateUserRequest>) -> Answer<UserResponse> {
         self.who(&request).await?.require_admin("change users")?;
-        Ok(Response::new(
+        self.applied(
             self.state.users.update(request.into_inner()).await?,
-        ))
+        ).await
     }
 
     async fn delete_users(
@@ -400,9 +464,9 @@ impl AdminApi for AdminService {
         request: Request<DeleteUsersRequest>,
     ) -> Answer<DeleteUsersResponse> {
         self.who(&request).await?.require_admin("delete users")?;
-        Ok(Response::new(
+        self.applied(
             self.state.users.delete(request.into_inner()).await?,
-        ))
+        ).await
     }
 
     async fn get_user(&self, request: Request<GetUserRequest>) -> Answer<UserResponse> {
@@ -428,9 +492,9 @@ impl AdminApi for AdminService {
         self.who(&request)
             .await?
             .require_admin("create customers")?;
-        Ok(Response::new(
+        self.applied(
             self.state.customers.create(request.into_inner()).await?,
-        ))
+        ).await
     }
 
     async fn update_customer(
@@ -440,9 +504,9 @@ impl AdminApi for AdminService {
         self.who(&request)
             .await?
             .require_admin("change customers")?;
-        Ok(Response::new(
+        self.applied(
             self.state.customers.update(request.into_inner()).await?,
-        ))
+        ).await
     }
 
     async fn delete_customers(
@@ -452,9 +516,9 @@ impl AdminApi for AdminService {
         self.who(&request)
             .await?
             .require_admin("delete customers")?;
-        Ok(Response::new(
+        self.applied(
             self.state.customers.delete(request.into_inner()).await?,
-        ))
+        ).await
     }
 
     async fn get_customer(&self, request: Request<GetCustomerRequest>) -> Answer<CustomerResponse> {
@@ -482,11 +546,11 @@ impl AdminApi for AdminService {
         self.who(&request)
             .await?
             .require_admin("block or unblock customers")?;
-        Ok(Response::new(
+        self.applied(
             self.state
                 .customers
                 .set_blocked(request.into_inner())
                 .await?,
-        ))
+        ).await
     }
 }

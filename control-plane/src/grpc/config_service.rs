@@ -70,10 +70,17 @@ impl ConfigDistribution for ConfigService {
 struct Session {
     state: AppState,
     tx: mpsc::Sender<Result<ControlPlaneMessage, Status>>,
-    /// Version last sent on this stream, so one version is sent once.
-    sent: Option<u64>,
+    /// What the data plane serves once it has applied everything sent:
+    /// the base of the next delta.
+    sent: Option<(u64, String)>,
+    /// The last full snapshot sent (version, nonce): its NACK means the
+    /// version is rejected, a delta's NACK means "send a full one".
+    full_sent: Option<(u64, String)>,
     /// Version this data plane rejected; not resent until a newer one exists.
     rejected: Option<u64>,
+    /// Messages sent and not yet answered: a heartbeat that differs from
+    /// `sent` while some are in flight is not drift.
+    in_flight: usize,
 }
 
 impl Session {
@@ -82,7 +89,9 @@ impl Session {
             state,
             tx,
             sent: None,
+            full_sent: None,
             rejected: None,
+            in_flight: 0,
         }
     }
 
@@ -94,12 +103,15 @@ impl Session {
         registry
             .serving(&node_id, conn, hello.version, &hello.content_hash)
             .await;
+        if hello.version > 0 {
+            self.sent = Some((hello.version, hello.content_hash.clone()));
+        }
 
         let mut published = self.state.published.clone();
         let current = published.borrow_and_update().clone();
         if let Some(p) = current
             && p.content_hash != hello.content_hash
-            && !self.send(&p).await
+            && !self.update(&p).await
         {
             registry.disconnected(&node_id, conn).await;
             return;
@@ -112,8 +124,7 @@ impl Session {
                 changed = published.changed() => {
                     if changed.is_err() { break }
                     let current = published.borrow_and_update().clone();
-                    if let Some(p) = current
-                        && self.sent != Some(p.version) && !self.send(&p).await { break }
+                    if let Some(p) = current && !self.update(&p).await { break }
                 }
                 message = inbound.message() => match message {
                     Ok(Some(message)) => {
@@ -141,24 +152,47 @@ impl Session {
         let registry = &self.state.registry;
         match message.kind {
             Some(data_plane_message::Kind::Ack(ack)) => {
-                info!(version = ack.version, "data plane applied snapshot");
+                self.in_flight = self.in_flight.saturating_sub(1);
+                debug!(version = ack.version, "data plane applied snapshot");
                 registry
                     .serving(node_id, conn, ack.version, &ack.content_hash)
                     .await;
                 true
             }
             Some(data_plane_message::Kind::Nack(nack)) => {
-                warn!(
+                self.in_flight = self.in_flight.saturating_sub(1);
+                let full = self
+                    .full_sent
+                    .as_ref()
+                    .is_some_and(|(v, nonce)| *v == nack.version && *nonce == nack.nonce);
+                if full {
+                    warn!(
+                        version = nack.version,
+                        serving = nack.serving_version,
+                        "data plane rejected snapshot: {}",
+                        nack.error
+                    );
+                    self.rejected = Some(nack.version);
+                    self.sent = Some((nack.serving_version, nack.serving_hash));
+                    registry
+                        .rejected(node_id, conn, nack.version, &nack.error)
+                        .await;
+                    return true;
+                }
+                if self
+                    .full_sent
+                    .as_ref()
+                    .is_some_and(|(v, _)| *v >= nack.version)
+                {
+                    // A delta sent before a full snapshot that supersedes it.
+                    return true;
+                }
+                info!(
                     version = nack.version,
-                    serving = nack.serving_version,
-                    "data plane rejected snapshot: {}",
+                    "data plane cannot apply a delta ({}); sending the full snapshot",
                     nack.error
                 );
-                self.rejected = Some(nack.version);
-                registry
-                    .rejected(node_id, conn, nack.version, &nack.error)
-                    .await;
-                true
+                self.send_full().await
             }
             Some(data_plane_message::Kind::Heartbeat(hb)) => {
                 registry
@@ -178,11 +212,13 @@ impl Session {
                     return false;
                 }
                 // Drift: the data plane serves something else than what was
-                // published (a lost message, a restart from disk). Resend,
-                // unless it already said it cannot apply this version.
+                // published (a lost message, a restart from disk), with
+                // nothing on its way to it. Resend, unless it already said it
+                // cannot apply this version.
                 match current {
                     Some(p)
-                        if p.content_hash != hb.content_hash
+                        if self.in_flight == 0
+                            && p.content_hash != hb.content_hash
                             && self.rejected != Some(p.version) =>
                     {
                         warn!(
@@ -190,7 +226,8 @@ impl Session {
                             published = p.version,
                             "data plane drifted; resending"
                         );
-                        self.send(&p).await
+                        self.sent = Some((hb.version, hb.content_hash));
+                        self.update(&p).await
                     }
                     _ => true,
                 }
@@ -199,19 +236,72 @@ impl Session {
         }
     }
 
-    async fn send(&mut self, p: &Published) -> bool {
-        let nonce: u64 = rand::random();
-        let message = ControlPlaneMessage {
-            kind: Some(control_plane_message::Kind::Snapshot(Snapshot {
-                version: p.version,
-                content_hash: p.content_hash.clone(),
-                nonce: format!("{nonce:016x}"),
-                format: PayloadFormat::JsonV1.into(),
-                // A reference-count bump: the bytes were serialized once.
-                payload: p.payload.clone(),
-            })),
+    /// Brings the data plane to `p`: the deltas it is missing when the
+    /// history has them, else the full snapshot.
+    async fn update(&mut self, p: &Arc<Published>) -> bool {
+        if self.sent.as_ref().is_some_and(|(v, _)| *v == p.version) {
+            return true;
+        }
+        let chain = self
+            .sent
+            .as_ref()
+            .and_then(|(v, h)| self.state.publisher.deltas(*v, h, p.version));
+        match chain {
+            Some(chain) => {
+                for step in chain {
+                    let Some(delta) = step.delta.as_ref() else {
+                        return self.send_full().await;
+                    };
+                    let message = Snapshot {
+                        version: step.version,
+                        content_hash: step.content_hash.clone(),
+                        nonce: nonce(),
+                        format: PayloadFormat::FramedV2.into(),
+                        // A reference-count bump: serialized once.
+                        payload: delta.payload.clone(),
+                        base_version: delta.base_version,
+                        base_hash: delta.base_hash.clone(),
+                    };
+                    if !self.send(message).await {
+                        return false;
+                    }
+                    self.sent = Some((step.version, step.content_hash.clone()));
+                }
+                true
+            }
+            None => self.send_full().await,
+        }
+    }
+
+    async fn send_full(&mut self) -> bool {
+        let Some(full) = self.state.publisher.full().await else {
+            return true;
         };
-        self.sent = Some(p.version);
+        let nonce = nonce();
+        let message = Snapshot {
+            version: full.version,
+            content_hash: full.content_hash.clone(),
+            nonce: nonce.clone(),
+            format: PayloadFormat::FramedV2.into(),
+            // A reference-count bump: the bytes were built once.
+            payload: full.payload.clone(),
+            base_version: 0,
+            base_hash: String::new(),
+        };
+        self.full_sent = Some((full.version, nonce));
+        self.sent = Some((full.version, full.content_hash.clone()));
+        self.send(message).await
+    }
+
+    async fn send(&mut self, snapshot: Snapshot) -> bool {
+        let message = ControlPlaneMessage {
+            kind: Some(control_plane_message::Kind::Snapshot(snapshot)),
+        };
+        self.in_flight += 1;
         self.tx.send(Ok(message)).await.is_ok()
     }
+}
+
+fn nonce() -> String {
+    format!("{:016x}", rand::random::<u64>())
 }

@@ -42,10 +42,7 @@ impl SpendService {
     fn max_budget(&self) -> f64 {
         self.state
             .current()
-            .and_then(|p| {
-                tollgate_shared::snapshot::Snapshot::decode(&p.payload, &p.content_hash).ok()
-            })
-            .and_then(|s| s.litellm_settings.max_budget)
+            .and_then(|p| p.max_budget)
             .unwrap_or(0.0)
     }
 }

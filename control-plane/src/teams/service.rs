@@ -6,7 +6,7 @@ use crate::db::{KeyFilter, TeamMemberRow, TeamMembers, TeamRow, Teams, Users};
 use crate::entity_fields::new_id;
 use crate::keys::{KeyService, key_to_proto};
 use crate::manage_error::{ManageError, is_unique_violation};
-use crate::publisher::Publisher;
+use crate::publisher::{Changed, Publisher};
 use chrono::Utc;
 use sea_orm::{IntoActiveModel, Set};
 use std::collections::HashMap;
@@ -107,7 +107,10 @@ impl TeamService {
     }
 
     async fn respond(&self, row: &TeamRow) -> Result<TeamResponse, ManageError> {
-        let snapshot_version = self.publisher.publish_current().await?;
+        let snapshot_version = self
+            .publisher
+            .publish_changes(&Changed::teams([row.team_id.clone()]))
+            .await?;
         Ok(TeamResponse {
             team: Some(self.view(row).await?),
             keys: Vec::new(),
@@ -255,7 +258,9 @@ impl TeamService {
             self.members.remove_team(id).await?;
             self.teams.delete(id).await?;
         }
-        let snapshot_version = self.publisher.publish_current().await?;
+        let changed = Changed::teams(request.team_ids.iter().cloned())
+            .with_keys(deleted_keys.iter().cloned());
+        let snapshot_version = self.publisher.publish_changes(&changed).await?;
         Ok(DeleteTeamsResponse {
             deleted_team_ids: request.team_ids,
             deleted_keys,

@@ -5,7 +5,7 @@ use crate::db::{KeyFilter, TeamMembers, Teams, UserRow, Users};
 use crate::entity_fields::new_id;
 use crate::keys::{KeyService, key_to_proto};
 use crate::manage_error::{ManageError, is_unique_violation};
-use crate::publisher::Publisher;
+use crate::publisher::{Changed, Publisher};
 use chrono::Utc;
 use sea_orm::{IntoActiveModel, Set};
 use std::sync::Arc;
@@ -122,7 +122,8 @@ impl UserService {
                 }
             }
         } else {
-            (None, String::new(), self.publisher.publish_current().await?)
+            let changed = Changed::users([user_id.clone()]);
+            (None, String::new(), self.publisher.publish_changes(&changed).await?)
         };
         Ok(UserResponse {
             user: Some(self.view(&stored).await?),
@@ -140,7 +141,10 @@ impl UserService {
         apply_spec(&request.spec.unwrap_or_default(), &mut row, now)?;
         row.updated_at = Set(now);
         let stored = self.users.update(row).await?;
-        let snapshot_version = self.publisher.publish_current().await?;
+        let snapshot_version = self
+            .publisher
+            .publish_changes(&Changed::users([stored.user_id.clone()]))
+            .await?;
         Ok(UserResponse {
             user: Some(self.view(&stored).await?),
             key: None,
@@ -171,7 +175,9 @@ impl UserService {
             self.members.remove_user(id).await?;
             self.users.delete(id).await?;
         }
-        let snapshot_version = self.publisher.publish_current().await?;
+        let changed = Changed::users(request.user_ids.iter().cloned())
+            .with_keys(deleted_keys.iter().cloned());
+        let snapshot_version = self.publisher.publish_changes(&changed).await?;
         Ok(DeleteUsersResponse {
             deleted_user_ids: request.user_ids,
             deleted_keys,

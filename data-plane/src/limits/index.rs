@@ -22,33 +22,28 @@ pub struct LimitIndex {
     pub budget_status: http::StatusCode,
 }
 
+fn limited(l: &Limits) -> bool {
+    l.rpm_limit.is_some()
+        || l.tpm_limit.is_some()
+        || l.max_parallel_requests.is_some()
+        || l.max_budget_picos.is_some()
+}
+
+fn by_id<'a>(
+    entities: impl Iterator<Item = (&'a String, &'a Limits)>,
+) -> HashMap<String, Arc<Limits>> {
+    entities
+        .filter(|(_, l)| limited(l))
+        .map(|(id, l)| (id.clone(), Arc::new(l.clone())))
+        .collect()
+}
+
 impl LimitIndex {
     pub fn build(snapshot: &Snapshot) -> Self {
-        let limited = |l: &Limits| {
-            l.rpm_limit.is_some()
-                || l.tpm_limit.is_some()
-                || l.max_parallel_requests.is_some()
-                || l.max_budget_picos.is_some()
-        };
         Self {
-            teams: snapshot
-                .teams
-                .iter()
-                .filter(|t| limited(&t.limits))
-                .map(|t| (t.team_id.clone(), Arc::new(t.limits.clone())))
-                .collect(),
-            users: snapshot
-                .users
-                .iter()
-                .filter(|u| limited(&u.limits))
-                .map(|u| (u.user_id.clone(), Arc::new(u.limits.clone())))
-                .collect(),
-            customers: snapshot
-                .customers
-                .iter()
-                .filter(|c| limited(&c.limits))
-                .map(|c| (c.user_id.clone(), Arc::new(c.limits.clone())))
-                .collect(),
+            teams: by_id(snapshot.teams.iter().map(|t| (&t.team_id, &t.limits))),
+            users: by_id(snapshot.users.iter().map(|u| (&u.user_id, &u.limits))),
+            customers: by_id(snapshot.customers.iter().map(|c| (&c.user_id, &c.limits))),
             global_budget: snapshot.litellm_settings.max_budget.and_then(from_usd),
             global_budget_window_ms: snapshot
                 .litellm_settings
@@ -68,6 +63,24 @@ impl LimitIndex {
                 .and_then(|code| http::StatusCode::from_u16(code).ok())
                 .filter(http::StatusCode::is_client_error)
                 .unwrap_or(http::StatusCode::TOO_MANY_REQUESTS),
+        }
+    }
+
+    /// The same proxy-wide settings over another directory (after a
+    /// delta).
+    pub fn with_entities<'a>(
+        &self,
+        teams: impl Iterator<Item = (&'a String, &'a Limits)>,
+        users: impl Iterator<Item = (&'a String, &'a Limits)>,
+        customers: impl Iterator<Item = (&'a String, &'a Limits)>,
+    ) -> Self {
+        Self {
+            teams: by_id(teams),
+            users: by_id(users),
+            customers: by_id(customers),
+            global_budget: self.global_budget,
+            global_budget_window_ms: self.global_budget_window_ms,
+            budget_status: self.budget_status,
         }
     }
 }

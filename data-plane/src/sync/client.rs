@@ -1,10 +1,9 @@
 //! The config stream: hello, then apply each snapshot and answer ACK or
 //! NACK, heartbeat with the served hash, reconnect with jittered backoff.
 
-use super::apply::apply_snapshot;
+use super::apply::{DeltaMessage, apply_delta, apply_snapshot};
 use super::backoff::Backoff;
 use super::connect::{ConnectError, Endpoint};
-use super::disk;
 use crate::live::{LiveState, SnapshotSource};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,6 +29,11 @@ pub struct SyncOptions {
 }
 
 pub async fn run(live: Arc<LiveState>, opts: SyncOptions, cancel: CancellationToken) {
+    tokio::spawn(super::disk::run_saver(
+        Arc::clone(&live),
+        opts.state_dir.clone(),
+        cancel.clone(),
+    ));
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         let result = session(&live, &opts, &cancel, &mut backoff).await;
@@ -119,7 +123,10 @@ async fn session(
     }
 }
 
-/// Applies one snapshot and says how it went.
+/// Applies one snapshot or delta and says how it went. A full snapshot is
+/// saved for restarts before its ACK (it is rare and may change
+/// deployments); a delta's ACK goes out once it is in force, and the saver
+/// (`disk::run_saver`) writes it a moment later, off this path.
 async fn receive(
     live: &Arc<LiveState>,
     opts: &SyncOptions,
@@ -131,69 +138,88 @@ async fn receive(
         nonce,
         format,
         payload,
+        base_version,
+        base_hash,
     } = snapshot;
+    let full = base_hash.is_empty();
     let applied = {
         let live = Arc::clone(live);
-        let payload = payload.clone();
         let hash = content_hash.clone();
+        let payload = payload.clone();
         // Decoding a large snapshot is CPU work: keep it off the workers
         // that serve requests.
         tokio::task::spawn_blocking(move || {
-            apply_snapshot(
-                &live,
-                version,
-                &hash,
-                format,
-                &payload,
-                SnapshotSource::ControlPlane,
-            )
+            if base_hash.is_empty() {
+                apply_snapshot(
+                    &live,
+                    version,
+                    &hash,
+                    format,
+                    &payload,
+                    SnapshotSource::ControlPlane,
+                )
+                .map(|_| ())
+            } else {
+                apply_delta(
+                    &live,
+                    DeltaMessage {
+                        version,
+                        content_hash: &hash,
+                        format,
+                        payload: &payload,
+                        base_version,
+                        base_hash: &base_hash,
+                    },
+                )
+            }
         })
         .await
     };
-    match applied {
-        Ok(Ok(changed)) => {
-            if changed {
-                let dir = opts.state_dir.clone();
-                let hash = content_hash.clone();
-                let saved = tokio::task::spawn_blocking(move || {
-                    disk::persist(&dir, version, &hash, &payload)
-                })
-                .await;
-                match saved {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => error!("cannot save the snapshot for restarts: {e}"),
-                    Err(e) => error!("cannot save the snapshot for restarts: {e}"),
-                }
+    let error = match applied {
+        Ok(Ok(())) => {
+            if full {
+                save(live, opts, version, &content_hash, payload).await;
             }
-            data_plane_message::Kind::Ack(Ack {
+            return data_plane_message::Kind::Ack(Ack {
                 version,
                 content_hash,
                 nonce,
-            })
+            });
         }
-        Ok(Err(e)) => {
-            error!(
-                version,
-                "rejected snapshot, still serving the previous one: {e}"
-            );
-            let (serving_version, serving_hash) = serving(live);
-            data_plane_message::Kind::Nack(Nack {
-                version,
-                nonce,
-                error: e.to_string(),
-                serving_version,
-                serving_hash,
-            })
-        }
-        Err(e) => {
-            let (serving_version, serving_hash) = serving(live);
-            data_plane_message::Kind::Nack(Nack {
-                version,
-                nonce,
-                error: format!("snapshot apply panicked: {e}"),
-                serving_version,
-                serving_hash,
-            })
-        }
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => format!("snapshot apply panicked: {e}"),
+    };
+    error!(
+        version,
+        "rejected snapshot, still serving the previous one: {error}"
+    );
+    let (serving_version, serving_hash) = serving(live);
+    data_plane_message::Kind::Nack(Nack {
+        version,
+        nonce,
+        error,
+        serving_version,
+        serving_hash,
+    })
+}
+
+async fn save(
+    live: &Arc<LiveState>,
+    opts: &SyncOptions,
+    version: u64,
+    content_hash: &str,
+    payload: bytes::Bytes,
+) {
+    if live.saved_hash().as_deref() == Some(content_hash) {
+        return;
+    }
+    let dir = opts.state_dir.clone();
+    let hash = content_hash.to_string();
+    let saved = tokio::task::spawn_blocking(move || super::disk::persist(&dir, version, &hash, &payload))
+        .await;
+    match saved {
+        Ok(Ok(())) => live.mark_saved(content_hash),
+        Ok(Err(e)) => error!("cannot save the snapshot for restarts: {e}"),
+        Err(e) => error!("cannot save the snapshot for restarts: {e}"),
     }
 }

@@ -3,6 +3,7 @@
 //! into a typed AdminService call, forwarding the caller's key, and the
 //! answer back into LiteLLM's JSON shape.
 
+mod applied;
 mod convert;
 mod customers;
 mod keys;
@@ -12,12 +13,18 @@ mod spend;
 mod teams;
 mod users;
 
-pub use keys::routes as key_routes;
 pub use spend::routes as spend_routes;
 
-/// `/team/*`, `/user/*`, `/customer/*` (and `/end_user/*`).
+/// `/key/*`, answering writes with `x-tollgate-applied`.
+pub fn key_routes() -> axum::Router<super::AppState> {
+    keys::routes().layer(axum::middleware::from_fn(applied::layer))
+}
+
+/// `/team/*`, `/user/*`, `/customer/*` (and `/end_user/*`), answering writes
+/// with `x-tollgate-applied`.
 pub fn org_routes() -> axum::Router<super::AppState> {
     teams::routes()
         .merge(users::routes())
         .merge(customers::routes())
+        .layer(axum::middleware::from_fn(applied::layer))
 }

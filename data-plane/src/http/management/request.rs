@@ -84,10 +84,9 @@ pub async fn call<C: Clone, T, R>(
 ) -> Result<R> {
     let request = forwarded(headers, message)?;
     let mut client = client.clone();
-    Ok(method(&mut client, request)
-        .await
-        .map_err(from_status)?
-        .into_inner())
+    let response = method(&mut client, request).await.map_err(from_status)?;
+    super::applied::record(response.metadata());
+    Ok(response.into_inner())
 }
 
 /// Forwards the caller's key to the control plane, which authorizes it.

@@ -5,9 +5,21 @@
 //! hash changed. A broken file is logged and recorded; the last good snapshot
 //! stays live. Snapshots are serialized here, once per version; every stream
 //! sends the same `Bytes`.
+//!
+//! A management write re-reads only the rows it changed (`directory.rs`)
+//! and publishes a delta over the version before it; the full payload is
+//! built on demand, for a data plane that connects or cannot apply the
+//! deltas it missed (`history.rs` keeps the recent ones).
+
+mod directory;
+mod history;
+
+pub use directory::Changed;
 
 use crate::db::{ConfigVersions, Customers, Teams, Users, VirtualKeys};
 use bytes::Bytes;
+use directory::DirectorySource;
+use history::History;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -17,17 +29,39 @@ use tokio_util::sync::CancellationToken;
 use tollgate_shared::config::{self, ProcessEnv};
 use tollgate_shared::keys::KeyHash;
 use tollgate_shared::secret::SecretString;
-use tollgate_shared::snapshot::{Snapshot, VirtualKey};
+use tollgate_shared::snapshot::{EntryKind, EntryStore, Snapshot};
 use tracing::{Instrument, error, info, info_span, warn};
 
-/// A snapshot as every stream sends it.
+/// A published version: what it is, and how to reach it from the version
+/// before (its full payload comes from `Publisher::full`).
 #[derive(Debug)]
 pub struct Published {
     pub version: u64,
     pub content_hash: String,
-    pub payload: Bytes,
     pub master_key_hash: Option<KeyHash>,
+    /// `litellm_settings.max_budget` (the spend report shows it).
+    pub max_budget: Option<f64>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// `None` for a config change or the first build: only a full snapshot
+    /// reaches this version.
+    pub delta: Option<Delta>,
+}
+
+/// The directory change from `base_version` to a published version, in its
+/// wire form (serialized once; every stream sends the same bytes).
+#[derive(Debug)]
+pub struct Delta {
+    pub base_version: u64,
+    pub base_hash: String,
+    pub payload: Bytes,
+}
+
+/// A full snapshot payload of one version.
+#[derive(Debug)]
+pub struct FullPayload {
+    pub version: u64,
+    pub content_hash: String,
+    pub payload: Bytes,
 }
 
 /// What the operator sees about the config file.
@@ -54,20 +88,15 @@ pub struct Publisher {
     /// Used when the config sets no master key (generated at start).
     fallback_master_key: Option<SecretString>,
     versions: ConfigVersions,
-    keys: VirtualKeys,
-    teams: Teams,
-    users: Users,
-    customers: Customers,
+    directory: DirectorySource,
     tx: watch::Sender<Option<Arc<Published>>>,
     status: Arc<Mutex<ConfigStatus>>,
     /// Builds run one at a time: each reads the file and the database when
     /// it starts, so a build that started later never loses to an earlier
-    /// one that finishes later.
-    build_lock: tokio::sync::Mutex<()>,
-    /// Live keys as the snapshot carries them, by token, kept between builds:
-    /// a key change re-reads its own row, not all 100,000 (`publish_keys`).
-    /// Only touched under `build_lock`.
-    key_cache: Mutex<Option<BTreeMap<String, VirtualKey>>>,
+    /// one that finishes later. The state is what was last published.
+    state: tokio::sync::Mutex<State>,
+    /// Recent deltas, for streams a few versions behind.
+    history: Mutex<History>,
     /// The last price file read: its source, its version (a file's
     /// modification time; `None` for a URL) and its prices.
     prices: Mutex<Option<CachedPrices>>,
@@ -80,10 +109,16 @@ type CachedPrices = (
     Arc<crate::prices::PriceMap>,
 );
 
-/// Which keys a build must read from the database.
-enum KeyReload<'a> {
-    All,
-    Only(&'a [String]),
+/// The published snapshot as entries, kept between builds: a key change
+/// re-reads its own row and becomes one entry, not 100,000.
+#[derive(Default)]
+struct State {
+    store: Option<EntryStore>,
+    /// Each live key's team and user, by token: which keys go with a
+    /// deleted team or user.
+    key_owners: BTreeMap<String, (Option<String>, Option<String>)>,
+    /// The full payload of the published version, built on first demand.
+    full: Option<Arc<FullPayload>>,
 }
 
 impl Publisher {
@@ -102,14 +137,16 @@ impl Publisher {
             config_path,
             fallback_master_key,
             versions,
-            keys: VirtualKeys::new(db.clone()),
-            teams: Teams::new(db.clone()),
-            users: Users::new(db.clone()),
-            customers: Customers::new(db),
+            directory: DirectorySource {
+                keys: VirtualKeys::new(db.clone()),
+                teams: Teams::new(db.clone()),
+                users: Users::new(db.clone()),
+                customers: Customers::new(db),
+            },
             tx,
             status: Arc::new(Mutex::new(status)),
-            build_lock: tokio::sync::Mutex::new(()),
-            key_cache: Mutex::new(None),
+            state: tokio::sync::Mutex::new(State::default()),
+            history: Mutex::new(History::default()),
             prices: Mutex::new(None),
         }
     }
@@ -125,21 +162,10 @@ impl Publisher {
     /// Loads the file, the keys, teams, users and customers and publishes them if the content
     /// changed; returns the version now published.
     pub async fn publish_current(&self) -> Result<u64, PublishError> {
-        self.publish(KeyReload::All).await
-    }
-
-    /// Publishes after a change to these keys only (created, updated,
-    /// blocked, deleted): their rows are re-read, the rest come from the
-    /// cache.
-    pub async fn publish_keys(&self, tokens: &[String]) -> Result<u64, PublishError> {
-        self.publish(KeyReload::Only(tokens)).await
-    }
-
-    async fn publish(&self, keys: KeyReload<'_>) -> Result<u64, PublishError> {
         let span = info_span!("snapshot_build", path = %self.config_path.display());
         async {
-            let _one_at_a_time = self.build_lock.lock().await;
-            match self.build(keys).await {
+            let mut state = self.state.lock().await;
+            match self.build(&mut state).await {
                 Ok(version) => Ok(version),
                 Err(e) => {
                     let mut status = self.lock_status();
@@ -152,7 +178,110 @@ impl Publisher {
         .await
     }
 
-    async fn build(&self, reload: KeyReload<'_>) -> Result<u64, PublishError> {
+    /// Publishes after a change to these keys only (created, updated,
+    /// blocked, deleted).
+    pub async fn publish_keys(&self, tokens: &[String]) -> Result<u64, PublishError> {
+        self.publish_changes(&Changed::keys(tokens.iter().cloned()))
+            .await
+    }
+
+    /// Publishes a management write: the rows it names are re-read and
+    /// become a delta over the published version. Nothing changed, nothing
+    /// is published (the current version is returned).
+    pub async fn publish_changes(&self, changed: &Changed) -> Result<u64, PublishError> {
+        let mut state = self.state.lock().await;
+        let Some(store) = state.store.as_ref() else {
+            drop(state);
+            return self.publish_current().await;
+        };
+        let (change, keys) = self
+            .directory
+            .change(changed, store, &state.key_owners)
+            .await?;
+        let Some(current) = self.tx.borrow().clone() else {
+            drop(state);
+            return self.publish_current().await;
+        };
+        if change.is_empty() {
+            return Ok(current.version);
+        }
+        let content_hash = store.hash_after(&change);
+        let version = self.versions.version_for(&content_hash).await?;
+        let payload = Bytes::from(change.encode());
+        let state = &mut *state;
+        if let Some(store) = state.store.as_mut() {
+            store.apply(&change);
+        }
+        for (kind, token) in &change.removals {
+            if *kind == EntryKind::Key {
+                state.key_owners.remove(token);
+            }
+        }
+        for key in keys {
+            state
+                .key_owners
+                .insert(key.token.to_hex(), (key.team_id, key.user_id));
+        }
+        state.full = None;
+        self.publish(Published {
+            version,
+            content_hash,
+            master_key_hash: current.master_key_hash,
+            max_budget: current.max_budget,
+            created_at: chrono::Utc::now(),
+            delta: Some(Delta {
+                base_version: current.version,
+                base_hash: current.content_hash.clone(),
+                payload,
+            }),
+        });
+        Ok(version)
+    }
+
+    /// The full payload of the version published now (built once per
+    /// version, on demand: only a connecting or resyncing data plane needs
+    /// it).
+    pub async fn full(&self) -> Option<Arc<FullPayload>> {
+        let mut state = self.state.lock().await;
+        let current = self.tx.borrow().clone()?;
+        if let Some(full) = state.full.as_ref().filter(|f| f.version == current.version) {
+            return Some(Arc::clone(full));
+        }
+        let store = state.store.as_ref()?;
+        let full = Arc::new(FullPayload {
+            version: current.version,
+            content_hash: current.content_hash.clone(),
+            payload: Bytes::from(store.full_payload()),
+        });
+        state.full = Some(Arc::clone(&full));
+        Some(full)
+    }
+
+    /// The deltas from what a data plane serves to `target`, when the
+    /// history still has them all.
+    pub fn deltas(&self, version: u64, hash: &str, target: u64) -> Option<Vec<Arc<Published>>> {
+        self.history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .chain(version, hash, target)
+    }
+
+    fn publish(&self, published: Published) {
+        info!(
+            version = published.version,
+            hash = %published.content_hash,
+            delta = published.delta.is_some(),
+            "publishing snapshot"
+        );
+        let published = Arc::new(published);
+        self.history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(&published);
+        self.tx.send_replace(Some(published));
+    }
+
+    async fn build(&self, state: &mut State) -> Result<u64, PublishError> {
         let path = self.config_path.clone();
         // File I/O and parsing off the async workers.
         let loaded = tokio::task::spawn_blocking(move || config::load_file(&path, &ProcessEnv))
@@ -174,36 +303,15 @@ impl Publisher {
         };
         let price_warnings = crate::prices::apply(&mut snapshot, price_map.as_deref());
         loaded.warnings.extend(price_warnings);
-        snapshot.keys = self.live_keys(reload).await?;
-        snapshot.teams = self
-            .teams
-            .all()
-            .await?
-            .iter()
-            .map(crate::teams::team_to_snapshot)
-            .collect();
-        snapshot.users = self
-            .users
-            .all()
-            .await?
-            .iter()
-            .map(crate::users::user_to_snapshot)
-            .collect();
-        snapshot.customers = self
-            .customers
-            .all()
-            .await?
-            .iter()
-            .map(crate::customers::customer_to_snapshot)
-            .collect();
-        let encoded = snapshot.encode()?;
+        self.directory.fill(&mut snapshot).await?;
+        let store = snapshot.entry_store()?;
+        let content_hash = store.content_hash();
         {
             let mut status = self.lock_status();
             status.last_error = None;
             status.last_loaded_at = Some(chrono::Utc::now());
             let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
-            // Every key change rebuilds: say each warning when it appears,
-            // not on every rebuild.
+            // Say each warning when it appears, not on every rebuild.
             if warnings != status.warnings {
                 for w in &loaded.warnings {
                     warn!(field = %w.path, "config: {}", w.message);
@@ -215,25 +323,32 @@ impl Publisher {
             .tx
             .borrow()
             .as_ref()
-            .filter(|p| p.content_hash == encoded.content_hash)
+            .filter(|p| p.content_hash == content_hash)
             .map(|p| p.version);
         if let Some(version) = unchanged {
             return Ok(version);
         }
-        let version = self.versions.version_for(&encoded.content_hash).await?;
+        let version = self.versions.version_for(&content_hash).await?;
         info!(
-            version,
-            hash = %encoded.content_hash,
             deployments = snapshot.deployments.len(),
-            "publishing snapshot"
+            keys = snapshot.keys.len(),
+            "snapshot built"
         );
-        self.tx.send_replace(Some(Arc::new(Published {
+        state.key_owners = snapshot
+            .keys
+            .iter()
+            .map(|k| (k.token.to_hex(), (k.team_id.clone(), k.user_id.clone())))
+            .collect();
+        state.store = Some(store);
+        state.full = None;
+        self.publish(Published {
             version,
-            content_hash: encoded.content_hash,
-            payload: Bytes::from(encoded.payload),
+            content_hash,
             master_key_hash: snapshot.master_key_hash,
+            max_budget: snapshot.litellm_settings.max_budget,
             created_at: chrono::Utc::now(),
-        })));
+            delta: None,
+        });
         Ok(version)
     }
 
@@ -261,41 +376,6 @@ impl Publisher {
         *self.prices.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((source.to_string(), version, Arc::clone(&map)));
         Ok(map)
-    }
-
-    async fn live_keys(&self, reload: KeyReload<'_>) -> Result<Vec<VirtualKey>, PublishError> {
-        let cached = self
-            .key_cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        let cache = match (reload, cached) {
-            (KeyReload::Only(tokens), Some(mut cache)) => {
-                for token in tokens {
-                    let row = self.keys.find(token).await?;
-                    match row
-                        .filter(|r| r.deleted_at.is_none())
-                        .as_ref()
-                        .and_then(crate::keys::key_to_snapshot)
-                    {
-                        Some(key) => cache.insert(token.clone(), key),
-                        None => cache.remove(token),
-                    };
-                }
-                cache
-            }
-            _ => self
-                .keys
-                .active()
-                .await?
-                .iter()
-                .filter_map(crate::keys::key_to_snapshot)
-                .map(|k| (k.token.to_hex(), k))
-                .collect(),
-        };
-        let keys = cache.values().cloned().collect();
-        *self.key_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(cache);
-        Ok(keys)
     }
 
     fn lock_status(&self) -> std::sync::MutexGuard<'_, ConfigStatus> {
