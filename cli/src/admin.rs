@@ -91,7 +91,28 @@ impl Connection {
         method: impl AsyncFnOnce(&mut C, tonic::Request<T>) -> Result<tonic::Response<R>, tonic::Status>,
     ) -> anyhow::Result<R> {
         let request = self.request(message)?;
-        Ok(method(client, request).await.map_err(explain)?.into_inner())
+        let response = method(client, request).await.map_err(explain)?;
+        warn_if_partly_applied(response.metadata());
+        Ok(response.into_inner())
+    }
+}
+
+/// A write answered before every connected data plane applied it (one is
+/// frozen or partitioned): say so on stderr, where scripts' logs keep it,
+/// without changing the output a script parses.
+fn warn_if_partly_applied(metadata: &tonic::metadata::MetadataMap) {
+    let Some(applied) = metadata
+        .get("x-tollgate-applied")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    if let Some((done, of)) = applied.split_once('/')
+        && done != of
+    {
+        eprintln!(
+            "warning: applied on {done} of {of} connected data planes; `tollgate status` names the ones that lag (they serve their last snapshot until they catch up)"
+        );
     }
 }
 

@@ -70,5 +70,7 @@ fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
         .ok()
         .filter(|n| n.is_finite() && *n >= 0.0 && *n * scale <= 3600.0)
         .map(|n| std::time::Duration::from_secs_f64(n * scale))
-        .ok_or_else(|| format!("`{text}` is not a wait: use seconds (`3`, `3s`) or `500ms`, at most an hour"))
+        .ok_or_else(|| {
+            format!("`{text}` is not a wait: use seconds (`3`, `3s`) or `500ms`, at most an hour")
+        })
 }

@@ -10,6 +10,9 @@ pub struct StatusView {
     pub snapshot: Option<SnapshotView>,
     pub config: ConfigStatus,
     pub data_planes: Vec<DataPlaneView>,
+    /// Connected data planes that do not serve the published snapshot: a
+    /// write answered with `x-tollgate-applied: n/m`, n < m, names them here.
+    pub laggards: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,8 +56,14 @@ pub fn collect(
             last_nack_error: row.last_nack_error,
             software_version: row.software_version,
         })
+        .collect::<Vec<DataPlaneView>>();
+    let laggards = data_planes
+        .iter()
+        .filter(|d| d.connected && !d.in_sync)
+        .map(|d| d.node_id.clone())
         .collect();
     StatusView {
+        laggards,
         snapshot: published.map(|p| SnapshotView {
             version: p.version,
             content_hash: p.content_hash.clone(),

@@ -358,19 +358,22 @@ async fn deltas_change_keys_in_place_and_a_wrong_base_or_hash_is_nacked() {
         let (id, entry) = stored(&k);
         change.upserts.push((id, entry.expect("encodes")));
     }
-    let delta = |version: u64, hash: String, base_hash: String, change: &DirectoryChange| Snapshot {
-        version,
-        content_hash: hash,
-        nonce: format!("n{version}"),
-        format: PayloadFormat::FramedV2.into(),
-        payload: change.encode().into(),
-        base_version: version - 1,
-        base_hash,
-    };
+    let delta =
+        |version: u64, hash: String, base_hash: String, change: &DirectoryChange| Snapshot {
+            version,
+            content_hash: hash,
+            nonce: format!("n{version}"),
+            format: PayloadFormat::FramedV2.into(),
+            payload: change.encode().into(),
+            base_version: version - 1,
+            base_hash,
+        };
     let next_hash = store.hash_after(&change);
     h.send(delta(2, next_hash.clone(), base.clone(), &change));
     match h.next().await {
-        data_plane_message::Kind::Ack(ack) => assert_eq!((ack.version, ack.content_hash), (2, next_hash.clone())),
+        data_plane_message::Kind::Ack(ack) => {
+            assert_eq!((ack.version, ack.content_hash), (2, next_hash.clone()))
+        }
         other => panic!("expected Ack, got {other:?}"),
     }
     // In force when acknowledged: no waiting.
@@ -380,9 +383,10 @@ async fn deltas_change_keys_in_place_and_a_wrong_base_or_hash_is_nacked() {
 
     // A delta over a base this data plane does not serve.
     let mut removal = DirectoryChange::default();
-    removal
-        .removals
-        .push((EntryKind::Key, tollgate_shared::keys::KeyHash::of("sk-two").to_hex()));
+    removal.removals.push((
+        EntryKind::Key,
+        tollgate_shared::keys::KeyHash::of("sk-two").to_hex(),
+    ));
     h.send(delta(3, store.hash_after(&removal), base, &removal));
     match h.next().await {
         data_plane_message::Kind::Nack(nack) => {

@@ -8,9 +8,9 @@
 use crate::config::{LitellmParams, LitellmSettings, LoadedConfig, ModelInfo, RouterSettings};
 use crate::keys::{KeyHash, sha256_hex};
 use crate::provider::ProviderKind;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 
 mod digest;
@@ -328,9 +328,7 @@ impl DirectoryEntry for Customer {
 }
 
 /// One entry encoded for the store and the wire.
-pub fn stored<T: DirectoryEntry>(
-    entry: &T,
-) -> (EntryId, Result<StoredEntry, serde_json::Error>) {
+pub fn stored<T: DirectoryEntry>(entry: &T) -> (EntryId, Result<StoredEntry, serde_json::Error>) {
     (
         (T::KIND, entry.entry_id()),
         serde_json::to_vec(entry).map(|bytes| StoredEntry::new(T::KIND, Bytes::from(bytes))),
@@ -363,7 +361,10 @@ pub struct TypedEntries {
 impl TypedEntries {
     /// Parses one entry's bytes; returns its id.
     fn push(&mut self, kind: EntryKind, bytes: &[u8]) -> Result<String, SnapshotError> {
-        fn parse<T: DirectoryEntry>(bytes: &[u8], into: &mut Vec<T>) -> Result<String, SnapshotError> {
+        fn parse<T: DirectoryEntry>(
+            bytes: &[u8],
+            into: &mut Vec<T>,
+        ) -> Result<String, SnapshotError> {
             let entry: T = serde_json::from_slice(bytes)?;
             let id = entry.entry_id();
             into.push(entry);
@@ -432,9 +433,10 @@ pub fn decode_delta(payload: &[u8]) -> Result<(DirectoryChange, TypedEntries), S
             Frame::Config(_) => return Err(SnapshotError::Malformed("a config frame in a delta")),
             Frame::Upsert(kind, bytes) => {
                 let id = typed.push(kind, bytes)?;
-                change
-                    .upserts
-                    .push(((kind, id), StoredEntry::new(kind, Bytes::copy_from_slice(bytes))));
+                change.upserts.push((
+                    (kind, id),
+                    StoredEntry::new(kind, Bytes::copy_from_slice(bytes)),
+                ));
             }
             Frame::Remove(kind, id) => change.removals.push((kind, id.to_string())),
         }
@@ -590,7 +592,9 @@ general_settings:
             let (id, entry) = stored(k);
             change.upserts.push((id, entry.expect("encodes")));
         }
-        change.removals.push((EntryKind::Key, key(1).token.to_hex()));
+        change
+            .removals
+            .push((EntryKind::Key, key(1).token.to_hex()));
         let (decoded, typed) = decode_delta(&change.encode()).expect("decodes");
         assert_eq!(typed.keys, vec![blocked, key(3)]);
         let expected = after.encode().expect("encodes").content_hash;

@@ -346,9 +346,8 @@ impl AdminApi for AdminService {
         let reference = r.key.map(|k| k.key).unwrap_or_default();
         let key = self.key(&reference).await?;
         self.may_manage_key(&who, &key).await?;
-        self.applied(
-            self.state.keys.set_blocked(&reference, r.blocked).await?,
-        ).await
+        self.applied(self.state.keys.set_blocked(&reference, r.blocked).await?)
+            .await
     }
 
     async fn regenerate_key(&self, request: Request<RegenerateKeyRequest>) -> Answer<KeyResponse> {
@@ -365,16 +364,14 @@ impl AdminApi for AdminService {
 
     async fn create_team(&self, request: Request<CreateTeamRequest>) -> Answer<TeamResponse> {
         self.who(&request).await?.require_admin("create teams")?;
-        self.applied(
-            self.state.teams.create(request.into_inner()).await?,
-        ).await
+        self.applied(self.state.teams.create(request.into_inner()).await?)
+            .await
     }
 
     async fn update_team(&self, request: Request<UpdateTeamRequest>) -> Answer<TeamResponse> {
         self.who(&request).await?.require_admin("change teams")?;
-        self.applied(
-            self.state.teams.update(request.into_inner()).await?,
-        ).await
+        self.applied(self.state.teams.update(request.into_inner()).await?)
+            .await
     }
 
     async fn delete_teams(
@@ -382,9 +379,8 @@ impl AdminApi for AdminService {
         request: Request<DeleteTeamsRequest>,
     ) -> Answer<DeleteTeamsResponse> {
         self.who(&request).await?.require_admin("delete teams")?;
-        self.applied(
-            self.state.teams.delete(request.into_inner()).await?,
-        ).await
+        self.applied(self.state.teams.delete(request.into_inner()).await?)
+            .await
     }
 
     async fn get_team(&self, request: Request<GetTeamRequest>) -> Answer<TeamResponse> {
@@ -419,9 +415,8 @@ impl AdminApi for AdminService {
         let who = self.who(&request).await?;
         self.may_manage_team(&who, &request.get_ref().team_id)
             .await?;
-        self.applied(
-            self.state.teams.add_members(request.into_inner()).await?,
-        ).await
+        self.applied(self.state.teams.add_members(request.into_inner()).await?)
+            .await
     }
 
     async fn remove_team_member(
@@ -431,9 +426,8 @@ impl AdminApi for AdminService {
         let who = self.who(&request).await?;
         self.may_manage_team(&who, &request.get_ref().team_id)
             .await?;
-        self.applied(
-            self.state.teams.remove_member(request.into_inner()).await?,
-        ).await
+        self.applied(self.state.teams.remove_member(request.into_inner()).await?)
+            .await
     }
 
     async fn create_user(&self, request: Request<CreateUserRequest>) -> Answer<UserResponse> {
@@ -454,9 +448,8 @@ impl AdminApi for AdminService {
 
     async fn update_user(&self, request: Request<UpdateUserRequest>) -> Answer<UserResponse> {
         self.who(&request).await?.require_admin("change users")?;
-        self.applied(
-            self.state.users.update(request.into_inner()).await?,
-        ).await
+        self.applied(self.state.users.update(request.into_inner()).await?)
+            .await
     }
 
     async fn delete_users(
@@ -464,9 +457,8 @@ impl AdminApi for AdminService {
         request: Request<DeleteUsersRequest>,
     ) -> Answer<DeleteUsersResponse> {
         self.who(&request).await?.require_admin("delete users")?;
-        self.applied(
-            self.state.users.delete(request.into_inner()).await?,
-        ).await
+        self.applied(self.state.users.delete(request.into_inner()).await?)
+            .await
     }
 
     async fn get_user(&self, request: Request<GetUserRequest>) -> Answer<UserResponse> {
@@ -492,9 +484,8 @@ impl AdminApi for AdminService {
         self.who(&request)
             .await?
             .require_admin("create customers")?;
-        self.applied(
-            self.state.customers.create(request.into_inner()).await?,
-        ).await
+        self.applied(self.state.customers.create(request.into_inner()).await?)
+            .await
     }
 
     async fn update_customer(
@@ -504,9 +495,8 @@ impl AdminApi for AdminService {
         self.who(&request)
             .await?
             .require_admin("change customers")?;
-        self.applied(
-            self.state.customers.update(request.into_inner()).await?,
-        ).await
+        self.applied(self.state.customers.update(request.into_inner()).await?)
+            .await
     }
 
     async fn delete_customers(
@@ -516,9 +506,8 @@ impl AdminApi for AdminService {
         self.who(&request)
             .await?
             .require_admin("delete customers")?;
-        self.applied(
-            self.state.customers.delete(request.into_inner()).await?,
-        ).await
+        self.applied(self.state.customers.delete(request.into_inner()).await?)
+            .await
     }
 
     async fn get_customer(&self, request: Request<GetCustomerRequest>) -> Answer<CustomerResponse> {
@@ -551,6 +540,7 @@ impl AdminApi for AdminService {
                 .customers
                 .set_blocked(request.into_inner())
                 .await?,
-        ).await
+        )
+        .await
     }
 }

@@ -189,8 +189,7 @@ impl Session {
                 }
                 info!(
                     version = nack.version,
-                    "data plane cannot apply a delta ({}); sending the full snapshot",
-                    nack.error
+                    "data plane cannot apply a delta ({}); sending the full snapshot", nack.error
                 );
                 self.send_full().await
             }

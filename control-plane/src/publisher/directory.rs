@@ -120,7 +120,9 @@ impl DirectorySource {
                 Some(row) => out.put(&crate::teams::team_to_snapshot(&row))?,
                 None => {
                     out.remove(EntryKind::Team, id);
-                    tokens.extend(owned_by(key_owners, |(team, _)| team.as_deref() == Some(id)));
+                    tokens.extend(owned_by(key_owners, |(team, _)| {
+                        team.as_deref() == Some(id)
+                    }));
                 }
             }
         }
@@ -129,7 +131,9 @@ impl DirectorySource {
                 Some(row) => out.put(&crate::users::user_to_snapshot(&row))?,
                 None => {
                     out.remove(EntryKind::User, id);
-                    tokens.extend(owned_by(key_owners, |(_, user)| user.as_deref() == Some(id)));
+                    tokens.extend(owned_by(key_owners, |(_, user)| {
+                        user.as_deref() == Some(id)
+                    }));
                 }
             }
         }

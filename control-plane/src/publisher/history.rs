@@ -79,8 +79,9 @@ mod tests {
         h.record(&published(1, None));
         h.record(&published(2, Some(1)));
         h.record(&published(3, Some(2)));
-        let versions =
-            |c: Option<Vec<Arc<Published>>>| c.map(|c| c.iter().map(|p| p.version).collect::<Vec<_>>());
+        let versions = |c: Option<Vec<Arc<Published>>>| {
+            c.map(|c| c.iter().map(|p| p.version).collect::<Vec<_>>())
+        };
         assert_eq!(versions(h.chain(1, "h1", 3)), Some(vec![2, 3]));
         assert_eq!(versions(h.chain(2, "h2", 3)), Some(vec![3]));
         assert_eq!(versions(h.chain(1, "other", 3)), None);

@@ -123,7 +123,11 @@ impl UserService {
             }
         } else {
             let changed = Changed::users([user_id.clone()]);
-            (None, String::new(), self.publisher.publish_changes(&changed).await?)
+            (
+                None,
+                String::new(),
+                self.publisher.publish_changes(&changed).await?,
+            )
         };
         Ok(UserResponse {
             user: Some(self.view(&stored).await?),

@@ -88,9 +88,12 @@ pub struct DeltaMessage<'a> {
 /// Applies a delta: the base must be what is served, and the result must
 /// have the announced hash, checked before anything is swapped.
 pub fn apply_delta(live: &LiveState, delta: DeltaMessage<'_>) -> Result<(), ApplyError> {
-    let _span =
-        tracing::debug_span!("delta_apply", version = delta.version, base = delta.base_version)
-            .entered();
+    let _span = tracing::debug_span!(
+        "delta_apply",
+        version = delta.version,
+        base = delta.base_version
+    )
+    .entered();
     check_format(delta.format)?;
     let serving = live.applied();
     if serving

@@ -215,8 +215,9 @@ async fn save(
     }
     let dir = opts.state_dir.clone();
     let hash = content_hash.to_string();
-    let saved = tokio::task::spawn_blocking(move || super::disk::persist(&dir, version, &hash, &payload))
-        .await;
+    let saved =
+        tokio::task::spawn_blocking(move || super::disk::persist(&dir, version, &hash, &payload))
+            .await;
     match saved {
         Ok(Ok(())) => live.mark_saved(content_hash),
         Ok(Err(e)) => error!("cannot save the snapshot for restarts: {e}"),

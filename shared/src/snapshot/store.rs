@@ -43,7 +43,11 @@ impl DirectoryChange {
             .upserts
             .iter()
             .map(|(_, e)| wire::frame_len(e.bytes.len()))
-            .chain(self.removals.iter().map(|(_, id)| wire::frame_len(id.len())))
+            .chain(
+                self.removals
+                    .iter()
+                    .map(|(_, id)| wire::frame_len(id.len())),
+            )
             .sum();
         let mut w = Writer::with_capacity(size);
         for ((kind, _), entry) in &self.upserts {
@@ -98,7 +102,11 @@ impl EntryStore {
 
     /// Puts an entry; returns whether anything changed.
     pub fn upsert(&mut self, id: EntryId, entry: StoredEntry) -> bool {
-        if self.entries.get(&id).is_some_and(|old| old.digest == entry.digest) {
+        if self
+            .entries
+            .get(&id)
+            .is_some_and(|old| old.digest == entry.digest)
+        {
             return false;
         }
         self.directory.add(&entry.digest);

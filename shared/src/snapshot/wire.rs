@@ -152,7 +152,10 @@ mod tests {
         );
         assert_eq!(
             frames(b"TGS2Z\x00\x00\x00\x00"),
-            Err(WireError::UnknownTag { offset: 4, tag: b'Z' })
+            Err(WireError::UnknownTag {
+                offset: 4,
+                tag: b'Z'
+            })
         );
     }
 
