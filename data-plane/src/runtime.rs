@@ -7,7 +7,7 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tollgate_shared::config::LITELLM_DEPLOYMENT_SETTINGS;
+use tollgate_shared::config::settings;
 use tollgate_shared::keys::KeyHash;
 use tollgate_shared::pricing::{self, DeploymentOverrides, Price, TokenLimits};
 use tollgate_shared::snapshot::{Customer, Snapshot, Team, User, VirtualKey};
@@ -16,20 +16,6 @@ use tollgate_shared::snapshot::{Customer, Snapshot, Team, User, VirtualKey};
 /// a connection that long by default. Overridable per deployment and in
 /// router/litellm settings.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// Request keys that steer LiteLLM/Tollgate itself and must not reach the
-/// provider, where some would be rejected as unknown parameters.
-pub const GATEWAY_ONLY_PARAMS: [&str; 9] = [
-    "metadata",
-    "fallbacks",
-    "context_window_fallbacks",
-    "num_retries",
-    "mock_response",
-    "mock_testing_fallbacks",
-    "disable_fallbacks",
-    "caching",
-    "tags",
-];
 
 pub struct Runtime {
     master_key_hash: Option<KeyHash>,
@@ -84,6 +70,10 @@ pub struct Deployment {
     pub upstream: Upstream,
     pub timeout: Duration,
     pub stream_timeout: Duration,
+    /// `litellm_params.num_retries`: retries after this deployment failed,
+    /// instead of the router's count (LiteLLM's precedence, in
+    /// `router/attempt.rs`).
+    pub num_retries: Option<u32>,
     /// `None`: no price known (cost recorded as 0 and flagged).
     pub price: Option<Price>,
     /// Prompt tokens the model accepts and tokens it may generate, when
@@ -159,10 +149,11 @@ impl Runtime {
                     .unwrap_or(false),
                 timeout,
                 stream_timeout,
+                num_retries: d.params.num_retries,
                 default_params: d
                     .extra_params
                     .iter()
-                    .filter(|(k, _)| !LITELLM_DEPLOYMENT_SETTINGS.contains(&k.as_str()))
+                    .filter(|(k, _)| !settings::is_setting(k))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
                 mode: d.model_info.mode.clone(),

@@ -6,7 +6,7 @@ use crate::providers::embeddings::{EmbeddingCall, EmbeddingInput, EmbeddingOutpu
 use crate::providers::{
     ChatCall, ChatOutput, CompletionCall, HttpClient, ProviderError, StreamEvent,
 };
-use crate::runtime::{Deployment, GATEWAY_ONLY_PARAMS};
+use crate::runtime::Deployment;
 use crate::usage::tokenizer::{self, Encoding as TokenEncoding};
 use futures::StreamExt;
 use http::StatusCode;
@@ -116,8 +116,9 @@ impl Operation for Embedding<'_> {
     }
 }
 
-/// The body a deployment receives: its model name, no gateway-only keys,
-/// its default parameters where the request set none.
+/// The body a deployment receives: its model name, none of LiteLLM's own
+/// settings (the one list, `tollgate_shared::config::settings`), its
+/// default parameters where the request set none.
 fn body_for(
     body: &Map<String, Value>,
     deployment: &Deployment,
@@ -131,9 +132,7 @@ fn body_for(
         _ => deployment.upstream_model.clone(),
     };
     body.insert("model".into(), Value::String(model));
-    for key in GATEWAY_ONLY_PARAMS {
-        body.remove(key);
-    }
+    tollgate_shared::config::settings::strip(&mut body);
     for (key, value) in &deployment.default_params {
         body.entry(key.clone()).or_insert_with(|| value.clone());
     }

@@ -337,12 +337,12 @@ fn validate(config: &LiteLlmConfig, warnings: &mut Vec<ConfigWarning>) -> Result
             });
         }
         for key in entry.litellm_params.extra.keys() {
-            if super::model::LITELLM_DEPLOYMENT_SETTINGS.contains(&key.as_str())
-                && !super::model::IMPLEMENTED_DEPLOYMENT_SETTINGS.contains(&key.as_str())
+            if super::settings::setting(key)
+                .is_some_and(|s| s.support == super::settings::Support::Missing)
             {
                 warnings.push(ConfigWarning {
                     path: at(&format!("litellm_params.{key}")),
-                    message: "a LiteLLM deployment setting Tollgate does not implement: it has no effect and is not sent to the provider".into(),
+                    message: "a LiteLLM setting Tollgate does not implement: it has no effect and is not sent to the provider".into(),
                 });
             }
         }
