@@ -77,11 +77,14 @@ LITELLM_SETTINGS: dict[str, Any] = {
 DELIVERED = {"model", "api_key", "api_base", "api_version", "organization"}
 
 
-def chat_deployment(name: str, model: str, **params: Any) -> dict[str, Any]:
-    return {
-        "model_name": name,
-        "litellm_params": {"model": model, **params, **LITELLM_SETTINGS, "temperature": 0.3},
-    }
+# Provider parameters set on the deployment that must arrive: a body parameter, a header, and
+# (OpenAI's wire format only: translated providers refuse keys they do not know) a body extra.
+PROVIDER_DEFAULTS: dict[str, Any] = {"temperature": 0.3, "extra_headers": {"X-Deployment-Extra": "arrives"}}
+OPENAI_FORMAT_DEFAULTS: dict[str, Any] = {**PROVIDER_DEFAULTS, "extra_body": {"seed": 7}}
+
+
+def chat_deployment(name: str, model: str, defaults: dict[str, Any] = PROVIDER_DEFAULTS, **params: Any) -> dict[str, Any]:
+    return {"model_name": name, "litellm_params": {"model": model, **params, **LITELLM_SETTINGS, **defaults}}
 
 
 def embedding_deployment(name: str, model: str, **params: Any) -> dict[str, Any]:
@@ -97,15 +100,24 @@ def leak_config(c) -> dict[str, Any]:
     m = c.mock
     return {
         "model_list": [
-            chat_deployment("s-openai", "openai/gpt-4o-mini", api_base=m.api_base, api_key=KEY),
-            chat_deployment("s-azure", "azure/my-gpt4o", api_base=m.url, api_key=KEY, api_version="2024-10-21"),
+            chat_deployment("s-openai", "openai/gpt-4o-mini", OPENAI_FORMAT_DEFAULTS, api_base=m.api_base, api_key=KEY),
+            chat_deployment(
+                "s-azure",
+                "azure/my-gpt4o",
+                OPENAI_FORMAT_DEFAULTS,
+                api_base=m.url,
+                api_key=KEY,
+                api_version="2024-10-21",
+            ),
             chat_deployment("s-anthropic", "anthropic/claude-3-5-haiku-latest", api_base=m.url, api_key=KEY),
             chat_deployment("s-gemini", "gemini/gemini-2.0-flash", api_base=m.url, api_key=KEY),
             chat_deployment("s-ollama", "ollama/llama3.2", api_base=m.url),
             with_settings(
-                bedrock_deployment(m, "s-bedrock", "anthropic.claude-3-haiku-20240307-v1:0"), temperature=0.3
+                bedrock_deployment(m, "s-bedrock", "anthropic.claude-3-haiku-20240307-v1:0"), **PROVIDER_DEFAULTS
             ),
-            chat_deployment("s-instruct", "openai/gpt-3.5-turbo-instruct", api_base=m.api_base, api_key=KEY),
+            chat_deployment(
+                "s-instruct", "openai/gpt-3.5-turbo-instruct", OPENAI_FORMAT_DEFAULTS, api_base=m.api_base, api_key=KEY
+            ),
             embedding_deployment("e-openai", "openai/text-embedding-3-small", api_base=m.api_base, api_key=KEY),
             embedding_deployment(
                 "e-azure", "azure/my-embedder", api_base=m.url, api_key=KEY, api_version="2024-10-21"
@@ -173,6 +185,15 @@ CHAT_CASES = [
     ("s-ollama", "/api/chat"),
     ("s-bedrock", "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse"),
 ]
+OPENAI_FORMAT = {"s-openai", "s-azure"}
+
+
+def assert_provider_defaults_arrived(sent: dict[str, Any], *, openai_format: bool) -> None:
+    assert provider_temperature(sent) == 0.3, f"the deployment's temperature did not arrive: {sent['body']}"
+    assert sent["headers"].get("x-deployment-extra") == "arrives", f"extra_headers did not arrive: {sent['headers']}"
+    assert "extra_headers" not in sent["body"] and "extra_body" not in sent["body"], sent["body"]
+    if openai_format:
+        assert sent["body"]["seed"] == 7, f"extra_body's keys did not join the body: {sent['body']}"
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
@@ -188,7 +209,7 @@ def test_chat_sends_no_setting_and_keeps_provider_parameters(dp, mock_provider, 
         assert r.text.rstrip().endswith("data: [DONE]"), r.text[-200:]
     [sent] = [q for q in mock_provider.requests() if q["path"].startswith(path)]
     assert_no_setting_reached(sent)
-    assert provider_temperature(sent) == 0.3, f"the deployment's temperature did not arrive: {sent['body']}"
+    assert_provider_defaults_arrived(sent, openai_format=model in OPENAI_FORMAT)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
@@ -199,7 +220,7 @@ def test_completions_send_no_setting(dp, mock_provider, stream):
     assert r.status_code == 200, r.text
     [sent] = [q for q in mock_provider.requests() if q["path"] == "/v1/completions"]
     assert_no_setting_reached(sent)
-    assert sent["body"]["temperature"] == 0.3
+    assert_provider_defaults_arrived(sent, openai_format=True)
     assert sent["body"]["max_tokens"] == 5
 
 

@@ -28,8 +28,10 @@ impl Operation for Chat<'_> {
     type Output = ChatOutput;
 
     async fn call(&self, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
+        // The deployment's `extra_headers` go out with each of its calls.
+        let client = self.client.with_extra_headers(deployment.extra_headers.as_ref());
         let call = ChatCall {
-            client: self.client,
+            client: &client,
             body: body_for(&self.body, deployment, self.wildcard),
             stream: self.stream,
             include_usage: self.include_usage,
@@ -62,8 +64,10 @@ impl Operation for Completion<'_> {
     type Output = ChatOutput;
 
     async fn call(&self, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
+        // The deployment's `extra_headers` go out with each of its calls.
+        let client = self.client.with_extra_headers(deployment.extra_headers.as_ref());
         let call = CompletionCall {
-            client: self.client,
+            client: &client,
             body: body_for(&self.body, deployment, self.wildcard),
             stream: self.stream,
             timeout: deployment.timeout,
@@ -93,8 +97,10 @@ impl Operation for Embedding<'_> {
     type Output = EmbeddingOutput;
 
     async fn call(&self, deployment: &Deployment) -> Result<EmbeddingOutput, ProviderError> {
+        // The deployment's `extra_headers` go out with each of its calls.
+        let client = self.client.with_extra_headers(deployment.extra_headers.as_ref());
         let call = EmbeddingCall {
-            client: self.client,
+            client: &client,
             body: body_for(&self.body, deployment, self.wildcard),
             inputs: self.inputs.clone(),
             encoding: self.encoding,
