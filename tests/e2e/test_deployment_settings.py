@@ -83,7 +83,10 @@ PROVIDER_DEFAULTS: dict[str, Any] = {"temperature": 0.3, "extra_headers": {"X-De
 OPENAI_FORMAT_DEFAULTS: dict[str, Any] = {**PROVIDER_DEFAULTS, "extra_body": {"seed": 7}}
 
 
-def chat_deployment(name: str, model: str, defaults: dict[str, Any] = PROVIDER_DEFAULTS, **params: Any) -> dict[str, Any]:
+def chat_deployment(
+    name: str, model: str, defaults: dict[str, Any] | None = None, **params: Any
+) -> dict[str, Any]:
+    defaults = PROVIDER_DEFAULTS if defaults is None else defaults
     return {"model_name": name, "litellm_params": {"model": model, **params, **LITELLM_SETTINGS, **defaults}}
 
 
@@ -291,10 +294,8 @@ def timing_config(c) -> dict[str, Any]:
     m = c.mock
 
     def slow(name: str, delay_ms: int, **params: Any) -> dict[str, Any]:
-        return {
-            "model_name": name,
-            "litellm_params": {"model": f"openai/mock-slow-{delay_ms}", "api_base": m.api_base, "api_key": KEY, **params},
-        }
+        params = {"model": f"openai/mock-slow-{delay_ms}", "api_base": m.api_base, "api_key": KEY, **params}
+        return {"model_name": name, "litellm_params": params}
 
     return {
         "model_list": [

@@ -70,12 +70,14 @@ mod tests {
             "extra_headers".to_string(),
             json!({"X-Team": "blue", "x-count": 3}),
         )]);
-        let headers = extra_headers("d1", &params)
-            .expect("valid")
-            .expect("some");
+        let headers = extra_headers("d1", &params).expect("valid").expect("some");
         assert_eq!(headers["x-team"], "blue");
         assert_eq!(headers["x-count"], "3");
-        assert!(extra_headers("d1", &BTreeMap::new()).expect("valid").is_none());
+        assert!(
+            extra_headers("d1", &BTreeMap::new())
+                .expect("valid")
+                .is_none()
+        );
         let bad = BTreeMap::from([("extra_headers".to_string(), json!({"bad name": "x"}))]);
         let err = extra_headers("d1", &bad).expect_err("not a header name");
         assert!(err.to_string().contains("d1") && err.to_string().contains("extra_headers"));

@@ -29,7 +29,9 @@ impl Operation for Chat<'_> {
 
     async fn call(&self, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
         // The deployment's `extra_headers` go out with each of its calls.
-        let client = self.client.with_extra_headers(deployment.extra_headers.as_ref());
+        let client = self
+            .client
+            .with_extra_headers(deployment.extra_headers.as_ref());
         let call = ChatCall {
             client: &client,
             body: body_for(&self.body, deployment, self.wildcard),
@@ -65,7 +67,9 @@ impl Operation for Completion<'_> {
 
     async fn call(&self, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
         // The deployment's `extra_headers` go out with each of its calls.
-        let client = self.client.with_extra_headers(deployment.extra_headers.as_ref());
+        let client = self
+            .client
+            .with_extra_headers(deployment.extra_headers.as_ref());
         let call = CompletionCall {
             client: &client,
             body: body_for(&self.body, deployment, self.wildcard),
@@ -98,7 +102,9 @@ impl Operation for Embedding<'_> {
 
     async fn call(&self, deployment: &Deployment) -> Result<EmbeddingOutput, ProviderError> {
         // The deployment's `extra_headers` go out with each of its calls.
-        let client = self.client.with_extra_headers(deployment.extra_headers.as_ref());
+        let client = self
+            .client
+            .with_extra_headers(deployment.extra_headers.as_ref());
         let call = EmbeddingCall {
             client: &client,
             body: body_for(&self.body, deployment, self.wildcard),

@@ -191,7 +191,10 @@ async fn a_deployments_num_retries_replaces_the_routers_and_the_policys() {
     // The count is the failed deployment's: b's 0 ends the retries a's 3
     // allowed.
     let h = Harness::new(pool(
-        &[("a", ", num_retries: 3, order: 1"), ("b", ", num_retries: 0, order: 2")],
+        &[
+            ("a", ", num_retries: 3, order: 1"),
+            ("b", ", num_retries: 0, order: 2"),
+        ],
         "disable_cooldowns: true",
     ));
     let op = Scripted::default()

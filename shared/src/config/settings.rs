@@ -301,7 +301,11 @@ mod tests {
             "reasoning_effort",
         ];
         let mut body = Map::new();
-        for key in every_listed_key().iter().map(String::as_str).chain(provider) {
+        for key in every_listed_key()
+            .iter()
+            .map(String::as_str)
+            .chain(provider)
+        {
             body.insert(key.to_string(), Value::Bool(true));
         }
         strip(&mut body);
@@ -348,7 +352,12 @@ mod tests {
     #[test]
     fn provider_parameters_that_look_like_settings_are_not() {
         // Real provider parameters near a family's name.
-        for key in ["max_tokens", "max_completion_tokens", "user", "cache_control"] {
+        for key in [
+            "max_tokens",
+            "max_completion_tokens",
+            "user",
+            "cache_control",
+        ] {
             assert!(!is_setting(key), "{key} is a provider parameter");
         }
     }
@@ -357,8 +366,8 @@ mod tests {
     fn every_typed_deployment_field_is_on_the_list() {
         // A field added to `LitellmParams` is a setting by construction: it
         // must be declared here too, or a request body could carry it on.
-        let typed = serde_json::to_value(super::super::LitellmParams::default())
-            .expect("serializes");
+        let typed =
+            serde_json::to_value(super::super::LitellmParams::default()).expect("serializes");
         let Value::Object(fields) = typed else {
             panic!("LitellmParams is a struct");
         };
