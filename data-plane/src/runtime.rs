@@ -7,7 +7,7 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tollgate_shared::config::LITELLM_DEPLOYMENT_SETTINGS;
+use tollgate_shared::config::settings;
 use tollgate_shared::keys::KeyHash;
 use tollgate_shared::pricing::{self, DeploymentOverrides, Price, TokenLimits};
 use tollgate_shared::snapshot::{
@@ -18,20 +18,6 @@ use tollgate_shared::snapshot::{
 /// a connection that long by default. Overridable per deployment and in
 /// router/litellm settings.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// Request keys that steer LiteLLM/Tollgate itself and must not reach the
-/// provider, where some would be rejected as unknown parameters.
-pub const GATEWAY_ONLY_PARAMS: [&str; 9] = [
-    "metadata",
-    "fallbacks",
-    "context_window_fallbacks",
-    "num_retries",
-    "mock_response",
-    "mock_testing_fallbacks",
-    "disable_fallbacks",
-    "caching",
-    "tags",
-];
 
 /// What a request is served with: the config part (`Core`, shared by every
 /// runtime built from the same config) and the directory — keys, teams,
@@ -103,6 +89,10 @@ pub struct Deployment {
     pub upstream: Upstream,
     pub timeout: Duration,
     pub stream_timeout: Duration,
+    /// `litellm_params.num_retries`: retries after this deployment failed,
+    /// instead of the router's count (LiteLLM's precedence, in
+    /// `router/attempt.rs`).
+    pub num_retries: Option<u32>,
     /// `None`: no price known (cost recorded as 0 and flagged).
     pub price: Option<Price>,
     /// Prompt tokens the model accepts and tokens it may generate, when
@@ -114,8 +104,11 @@ pub struct Deployment {
     pub weight: f64,
     /// `drop_params`, per deployment or from `litellm_settings`.
     pub drop_params: bool,
-    /// Default request parameters from `litellm_params` (request wins).
+    /// Default request parameters from `litellm_params` (request wins):
+    /// its provider parameters, `extra_body`'s keys among them.
     pub default_params: serde_json::Map<String, serde_json::Value>,
+    /// `litellm_params.extra_headers`, sent on every call to it.
+    pub extra_headers: Option<Arc<http::HeaderMap>>,
     /// `model_info.mode` (`chat`, `embedding`, …): how `/health` probes it.
     pub mode: Option<String>,
     /// `litellm_params.model` as configured (`openai/gpt-4o`), for `/health`.
@@ -178,12 +171,14 @@ impl Runtime {
                     .unwrap_or(false),
                 timeout,
                 stream_timeout,
-                default_params: d
-                    .extra_params
-                    .iter()
-                    .filter(|(k, _)| !LITELLM_DEPLOYMENT_SETTINGS.contains(&k.as_str()))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
+                num_retries: d.params.num_retries,
+                default_params: crate::providers::extras::default_params(
+                    d.extra_params
+                        .iter()
+                        .filter(|(k, _)| !settings::is_setting(k))
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                ),
+                extra_headers: crate::providers::extras::extra_headers(&d.id, &d.extra_params)?,
                 mode: d.model_info.mode.clone(),
                 configured_model: d.params.model.clone(),
                 rpm: d.params.rpm.or_else(|| info_count(d, "rpm")),
@@ -544,6 +539,21 @@ mod tests {
         let d = &rt.deployments()[0];
         let keys: Vec<&str> = d.default_params.keys().map(String::as_str).collect();
         assert_eq!(keys, ["temperature"]);
+    }
+
+    #[test]
+    fn the_issues_settings_are_read_not_forwarded() {
+        let rt = runtime(
+            "model_list:\n  - model_name: g\n    litellm_params: {model: gemini/x, num_retries: 0, max_retries: 1, timeout: 0.5, stream_timeout: 0.25, litellm_trace_id: t, input_cost_per_second: 0.1, region_name: eu, use_in_pass_through: false, extra_headers: {x-team: blue}, extra_body: {top_k: 3}}\n",
+        );
+        let d = &rt.deployments()[0];
+        assert_eq!(d.num_retries, Some(0));
+        assert_eq!(d.timeout, Duration::from_millis(500));
+        assert_eq!(d.stream_timeout, Duration::from_millis(250));
+        let keys: Vec<&str> = d.default_params.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["top_k"]);
+        let headers = d.extra_headers.as_ref().expect("extra_headers");
+        assert_eq!(headers["x-team"], "blue");
     }
 
     #[test]

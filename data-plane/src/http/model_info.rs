@@ -45,7 +45,7 @@ pub async fn info(
 /// `litellm_params` keys shown: everything that tunes routing and pricing.
 /// Credentials (`api_key`, `aws_*` secrets) and default request parameters
 /// (which may carry `extra_headers` with tokens) never are.
-const SHOWN_PARAMS: [&str; 14] = [
+const SHOWN_PARAMS: [&str; 15] = [
     "model",
     "api_base",
     "api_version",
@@ -56,6 +56,7 @@ const SHOWN_PARAMS: [&str; 14] = [
     "timeout",
     "stream_timeout",
     "max_retries",
+    "num_retries",
     "input_cost_per_token",
     "output_cost_per_token",
     "cache_read_input_token_cost",

@@ -12,6 +12,8 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub type RequestBody = Full<Bytes>;
@@ -19,6 +21,10 @@ pub type RequestBody = Full<Bytes>;
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Client<hyper_rustls::HttpsConnector<HttpConnector>, RequestBody>,
+    /// A deployment's `extra_headers`, added to each request sent through
+    /// this handle. Never over a header the provider's translation set
+    /// itself (auth, content type, a SigV4 signature), which must stay valid.
+    extra_headers: Option<Arc<http::HeaderMap>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,13 +47,36 @@ impl HttpClient {
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_timer(TokioTimer::new())
             .build(https);
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            extra_headers: None,
+        })
+    }
+
+    /// This client, sending `headers` too (the same pool: only a handle is
+    /// cloned, and only when there are headers).
+    pub fn with_extra_headers(&self, headers: Option<&Arc<http::HeaderMap>>) -> Cow<'_, Self> {
+        match headers {
+            None => Cow::Borrowed(self),
+            Some(headers) => Cow::Owned(Self {
+                inner: self.inner.clone(),
+                extra_headers: Some(Arc::clone(headers)),
+            }),
+        }
     }
 
     pub async fn send(
         &self,
-        request: http::Request<RequestBody>,
+        mut request: http::Request<RequestBody>,
     ) -> Result<http::Response<Incoming>, hyper_util::client::legacy::Error> {
+        if let Some(extra) = &self.extra_headers {
+            let headers = request.headers_mut();
+            for (name, value) in extra.iter() {
+                if !headers.contains_key(name) {
+                    headers.insert(name.clone(), value.clone());
+                }
+            }
+        }
         self.inner.request(request).await
     }
 }

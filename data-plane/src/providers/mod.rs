@@ -13,6 +13,7 @@ mod completions;
 pub mod embeddings;
 mod error;
 mod exchange;
+pub mod extras;
 mod gemini;
 mod lines;
 mod mock;

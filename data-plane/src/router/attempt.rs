@@ -97,13 +97,7 @@ pub(super) async fn attempt_group<O: Operation>(
         let listed = policy
             .retry_policy
             .get(ErrorClass::of(status, error.code.as_deref()));
-        // A request's `num_retries` is the most specific wish; then the
-        // `retry_policy` count for this kind of error; then `num_retries`.
-        let allowed = ctx
-            .overrides
-            .num_retries
-            .or(listed)
-            .unwrap_or(policy.num_retries);
+        let allowed = allowed_retries(ctx.overrides.num_retries, &deployment, listed, policy);
         // An error class the policy lists is retried even when Tollgate
         // would not (a 400 with `BadRequestErrorRetries`): it is asked for.
         let retryable = class.retryable() || listed.is_some_and(|n| n > 0);
@@ -134,6 +128,25 @@ pub(super) async fn attempt_group<O: Operation>(
         retries,
         fallbacks: 0,
     })
+}
+
+/// How many retries a failure of `failed` allows, the first that is set:
+/// the request's `num_retries` (the most specific wish; LiteLLM lets the
+/// deployment's win instead, see docs/COMPATIBILITY.md); the failed
+/// deployment's own `litellm_params.num_retries` (LiteLLM stamps it on the
+/// exception and it replaces the router's count, retry-policy entries
+/// included); the `retry_policy` count for this kind of error; the
+/// router's `num_retries`.
+fn allowed_retries(
+    requested: Option<u32>,
+    failed: &Deployment,
+    listed: Option<u32>,
+    policy: &RoutingPolicy,
+) -> u32 {
+    requested
+        .or(failed.num_retries)
+        .or(listed)
+        .unwrap_or(policy.num_retries)
 }
 
 /// The prompt's token count when `enable_pre_call_checks` is on and some

@@ -6,7 +6,7 @@ use crate::providers::embeddings::{EmbeddingCall, EmbeddingInput, EmbeddingOutpu
 use crate::providers::{
     ChatCall, ChatOutput, CompletionCall, HttpClient, ProviderError, StreamEvent,
 };
-use crate::runtime::{Deployment, GATEWAY_ONLY_PARAMS};
+use crate::runtime::Deployment;
 use crate::usage::tokenizer::{self, Encoding as TokenEncoding};
 use futures::StreamExt;
 use http::StatusCode;
@@ -28,8 +28,12 @@ impl Operation for Chat<'_> {
     type Output = ChatOutput;
 
     async fn call(&self, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
+        // The deployment's `extra_headers` go out with each of its calls.
+        let client = self
+            .client
+            .with_extra_headers(deployment.extra_headers.as_ref());
         let call = ChatCall {
-            client: self.client,
+            client: &client,
             body: body_for(&self.body, deployment, self.wildcard),
             stream: self.stream,
             include_usage: self.include_usage,
@@ -62,8 +66,12 @@ impl Operation for Completion<'_> {
     type Output = ChatOutput;
 
     async fn call(&self, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
+        // The deployment's `extra_headers` go out with each of its calls.
+        let client = self
+            .client
+            .with_extra_headers(deployment.extra_headers.as_ref());
         let call = CompletionCall {
-            client: self.client,
+            client: &client,
             body: body_for(&self.body, deployment, self.wildcard),
             stream: self.stream,
             timeout: deployment.timeout,
@@ -93,8 +101,12 @@ impl Operation for Embedding<'_> {
     type Output = EmbeddingOutput;
 
     async fn call(&self, deployment: &Deployment) -> Result<EmbeddingOutput, ProviderError> {
+        // The deployment's `extra_headers` go out with each of its calls.
+        let client = self
+            .client
+            .with_extra_headers(deployment.extra_headers.as_ref());
         let call = EmbeddingCall {
-            client: self.client,
+            client: &client,
             body: body_for(&self.body, deployment, self.wildcard),
             inputs: self.inputs.clone(),
             encoding: self.encoding,
@@ -116,8 +128,9 @@ impl Operation for Embedding<'_> {
     }
 }
 
-/// The body a deployment receives: its model name, no gateway-only keys,
-/// its default parameters where the request set none.
+/// The body a deployment receives: its model name, none of LiteLLM's own
+/// settings (the one list, `tollgate_shared::config::settings`), its
+/// default parameters where the request set none.
 fn body_for(
     body: &Map<String, Value>,
     deployment: &Deployment,
@@ -131,9 +144,7 @@ fn body_for(
         _ => deployment.upstream_model.clone(),
     };
     body.insert("model".into(), Value::String(model));
-    for key in GATEWAY_ONLY_PARAMS {
-        body.remove(key);
-    }
+    tollgate_shared::config::settings::strip(&mut body);
     for (key, value) in &deployment.default_params {
         body.entry(key.clone()).or_insert_with(|| value.clone());
     }

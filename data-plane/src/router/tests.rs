@@ -166,6 +166,58 @@ async fn a_request_num_retries_wins_over_the_policy() {
 }
 
 #[tokio::test]
+async fn a_deployments_num_retries_replaces_the_routers_and_the_policys() {
+    // num_retries: 0 on the deployment: one attempt, despite the router's 5
+    // and a policy that would retry 500s three times.
+    let h = Harness::new(pool(
+        &[("a", ", num_retries: 0, order: 1"), ("b", ", order: 2")],
+        "num_retries: 5, disable_cooldowns: true, retry_policy: {InternalServerErrorRetries: 3}",
+    ));
+    let op = Scripted::default().failing("a", &[500]);
+    let failed = h.route(&op).await.err().expect("no retry after a");
+    assert_eq!((failed.retries, op.calls()), (0, vec!["a".to_string()]));
+
+    // num_retries: 2 on the only deployment: exactly three attempts, though
+    // the router allows none.
+    let h = Harness::new(pool(
+        &[("a", ", num_retries: 2")],
+        "num_retries: 0, retry_after: 0",
+    ));
+    let op = Scripted::default().failing("a", &[500, 500, 500, 500]);
+    let failed = h.route(&op).await.err().expect("out of retries");
+    assert_eq!(failed.retries, 2);
+    assert_eq!(op.calls(), ["a", "a", "a"]);
+
+    // The count is the failed deployment's: b's 0 ends the retries a's 3
+    // allowed.
+    let h = Harness::new(pool(
+        &[
+            ("a", ", num_retries: 3, order: 1"),
+            ("b", ", num_retries: 0, order: 2"),
+        ],
+        "disable_cooldowns: true",
+    ));
+    let op = Scripted::default()
+        .failing("a", &[500])
+        .failing("b", &[500]);
+    let failed = h.route(&op).await.err().expect("b allows no retry");
+    assert_eq!(op.calls(), ["a", "b"]);
+    assert_eq!(failed.retries, 1);
+
+    // A request's own num_retries still wins.
+    let h = Harness::new(pool(
+        &[("a", ", num_retries: 0, order: 1"), ("b", ", order: 2")],
+        "disable_cooldowns: true",
+    ));
+    let op = Scripted::default().failing("a", &[500]);
+    let mut ctx = h.ctx();
+    ctx.overrides.num_retries = Some(1);
+    let group = h.runtime.group("pool").expect("pool");
+    let routed = route_call(&ctx, &op, group).await.ok().expect("retried");
+    assert_eq!(routed.deployment.id, "b");
+}
+
+#[tokio::test]
 async fn deployments_at_their_rpm_or_tpm_are_skipped_then_it_is_a_429_naming_them() {
     let h = Harness::new(pool(
         &[("a", ", rpm: 2, order: 1"), ("b", ", tpm: 10, order: 2")],

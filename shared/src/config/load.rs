@@ -336,13 +336,32 @@ fn validate(config: &LiteLlmConfig, warnings: &mut Vec<ConfigWarning>) -> Result
                 message: e.to_string(),
             });
         }
+        let extra = &entry.litellm_params.extra;
+        if let Some(headers) = extra.get("extra_headers")
+            && !headers
+                .as_object()
+                .is_some_and(|h| h.values().all(|v| v.is_string() || v.is_number()))
+        {
+            return Err(ConfigError::Validation {
+                path: at("litellm_params.extra_headers"),
+                message: "must map header names to string values, e.g. {X-Team: blue}".into(),
+            });
+        }
+        if let Some(body) = extra.get("extra_body")
+            && !body.is_object()
+        {
+            return Err(ConfigError::Validation {
+                path: at("litellm_params.extra_body"),
+                message: "must be a map of request keys to add to the provider's body".into(),
+            });
+        }
         for key in entry.litellm_params.extra.keys() {
-            if super::model::LITELLM_DEPLOYMENT_SETTINGS.contains(&key.as_str())
-                && !super::model::IMPLEMENTED_DEPLOYMENT_SETTINGS.contains(&key.as_str())
+            if super::settings::setting(key)
+                .is_some_and(|s| s.support == super::settings::Support::Missing)
             {
                 warnings.push(ConfigWarning {
                     path: at(&format!("litellm_params.{key}")),
-                    message: "a LiteLLM deployment setting Tollgate does not implement: it has no effect and is not sent to the provider".into(),
+                    message: "a LiteLLM setting Tollgate does not implement: it has no effect and is not sent to the provider".into(),
                 });
             }
         }

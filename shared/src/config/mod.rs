@@ -8,10 +8,11 @@
 mod env;
 mod load;
 mod model;
+pub mod settings;
 
 pub use env::{EnvLookup, ProcessEnv};
 pub use load::{ConfigError, ConfigWarning, LoadedConfig, load, load_file};
 pub use model::{
-    GeneralSettings, IMPLEMENTED_DEPLOYMENT_SETTINGS, LITELLM_DEPLOYMENT_SETTINGS, LiteLlmConfig,
-    LitellmParams, LitellmSettings, ModelEntry, ModelInfo, RouterSettings,
+    GeneralSettings, LiteLlmConfig, LitellmParams, LitellmSettings, ModelEntry, ModelInfo,
+    RouterSettings,
 };

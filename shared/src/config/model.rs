@@ -30,39 +30,6 @@ pub struct ModelEntry {
     pub model_info: ModelInfo,
 }
 
-/// `litellm_params` keys that configure LiteLLM itself, never the
-/// provider: they are not forwarded as request parameters (a strict
-/// provider rejects unknown ones).
-pub const LITELLM_DEPLOYMENT_SETTINGS: [&str; 24] = [
-    "aws_bedrock_runtime_endpoint",
-    "aws_role_name",
-    "aws_profile_name",
-    "aws_web_identity_token",
-    "vertex_project",
-    "vertex_location",
-    "vertex_credentials",
-    "region_name",
-    "itpm",
-    "otpm",
-    "max_budget",
-    "budget_duration",
-    "default_api_key_tpm_limit",
-    "default_api_key_rpm_limit",
-    "litellm_credential_name",
-    "tags",
-    "mock_timeout",
-    "use_in_pass_through",
-    "merge_reasoning_content_in_choices",
-    "configurable_clientside_auth_params",
-    "rust",
-    "input_cost_per_second",
-    "output_cost_per_second",
-    "input_cost_per_token_batches",
-];
-
-/// Of those, the ones Tollgate acts on; the others are warned about at load.
-pub const IMPLEMENTED_DEPLOYMENT_SETTINGS: [&str; 1] = ["aws_bedrock_runtime_endpoint"];
-
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 pub struct LitellmParams {
     /// `provider/model`, e.g. `openai/gpt-4o`.
@@ -79,7 +46,13 @@ pub struct LitellmParams {
     pub timeout: Option<f64>,
     /// Seconds to the first chunk of a stream.
     pub stream_timeout: Option<f64>,
+    /// LiteLLM hands it to the provider SDK, whose retries a routed call
+    /// turns off: read so it is never forwarded, no effect (see
+    /// `settings.rs`).
     pub max_retries: Option<u32>,
+    /// Retries after this deployment fails, instead of the router's
+    /// `num_retries` (the router reads it; see `router/attempt.rs`).
+    pub num_retries: Option<u32>,
     pub input_cost_per_token: Option<f64>,
     pub output_cost_per_token: Option<f64>,
     /// USD per prompt token served from the provider's prompt cache;
@@ -96,9 +69,11 @@ pub struct LitellmParams {
     pub aws_secret_access_key: Option<SecretString>,
     pub aws_session_token: Option<SecretString>,
     pub aws_region_name: Option<String>,
-    /// Every other key: LiteLLM forwards these to the provider as default
-    /// request parameters (`temperature`, `extra_headers`, …). Filled from
-    /// the raw section after typed parsing, so typed errors keep their line.
+    /// Every other key, as written. LiteLLM's own settings among them
+    /// (`tags`, `region_name`, … — the list in `settings.rs`) never leave
+    /// the gateway; the rest are the provider's default request parameters
+    /// (`temperature`, `extra_headers`, …). Filled from the raw section after
+    /// typed parsing, so typed errors keep their line.
     #[serde(skip)]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
