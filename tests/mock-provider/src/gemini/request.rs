@@ -51,6 +51,29 @@ pub struct GenerateRequest {
     pub body: Map<String, Value>,
 }
 
+/// Google's proto-JSON parser takes a field by its lowerCamelCase JSON name or by its
+/// proto name (`generation_config`, `max_output_tokens`); so does the mock, so that a
+/// gateway sending either form is judged as Google would judge it.
+fn known(names: &[&str], key: &str) -> bool {
+    names.contains(&key) || names.contains(&lower_camel(key).as_str())
+}
+
+fn lower_camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn unknown(name: &str, at: &str) -> GoogleError {
     GoogleError::invalid(format!(
         "Invalid JSON payload received. Unknown name \"{name}\" at '{at}': Cannot find field."
@@ -67,13 +90,16 @@ impl GenerateRequest {
             ));
         };
         for key in body.keys() {
-            if !TOP_LEVEL.contains(&key.as_str()) {
+            if !known(TOP_LEVEL, key) {
                 return Err(unknown(key, ""));
             }
         }
-        if let Some(config) = body.get("generationConfig").and_then(Value::as_object) {
+        let config = body
+            .get("generationConfig")
+            .or_else(|| body.get("generation_config"));
+        if let Some(config) = config.and_then(Value::as_object) {
             for key in config.keys() {
-                if !GENERATION_CONFIG.contains(&key.as_str()) {
+                if !known(GENERATION_CONFIG, key) {
                     return Err(unknown(key, "generation_config"));
                 }
             }
@@ -106,7 +132,7 @@ impl GenerateRequest {
             for part in parts {
                 if let Some(object) = part.as_object() {
                     for key in object.keys() {
-                        if !PART_FIELDS.contains(&key.as_str()) {
+                        if !known(PART_FIELDS, key) {
                             return Err(unknown(key, &format!("contents[{i}].parts[0]")));
                         }
                     }
