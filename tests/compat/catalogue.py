@@ -139,7 +139,9 @@ def routing_cases() -> list[Case]:
         Case("routing.fallback.request-list", json=chat("server-error", fallbacks=["gpt-4o-mini"])),
         Case("routing.fallback.mock-testing", json=chat("gpt-4o-mini", mock_testing_fallbacks=True)),
         Case("routing.fallback.embeddings", path="/v1/embeddings", json={"model": "embed", "input": "hi", "fallbacks": ["embed"]}),
-        Case("routing.cooldown.pair", json=chat("cool-pair"), repeat=2),
+        # A long retry-after, so the cooldown it starts outlasts the second request
+        # however slow the machine is (both gateways cool down for the provider's retry-after).
+        Case("routing.cooldown.pair", json=chat("cool-pair"), repeat=2, faults=({"model": "cool-model", "status": 429, "times": 10, "retry_after": 30},)),
         Case("routing.timeout.deployment", json=chat("slow"), timeout=30.0),
         Case("routing.timeout.stream-deployment", json=chat("slow-stream", stream=True), timeout=30.0),
         Case("routing.timeout.request", json=chat("slow-ok", timeout=0.05), timeout=30.0),
@@ -248,7 +250,7 @@ def bad_input_cases() -> list[Case]:
         Case("auth.none", json=chat(m), auth=NO_AUTH),
         Case("auth.wrong-key", json=chat(m), auth=WRONG_KEY),
         Case("auth.basic-scheme", json=chat(m), auth=NO_AUTH, headers={"Authorization": "Basic dXNlcjpwYXNz"}),
-        Case("auth.bearer-empty", json=chat(m), auth=NO_AUTH, headers={"Authorization": "Bearer "}),
+        Case("auth.bearer-empty", json=chat(m), auth=NO_AUTH, headers={"Authorization": "Bearer"}),
         Case("auth.no-sk-prefix", json=chat(m), auth=NO_AUTH, headers={"Authorization": "Bearer not-a-key"}),
         Case("auth.x-litellm-api-key", json=chat(m), auth=MASTER, auth_header="x-litellm-api-key"),
         Case("auth.api-key-header", json=chat(m), auth=MASTER, auth_header="api-key"),

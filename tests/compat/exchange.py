@@ -83,19 +83,26 @@ def _send_once(client: httpx.Client, case: Case, master_key: str) -> Answer:
 
 
 def observe(base_url: str, master_key: str, mock: MockProvider, case: Case) -> Observation:
-    """Send ``case`` (``repeat`` times) with the mock's log and scripted faults reset first.
+    """Send ``case`` (``repeat`` times), reading the mock's log right after each answer.
 
-    The mock's log is read right after each answer: every call here is synchronous,
-    so what the gateway sent upstream for it has arrived by then.
+    Every call here is synchronous, so what the gateway sent upstream for it has
+    arrived by then. Scripted faults are queued only for the cases that have them and
+    removed after, so an unconsumed rule cannot leak into the next case.
     """
     obs = Observation()
-    with http_client() as admin:
-        admin.delete(f"{mock.url}/__mock/faults").raise_for_status()
-        for rule in case.faults:
-            admin.post(f"{mock.url}/__mock/faults", json=rule).raise_for_status()
-    with httpx.Client(base_url=base_url, trust_env=False) as client:
-        for _ in range(case.repeat):
-            mock.clear()
-            obs.answers.append(_send_once(client, case, master_key))
-            obs.upstream.append(mock.requests())
+    with http_client() as admin, httpx.Client(base_url=base_url, trust_env=False) as client:
+        if case.faults:
+            admin.delete(f"{mock.url}/__mock/faults").raise_for_status()
+            for rule in case.faults:
+                admin.post(f"{mock.url}/__mock/faults", json=rule).raise_for_status()
+        try:
+            for _ in range(case.repeat):
+                admin.delete(f"{mock.url}/__mock/requests").raise_for_status()
+                obs.answers.append(_send_once(client, case, master_key))
+                log = admin.get(f"{mock.url}/__mock/requests")
+                log.raise_for_status()
+                obs.upstream.append([r for r in log.json()["requests"] if not r["path"].startswith("/__mock")])
+        finally:
+            if case.faults:
+                admin.delete(f"{mock.url}/__mock/faults").raise_for_status()
     return obs

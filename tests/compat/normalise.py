@@ -66,9 +66,19 @@ def _body_view(value: Any, key: str | None = None) -> Any:
             # a vector (embeddings, logprobs): its length is the fact, not its numbers
             return {"<numbers>": len(value)}
         return [_body_view(v, key) for v in value]
+    if key == "arguments" and isinstance(value, str):
+        return _canonical_json(value)
     if key in VALUE_KEYS:
         return value
     return _type_name(value)
+
+
+def _canonical_json(text: str) -> str:
+    """Tool-call arguments are JSON text; their meaning is compared, not their spacing."""
+    try:
+        return json.dumps(json.loads(text), sort_keys=True)
+    except ValueError:
+        return text
 
 
 def _type_name(value: Any) -> str:
@@ -129,7 +139,7 @@ def _stream_view(lines: list[str]) -> dict[str, Any]:
         "chunk_fields": schema,
         "objects": sorted(o for o in objects if o),
         "content": content,
-        "tool_arguments": tool_args,
+        "tool_arguments": _canonical_json(tool_args) if tool_args else "",
         "finish_reason": finish,
         "roles": roles,
         "usage": usage,
@@ -180,18 +190,44 @@ def _upstream_header(name: str, value: str) -> Any:
     return value
 
 
+# Google's API takes a field by its JSON name (lowerCamelCase) or its proto name
+# (snake_case); LiteLLM sends the latter, Tollgate the former. Values under these keys
+# are the caller's own (JSON schemas, tool arguments) and keep their names.
+GOOGLE_OPAQUE = {"parameters", "response", "args", "responseSchema", "responseJsonSchema", "properties"}
+
+
+def _lower_camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _google_names(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            name = _lower_camel(k)
+            out[name] = v if name in GOOGLE_OPAQUE else _google_names(v)
+        return out
+    if isinstance(value, list):
+        return [_google_names(v) for v in value]
+    return value
+
+
 def upstream_view(request: dict[str, Any]) -> dict[str, Any]:
     headers = {
         k: _upstream_header(k, v)
         for k, v in request["headers"].items()
         if k not in UPSTREAM_HEADERS_DROPPED and not k.startswith("x-stainless-")
     }
+    body = request["body"] if request.get("body") is not None else {"<raw>": request.get("raw_body")}
+    if request["path"].startswith("/v1beta/"):
+        body = _google_names(body)
     return {
         "method": request["method"],
         "path": request["path"],
         "query": dict(parse_qsl(request.get("query") or "", keep_blank_values=True)),
         "headers": headers,
-        "body": request["body"] if request.get("body") is not None else {"<raw>": request.get("raw_body")},
+        "body": body,
     }
 
 

@@ -1,10 +1,11 @@
-//! `GET /v1/models`: the model groups of the snapshot the caller may use.
+//! `GET /v1/models`: the model groups of the snapshot the caller may use;
+//! `GET /v1/models/{model}`: one of them (OpenAI's retrieve).
 
 use super::AppState;
 use super::auth::authenticate;
 use super::error::ApiError;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 pub async fn list(State(app): State<AppState>, headers: HeaderMap) -> Response {
@@ -36,4 +37,49 @@ pub async fn list(State(app): State<AppState>, headers: HeaderMap) -> Response {
         body,
     )
         .into_response()
+}
+
+/// OpenAI's model retrieve. A model the caller may not use is reported as
+/// missing, as LiteLLM and OpenAI do, so a restricted key learns nothing
+/// about the others.
+pub async fn retrieve(
+    State(app): State<AppState>,
+    Path(model): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(runtime) = app.live.runtime() else {
+        return ApiError::not_ready().into_response();
+    };
+    let caller = match authenticate(&headers, &runtime) {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
+    let known = runtime.model_names().iter().any(|m| *m == model);
+    if !known || !caller.may_use(&model) {
+        let mut e = ApiError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            format!(
+                "The model `{model}` does not exist or is not accessible with this key. GET /v1/models lists the models it may use."
+            ),
+        );
+        e.body.error.param = Some("model".to_owned());
+        return e.into_response();
+    }
+    // The list body of one model is the one place a model object is built;
+    // its only entry is the answer.
+    let list: serde_json::Value =
+        match serde_json::from_slice(&runtime.models_body_for(std::slice::from_ref(&model))) {
+            Ok(list) => list,
+            Err(e) => {
+                return ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    format!("could not build the model object: {e}"),
+                )
+                .into_response();
+            }
+        };
+    let object = list["data"][0].clone();
+    axum::Json(object).into_response()
 }

@@ -74,6 +74,38 @@ fn lower_camel(key: &str) -> String {
     out
 }
 
+/// Values under these keys are the caller's own (schemas, tool arguments and results)
+/// and keep their names.
+const OPAQUE: &[&str] = &[
+    "parameters",
+    "response",
+    "args",
+    "responseSchema",
+    "responseJsonSchema",
+];
+
+/// The body with every field under its JSON name, as Google's parser reads it, so the
+/// mock's readers see one spelling whichever the gateway sent.
+fn camel_names(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| {
+                    let key = lower_camel(&key);
+                    let value = if OPAQUE.contains(&key.as_str()) {
+                        value
+                    } else {
+                        camel_names(value)
+                    };
+                    (key, value)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(camel_names).collect()),
+        other => other,
+    }
+}
+
 fn unknown(name: &str, at: &str) -> GoogleError {
     GoogleError::invalid(format!(
         "Invalid JSON payload received. Unknown name \"{name}\" at '{at}': Cannot find field."
@@ -84,7 +116,7 @@ impl GenerateRequest {
     pub fn parse(bytes: &[u8]) -> Result<Self, GoogleError> {
         let value: Value = serde_json::from_slice(bytes)
             .map_err(|e| GoogleError::invalid(format!("Invalid JSON payload received. {e}")))?;
-        let Value::Object(body) = value else {
+        let Value::Object(body) = camel_names(value) else {
             return Err(GoogleError::invalid(
                 "Invalid JSON payload received. Expected an object.",
             ));
@@ -94,10 +126,7 @@ impl GenerateRequest {
                 return Err(unknown(key, ""));
             }
         }
-        let config = body
-            .get("generationConfig")
-            .or_else(|| body.get("generation_config"));
-        if let Some(config) = config.and_then(Value::as_object) {
+        if let Some(config) = body.get("generationConfig").and_then(Value::as_object) {
             for key in config.keys() {
                 if !known(GENERATION_CONFIG, key) {
                     return Err(unknown(key, "generation_config"));

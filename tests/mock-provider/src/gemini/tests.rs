@@ -106,7 +106,7 @@ async fn proto_field_names_are_accepted_as_google_does() {
         "generation_config": {"max_output_tokenz": 5}});
     let (status, text) = call("/v1beta/models/gemini-x:generateContent", Some("k"), body, &[]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
-    assert!(text.contains("Unknown name \\\"max_output_tokenz\\\""), "{text}");
+    assert!(text.contains("Unknown name \\\"maxOutputTokenz\\\""), "{text}");
 }
 
 #[tokio::test]
