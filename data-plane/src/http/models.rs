@@ -54,32 +54,39 @@ pub async fn retrieve(
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
-    let known = runtime.model_names().iter().any(|m| *m == model);
-    if !known || !caller.may_use(&model) {
-        let mut e = ApiError::new(
-            StatusCode::NOT_FOUND,
-            "invalid_request_error",
-            format!(
-                "The model `{model}` does not exist or is not accessible with this key. GET /v1/models lists the models it may use."
-            ),
-        );
-        e.body.error.param = Some("model".to_owned());
-        return e.into_response();
+    if !caller.may_use(&model) {
+        return model_not_found(&model);
     }
-    // The list body of one model is the one place a model object is built;
-    // its only entry is the answer.
-    let list: serde_json::Value =
-        match serde_json::from_slice(&runtime.models_body_for(std::slice::from_ref(&model))) {
-            Ok(list) => list,
-            Err(e) => {
-                return ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    format!("could not build the model object: {e}"),
-                )
-                .into_response();
-            }
-        };
-    let object = list["data"][0].clone();
-    axum::Json(object).into_response()
+    // The object is the one the snapshot's model list holds (built once per
+    // snapshot), so `created` and every field agree with GET /v1/models.
+    let list: serde_json::Value = match serde_json::from_slice(&runtime.models_body()) {
+        Ok(list) => list,
+        Err(e) => {
+            return ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                format!("could not read the model list: {e}"),
+            )
+            .into_response();
+        }
+    };
+    match list["data"]
+        .as_array()
+        .and_then(|data| data.iter().find(|m| m["id"] == model.as_str()))
+    {
+        Some(object) => axum::Json(object).into_response(),
+        None => model_not_found(&model),
+    }
+}
+
+fn model_not_found(model: &str) -> Response {
+    let mut e = ApiError::new(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        format!(
+            "The model `{model}` does not exist or is not accessible with this key. GET /v1/models lists the models it may use."
+        ),
+    );
+    e.body.error.param = Some("model".to_owned());
+    e.into_response()
 }
