@@ -46,7 +46,7 @@ def _header_view(name: str, value: str) -> Any:
 VALUE_KEYS = {
     "object", "model", "role", "content", "finish_reason", "type", "code", "param", "index",
     "prompt_tokens", "completion_tokens", "total_tokens", "name", "arguments", "status", "db",
-    "text", "encoding_format", "owned_by", "id_is_model",
+    "text", "encoding_format", "owned_by",
 }  # fmt: skip
 # Body keys whose values naturally differ between gateways: dropped.
 DROPPED_KEYS = {"id", "created", "system_fingerprint", "litellm_call_id", "call_id", "request_id"}
