@@ -32,3 +32,26 @@ def test_models_lists_exactly_the_configured_names(cluster, mock_provider):
 
     # listing models is answered by the gateway, not the provider
     assert mock_provider.requests() == []
+
+
+def test_models_retrieve_one_model_as_openai_does(cluster, mock_provider):
+    c = cluster(data_planes=1)
+    dp = c.dps[0]
+    # the SDK's retrieve, and the same object as in the list
+    got = dp.openai_client().models.retrieve("gpt-4o-mini")
+    assert (got.id, got.object, got.owned_by) == ("gpt-4o-mini", "model", "openai")
+    with dp.http() as http:
+        listed = {m["id"]: m for m in http.get("/v1/models", headers=dp.auth_headers()).json()["data"]}
+        for path in ("/v1/models/local-mock", "/models/local-mock"):
+            r = http.get(path, headers=dp.auth_headers())
+            assert r.status_code == 200, f"{path}: {r.status_code} {r.text}"
+            assert r.json() == listed["local-mock"], path
+        r = http.get("/v1/models/no-such-model", headers=dp.auth_headers())
+        missing = http.get("/v1/models/gpt-4o-mini")
+    assert r.status_code == 404, r.text
+    err = r.json()["error"]
+    assert (err["type"], err["param"], err["code"]) == ("invalid_request_error", "model", "404"), err
+    assert "no-such-model" in err["message"] and "/v1/models" in err["message"], err
+    # a key is needed, as for the list
+    assert missing.status_code == 401, missing.text
+    assert mock_provider.requests() == []

@@ -61,6 +61,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/model/info", get(model_info::info))
         .route("/v1/models", get(models::list))
         .route("/models", get(models::list))
+        // `{*model}`: group names may hold slashes (`openai/*` wildcards).
+        .route("/v1/models/{*model}", get(models::retrieve))
+        .route("/models/{*model}", get(models::retrieve))
         .route("/health/liveliness", get(health::liveliness))
         .route("/health/liveness", get(health::liveliness))
         .route("/health/readiness", get(health::readiness))

@@ -51,6 +51,61 @@ pub struct GenerateRequest {
     pub body: Map<String, Value>,
 }
 
+/// Google's proto-JSON parser takes a field by its lowerCamelCase JSON name or by its
+/// proto name (`generation_config`, `max_output_tokens`); so does the mock, so that a
+/// gateway sending either form is judged as Google would judge it.
+fn known(names: &[&str], key: &str) -> bool {
+    names.contains(&key) || names.contains(&lower_camel(key).as_str())
+}
+
+fn lower_camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Values under these keys are the caller's own (schemas, tool arguments and results)
+/// and keep their names.
+const OPAQUE: &[&str] = &[
+    "parameters",
+    "response",
+    "args",
+    "responseSchema",
+    "responseJsonSchema",
+];
+
+/// The body with every field under its JSON name, as Google's parser reads it, so the
+/// mock's readers see one spelling whichever the gateway sent.
+fn camel_names(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| {
+                    let key = lower_camel(&key);
+                    let value = if OPAQUE.contains(&key.as_str()) {
+                        value
+                    } else {
+                        camel_names(value)
+                    };
+                    (key, value)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(camel_names).collect()),
+        other => other,
+    }
+}
+
 fn unknown(name: &str, at: &str) -> GoogleError {
     GoogleError::invalid(format!(
         "Invalid JSON payload received. Unknown name \"{name}\" at '{at}': Cannot find field."
@@ -61,19 +116,19 @@ impl GenerateRequest {
     pub fn parse(bytes: &[u8]) -> Result<Self, GoogleError> {
         let value: Value = serde_json::from_slice(bytes)
             .map_err(|e| GoogleError::invalid(format!("Invalid JSON payload received. {e}")))?;
-        let Value::Object(body) = value else {
+        let Value::Object(body) = camel_names(value) else {
             return Err(GoogleError::invalid(
                 "Invalid JSON payload received. Expected an object.",
             ));
         };
         for key in body.keys() {
-            if !TOP_LEVEL.contains(&key.as_str()) {
+            if !known(TOP_LEVEL, key) {
                 return Err(unknown(key, ""));
             }
         }
         if let Some(config) = body.get("generationConfig").and_then(Value::as_object) {
             for key in config.keys() {
-                if !GENERATION_CONFIG.contains(&key.as_str()) {
+                if !known(GENERATION_CONFIG, key) {
                     return Err(unknown(key, "generation_config"));
                 }
             }
@@ -106,7 +161,7 @@ impl GenerateRequest {
             for part in parts {
                 if let Some(object) = part.as_object() {
                     for key in object.keys() {
-                        if !PART_FIELDS.contains(&key.as_str()) {
+                        if !known(PART_FIELDS, key) {
                             return Err(unknown(key, &format!("contents[{i}].parts[0]")));
                         }
                     }

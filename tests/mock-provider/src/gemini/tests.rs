@@ -96,6 +96,35 @@ async fn openai_fields_are_refused_like_google_does() {
 }
 
 #[tokio::test]
+async fn proto_field_names_are_accepted_as_google_does() {
+    // LiteLLM sends `generation_config.max_output_tokens`; Google takes proto names too.
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generation_config": {"max_output_tokens": 5, "stop_sequences": ["x"]}});
+    let (status, text) = call(
+        "/v1beta/models/gemini-x:generateContent",
+        Some("k"),
+        body,
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generation_config": {"max_output_tokenz": 5}});
+    let (status, text) = call(
+        "/v1beta/models/gemini-x:generateContent",
+        Some("k"),
+        body,
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert!(
+        text.contains("Unknown name \\\"maxOutputTokenz\\\""),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn stream_is_sse_with_crlf_and_final_usage() {
     let (status, body) = call(
         "/v1beta/models/gemini-x:streamGenerateContent?alt=sse",
