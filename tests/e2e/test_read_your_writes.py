@@ -150,6 +150,10 @@ def test_every_kind_of_write_is_in_force_when_it_returns(three):
     fleet.admin(2, "/user/delete", {"user_ids": [user]})
     assert_openai_error(fleet.chat(0, user_key), 401)
 
+    # a user created with its key (LiteLLM's auto_create_key): the user's model list holds at once
+    created = fleet.admin(1, "/user/new", {"user_id": "ryw-narrow", "models": ["gpt-4o-mini"]}).json()
+    assert_openai_error(fleet.chat(2, created["key"]), 403)
+
     # customers (end users): blocked → 400 at once, unblocked → served
     fleet.admin(0, "/customer/new", {"user_id": "ryw-customer"})
     assert fleet.chat(1, key_for_customers := fleet.admin(0, "/key/generate", {}).json()["key"], user="ryw-customer").status_code == 200

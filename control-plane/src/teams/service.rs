@@ -107,10 +107,18 @@ impl TeamService {
     }
 
     async fn respond(&self, row: &TeamRow) -> Result<TeamResponse, ManageError> {
-        let snapshot_version = self
-            .publisher
-            .publish_changes(&Changed::teams([row.team_id.clone()]))
-            .await?;
+        self.respond_with(row, Vec::new()).await
+    }
+
+    /// Publishes the team (and users created with it) and answers.
+    async fn respond_with(
+        &self,
+        row: &TeamRow,
+        created_users: Vec<String>,
+    ) -> Result<TeamResponse, ManageError> {
+        let mut changed = Changed::teams([row.team_id.clone()]);
+        changed.users = created_users;
+        let snapshot_version = self.publisher.publish_changes(&changed).await?;
         Ok(TeamResponse {
             team: Some(self.view(row).await?),
             keys: Vec::new(),
@@ -166,9 +174,17 @@ impl TeamService {
         Ok(out)
     }
 
-    async fn add(&self, team_id: &str, resolved: Vec<Resolved>) -> Result<(), ManageError> {
+    /// Adds the members; returns the users it had to create (they go out
+    /// with the team's publish).
+    async fn add(
+        &self,
+        team_id: &str,
+        resolved: Vec<Resolved>,
+    ) -> Result<Vec<String>, ManageError> {
+        let mut created = Vec::new();
         for r in resolved {
             if let Some(email) = r.create_with_email {
+                created.push(r.user_id.clone());
                 self.users
                     .insert(crate::users::blank_user(
                         r.user_id.clone(),
@@ -179,7 +195,7 @@ impl TeamService {
             }
             self.members.upsert(team_id, &r.user_id, &r.role).await?;
         }
-        Ok(())
+        Ok(created)
     }
 
     pub async fn create(&self, request: CreateTeamRequest) -> Result<TeamResponse, ManageError> {
@@ -208,8 +224,8 @@ impl TeamService {
                 ManageError::Database(e)
             }
         })?;
-        self.add(&team_id, resolved).await?;
-        self.respond(&stored).await
+        let created = self.add(&team_id, resolved).await?;
+        self.respond_with(&stored, created).await
     }
 
     pub async fn update(&self, request: UpdateTeamRequest) -> Result<TeamResponse, ManageError> {
@@ -319,8 +335,8 @@ impl TeamService {
             return Err(ManageError::invalid("member", "pass at least one member"));
         }
         let resolved = self.resolve(&request.members).await?;
-        self.add(&row.team_id, resolved).await?;
-        self.respond(&row).await
+        let created = self.add(&row.team_id, resolved).await?;
+        self.respond_with(&row, created).await
     }
 
     pub async fn remove_member(

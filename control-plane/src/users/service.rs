@@ -114,7 +114,13 @@ impl UserService {
                 })
                 .await;
             match generated {
-                Ok(r) => (r.key, r.plaintext_key, r.snapshot_version),
+                // The key went out with its own publish; the user (its models
+                // and limits) goes out now, so both are in force on return.
+                Ok(r) => {
+                    let changed = Changed::users([user_id.clone()]);
+                    let version = self.publisher.publish_changes(&changed).await?;
+                    (r.key, r.plaintext_key, version.max(r.snapshot_version))
+                }
                 Err(e) => {
                     self.members.remove_user(&user_id).await?;
                     self.users.delete(&user_id).await?;
