@@ -124,6 +124,16 @@ def assert_openai_error(
     return err
 
 
+def assert_applied(response: httpx.Response, data_planes: int) -> None:
+    """A management write answered only once all ``data_planes`` connected data planes applied
+    it (``x-tollgate-applied: n/n``), which is what lets a client use the result on any of them
+    with its very next request; ``n/m`` with n < m means the control plane gave up waiting."""
+    assert response.status_code == 200, f"write failed: {response.status_code} {response.text}"
+    applied = response.headers.get("x-tollgate-applied")
+    want = f"{data_planes}/{data_planes}"
+    assert applied == want, f"x-tollgate-applied {applied!r}, want {want!r}: {response.text}"
+
+
 def assert_status_shape(status: dict[str, Any]) -> None:
     """The control plane's ``GET /api/status`` document, field by field."""
     snap = status["snapshot"]

@@ -94,6 +94,10 @@ def wait_until(
 ) -> T:
     """Call ``probe`` until it returns a truthy value; return that value.
 
+    For what is asynchronous by contract (usage delivery, config reloads, process start and
+    reconnects, clock-driven expiry), never after a management write: that is in force on
+    every data plane when it returns, and a test asserts on the very next request.
+
     Exceptions raised by ``probe`` count as "not yet" (the last one is reported).
     ``fail_fast`` may return an error message to abort early (e.g. "process exited").
     """

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import grpc
 import pytest
 
-from harness import bin_path, wait_until
+from harness import bin_path
 
 CHAT = {"model": "local-mock", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -65,24 +65,27 @@ def test_teams_users_and_customers_through_the_cli(cluster, mock_provider):
     info = ok_json(c.cp, "users", "info", "dana", master_key=mk)
     assert info["user_info"]["user_email"] == "dana@example.com" and len(info["keys"]) == 1
 
-    # A team key made with `keys create`, then the team blocked and unblocked from the CLI.
+    # A team key made with `keys create`, then the team blocked and unblocked from the CLI; each
+    # command returns once the data plane enforces it, so the very next request sees it.
     key = ok_json(c.cp, "keys", "create", "--team-id", "core", master_key=mk)["key"]
-    wait_until(lambda: chat_status(dp, key) == 200 or None, timeout=5.0, desc="team key works")
+    assert chat_status(dp, key) == 200, "team key refused right after `keys create`"
     assert ok_json(c.cp, "teams", "block", "core", master_key=mk)["blocked"] is True
-    wait_until(lambda: chat_status(dp, key) == 401 or None, timeout=5.0, desc="blocked team refused")
+    assert chat_status(dp, key) == 401, "blocked team served right after `teams block`"
     assert ok_json(c.cp, "teams", "unblock", "core", master_key=mk)["blocked"] is False
-    wait_until(lambda: chat_status(dp, key) == 200 or None, timeout=5.0, desc="unblocked team served")
+    assert chat_status(dp, key) == 200, "unblocked team refused right after `teams unblock`"
+    assert chat_status(dp, key, model="gpt-4o-mini") == 403, "the team's model list allows local-mock only"
     updated = ok_json(c.cp, "teams", "update", "core", "--models", "", master_key=mk)
     assert updated["models"] == [] and updated["team_alias"] == "Core"
+    assert chat_status(dp, key, model="gpt-4o-mini") == 200, "the widened list not enforced right after `teams update`"
     assert len(ok_json(c.cp, "teams", "info", "core", master_key=mk)["keys"]) == 1
 
     # Customers.
     made = ok_json(c.cp, "customers", "create", "initech", "--alias", "Initech", "--max-budget", "3", "--region", "us", master_key=mk)
     assert made["user_id"] == "initech" and made["litellm_budget_table"]["max_budget"] == 3
     assert ok_json(c.cp, "customers", "block", "initech", master_key=mk)[0]["blocked"] is True
-    wait_until(lambda: chat_status(dp, key, user="initech") == 400 or None, timeout=5.0, desc="blocked customer refused")
+    assert chat_status(dp, key, user="initech") == 400, "blocked customer served right after `customers block`"
     assert ok_json(c.cp, "customers", "unblock", "initech", master_key=mk)[0]["blocked"] is False
-    wait_until(lambda: chat_status(dp, key, user="initech") == 200 or None, timeout=5.0, desc="customer served again")
+    assert chat_status(dp, key, user="initech") == 200, "customer refused right after `customers unblock`"
     assert ok_json(c.cp, "customers", "update", "initech", "--alias", "INITECH", master_key=mk)["alias"] == "INITECH"
     assert ok_json(c.cp, "customers", "info", "initech", master_key=mk)["alias"] == "INITECH"
     assert "initech" in tollgate(c.cp, "customers", "list", master_key=mk).stdout
@@ -93,7 +96,7 @@ def test_teams_users_and_customers_through_the_cli(cluster, mock_provider):
     assert gone.returncode == 0 and "deleted 1 user(s) and 1 key(s)" in gone.stdout
     gone = tollgate(c.cp, "teams", "delete", "core", master_key=mk)
     assert gone.returncode == 0 and "deleted 1 team(s) and 1 key(s)" in gone.stdout
-    wait_until(lambda: chat_status(dp, key) == 401 or None, timeout=5.0, desc="the deleted team's key is refused")
+    assert chat_status(dp, key) == 401, "the deleted team's key is served right after `teams delete`"
     assert ok_json(c.cp, "teams", "list", master_key=mk) == []
 
 

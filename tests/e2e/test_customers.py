@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 
-from expect import assert_openai_error
-from harness import wait_until
+from expect import assert_applied, assert_openai_error
 
 UPSTREAM = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -38,6 +37,14 @@ def chat_as(dp, key: str, end_user: str, *, header: bool = False) -> httpx.Respo
     return call(dp, "POST", "/v1/chat/completions", key, json={**UPSTREAM, "user": end_user})
 
 
+def expect_chat_as(dp, key: str, end_user: str, status: int, after: str, *, header: bool = False) -> httpx.Response:
+    """The very next chat on ``dp`` answers ``status``: a management write is in force on every
+    data plane when it returns, so nothing is waited for."""
+    r = chat_as(dp, key, end_user, header=header)
+    assert r.status_code == status, f"{dp.name}, right after {after}: {r.status_code} (want {status}) {r.text}"
+    return r
+
+
 def test_customer_lifecycle_and_block_on_two_data_planes(cluster, mock_provider):
     c = cluster(data_planes=2)
     dp1, dp2 = c.dps
@@ -65,13 +72,13 @@ def test_customer_lifecycle_and_block_on_two_data_planes(cluster, mock_provider)
     assert budget["max_budget"] == 20 and budget["rpm_limit"] == 60 and budget["budget_duration"] == "1d"
     assert budget["budget_reset_at"] is not None
 
-    wait_until(lambda: chat_as(dp2, key, "acme").status_code == 200 or None, timeout=5.0, desc="acme served")
+    expect_chat_as(dp2, key, "acme", 200, "/customer/new on dp1")
 
     # Block: refused on every data plane, by body field and by header, provider never called.
-    blocked = ok(admin(dp2, "POST", "/customer/block", json={"user_ids": ["acme"]}))
+    block = admin(dp2, "POST", "/customer/block", json={"user_ids": ["acme"]})
+    assert_applied(block, 2)
+    blocked = block.json()
     assert [u["user_id"] for u in blocked["blocked_users"]] == ["acme"] and blocked["blocked_users"][0]["blocked"] is True
-    for dp in (dp1, dp2):
-        wait_until(lambda dp=dp: chat_as(dp, key, "acme").status_code == 400 or None, timeout=5.0, desc="blocked")
     mock_provider.clear()
     for dp in (dp1, dp2):
         for header in (False, True):
@@ -85,25 +92,30 @@ def test_customer_lifecycle_and_block_on_two_data_planes(cluster, mock_provider)
     assert chat_as(dp1, key, "someone-else").status_code == 200
     assert ok(admin(dp1, "GET", "/customer/info", params={"end_user_id": "acme"}))["blocked"] is True
 
-    unblocked = ok(admin(dp1, "POST", "/customer/unblock", json={"user_ids": ["acme"]}))
-    assert unblocked["unblocked_users"][0]["blocked"] is False
-    wait_until(lambda: chat_as(dp2, key, "acme", header=True).status_code == 200 or None, timeout=5.0, desc="unblocked")
+    unblock = admin(dp1, "POST", "/customer/unblock", json={"user_ids": ["acme"]})
+    assert_applied(unblock, 2)
+    assert unblock.json()["unblocked_users"][0]["blocked"] is False
+    expect_chat_as(dp2, key, "acme", 200, "/customer/unblock on dp1", header=True)
 
     # /customer/update (and its `blocked` field), the legacy /end_user/* spelling, list, delete.
-    updated = ok(admin(dp1, "POST", "/customer/update", json={"user_id": "acme", "blocked": True, "alias": "ACME"}))
+    update = admin(dp1, "POST", "/customer/update", json={"user_id": "acme", "blocked": True, "alias": "ACME"})
+    assert_applied(update, 2)
+    updated = update.json()
     assert updated["blocked"] is True and updated["alias"] == "ACME" and updated["allowed_model_region"] == "eu"
-    wait_until(lambda: chat_as(dp1, key, "acme").status_code == 400 or None, timeout=5.0, desc="blocked by update")
+    for dp in (dp2, dp1):
+        expect_chat_as(dp, key, "acme", 400, "/customer/update on dp1")
     ok(admin(dp1, "POST", "/end_user/new", json={"user_id": "globex"}))
     # Usage ingest may record end users it sees ("someone-else"), as LiteLLM does.
     listed = {x["user_id"]: x for x in ok(admin(dp2, "GET", "/customer/list"))}
     assert {"acme", "globex"} <= set(listed)
     assert listed["globex"]["litellm_budget_table"] is None and listed["acme"]["alias"] == "ACME"
-    deleted = ok(admin(dp2, "POST", "/customer/delete", json={"user_ids": ["acme"]}))
-    assert deleted["deleted_customers"] == 1
+    delete = admin(dp2, "POST", "/customer/delete", json={"user_ids": ["acme"]})
+    assert_applied(delete, 2)
+    assert delete.json()["deleted_customers"] == 1
     assert_openai_error(admin(dp1, "GET", "/customer/info", params={"end_user_id": "acme"}), 404)
     # A deleted customer is no longer blocked: unknown end users are served (and, once their
     # usage is ingested, recorded again as LiteLLM does — so the 404 is checked first).
-    wait_until(lambda: chat_as(dp1, key, "acme").status_code == 200 or None, timeout=5.0, desc="deleted customer")
+    expect_chat_as(dp1, key, "acme", 200, "/customer/delete on dp2")
 
 
 def test_bad_customer_input_is_a_400_and_nothing_is_written(cluster, mock_provider):
@@ -138,7 +150,7 @@ def test_bad_customer_input_is_a_400_and_nothing_is_written(cluster, mock_provid
 
     # Customers are managed by admins only.
     key = ok(admin(dp, "POST", "/key/generate", json={}))["key"]
-    wait_until(lambda: call(dp, "GET", "/v1/models", key).status_code == 200 or None, timeout=5.0, desc="key known")
+    assert call(dp, "GET", "/v1/models", key).status_code == 200, "the key is unknown right after /key/generate"
     assert_openai_error(call(dp, "POST", "/customer/new", key, json={"user_id": "x"}), 403, type="permission_error")
     assert_openai_error(call(dp, "POST", "/customer/block", key, json={"user_ids": ["taken"]}), 403)
     assert_openai_error(call(dp, "GET", "/customer/list", key), 403)

@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from components import bedrock_deployment, spend_row
-from expect import expected_completion_tokens, expected_prompt_tokens
+from expect import assert_applied, expected_completion_tokens, expected_prompt_tokens
 from harness import wait_until
 
 PICOS = 10**12
@@ -172,10 +172,8 @@ def test_model_info_shows_prices_and_limits_and_no_secret(cluster, mock_provider
         r = h.get("/v1/model/info", params={"litellm_model_id": "mini-1"}, headers=dp.auth_headers())
         assert [m["model_info"]["id"] for m in r.json()["data"]] == ["mini-1"]
         r = h.post("/key/generate", json={"models": ["ft"]}, headers=dp.auth_headers())
-        assert r.status_code == 200, r.text
+        assert_applied(r, 1)
         key = r.json()["key"]
-    c.wait_in_sync([dp], min_version=2)
-    with dp.http() as h:
         r = h.get("/model/info", headers={"Authorization": f"Bearer {key}"})
         assert r.status_code == 200, r.text
         assert [m["model_info"]["id"] for m in r.json()["data"]] == ["ft-1"]

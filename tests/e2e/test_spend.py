@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components import pg_connect
-from expect import expected_completion_tokens, expected_prompt_tokens
+from expect import assert_applied, expected_completion_tokens, expected_prompt_tokens
 from harness import wait_until
 
 PICOS = 10**12
@@ -44,8 +44,10 @@ def test_spend_is_exact_per_request_and_per_key(cluster, mock_provider, pg_url):
     c.cp.start()
     dp1, dp2 = c.add_data_plane(), c.add_data_plane()
     with dp1.http() as h:
-        key = h.post("/key/generate", json={}, headers=dp1.auth_headers()).json()["key"]
-    c.wait_in_sync([dp1, dp2], min_version=2)
+        generated = h.post("/key/generate", json={}, headers=dp1.auth_headers())
+    # In force on both data planes when it returns: the traffic below alternates between them.
+    assert_applied(generated, 2)
+    key = generated.json()["key"]
 
     expected_picos = 0
     expected_rows = 0

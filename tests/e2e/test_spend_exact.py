@@ -16,7 +16,7 @@ import pytest
 import tiktoken
 
 from components import pg_connect, spend_row
-from expect import expected_completion_tokens, expected_prompt_tokens
+from expect import assert_applied, expected_completion_tokens, expected_prompt_tokens
 from harness import holds_for, wait_until
 
 # Deployment prices in picodollars per token (the config gives USD per token).
@@ -62,9 +62,9 @@ def start_cluster(cluster, mock, data_planes: int = 2):
     dp = c.dps[0]
     with dp.http() as h:
         r = h.post("/key/generate", json={"key_alias": "exact", "tags": ["key-tag"]}, headers=dp.auth_headers())
-        assert r.status_code == 200, r.text
-        key = r.json()["key"]
-    c.wait_in_sync(c.dps, min_version=2)
+    # In force on every data plane when it returns: the load below spreads over all of them.
+    assert_applied(r, data_planes)
+    key = r.json()["key"]
     return c, key
 
 
@@ -326,8 +326,9 @@ def test_outage_spills_to_disk_and_everything_arrives_after(cluster, mock_provid
     dp.proc.env["TOLLGATE_USAGE_BUFFER_RECORDS"] = "5"
     dp.start()
     with dp.http() as h:
-        key = h.post("/key/generate", json={"key_alias": "exact"}, headers=dp.auth_headers()).json()["key"]
-    c.wait_in_sync([dp], min_version=2)
+        generated = h.post("/key/generate", json={"key_alias": "exact"}, headers=dp.auth_headers())
+    assert_applied(generated, 1)
+    key = generated.json()["key"]
     spill_dir = Path(dp.state_dir) / "usage-spill"
 
     expected = {cid: cost for cid, cost in (one_request(dp.base_url, key, i, "before") for i in range(10))}

@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 
-from expect import assert_openai_error
-from harness import wait_until
+from expect import assert_applied, assert_openai_error
 
 LOCAL = {"model": "local-mock", "messages": [{"role": "user", "content": "hi"}]}
 UPSTREAM = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
@@ -32,8 +31,12 @@ def chat(dp, key: str, body: dict[str, Any]) -> httpx.Response:
     return call(dp, "POST", "/v1/chat/completions", key, json=body)
 
 
-def wait_chat(dp, key: str, body: dict[str, Any], status: int, desc: str) -> None:
-    wait_until(lambda: chat(dp, key, body).status_code == status or None, timeout=5.0, interval=0.02, desc=desc)
+def expect_chat(dp, key: str, body: dict[str, Any], status: int, after: str) -> httpx.Response:
+    """The very next chat on ``dp`` answers ``status``: a management write is in force on every
+    data plane when it returns, so nothing is waited for."""
+    r = chat(dp, key, body)
+    assert r.status_code == status, f"{dp.name}, right after {after}: {r.status_code} (want {status}) {r.text}"
+    return r
 
 
 def team_count(dp) -> int:
@@ -69,7 +72,7 @@ def test_team_lifecycle_and_enforcement_on_two_data_planes(cluster, mock_provide
     assert team["admins"] == ["alice"]
 
     key = ok(admin(dp1, "POST", "/key/generate", json={"team_id": team_id}))["key"]
-    wait_chat(dp2, key, LOCAL, 200, "the team's key works on the other data plane")
+    expect_chat(dp2, key, LOCAL, 200, "/key/generate on dp1")
 
     # The team's model list refuses other models, before the provider is called.
     mock_provider.clear()
@@ -82,8 +85,7 @@ def test_team_lifecycle_and_enforcement_on_two_data_planes(cluster, mock_provide
 
     # A key's own list narrows the team's further (intersection).
     narrow = ok(admin(dp1, "POST", "/key/generate", json={"team_id": team_id, "models": ["gpt-4o-mini"]}))["key"]
-    wait_until(lambda: chat(dp1, narrow, LOCAL).status_code == 403 or None, timeout=5.0, desc="narrow key known")
-    assert_openai_error(chat(dp1, narrow, LOCAL), 403, type="key_model_access_denied")
+    assert_openai_error(expect_chat(dp2, narrow, LOCAL, 403, "/key/generate on dp1"), 403, type="key_model_access_denied")
     assert_openai_error(chat(dp1, narrow, UPSTREAM), 403, type="key_model_access_denied")
     assert ok(call(dp1, "GET", "/v1/models", narrow))["data"] == []
 
@@ -94,10 +96,12 @@ def test_team_lifecycle_and_enforcement_on_two_data_planes(cluster, mock_provide
     assert {m["user_id"] for m in info["team_memberships"]} == {"alice", "bob"}
 
     # Update widens the model list on every data plane.
-    updated = ok(admin(dp2, "POST", "/team/update", json={"team_id": team_id, "models": []}))
+    update = admin(dp2, "POST", "/team/update", json={"team_id": team_id, "models": []})
+    assert_applied(update, 2)
+    updated = update.json()
     assert updated["team_id"] == team_id and updated["data"]["models"] == []
     assert updated["data"]["team_alias"] == "ml-team", "fields not given stay unchanged"
-    wait_chat(dp1, key, UPSTREAM, 200, "the widened team list reaches dp1")
+    expect_chat(dp1, key, UPSTREAM, 200, "/team/update on dp2")
 
     # Members.
     added = ok(admin(dp1, "POST", "/team/member_add", json={"team_id": team_id, "member": {"role": "user", "user_id": "carol"}}))
@@ -109,23 +113,28 @@ def test_team_lifecycle_and_enforcement_on_two_data_planes(cluster, mock_provide
     assert ok(admin(dp1, "GET", "/user/info", params={"user_id": "carol"}))["user_info"]["user_role"] == "internal_user"
 
     # Block: every key of the team gets LiteLLM's 401 on every data plane.
-    assert ok(admin(dp1, "POST", "/team/block", json={"team_id": team_id}))["blocked"] is True
-    for dp in (dp1, dp2):
-        wait_chat(dp, key, LOCAL, 401, "blocked team refused")
-    err = assert_openai_error(chat(dp2, key, LOCAL), 401, type="auth_error")
-    assert f"Team={team_id} is blocked" in err["message"] and "/team/unblock" in err["message"]
-    assert ok(admin(dp2, "POST", "/team/unblock", json={"team_id": team_id}))["blocked"] is False
-    wait_chat(dp1, key, LOCAL, 200, "unblocked team served again")
+    block = admin(dp1, "POST", "/team/block", json={"team_id": team_id})
+    assert_applied(block, 2)
+    assert block.json()["blocked"] is True
+    for dp in (dp2, dp1):
+        err = assert_openai_error(expect_chat(dp, key, LOCAL, 401, "/team/block on dp1"), 401, type="auth_error")
+        assert f"Team={team_id} is blocked" in err["message"] and "/team/unblock" in err["message"]
+    unblock = admin(dp2, "POST", "/team/unblock", json={"team_id": team_id})
+    assert_applied(unblock, 2)
+    assert unblock.json()["blocked"] is False
+    expect_chat(dp1, key, LOCAL, 200, "/team/unblock on dp2")
 
     listed = ok(admin(dp1, "GET", "/team/list"))
     assert [t["team_id"] for t in listed] == [team_id]
 
     # Delete: the team's keys go with it (LiteLLM does the same).
-    deleted = ok(admin(dp2, "POST", "/team/delete", json={"team_ids": [team_id]}))
+    delete = admin(dp2, "POST", "/team/delete", json={"team_ids": [team_id]})
+    assert_applied(delete, 2)
+    deleted = delete.json()
     assert deleted["deleted_teams"] == [team_id] and len(deleted["deleted_keys"]) == 2
     for dp in (dp1, dp2):
-        wait_chat(dp, key, LOCAL, 401, "the deleted team's key is refused")
-    assert_openai_error(chat(dp1, key, LOCAL), 401, type="token_not_found_in_db")
+        refused = expect_chat(dp, key, LOCAL, 401, "/team/delete on dp2")
+        assert_openai_error(refused, 401, type="token_not_found_in_db")
     assert_openai_error(admin(dp1, "GET", "/team/info", params={"team_id": team_id}), 404)
     assert ok(admin(dp1, "GET", "/team/list")) == []
     # The alias is free again.
@@ -190,7 +199,7 @@ def test_team_roles(cluster, mock_provider):
     lead = ok(admin(dp, "POST", "/key/generate", json={"user_id": "lead"}))["key"]
     dev = ok(admin(dp, "POST", "/key/generate", json={"user_id": "dev"}))["key"]
     plain = ok(admin(dp, "POST", "/key/generate", json={}))["key"]
-    wait_chat(dp, plain, LOCAL, 200, "keys known to the data plane")
+    expect_chat(dp, plain, LOCAL, 200, "/key/generate")
 
     # Only admins create, change and delete teams.
     for key in (lead, dev, plain):
@@ -208,6 +217,7 @@ def test_team_roles(cluster, mock_provider):
     assert_openai_error(call(dp, "POST", "/key/generate", lead, json={"team_id": "blue"}), 403)
     assert_openai_error(call(dp, "POST", "/key/generate", dev, json={"team_id": "red"}), 403)
     assert ok(call(dp, "POST", "/key/block", lead, json={"key": team_key["key"]}))["blocked"] is True
+    expect_chat(dp, team_key["key"], LOCAL, 401, "/key/block by the team's admin")
     assert_openai_error(call(dp, "POST", "/key/block", dev, json={"key": team_key["key"]}), 403)
 
     # Members read their team; others do not. Non-admins list only their own teams.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from components import spend_log_stats, spend_row
-from expect import expected_completion_tokens, expected_prompt_tokens
+from expect import assert_applied, expected_completion_tokens, expected_prompt_tokens
 from harness import holds_for, wait_until
 
 DELIVERY_TIMEOUT = 20.0
@@ -118,9 +118,8 @@ def test_records_carry_every_field_and_responses_litellms_headers(cluster, mock_
             json={"key_alias": "fields", "user_id": "u-1", "team_id": "t-1", "tags": ["key-tag"]},
             headers=dp.auth_headers(),
         )
-        assert r.status_code == 200, r.text
+        assert_applied(r, 1)
         key = r.json()["key"]
-    c.wait_in_sync([dp], min_version=2)
     messages = [{"role": "user", "content": "three little words"}]
     prompt = expected_prompt_tokens(messages)
     completion = expected_completion_tokens("Echo: three little words")

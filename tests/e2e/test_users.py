@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 
-from expect import assert_openai_error
-from harness import wait_until
+from expect import assert_applied, assert_openai_error
 
 LOCAL = {"model": "local-mock", "messages": [{"role": "user", "content": "hi"}]}
 UPSTREAM = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
@@ -32,8 +31,12 @@ def chat(dp, key: str, body: dict[str, Any]) -> httpx.Response:
     return call(dp, "POST", "/v1/chat/completions", key, json=body)
 
 
-def wait_chat(dp, key: str, body: dict[str, Any], status: int, desc: str) -> None:
-    wait_until(lambda: chat(dp, key, body).status_code == status or None, timeout=5.0, interval=0.02, desc=desc)
+def expect_chat(dp, key: str, body: dict[str, Any], status: int, after: str) -> httpx.Response:
+    """The very next chat on ``dp`` answers ``status``: a management write is in force on every
+    data plane when it returns, so nothing is waited for."""
+    r = chat(dp, key, body)
+    assert r.status_code == status, f"{dp.name}, right after {after}: {r.status_code} (want {status}) {r.text}"
+    return r
 
 
 def test_user_lifecycle_and_model_list(cluster, mock_provider):
@@ -68,7 +71,7 @@ def test_user_lifecycle_and_model_list(cluster, mock_provider):
     assert key.startswith("sk-") and created["key_alias"] == "ana-laptop" and len(created["token"]) == 64
 
     # The user's model list applies to the user's keys on every data plane.
-    wait_chat(dp2, key, LOCAL, 200, "the user's key works on the other data plane")
+    expect_chat(dp2, key, LOCAL, 200, "/user/new on dp1")
     mock_provider.clear()
     err = assert_openai_error(chat(dp2, key, UPSTREAM), 403, type="key_model_access_denied")
     assert "local-mock" in err["message"] and "gpt-4o-mini" in err["message"]
@@ -87,19 +90,23 @@ def test_user_lifecycle_and_model_list(cluster, mock_provider):
     # A key reads its own user without naming it.
     assert ok(call(dp1, "GET", "/user/info", key))["user_id"] == "ana"
 
-    updated = ok(admin(dp1, "POST", "/user/update", json={"user_id": "ana", "models": [], "user_alias": "Ana"}))
+    update = admin(dp1, "POST", "/user/update", json={"user_id": "ana", "models": [], "user_alias": "Ana"})
+    assert_applied(update, 2)
+    updated = update.json()
     assert updated["models"] == [] and updated["user_alias"] == "Ana" and updated["user_email"] == "ana@example.com"
-    wait_chat(dp1, key, UPSTREAM, 200, "the widened user list reaches dp1")
+    expect_chat(dp2, key, UPSTREAM, 200, "/user/update on dp1")
 
     listed = ok(admin(dp1, "GET", "/user/list"))
     assert listed["total"] == 2 and {u["user_id"] for u in listed["users"]} == {"ana", "ben"}
     assert ok(admin(dp1, "GET", "/user/list", params={"page_size": 1}))["total_pages"] == 2
 
     # Delete: the user's keys and memberships go with them.
-    deleted = ok(admin(dp2, "POST", "/user/delete", json={"user_ids": ["ana"]}))
+    delete = admin(dp2, "POST", "/user/delete", json={"user_ids": ["ana"]})
+    assert_applied(delete, 2)
+    deleted = delete.json()
     assert deleted["deleted_users"] == ["ana"] and len(deleted["deleted_keys"]) == 1
     for dp in (dp1, dp2):
-        wait_chat(dp, key, LOCAL, 401, "the deleted user's key is refused")
+        assert_openai_error(expect_chat(dp, key, LOCAL, 401, "/user/delete on dp2"), 401, type="token_not_found_in_db")
     assert_openai_error(admin(dp1, "GET", "/user/info", params={"user_id": "ana"}), 404)
     assert ok(admin(dp1, "GET", "/team/info", params={"team_id": "research"}))["team_memberships"] == []
 
@@ -148,7 +155,7 @@ def test_user_roles_on_management_routes(cluster, mock_provider):
     auditor = user_key("auditor", "proxy_admin_viewer")
     worker = user_key("worker", "internal_user")
     watcher = user_key("watcher", "internal_user_viewer")
-    wait_chat(dp, watcher, LOCAL, 200, "keys known to the data plane")
+    expect_chat(dp, watcher, LOCAL, 200, "/user/new")
 
     # proxy_admin: everything the master key can.
     assert ok(call(dp, "POST", "/team/new", boss, json={"team_id": "t"}))["team_id"] == "t"
