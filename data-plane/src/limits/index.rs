@@ -49,7 +49,13 @@ impl LimitIndex {
                 .filter(|c| limited(&c.limits))
                 .map(|c| (c.user_id.clone(), Arc::new(c.limits.clone())))
                 .collect(),
-            global_budget: snapshot.litellm_settings.max_budget.and_then(from_usd),
+            // LiteLLM checks the proxy's budget only when it is above 0
+            // (`litellm.max_budget > 0`): 0 is its default, "no budget".
+            global_budget: snapshot
+                .litellm_settings
+                .max_budget
+                .and_then(from_usd)
+                .filter(|&picos| picos > 0),
             global_budget_window_ms: snapshot
                 .litellm_settings
                 .budget_duration
