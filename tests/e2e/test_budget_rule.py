@@ -222,7 +222,7 @@ def test_three_data_planes_and_48_clients_overshoot_by_at_most_the_requests_in_f
     # Served until the budget was reached (LiteLLM's rule)…
     assert final >= budget, f"{ok} requests spent {final}, less than the budget {budget}"
     # … and past it by at most the documented bound: every request in flight when the
-    # last one was admitted costing its full price (data planes × clients × largest cost).
+    # last one was admitted costing its full price (data planes x clients x largest cost).
     bound = NODES * CLIENTS_PER_NODE * per_request
     assert final <= budget + bound, f"spend {final} > budget {budget} + bound {bound}"
     # Here every reservation weighs exactly its request's cost, so only the one request
