@@ -51,7 +51,7 @@ impl Limiter {
         }
         let no_reservations = HashMap::new();
         let missing = match self.try_take(&needs, &no_reservations) {
-            Ok(()) => return Ok(self.permit(needs)),
+            Ok(taken) => return Ok(self.permit(with_units(needs, &taken))),
             Err(missing) => missing,
         };
         let reserved = self.refill(&needs, &missing).await;
@@ -60,10 +60,11 @@ impl Limiter {
             .filter(|(_, r)| r.granted == 0)
             .map(|(&i, _)| i)
             .collect();
-        if refused.is_empty()
-            && let Err(missing) = self.try_take(&needs, &reserved)
-        {
-            refused = missing;
+        if refused.is_empty() {
+            match self.try_take(&needs, &reserved) {
+                Ok(taken) => needs = with_units(needs, &taken),
+                Err(missing) => refused = missing,
+            }
         }
         if let Some(&first) = refused.iter().min() {
             self.give_back(&needs, &reserved);
@@ -111,9 +112,9 @@ impl Limiter {
         &self,
         needs: &[Need],
         reserved: &HashMap<usize, Reserved>,
-    ) -> Result<(), Vec<usize>> {
+    ) -> Result<Vec<(usize, u64)>, Vec<usize>> {
         let now = Instant::now();
-        let mut taken = Vec::with_capacity(needs.len());
+        let mut taken: Vec<(usize, u64)> = Vec::with_capacity(needs.len());
         let mut missing = Vec::new();
         for (i, need) in needs.iter().enumerate() {
             if reserved.contains_key(&i) {
@@ -133,17 +134,20 @@ impl Limiter {
                 missing.push(i);
             } else if lease.covers(need.units) {
                 lease.take(need.units, now);
-                taken.push(i);
+                taken.push((i, need.units));
+            } else if let Some(part) = fair_share_remainder(need, &lease) {
+                lease.take(part, now);
+                taken.push((i, part));
             } else {
                 missing.push(i);
             }
         }
         if missing.is_empty() {
-            return Ok(());
+            return Ok(taken);
         }
-        for i in taken {
+        for (i, units) in taken {
             if let Some(mut lease) = self.leases.get_mut(&needs[i].name) {
-                lease.untake(needs[i].units);
+                lease.untake(units);
             }
         }
         Err(missing)
@@ -308,6 +312,23 @@ fn reserves_alone(need: &Need, lease: &Lease) -> bool {
         && need.limit != TRACK_ONLY
         && need.units > 0
         && lease.fallback_window.is_none()
+}
+
+/// On a fair share (control plane unreachable) a budget whose share is
+/// smaller than the estimate still admits, reserving what is left of the
+/// share: LiteLLM's rule, held per node until the control plane is back.
+fn fair_share_remainder(need: &Need, lease: &Lease) -> Option<u64> {
+    let left = u64::try_from(lease.allowance).ok().filter(|&a| a > 0)?;
+    (need.kind == MeterKind::Budget && need.limit != TRACK_ONLY && lease.fallback_window.is_some())
+        .then_some(left.min(need.units))
+}
+
+/// The units each meter really took, for settlement.
+fn with_units(mut needs: Vec<Need>, taken: &[(usize, u64)]) -> Vec<Need> {
+    for &(i, units) in taken {
+        needs[i].units = units;
+    }
+    needs
 }
 
 /// A request's hold on its meters. Settle it with the real usage; dropping
@@ -628,5 +649,17 @@ mod tests {
         let name = &budgeted(1, None, 1)[0].name;
         let lease = limiter.leases.get(name).expect("lease");
         assert_eq!((lease.pending_release, lease.in_flight), (30, 0));
+    }
+
+    #[tokio::test]
+    async fn on_a_fair_share_a_small_budget_still_serves_its_first_request() {
+        let limiter = Limiter::new(QuotaClient::disabled());
+        let first = limiter
+            .admit(budgeted(100, None, 1_000))
+            .await
+            .expect("the share (all 100, one node) is below the estimate: admitted");
+        assert_eq!(budget_need(&first).units, 100);
+        first.settle(0, 300);
+        assert!(limiter.admit(budgeted(100, None, 1)).await.is_err());
     }
 }
