@@ -6,6 +6,11 @@
 //! exceeds the limit because of a grant — only overdrafts (a request that
 //! used more tokens or money than it reserved) can push it past, and those
 //! are bounded by one request's excess per request in flight.
+//!
+//! Budgets follow LiteLLM's rule: a request is admitted while settled spend
+//! plus what is reserved is below `max_budget` (at or below it for the
+//! entities LiteLLM compares with `>`), and it reserves at most what
+//! remains — an estimate larger than the remainder never refuses it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -34,6 +39,10 @@ pub struct Update {
     pub release: u64,
     pub spent: u64,
     pub epoch: u64,
+    /// Budgets: LiteLLM refuses this entity only once its spend is above
+    /// `max_budget` (`spend > max_budget`: teams, end users, the proxy),
+    /// not when spend reaches it (`>=`: keys, users).
+    pub admits_at_limit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,9 +223,9 @@ impl Coordinator {
 }
 
 fn settle(meter: &mut Meter, node: &str, u: &Update) {
-    if u.epoch != meter.epoch && meter.kind != Kind::Concurrency {
-        // Reports about an earlier window or budget period: that window is
-        // gone (its units are not coming back) and the budget was reset.
+    if u.epoch != meter.epoch && matches!(meter.kind, Kind::Requests | Kind::Tokens) {
+        // Reports about an earlier rate window: that window is gone (its
+        // units are not coming back).
         return;
     }
     match meter.kind {
@@ -227,12 +236,19 @@ fn settle(meter: &mut Meter, node: &str, u: &Update) {
                 .saturating_sub(u.release);
         }
         Kind::Concurrency => meter.take_from(node, u.release),
-        Kind::Budget => {
-            // Spending converts a reservation into spend; spending beyond
-            // what was held is an overdraft and only adds to spend.
-            meter.take_from(node, u.spent.saturating_add(u.release));
-            meter.spend = meter.spend.saturating_add(u.spent);
-        }
+        Kind::Budget => settle_budget(meter, node, u),
+    }
+}
+
+/// `release` gives back held reservations (spent or not); `spent` is the
+/// real cost, which may exceed what was held (an overdraft). Reservations
+/// are given back whatever period they were taken in — a reset keeps them
+/// counted, so they must be able to leave — but spend reported against an
+/// earlier period belongs to that period and is dropped.
+fn settle_budget(meter: &mut Meter, node: &str, u: &Update) {
+    meter.take_from(node, u.release);
+    if u.epoch == meter.epoch {
+        meter.spend = meter.spend.saturating_add(u.spent);
     }
 }
 
@@ -240,14 +256,34 @@ fn grant(meter: &mut Meter, node: &str, u: &Update, fleet: u64) -> u64 {
     if u.need == 0 && u.want == 0 {
         return 0;
     }
-    let remaining = meter.limit.saturating_sub(meter.used());
-    if u.need > remaining {
+    let (ceiling, need) = match meter.kind {
+        Kind::Budget => {
+            // LiteLLM's `spend > max_budget` admits at exactly the budget:
+            // one picodollar of headroom expresses "at or below".
+            let ceiling = if u.admits_at_limit {
+                meter.limit.saturating_add(1)
+            } else {
+                meter.limit
+            };
+            let remaining = ceiling.saturating_sub(meter.used());
+            // Admitted while anything remains; the reservation is capped
+            // at the remainder, so grants never push spend plus holds past
+            // the ceiling — only real costs above a reservation can.
+            if remaining == 0 {
+                return 0;
+            }
+            (ceiling, u.need.min(remaining))
+        }
+        _ => (meter.limit, u.need),
+    };
+    let remaining = ceiling.saturating_sub(meter.used());
+    if need > remaining {
         return 0;
     }
     // Prefetch shrinks as the limit runs out, so the units left near the
     // end are spread over the fleet instead of parked on one node.
     let prefetch_cap = remaining / (4 * fleet);
-    let granted = u.need.max(u.want.min(prefetch_cap)).min(remaining);
+    let granted = need.max(u.want.min(prefetch_cap)).min(remaining);
     match meter.kind {
         Kind::Requests | Kind::Tokens => meter.counter = meter.counter.saturating_add(granted),
         Kind::Concurrency | Kind::Budget => {
@@ -373,8 +409,20 @@ mod tests {
         );
     }
 
+    /// A request's settlement: its reservation back, its real cost spent.
+    fn settled(u: &Update, epoch: u64, reserved: u64, cost: u64) -> Update {
+        Update {
+            need: 0,
+            want: 0,
+            release: reserved,
+            spent: cost,
+            epoch,
+            ..u.clone()
+        }
+    }
+
     #[test]
-    fn budgets_start_from_stored_spend_and_settle_reservations() {
+    fn a_budget_admits_while_spend_and_reservations_are_below_it() {
         let c = Coordinator::default();
         let start = HashMap::from([(
             "b".to_string(),
@@ -383,23 +431,150 @@ mod tests {
                 resets_at_ms: None,
             },
         )]);
-        let mut u = budget("b", 1_000, 300, 0);
+        let u = budget("b", 1_000, 300, 0);
         let g = c
             .exchange("a", 0, 1, vec![(Kind::Budget, u.clone())], &start)
             .remove(0);
         assert_eq!((g.granted, g.used, g.spend), (300, 900, 600));
-        // Only 100 left: a second reservation of 300 is refused.
-        assert_eq!(one(&c, "b-node", 0, Kind::Budget, u.clone()).granted, 0);
-        // The request cost 250: 50 of the reservation comes back.
-        u.need = 0;
-        u.spent = 250;
-        u.epoch = g.epoch;
+        // 100 remain: a larger estimate is admitted, reserving the 100.
+        let capped = one(&c, "n2", 0, Kind::Budget, u.clone());
+        assert_eq!((capped.granted, capped.used), (100, 1_000));
+        // Settled spend plus reservations reach the budget: refused.
+        assert_eq!(
+            one(&c, "n3", 0, Kind::Budget, budget("b", 1_000, 1, 0)).granted,
+            0
+        );
+        // The first request cost 250: its 300 come back, 250 become spend.
+        let g = one(&c, "a", 0, Kind::Budget, settled(&u, g.epoch, 300, 250));
+        assert_eq!((g.used, g.spend), (950, 850));
+        assert_eq!(one(&c, "n3", 0, Kind::Budget, u.clone()).granted, 50);
+    }
+
+    #[test]
+    fn a_tiny_budget_serves_one_request_then_refuses() {
+        let c = Coordinator::default();
+        // max_budget 0.000001 USD, a request estimated at 50 times that.
+        let u = budget("key", 1_000_000, 50_000_000, 0);
         let g = one(&c, "a", 0, Kind::Budget, u.clone());
-        assert_eq!((g.used, g.spend), (900, 850));
-        u.spent = 0;
-        u.release = 50;
-        let g = one(&c, "a", 0, Kind::Budget, u);
-        assert_eq!((g.used, g.spend), (850, 850));
+        assert_eq!(g.granted, 1_000_000);
+        // It really cost 30 times the budget: the overdraft is spend.
+        let after = one(
+            &c,
+            "a",
+            0,
+            Kind::Budget,
+            settled(&u, g.epoch, g.granted, 30_000_000),
+        );
+        assert_eq!((after.used, after.spend), (30_000_000, 30_000_000));
+        assert_eq!(one(&c, "b", 0, Kind::Budget, u).granted, 0);
+    }
+
+    #[test]
+    fn keys_refuse_at_the_budget_teams_only_above_it() {
+        // LiteLLM: a key or user is refused once spend >= max_budget; a
+        // team, end user or the proxy once spend > max_budget.
+        let start = HashMap::from([(
+            "b".to_string(),
+            BudgetStart {
+                spend: 100,
+                resets_at_ms: None,
+            },
+        )]);
+        let first = |admits_at_limit| {
+            let c = Coordinator::default();
+            let u = Update {
+                admits_at_limit,
+                ..budget("b", 100, 40, 0)
+            };
+            let g = c
+                .exchange("a", 0, 1, vec![(Kind::Budget, u.clone())], &start)
+                .remove(0);
+            (c, u, g)
+        };
+        assert_eq!(first(false).2.granted, 0);
+        let (c, u, g) = first(true);
+        assert_eq!(g.granted, 1, "at exactly its budget a team is served");
+        one(&c, "a", 0, Kind::Budget, settled(&u, g.epoch, 1, 1));
+        assert_eq!(one(&c, "a", 0, Kind::Budget, u).granted, 0);
+    }
+
+    /// The documented bound: N data planes × K requests in flight each,
+    /// costs up to C, in any interleaving — final spend stays below
+    /// limit + N × K × C, and nothing is granted once spend reached the
+    /// limit.
+    #[test]
+    fn fleet_overshoot_is_bounded_by_the_requests_in_flight() {
+        const NODES: u64 = 3;
+        const PER_NODE: u64 = 16;
+        const LARGEST: u64 = 1_000;
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for round in 0..200 {
+            let c = Coordinator::default();
+            let limit = 1 + next(20_000);
+            let u = budget("k", limit, 0, 0);
+            // (node, reservation, cost) of each request in flight.
+            let mut in_flight: Vec<(u64, u64, u64)> = Vec::new();
+            let mut spend = 0;
+            for _ in 0..2_000 {
+                let full = in_flight.len() as u64 == NODES * PER_NODE;
+                if !full && (in_flight.is_empty() || next(2) == 0) {
+                    let node = next(NODES);
+                    // Estimates sometimes under the real cost (no max_tokens).
+                    let cost = 1 + next(LARGEST);
+                    let estimate = 1 + next(LARGEST);
+                    let g = one(
+                        &c,
+                        &node.to_string(),
+                        0,
+                        Kind::Budget,
+                        Update {
+                            need: estimate,
+                            ..u.clone()
+                        },
+                    );
+                    if g.granted > 0 {
+                        assert!(
+                            g.spend < limit,
+                            "round {round}: granted at spend {}",
+                            g.spend
+                        );
+                        assert!(g.granted <= estimate);
+                        in_flight.push((node, g.granted, cost));
+                    }
+                } else {
+                    let (node, reserved, cost) =
+                        in_flight.swap_remove(next(in_flight.len() as u64) as usize);
+                    let g = one(
+                        &c,
+                        &node.to_string(),
+                        0,
+                        Kind::Budget,
+                        settled(&u, 0, reserved, cost),
+                    );
+                    spend = g.spend;
+                }
+            }
+            for (node, reserved, cost) in in_flight.drain(..) {
+                spend = one(
+                    &c,
+                    &node.to_string(),
+                    0,
+                    Kind::Budget,
+                    settled(&u, 0, reserved, cost),
+                )
+                .spend;
+            }
+            assert!(
+                spend < limit + NODES * PER_NODE * LARGEST,
+                "round {round}: spend {spend} past {limit} + bound"
+            );
+        }
     }
 
     #[test]
@@ -409,11 +584,7 @@ mod tests {
         u.window_ms = 10_000;
         let g = one(&c, "a", 1_000, Kind::Budget, u.clone());
         assert_eq!((g.granted, g.resets_in_ms), (100, 9_000));
-        let mut spent = update("global", 100, 0, 0);
-        spent.window_ms = 10_000;
-        spent.spent = 100;
-        spent.epoch = g.epoch;
-        one(&c, "a", 2_000, Kind::Budget, spent);
+        one(&c, "a", 2_000, Kind::Budget, settled(&u, g.epoch, 100, 100));
         assert_eq!(one(&c, "a", 9_999, Kind::Budget, u.clone()).granted, 0);
         // The next period: spend starts from zero.
         let g = one(&c, "a", 10_000, Kind::Budget, u);
@@ -421,24 +592,30 @@ mod tests {
     }
 
     #[test]
-    fn a_reset_budget_serves_again_and_ignores_old_reports() {
+    fn a_reset_budget_serves_again_and_ignores_old_spend_but_not_old_reservations() {
         let c = Coordinator::default();
-        let g = one(&c, "a", 0, Kind::Budget, budget("b", 100, 100, 0));
-        assert_eq!(g.granted, 100);
-        let mut spent = budget("b", 100, 0, 0);
-        spent.spent = 100;
-        spent.epoch = g.epoch;
-        one(&c, "a", 0, Kind::Budget, spent.clone());
+        let u = budget("b", 150, 100, 0);
+        let first = one(&c, "a", 0, Kind::Budget, u.clone());
+        let second = one(&c, "a", 0, Kind::Budget, budget("b", 150, 50, 0));
+        assert_eq!((first.granted, second.granted), (100, 50));
+        one(&c, "a", 0, Kind::Budget, settled(&u, first.epoch, 100, 100));
         assert_eq!(
-            one(&c, "a", 0, Kind::Budget, budget("b", 100, 1, 0)).granted,
+            one(&c, "a", 0, Kind::Budget, budget("b", 150, 1, 0)).granted,
             0
         );
         c.reset_budget("b", Some(10_000));
-        // A late report from the old period does not count against the new.
-        let g = one(&c, "a", 5_000, Kind::Budget, spent);
-        assert_eq!((g.spend, g.resets_in_ms), (0, 5_000));
+        // The second request, admitted before the reset, settles after it:
+        // its reservation leaves, its spend belongs to the old period.
+        let g = one(
+            &c,
+            "a",
+            5_000,
+            Kind::Budget,
+            settled(&u, second.epoch, 50, 50),
+        );
+        assert_eq!((g.spend, g.used, g.resets_in_ms), (0, 0, 5_000));
         assert_eq!(
-            one(&c, "a", 5_000, Kind::Budget, budget("b", 100, 60, 0)).granted,
+            one(&c, "a", 5_000, Kind::Budget, budget("b", 150, 60, 0)).granted,
             60
         );
     }

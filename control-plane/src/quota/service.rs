@@ -117,6 +117,16 @@ impl QuotaApi for QuotaService {
                 let start = self.budget_start(&m.meter, m.window_ms).await?;
                 starts.insert(m.meter.clone(), start);
             }
+            // LiteLLM compares keys' and users' spend with `>=` and
+            // teams', end users' and the proxy's with `>`
+            // (proxy/auth/auth_checks.py).
+            let admits_at_limit = kind == Kind::Budget
+                && MeterName::parse(&m.meter).is_some_and(|name| {
+                    matches!(
+                        name.scope,
+                        Scope::Team(_) | Scope::Customer(_) | Scope::Global
+                    )
+                });
             updates.push((
                 kind,
                 Update {
@@ -129,6 +139,7 @@ impl QuotaApi for QuotaService {
                     release: m.release,
                     spent: m.spent,
                     epoch: m.epoch,
+                    admits_at_limit,
                 },
             ));
         }

@@ -44,7 +44,13 @@ impl LimitIndex {
             teams: by_id(snapshot.teams.iter().map(|t| (&t.team_id, &t.limits))),
             users: by_id(snapshot.users.iter().map(|u| (&u.user_id, &u.limits))),
             customers: by_id(snapshot.customers.iter().map(|c| (&c.user_id, &c.limits))),
-            global_budget: snapshot.litellm_settings.max_budget.and_then(from_usd),
+            // LiteLLM checks the proxy's budget only when it is above 0
+            // (`litellm.max_budget > 0`): 0 is its default, "no budget".
+            global_budget: snapshot
+                .litellm_settings
+                .max_budget
+                .and_then(from_usd)
+                .filter(|&picos| picos > 0),
             global_budget_window_ms: snapshot
                 .litellm_settings
                 .budget_duration

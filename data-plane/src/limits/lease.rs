@@ -117,8 +117,10 @@ impl Lease {
         }
     }
 
-    /// The request is over: charge what it really used.
-    pub fn settle(&mut self, reserved: u64, tokens: u64, cost: u64) {
+    /// The request is over: charge what it really used. `own` says the
+    /// budget reservation was granted to this request alone (see
+    /// `Limiter::admit`) rather than taken from the lease's allowance.
+    pub fn settle(&mut self, reserved: u64, tokens: u64, cost: u64, own: bool) {
         match self.kind {
             MeterKind::Requests => {}
             MeterKind::Tokens => {
@@ -136,18 +138,32 @@ impl Lease {
                 self.allowance += 1;
                 self.in_flight = self.in_flight.saturating_sub(1);
             }
+            MeterKind::Budget if own => {
+                // The whole reservation goes back and the real cost is
+                // spend, whatever the two are: nothing stays on this node
+                // to be admitted against later.
+                self.in_flight = self.in_flight.saturating_sub(1);
+                self.pending_release += reserved;
+                self.spend = self.spend.saturating_add(cost);
+                self.pending_spent += cost;
+            }
             MeterKind::Budget => {
-                let reserved = i64::try_from(reserved).unwrap_or(i64::MAX);
+                let before = self.allowance;
+                let reserved_i = i64::try_from(reserved).unwrap_or(i64::MAX);
                 let cost_i = i64::try_from(cost).unwrap_or(i64::MAX);
-                self.allowance += reserved - cost_i;
+                self.allowance += reserved_i - cost_i;
                 self.spend = self.spend.saturating_add(cost);
                 // Spend is always reported, even what was admitted on a
                 // fair share while the control plane was away.
                 self.pending_spent += cost;
                 if self.fallback_window.is_none() {
-                    // The control plane turns spend beyond what this node
-                    // held into spend only; mirror that.
+                    // Spend beyond what this node held is spend only; the
+                    // control plane lets go of what the node no longer
+                    // holds (the reservation and whatever allowance the
+                    // excess used up).
                     self.allowance = self.allowance.max(0);
+                    let released = before.saturating_add(reserved_i) - self.allowance;
+                    self.pending_release += released.max(0).unsigned_abs();
                 }
             }
             MeterKind::Unspecified => {}
@@ -178,7 +194,16 @@ impl Lease {
         self.pending_spent += u.spent;
     }
 
+    /// A grant for this node's allowance.
     pub fn apply(&mut self, g: &MeterGrant, now: Instant) {
+        self.observe(g, now);
+        self.allowance += i64::try_from(g.granted).unwrap_or(i64::MAX);
+    }
+
+    /// What a grant says about the fleet (epoch, use, spend, reset), without
+    /// taking its units into the allowance: a budget reservation granted to
+    /// one request is that request's, not the node's.
+    pub fn observe(&mut self, g: &MeterGrant, now: Instant) {
         if self.is_rate() && g.epoch != self.epoch {
             // A new window: what was left of the old one is gone.
             self.allowance = self.allowance.min(0);
@@ -198,7 +223,6 @@ impl Lease {
             };
         }
         self.epoch = g.epoch;
-        self.allowance += i64::try_from(g.granted).unwrap_or(i64::MAX);
         self.fleet_used = g.used;
         self.spend = g.spend;
         self.last_exchange = Some(now);
@@ -286,12 +310,34 @@ mod tests {
         lease.apply(&grant(500, 0), now);
         lease.take(300, now);
         assert_eq!(lease.allowance, 200);
-        lease.settle(300, 0, 120);
+        lease.settle(300, 0, 120, false);
         assert_eq!((lease.allowance, lease.pending_spent), (380, 120));
-        // A request that cost more than it reserved: the excess is spend.
-        lease.take(380, now);
-        lease.settle(380, 0, 500);
+        assert_eq!(
+            lease.pending_release, 120,
+            "the spent part is no longer held"
+        );
+        // A request that cost more than it reserved: the excess is spend,
+        // and it used up the rest of the allowance.
+        lease.take(300, now);
+        lease.settle(300, 0, 500, false);
         assert_eq!((lease.allowance, lease.pending_spent), (0, 620));
+        assert_eq!(lease.pending_release, 500);
+    }
+
+    #[test]
+    fn a_reservation_of_its_own_goes_back_whole_when_its_request_ends() {
+        let now = Instant::now();
+        let mut lease = Lease::new(MeterKind::Budget, 1_000, 0, now);
+        lease.observe(&grant(400, 0), now);
+        assert_eq!(
+            lease.allowance, 0,
+            "the grant is the request's, not the node's"
+        );
+        lease.in_flight = 1;
+        lease.settle(400, 0, 900, true);
+        assert_eq!((lease.allowance, lease.in_flight), (0, 0));
+        let update = lease.update("m", 0, 0);
+        assert_eq!((update.release, update.spent), (400, 900));
     }
 
     #[test]
@@ -303,8 +349,8 @@ mod tests {
         lease.take(1, now);
         lease.apply(&grant(1, 0), now);
         assert_eq!(lease.allowance, -1);
-        lease.settle(1, 0, 0);
-        lease.settle(1, 0, 0);
+        lease.settle(1, 0, 0, false);
+        lease.settle(1, 0, 0, false);
         assert_eq!((lease.allowance, lease.in_flight), (1, 0));
     }
 }

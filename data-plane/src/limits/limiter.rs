@@ -6,6 +6,7 @@ use super::lease::Lease;
 use super::plan::{Need, TRACK_ONLY};
 use super::refusal::Refusal;
 use dashmap::DashMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
@@ -36,19 +37,47 @@ impl Limiter {
 
     /// Admits a request on every meter in `needs`, or refuses it on the
     /// first meter whose fleet-wide limit is reached.
-    pub async fn admit(self: &Arc<Self>, needs: Vec<Need>) -> Result<Permit, Refusal> {
+    ///
+    /// A budget with a `max_budget` is decided by the control plane for
+    /// every request (LiteLLM's rule needs the fleet's spend at admission,
+    /// and a node holding idle budget could admit after another node's
+    /// request spent the rest): the request reserves what the control
+    /// plane grants it — its estimate, or what remains when that is less —
+    /// and gives it all back when it ends. Other meters admit against the
+    /// node's lease and ask only when it is empty.
+    pub async fn admit(self: &Arc<Self>, mut needs: Vec<Need>) -> Result<Permit, Refusal> {
         if needs.is_empty() {
             return Ok(Permit::none());
         }
-        let missing = match self.try_take(&needs) {
-            Ok(()) => return Ok(self.permit(needs)),
+        let no_reservations = HashMap::new();
+        let missing = match self.try_take(&needs, &no_reservations) {
+            Ok(taken) => return Ok(self.permit(with_units(needs, &taken))),
             Err(missing) => missing,
         };
-        self.refill(&needs, &missing).await;
-        match self.try_take(&needs) {
-            Ok(()) => Ok(self.permit(needs)),
-            Err(missing) => Err(self.refusal(&needs[missing[0]])),
+        let reserved = self.refill(&needs, &missing).await;
+        let mut refused: Vec<usize> = reserved
+            .iter()
+            .filter(|(_, r)| r.granted == 0)
+            .map(|(&i, _)| i)
+            .collect();
+        if refused.is_empty() {
+            match self.try_take(&needs, &reserved) {
+                Ok(taken) => needs = with_units(needs, &taken),
+                Err(missing) => refused = missing,
+            }
         }
+        if let Some(&first) = refused.iter().min() {
+            self.give_back(&needs, &reserved);
+            return Err(self.refusal(&needs[first]));
+        }
+        for (&i, r) in &reserved {
+            needs[i].units = r.granted;
+            needs[i].own_reservation = Some(r.spend);
+            if let Some(mut lease) = self.leases.get_mut(&needs[i].name) {
+                lease.in_flight += 1;
+            }
+        }
+        Ok(self.permit(needs))
     }
 
     fn permit(self: &Arc<Self>, needs: Vec<Need>) -> Permit {
@@ -59,13 +88,38 @@ impl Limiter {
         }
     }
 
+    /// Reservations granted for a request another meter refused go back.
+    fn give_back(&self, needs: &[Need], reserved: &HashMap<usize, Reserved>) {
+        let mut owed = false;
+        for (&i, r) in reserved {
+            if r.granted > 0
+                && let Some(mut lease) = self.leases.get_mut(&needs[i].name)
+            {
+                lease.pending_release += r.granted;
+                owed = true;
+            }
+        }
+        if owed {
+            self.owed.notify_one();
+        }
+    }
+
     /// All or nothing: takes every meter's units, or none and says which
-    /// meters lacked allowance.
-    fn try_take(&self, needs: &[Need]) -> Result<(), Vec<usize>> {
+    /// meters lacked allowance. Meters in `reserved` already hold this
+    /// request's own reservation; a budget that needs one and has none yet
+    /// is missing.
+    fn try_take(
+        &self,
+        needs: &[Need],
+        reserved: &HashMap<usize, Reserved>,
+    ) -> Result<Vec<(usize, u64)>, Vec<usize>> {
         let now = Instant::now();
-        let mut taken = Vec::with_capacity(needs.len());
+        let mut taken: Vec<(usize, u64)> = Vec::with_capacity(needs.len());
         let mut missing = Vec::new();
         for (i, need) in needs.iter().enumerate() {
+            if reserved.contains_key(&i) {
+                continue;
+            }
             // Look up before `entry`, which would clone the name every time.
             let mut lease = match self.leases.get_mut(&need.name) {
                 Some(lease) => lease,
@@ -76,25 +130,36 @@ impl Limiter {
             };
             lease.limit = need.limit;
             lease.expire(now);
-            if lease.covers(need.units) {
+            if reserves_alone(need, &lease) {
+                missing.push(i);
+            } else if lease.covers(need.units) {
                 lease.take(need.units, now);
-                taken.push(i);
+                taken.push((i, need.units));
+            } else if let Some(part) = fair_share_remainder(need, &lease) {
+                lease.take(part, now);
+                taken.push((i, part));
             } else {
                 missing.push(i);
             }
         }
         if missing.is_empty() {
-            return Ok(());
+            return Ok(taken);
         }
-        for i in taken {
+        for (i, units) in taken {
             if let Some(mut lease) = self.leases.get_mut(&needs[i].name) {
-                lease.untake(needs[i].units);
+                lease.untake(units);
             }
         }
         Err(missing)
     }
 
-    async fn refill(&self, needs: &[Need], missing: &[usize]) {
+    /// Asks the control plane for every missing meter at once. Returns the
+    /// reservations granted to this request alone (budgets with a
+    /// `max_budget`); other grants go to the node's leases. When the
+    /// control plane cannot be reached, every lease falls back to its fair
+    /// share and nothing is reserved alone.
+    async fn refill(&self, needs: &[Need], missing: &[usize]) -> HashMap<usize, Reserved> {
+        let mut alone: HashMap<String, usize> = HashMap::new();
         let updates: Vec<MeterUpdate> = missing
             .iter()
             .filter_map(|&i| {
@@ -102,6 +167,10 @@ impl Limiter {
                 let mut lease = self.leases.get_mut(&need.name)?;
                 let want = match need.kind {
                     MeterKind::Concurrency => 0,
+                    _ if reserves_alone(need, &lease) => {
+                        alone.insert(need.name.clone(), i);
+                        0
+                    }
                     // Tracking spend only: enough for many requests, so the
                     // lease is not renewed on every one.
                     _ if need.limit == TRACK_ONLY => need.units.saturating_mul(1_000),
@@ -110,14 +179,28 @@ impl Limiter {
                 Some(lease.update(&need.name, need.units, want))
             })
             .collect();
+        let mut reserved = HashMap::new();
         match self.client.exchange(updates.clone()).await {
             Ok(response) => {
                 self.fleet_size
                     .store(response.fleet_size.max(1), Ordering::Relaxed);
                 let now = Instant::now();
                 for grant in &response.grants {
-                    if let Some(mut lease) = self.leases.get_mut(&grant.meter) {
-                        lease.apply(grant, now);
+                    let Some(mut lease) = self.leases.get_mut(&grant.meter) else {
+                        continue;
+                    };
+                    match alone.get(&grant.meter) {
+                        Some(&i) => {
+                            lease.observe(grant, now);
+                            reserved.insert(
+                                i,
+                                Reserved {
+                                    granted: grant.granted,
+                                    spend: grant.spend,
+                                },
+                            );
+                        }
+                        None => lease.apply(grant, now),
                     }
                 }
             }
@@ -134,6 +217,7 @@ impl Limiter {
                 }
             }
         }
+        reserved
     }
 
     fn local_window(&self, window_ms: u64) -> u64 {
@@ -184,11 +268,15 @@ impl Limiter {
                     "x-ratelimit-reset-tokens",
                 ),
                 Dimension::Budget => {
+                    // The spend the control plane counted when it admitted
+                    // this request, when it did; else as of the last
+                    // exchange.
+                    let spend = need.own_reservation.unwrap_or(lease.spend);
                     out.push((
                         "x-litellm-key-spend",
-                        tollgate_shared::pricing::to_usd(lease.spend).to_string(),
+                        tollgate_shared::pricing::to_usd(spend).to_string(),
                     ));
-                    if need.soft_limit.is_some_and(|soft| lease.spend >= soft) {
+                    if need.soft_limit.is_some_and(|soft| spend >= soft) {
                         // A soft budget never refuses: it flags.
                         out.push(("x-litellm-soft-budget-exceeded", "true".to_string()));
                     }
@@ -204,6 +292,43 @@ impl Limiter {
         }
         out
     }
+}
+
+/// A budget reservation the control plane granted to one request.
+#[derive(Debug, Clone, Copy)]
+struct Reserved {
+    granted: u64,
+    /// The entity's settled spend when it was granted.
+    spend: u64,
+}
+
+/// Does this budget's reservation come from the control plane for this
+/// request alone? Yes for a real `max_budget` while the control plane is
+/// reachable; a key that only tracks spend, a free request (nothing to
+/// reserve: LiteLLM skips budgets for models that cost nothing) and a node
+/// running on its fair share use the lease.
+fn reserves_alone(need: &Need, lease: &Lease) -> bool {
+    need.kind == MeterKind::Budget
+        && need.limit != TRACK_ONLY
+        && need.units > 0
+        && lease.fallback_window.is_none()
+}
+
+/// On a fair share (control plane unreachable) a budget whose share is
+/// smaller than the estimate still admits, reserving what is left of the
+/// share: LiteLLM's rule, held per node until the control plane is back.
+fn fair_share_remainder(need: &Need, lease: &Lease) -> Option<u64> {
+    let left = u64::try_from(lease.allowance).ok().filter(|&a| a > 0)?;
+    (need.kind == MeterKind::Budget && need.limit != TRACK_ONLY && lease.fallback_window.is_some())
+        .then_some(left.min(need.units))
+}
+
+/// The units each meter really took, for settlement.
+fn with_units(mut needs: Vec<Need>, taken: &[(usize, u64)]) -> Vec<Need> {
+    for &(i, units) in taken {
+        needs[i].units = units;
+    }
+    needs
 }
 
 /// A request's hold on its meters. Settle it with the real usage; dropping
@@ -247,8 +372,10 @@ impl Permit {
         let mut owed = false;
         for need in &self.needs {
             if let Some(mut lease) = limiter.leases.get_mut(&need.name) {
-                lease.settle(need.units, tokens, cost);
-                owed |= lease.pending_overdraft > 0 || lease.pending_spent > 0;
+                lease.settle(need.units, tokens, cost, need.own_reservation.is_some());
+                owed |= lease.pending_overdraft > 0
+                    || lease.pending_spent > 0
+                    || lease.pending_release > 0;
             }
         }
         if owed {
@@ -353,5 +480,186 @@ mod tests {
         assert_eq!(tracked.len(), 1);
         assert_eq!(tracked[0].limit, TRACK_ONLY);
         assert!(limiter.admit(tracked).await.is_ok());
+    }
+
+    /// A control plane for one node with LiteLLM's budget rule (what the
+    /// real coordinator does, reduced to what these tests need): budgets
+    /// grant `min(need, remaining)` while anything remains; rpm meters
+    /// refuse everything. It records every update it receives.
+    #[derive(Default)]
+    struct FakeQuota {
+        limit: u64,
+        spend: u64,
+        held: u64,
+        seen: Vec<MeterUpdate>,
+    }
+
+    struct FakeService(Arc<std::sync::Mutex<FakeQuota>>);
+
+    #[tonic::async_trait]
+    impl tollgate_proto::v1::quota_service_server::QuotaService for FakeService {
+        async fn exchange(
+            &self,
+            request: tonic::Request<tollgate_proto::v1::QuotaRequest>,
+        ) -> Result<tonic::Response<tollgate_proto::v1::QuotaResponse>, tonic::Status> {
+            let mut q = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            let mut grants = Vec::new();
+            for u in request.into_inner().meters {
+                q.held = q.held.saturating_sub(u.release);
+                q.spend += u.spent;
+                let granted = if u.kind == MeterKind::Budget as i32 {
+                    let remaining = q.limit.saturating_sub(q.spend + q.held);
+                    u.need.min(remaining)
+                } else {
+                    0
+                };
+                q.held += granted;
+                grants.push(tollgate_proto::v1::MeterGrant {
+                    meter: u.meter.clone(),
+                    granted,
+                    used: q.spend + q.held,
+                    limit: u.limit,
+                    resets_in_ms: 0,
+                    epoch: 0,
+                    spend: q.spend,
+                });
+                q.seen.push(u);
+            }
+            Ok(tonic::Response::new(tollgate_proto::v1::QuotaResponse {
+                grants,
+                fleet_size: 1,
+            }))
+        }
+    }
+
+    async fn fake_control_plane(limit: u64) -> (Arc<Limiter>, Arc<std::sync::Mutex<FakeQuota>>) {
+        let state = Arc::new(std::sync::Mutex::new(FakeQuota {
+            limit,
+            ..FakeQuota::default()
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let addr = listener.local_addr().expect("bound");
+        let service = tollgate_proto::v1::quota_service_server::QuotaServiceServer::new(
+            FakeService(Arc::clone(&state)),
+        );
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        let endpoint = crate::sync::connect::Endpoint::new(&format!("http://{addr}"), "t", None)
+            .expect("endpoint");
+        let limiter = Limiter::new(QuotaClient::new(&endpoint, "node-1".into()));
+        (limiter, state)
+    }
+
+    fn budgeted(max_budget: u64, rpm: Option<u64>, estimate: u64) -> Vec<Need> {
+        let mut k = key(rpm, None);
+        k.max_budget_picos = Some(max_budget);
+        plan(
+            &LimitIndex::default(),
+            &RequestScope {
+                key: Some(&k),
+                end_user: None,
+                model: "m",
+                budget_estimate: estimate,
+            },
+        )
+    }
+
+    fn budget_need(p: &Permit) -> &Need {
+        p.needs()
+            .iter()
+            .find(|n| n.kind == MeterKind::Budget)
+            .expect("a budget meter")
+    }
+
+    #[tokio::test]
+    async fn an_estimate_above_what_remains_is_admitted_with_the_remainder() {
+        let (limiter, state) = fake_control_plane(100).await;
+        let first = limiter
+            .admit(budgeted(100, None, 1_000))
+            .await
+            .expect("spend 0 is below the budget: admitted");
+        assert_eq!(budget_need(&first).units, 100, "reserves what remains");
+        assert_eq!(budget_need(&first).own_reservation, Some(0));
+        // Nothing is left for a second request while the first holds it.
+        let refused = limiter
+            .admit(budgeted(100, None, 1))
+            .await
+            .err()
+            .expect("spend + reserved reached the budget");
+        assert_eq!((refused.limit, refused.spend), (100, 0));
+        first.settle(0, 500);
+        // The next exchange carries the whole reservation back and the
+        // real cost (5 × the budget): the key is refused, naming its spend.
+        let refused = limiter
+            .admit(budgeted(100, None, 1))
+            .await
+            .err()
+            .expect("spend is past the budget");
+        assert_eq!((refused.limit, refused.spend), (100, 500));
+        let q = state.lock().unwrap_or_else(|p| p.into_inner());
+        let settled = q
+            .seen
+            .iter()
+            .find(|u| u.spent > 0)
+            .expect("settlement sent");
+        assert_eq!((settled.release, settled.spent), (100, 500));
+    }
+
+    #[tokio::test]
+    async fn a_budget_never_leaves_idle_allowance_on_the_node() {
+        let (limiter, state) = fake_control_plane(1_000_000).await;
+        for _ in 0..3 {
+            let p = limiter
+                .admit(budgeted(1_000_000, None, 10))
+                .await
+                .expect("admitted");
+            assert_eq!(budget_need(&p).units, 10);
+            p.settle(0, 4);
+        }
+        let q = state.lock().unwrap_or_else(|p| p.into_inner());
+        // Every request asked for itself (no prefetch), and each reservation
+        // went back whole with its real cost.
+        assert_eq!(q.seen.len(), 3);
+        assert!(q.seen.iter().all(|u| u.need == 10 && u.want == 0));
+        assert_eq!(
+            (q.spend, q.held),
+            (8, 10),
+            "the third settlement is still owed"
+        );
+        let name = &budgeted(1, None, 1)[0].name;
+        let lease = limiter.leases.get(name).expect("lease");
+        assert_eq!((lease.allowance, lease.in_flight), (0, 0));
+        assert_eq!((lease.pending_release, lease.pending_spent), (10, 4));
+    }
+
+    #[tokio::test]
+    async fn a_reservation_goes_back_when_another_meter_refuses() {
+        let (limiter, _state) = fake_control_plane(1_000).await;
+        let refused = limiter
+            .admit(budgeted(1_000, Some(5), 30))
+            .await
+            .err()
+            .expect("the fake refuses every rpm");
+        assert_eq!(refused.meter.dimension, Dimension::Rpm);
+        let name = &budgeted(1, None, 1)[0].name;
+        let lease = limiter.leases.get(name).expect("lease");
+        assert_eq!((lease.pending_release, lease.in_flight), (30, 0));
+    }
+
+    #[tokio::test]
+    async fn on_a_fair_share_a_small_budget_still_serves_its_first_request() {
+        let limiter = Limiter::new(QuotaClient::disabled());
+        let first = limiter
+            .admit(budgeted(100, None, 1_000))
+            .await
+            .expect("the share (all 100, one node) is below the estimate: admitted");
+        assert_eq!(budget_need(&first).units, 100);
+        first.settle(0, 300);
+        assert!(limiter.admit(budgeted(100, None, 1)).await.is_err());
     }
 }

@@ -26,10 +26,15 @@ pub struct Need {
     pub kind: MeterKind,
     pub limit: u64,
     pub window_ms: u64,
-    /// Units reserved at admission (budget estimate; 1 otherwise).
+    /// Units reserved at admission (budget estimate, or what remained of
+    /// the budget when that was less; 1 otherwise).
     pub units: u64,
     /// Budgets: spend past which responses are flagged (`soft_budget`).
     pub soft_limit: Option<u64>,
+    /// Set at admission on a budget whose reservation the control plane
+    /// granted to this request alone: the entity's settled spend at that
+    /// moment (LiteLLM's spend as of the request's auth check).
+    pub own_reservation: Option<u64>,
 }
 
 /// The limit of a budget meter that only tracks spend (a key without
@@ -54,6 +59,7 @@ impl Need {
             window_ms,
             units,
             soft_limit: None,
+            own_reservation: None,
         }
     }
 }

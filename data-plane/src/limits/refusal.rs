@@ -36,11 +36,22 @@ impl Refusal {
                     Scope::Global => "Proxy".to_string(),
                     other => format!("{other:?}"),
                 };
+                // Spend alone can be below the budget when requests still
+                // running hold the rest of it (LiteLLM's rule counts them).
+                let reserved = self.used.saturating_sub(self.spend);
+                let in_flight = if reserved > 0 && self.spend < self.limit {
+                    format!(
+                        " Requests in flight have reserved {} of it.",
+                        to_usd(reserved)
+                    )
+                } else {
+                    String::new()
+                };
                 ApiError::new(
                     budget_status,
                     "budget_exceeded",
                     format!(
-                        "Budget has been exceeded! {who} Current cost: {}, Max budget: {}. Raise max_budget (e.g. /key/update) or wait for the budget to reset{}.",
+                        "Budget has been exceeded! {who} Current cost: {}, Max budget: {}.{in_flight} Raise max_budget (e.g. /key/update) or wait for the budget to reset{}.",
                         to_usd(self.spend),
                         to_usd(self.limit),
                         if self.resets_at.is_some() {
