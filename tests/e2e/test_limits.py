@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from components import pg_connect
-from expect import assert_openai_error, expected_completion_tokens, expected_prompt_tokens
+from expect import assert_applied, assert_openai_error, expected_completion_tokens, expected_prompt_tokens
 from harness import wait_until
 
 PICOS = 10**12
@@ -54,15 +54,8 @@ def new_key(c, **fields: Any) -> str:
     dp = c.dps[0]
     with dp.http() as h:
         r = h.post("/key/generate", json=fields, headers=dp.auth_headers())
-    assert r.status_code == 200, r.text
-    synced(c)
+    assert_applied(r, len(c.dps))
     return r.json()["key"]
-
-
-def synced(c) -> None:
-    """Every data plane serves the snapshot the last admin call published (changes are
-    published before the call returns)."""
-    c.wait_in_sync(min_version=c.cp.status()["snapshot"]["version"])
 
 
 def chat(dp, key: str, text: str = "hi", model: str = "echo", **extra: Any) -> httpx.Response:
@@ -248,8 +241,7 @@ def admin_post(c, path: str, body: dict[str, Any]) -> dict[str, Any]:
     dp = c.dps[0]
     with dp.http() as h:
         r = h.post(path, json=body, headers=dp.auth_headers())
-    assert r.status_code == 200, r.text
-    synced(c)
+    assert_applied(r, len(c.dps))
     return r.json()
 
 
