@@ -11,10 +11,12 @@ use axum::{Json, Router};
 use serde_json::json;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/api/status", get(status))
-        .with_state(state)
+        .with_state(state);
+    // Every answer, the 401 and the 404 included, after the body is read.
+    tollgate_shared::read_body::read_bodies_first(routes)
 }
 
 async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {

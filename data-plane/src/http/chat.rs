@@ -88,15 +88,8 @@ fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
             ));
         }
     };
-    match body.get("messages") {
-        Some(Value::Array(m)) if !m.is_empty() => {}
-        _ => {
-            return Err(ApiError::bad_request(
-                "`messages` is required and must be a non-empty array of {\"role\", \"content\"} objects.",
-                Some("messages"),
-            ));
-        }
-    }
+    // Every message, tool and parameter is checked before anything is sent.
+    super::validate::chat(&body)?;
     let (stream, include_usage) = super::endpoint::stream_flags(&body)?;
     let end_user = body.get("user").and_then(Value::as_str).map(str::to_string);
     Ok(ChatRequest {
