@@ -76,7 +76,7 @@ pub async fn readiness(State(app): State<AppState>) -> Response {
     Json(body).into_response()
 }
 
-/// LiteLLM's readiness fields, in its order and with its values.
+/// LiteLLM's readiness fields, with its values.
 fn litellm_fields(connected: bool) -> Value {
     let level = LevelFilter::current();
     json!({

@@ -1,7 +1,7 @@
 //! `messages`: each entry an object with a known role, its content in a
 //! shape that role may carry, and an assistant's tool calls well formed.
 
-use super::{Invalid, describe};
+use super::Invalid;
 use serde_json::{Map, Value};
 
 const ROLES: &[&str] = &["system", "developer", "user", "assistant", "tool", "function"];
@@ -212,6 +212,7 @@ fn check_parts(at: &str, parts: &[Value]) -> Result<(), Invalid> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::describe;
     use super::*;
     use serde_json::json;
 
