@@ -41,7 +41,10 @@ pub fn read_bodies_first(router: Router) -> Router {
 async fn read_body_first(request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     match read_limited(body).await {
-        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         Err(ReadError::TooLarge) => error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
             "Request body is too large: the limit is 32 MiB. Send smaller inputs (for images, a URL instead of inline base64).",
@@ -86,7 +89,10 @@ mod tests {
     fn app() -> Router {
         read_bodies_first(
             Router::new()
-                .route("/len", get(|body: Bytes| async move { body.len().to_string() }))
+                .route(
+                    "/len",
+                    get(|body: Bytes| async move { body.len().to_string() }),
+                )
                 .route("/ignores", get(|| async { "ok" })),
         )
     }
@@ -125,7 +131,10 @@ mod tests {
         let request = Request::get("/ignores").body(Body::from_stream(chunks))?;
         let response = app().oneshot(request).await?;
         assert_eq!(response.status(), StatusCode::OK);
-        assert!(finished.load(Ordering::SeqCst), "the body was dropped unread");
+        assert!(
+            finished.load(Ordering::SeqCst),
+            "the body was dropped unread"
+        );
         Ok(())
     }
 

@@ -10,6 +10,7 @@ no 5xx can come from it.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections import Counter
@@ -24,7 +25,8 @@ SEED = 20261201
 CASES = 3000
 # The whole run, requests and set-up, stays under two minutes on a loaded CI box.
 TIME_BUDGET_S = 80.0
-MIN_CASES = 1500
+# A loaded machine gets through fewer; fewer than this would not mean much.
+MIN_CASES = 1000
 REQUEST_TIMEOUT_S = 20.0
 
 
@@ -53,6 +55,7 @@ class Outcome:
         self.statuses: Counter[int] = Counter()
         self.server_errors: list[str] = []
         self.transport_errors: list[str] = []
+        self.shapeless_errors: list[str] = []
 
     def record(self, index: int, case: Case, status: int | None, detail: str) -> None:
         where = f"#{index} {case.plane} {case.method} {case.path[:80]} ({case.desc})"
@@ -62,6 +65,17 @@ class Outcome:
         self.statuses[status] += 1
         if status >= 500:
             self.server_errors.append(f"{where}: {status} {detail[:300]}")
+        if status >= 400 and case.raw is None and case.method != "HEAD" and not is_error_envelope(detail):
+            self.shapeless_errors.append(f"{where}: {status} {detail[:200]!r}")
+
+
+def is_error_envelope(text: str) -> bool:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    return isinstance(error, dict) and {"message", "type", "param", "code"} <= set(error)
 
 
 def send_raw(address: tuple[str, int], raw: bytes) -> tuple[int | None, str]:
@@ -150,6 +164,10 @@ def test_mutated_requests_get_clean_answers(cluster, mock_provider):
     )
     assert not outcome.server_errors, (
         f"{len(outcome.server_errors)} server errors ({summary}):\n" + "\n".join(outcome.server_errors[:20])
+    )
+    assert not outcome.shapeless_errors, (
+        f"{len(outcome.shapeless_errors)} errors not in OpenAI's shape ({summary}):\n"
+        + "\n".join(outcome.shapeless_errors[:30])
     )
     assert sent >= MIN_CASES, f"only {summary}: the run is too slow to mean anything"
     assert dp.proc.running and c.cp.proc.running, "a process died during the fuzz run"

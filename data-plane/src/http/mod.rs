@@ -62,12 +62,30 @@ pub fn router(state: AppState) -> Router {
         .route("/models", get(models::list))
         // LiteLLM's paths, with a trailing slash too (FastAPI redirects
         // that form; probes that do not follow redirects get the answer).
-        .route("/health/liveliness", get(health::liveliness).options(health::options))
-        .route("/health/liveliness/", get(health::liveliness).options(health::options))
-        .route("/health/liveness", get(health::liveliness).options(health::options))
-        .route("/health/liveness/", get(health::liveliness).options(health::options))
-        .route("/health/readiness", get(health::readiness).options(health::options))
-        .route("/health/readiness/", get(health::readiness).options(health::options))
+        .route(
+            "/health/liveliness",
+            get(health::liveliness).options(health::options),
+        )
+        .route(
+            "/health/liveliness/",
+            get(health::liveliness).options(health::options),
+        )
+        .route(
+            "/health/liveness",
+            get(health::liveliness).options(health::options),
+        )
+        .route(
+            "/health/liveness/",
+            get(health::liveliness).options(health::options),
+        )
+        .route(
+            "/health/readiness",
+            get(health::readiness).options(health::options),
+        )
+        .route(
+            "/health/readiness/",
+            get(health::readiness).options(health::options),
+        )
         .route("/health", get(health_check::health))
         .merge(management::key_routes())
         .merge(management::org_routes())

@@ -15,11 +15,16 @@ type Decoder = fn(&Target<'_>, &ErrorAnswer) -> ProviderError;
 fn decoders() -> Vec<(&'static str, Decoder)> {
     vec![
         ("openai", openai_error),
-        ("anthropic", |t, a| super::anthropic::error::normalise(openai_error(t, a))),
+        ("anthropic", |t, a| {
+            super::anthropic::error::normalise(openai_error(t, a))
+        }),
         ("gemini", super::gemini::error::decode),
         ("ollama", super::ollama::error::decode),
         ("bedrock", |t, a| {
-            let kind = a.headers.get("x-amzn-errortype").and_then(|v| v.to_str().ok());
+            let kind = a
+                .headers
+                .get("x-amzn-errortype")
+                .and_then(|v| v.to_str().ok());
             super::bedrock::error::from_parts(a.status, kind, a.retry_after(), &a.body, t.secret)
         }),
     ]
@@ -58,7 +63,11 @@ fn headers() -> impl Strategy<Value = HeaderMap> {
     )
         .prop_map(|(after, after_ms, amzn)| {
             let mut headers = HeaderMap::new();
-            for (name, value) in [("retry-after", after), ("retry-after-ms", after_ms), ("x-amzn-errortype", amzn)] {
+            for (name, value) in [
+                ("retry-after", after),
+                ("retry-after-ms", after_ms),
+                ("x-amzn-errortype", amzn),
+            ] {
                 if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
                     headers.insert(name, v);
                 }

@@ -51,7 +51,10 @@ mod tests {
     #[test]
     fn lines_keep_their_bytes_and_the_rest_is_kept() {
         let (lines, rest) = split(b"a\n\nb\xc3\xa9\nrest", &[]);
-        assert_eq!(lines, vec![b"a".to_vec(), b"".to_vec(), b"b\xc3\xa9".to_vec()]);
+        assert_eq!(
+            lines,
+            vec![b"a".to_vec(), b"".to_vec(), b"b\xc3\xa9".to_vec()]
+        );
         assert_eq!(rest, b"rest");
     }
 

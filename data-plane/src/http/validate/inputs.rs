@@ -7,7 +7,8 @@ use serde_json::Value;
 
 const PROMPT_SHAPE: &str =
     "a string, an array of strings, an array of token ids or an array of token-id arrays";
-const INPUT_SHAPE: &str = "a string, a non-empty array of strings, of token ids or of token-id arrays";
+const INPUT_SHAPE: &str =
+    "a string, a non-empty array of strings, of token ids or of token-id arrays";
 
 pub fn check_prompt(prompt: Option<&Value>) -> Result<(), Invalid> {
     match prompt {
@@ -68,7 +69,8 @@ fn check_items(at: &str, items: &[Value], shape: &str) -> Result<(), Invalid> {
 
 fn tokens(at: &str, items: &[Value]) -> Result<(), Invalid> {
     for (i, item) in items.iter().enumerate() {
-        if !item.as_u64().is_some_and(|n| u32::try_from(n).is_ok()) {
+        let token_id = item.as_u64().and_then(|n| u32::try_from(n).ok());
+        if token_id.is_none() {
             return Err(Invalid::new(
                 format!("{at}[{i}]"),
                 "a token id (an integer from 0 to 4294967295)",

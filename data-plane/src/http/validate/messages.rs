@@ -4,16 +4,32 @@
 use super::Invalid;
 use serde_json::{Map, Value};
 
-const ROLES: &[&str] = &["system", "developer", "user", "assistant", "tool", "function"];
-const ROLE_LIST: &str = "one of \"system\", \"developer\", \"user\", \"assistant\", \"tool\", \"function\"";
+const ROLES: &[&str] = &[
+    "system",
+    "developer",
+    "user",
+    "assistant",
+    "tool",
+    "function",
+];
+const ROLE_LIST: &str =
+    "one of \"system\", \"developer\", \"user\", \"assistant\", \"tool\", \"function\"";
 
 pub fn check(messages: Option<&Value>) -> Result<(), Invalid> {
     let Some(Value::Array(messages)) = messages else {
         let got = messages.unwrap_or(&Value::Null);
-        return Err(Invalid::new("messages", "a non-empty array of message objects", got));
+        return Err(Invalid::new(
+            "messages",
+            "a non-empty array of message objects",
+            got,
+        ));
     };
     if messages.is_empty() {
-        return Err(Invalid::new("messages", "a non-empty array of message objects", &Value::Array(vec![])));
+        return Err(Invalid::new(
+            "messages",
+            "a non-empty array of message objects",
+            &Value::Array(vec![]),
+        ));
     }
     for (i, message) in messages.iter().enumerate() {
         check_message(&format!("messages[{i}]"), message)?;
@@ -45,7 +61,11 @@ fn check_message(at: &str, message: &Value) -> Result<(), Invalid> {
             check_content(at, message, Content::Required)?;
             match message.get("tool_call_id") {
                 Some(Value::String(_)) => Ok(()),
-                Some(other) => Err(Invalid::new(format!("{at}.tool_call_id"), "a string", other)),
+                Some(other) => Err(Invalid::new(
+                    format!("{at}.tool_call_id"),
+                    "a string",
+                    other,
+                )),
                 None => Err(Invalid::missing(
                     format!("{at}.tool_call_id"),
                     "the id of the tool call this message answers",
@@ -65,10 +85,8 @@ fn check_assistant(at: &str, message: &Map<String, Value>) -> Result<(), Invalid
     if let Some(calls) = calls {
         check_tool_calls(&format!("{at}.tool_calls"), calls)?;
     }
-    let calls_something = calls.is_some()
-        || message
-            .get("function_call")
-            .is_some_and(|v| !v.is_null());
+    let calls_something =
+        calls.is_some() || message.get("function_call").is_some_and(|v| !v.is_null());
     let content = if calls_something {
         Content::Nullable
     } else {
@@ -114,7 +132,11 @@ fn check_tool_calls(at: &str, calls: &Value) -> Result<(), Invalid> {
         match function.get("name") {
             Some(Value::String(_)) => {}
             Some(other) => {
-                return Err(Invalid::new(format!("{at}.function.name"), "a string", other));
+                return Err(Invalid::new(
+                    format!("{at}.function.name"),
+                    "a string",
+                    other,
+                ));
             }
             None => {
                 return Err(Invalid::missing(
@@ -171,7 +193,11 @@ fn check_parts(at: &str, parts: &[Value]) -> Result<(), Invalid> {
         let kind = match part.get("type") {
             Some(Value::String(kind)) => kind.as_str(),
             Some(other) => {
-                return Err(Invalid::new(format!("{at}.type"), "a string such as \"text\"", other));
+                return Err(Invalid::new(
+                    format!("{at}.type"),
+                    "a string such as \"text\"",
+                    other,
+                ));
             }
             None => {
                 return Err(Invalid::missing(
@@ -228,7 +254,8 @@ mod tests {
 
     #[test]
     fn an_image_part_whose_url_is_a_string_passes() {
-        let messages = json!([{"role": "user", "content": [{"type": "image_url", "image_url": "https://x"}]}]);
+        let messages =
+            json!([{"role": "user", "content": [{"type": "image_url", "image_url": "https://x"}]}]);
         assert_eq!(check(Some(&messages)), Ok(()));
     }
 }

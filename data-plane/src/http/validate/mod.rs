@@ -120,19 +120,45 @@ mod tests {
     #[test]
     fn bad_entries_are_named() {
         let cases = [
-            (json!([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}, null]), "messages[2]"),
+            (
+                json!([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}, null]),
+                "messages[2]",
+            ),
             (json!([[]]), "messages[0]"),
             (json!([{"content": "x"}]), "messages[0].role"),
-            (json!([{"role": "robot", "content": "x"}]), "messages[0].role"),
-            (json!([{"role": "user", "content": 3}]), "messages[0].content"),
+            (
+                json!([{"role": "robot", "content": "x"}]),
+                "messages[0].role",
+            ),
+            (
+                json!([{"role": "user", "content": 3}]),
+                "messages[0].content",
+            ),
             (json!([{"role": "user"}]), "messages[0].content"),
-            (json!([{"role": "user", "content": [{"text": "x"}]}]), "messages[0].content[0].type"),
-            (json!([{"role": "user", "content": ["x"]}]), "messages[0].content[0]"),
-            (json!([{"role": "user", "content": [{"type": "text", "text": 1}]}]), "messages[0].content[0].text"),
-            (json!([{"role": "assistant", "content": null}]), "messages[0].content"),
-            (json!([{"role": "tool", "content": "x"}]), "messages[0].tool_call_id"),
-            (json!([{"role": "assistant", "tool_calls": [{"type": "function", "function": {"arguments": "{}"}}]}]),
-             "messages[0].tool_calls[0].function.name"),
+            (
+                json!([{"role": "user", "content": [{"text": "x"}]}]),
+                "messages[0].content[0].type",
+            ),
+            (
+                json!([{"role": "user", "content": ["x"]}]),
+                "messages[0].content[0]",
+            ),
+            (
+                json!([{"role": "user", "content": [{"type": "text", "text": 1}]}]),
+                "messages[0].content[0].text",
+            ),
+            (
+                json!([{"role": "assistant", "content": null}]),
+                "messages[0].content",
+            ),
+            (
+                json!([{"role": "tool", "content": "x"}]),
+                "messages[0].tool_call_id",
+            ),
+            (
+                json!([{"role": "assistant", "tool_calls": [{"type": "function", "function": {"arguments": "{}"}}]}]),
+                "messages[0].tool_calls[0].function.name",
+            ),
         ];
         for (messages, param) in cases {
             let body = json!({"model": "m", "messages": messages});
@@ -145,13 +171,24 @@ mod tests {
         let user = json!([{"role": "user", "content": "x"}]);
         let cases = [
             (json!({"tools": {}}), "tools"),
-            (json!({"tools": [{"type": "function", "function": {"name": "a"}}, {"type": "function", "function": {}}]}),
-             "tools[1].function.name"),
-            (json!({"tools": [{"type": "function", "function": {"name": "has space"}}]}), "tools[0].function.name"),
-            (json!({"tools": [{"type": "function"}]}), "tools[0].function"),
+            (
+                json!({"tools": [{"type": "function", "function": {"name": "a"}}, {"type": "function", "function": {}}]}),
+                "tools[1].function.name",
+            ),
+            (
+                json!({"tools": [{"type": "function", "function": {"name": "has space"}}]}),
+                "tools[0].function.name",
+            ),
+            (
+                json!({"tools": [{"type": "function"}]}),
+                "tools[0].function",
+            ),
             (json!({"tools": [null]}), "tools[0]"),
             (json!({"tool_choice": "sometimes"}), "tool_choice"),
-            (json!({"tool_choice": {"type": "function", "function": {}}}), "tool_choice.function.name"),
+            (
+                json!({"tool_choice": {"type": "function", "function": {}}}),
+                "tool_choice.function.name",
+            ),
             (json!({"n": 0}), "n"),
             (json!({"n": 1.5}), "n"),
             (json!({"stop": 5}), "stop"),
@@ -166,7 +203,10 @@ mod tests {
             (json!({"top_logprobs": 21}), "top_logprobs"),
             (json!({"user": 7}), "user"),
             (json!({"stream_options": true}), "stream_options"),
-            (json!({"response_format": {"type": 1}}), "response_format.type"),
+            (
+                json!({"response_format": {"type": 1}}),
+                "response_format.type",
+            ),
         ];
         for (extra, param) in cases {
             let mut body = json!({"model": "m", "messages": user});
@@ -192,7 +232,11 @@ mod tests {
         let Err(e) = chat(&body) else {
             panic!("null entry accepted")
         };
-        assert!(e.message.contains("'messages[0]'") && e.message.contains("got null"), "{}", e.message);
+        assert!(
+            e.message.contains("'messages[0]'") && e.message.contains("got null"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -151,7 +151,10 @@ fn logit_bias(body: &Map<String, Value>) -> Result<(), Invalid> {
         ));
     };
     for (token, value) in bias {
-        if !value.as_f64().is_some_and(|b| (-100.0..=100.0).contains(&b)) {
+        if !value
+            .as_f64()
+            .is_some_and(|b| (-100.0..=100.0).contains(&b))
+        {
             return Err(Invalid::new(
                 format!("logit_bias.{token}"),
                 "a number from -100 to 100",
