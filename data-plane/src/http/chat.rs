@@ -244,11 +244,16 @@ mod tests {
             .err()
             .expect("empty messages");
         assert_eq!(e.body.error.param.as_deref(), Some("messages"));
-        let e = parse(br#"{"model":"m","messages":[{}],"stream":"yes"}"#)
+        let e = parse(br#"{"model":"m","messages":[{}]}"#)
             .err()
-            .expect("bad stream");
+            .expect("message without a role");
+        assert_eq!(e.body.error.param.as_deref(), Some("messages[0].role"));
+        let e =
+            parse(br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":"yes"}"#)
+                .err()
+                .expect("bad stream");
         assert_eq!(e.body.error.param.as_deref(), Some("stream"));
-        let ok = parse(br#"{"model":"m","messages":[{}],"stream":true,"stream_options":{"include_usage":true},"user":"u1"}"#).expect("valid");
+        let ok = parse(br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true},"user":"u1"}"#).expect("valid");
         assert!(ok.stream && ok.include_usage);
         assert_eq!(ok.end_user.as_deref(), Some("u1"));
     }
