@@ -4,17 +4,21 @@
 use crate::master_key::bearer;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/api/status", get(status))
-        .with_state(state)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+    // Every answer, the 401 and the 404 included, after the body is read.
+    tollgate_shared::read_body::read_bodies_first(routes)
 }
 
 async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -32,4 +36,32 @@ async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
         return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
     }
     Json(state.status()).into_response()
+}
+
+/// Unknown paths and methods answer in the same error shape as every other
+/// route (axum's defaults are empty bodies).
+fn error(status: StatusCode, message: String) -> Response {
+    let envelope = tollgate_shared::error::ErrorEnvelope::new(
+        message,
+        "invalid_request_error",
+        status.as_u16(),
+    );
+    (status, Json(envelope)).into_response()
+}
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "Unknown route {method} {} on the control plane's HTTP port, which serves GET /health and GET /api/status; the OpenAI API is on the data planes.",
+            uri.path()
+        ),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}: use GET.", uri.path()),
+    )
 }

@@ -5,6 +5,7 @@
 //! - [`error`]: OpenAI's error envelope, the only error shape clients see.
 //! - [`keys`]: how keys are hashed; plaintext keys are never stored or sent.
 //! - [`secret`]: a string that never shows in logs.
+//! - [`read_body`]: the layer that reads every request body before answering.
 
 pub mod config;
 pub mod duration;
@@ -13,6 +14,7 @@ pub mod keys;
 pub mod meters;
 pub mod pricing;
 pub mod provider;
+pub mod read_body;
 pub mod secret;
 pub mod shutdown;
 pub mod snapshot;

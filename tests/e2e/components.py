@@ -267,7 +267,7 @@ class DataPlane(ServesOpenAI):
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
             status, body = self.readiness()
-            return body if status == 200 and body.get("status") == "ready" else None
+            return body if status == 200 and body.get("status") == "healthy" else None
 
         return wait_until(probe, timeout=timeout, desc=f"{self.name} readiness 200", fail_fast=self.proc.exit_reason)
 

@@ -17,7 +17,7 @@ def test_wrong_cluster_token_never_becomes_ready(cluster, mock_provider):
     def bad_not_ready_good_ready() -> bool:
         bad_status, bad_body = bad.readiness()
         good_status, _ = good.readiness()
-        return bad_status == 503 and bad_body.get("status") == "not_ready" and good_status == 200
+        return bad_status == 503 and bad_body.get("status") == "unhealthy" and good_status == 200
 
     holds_for(
         bad_not_ready_good_ready, duration=2.0, desc="wrong-token data plane 503 while the right-token one is 200"

@@ -49,7 +49,7 @@ def test_data_planes_survive_control_plane_loss(cluster, mock_provider):
             timeout=15.0,
             desc=f"{dp.name} readiness to report control_plane=disconnected",
         )
-        assert body["status"] == "ready" and body["snapshot_version"] == version, body
+        assert body["status"] == "healthy" and body["snapshot_version"] == version, body
         assert chat(dp, "still serving") == "Echo: still serving"
         assert stream_chat(dp, "streaming too") == "Echo: streaming too"
 
@@ -71,7 +71,7 @@ def test_data_planes_survive_control_plane_loss(cluster, mock_provider):
 
     def not_ready() -> bool:
         status, body = dp3.readiness()
-        return status == 503 and body.get("status") == "not_ready"
+        return status == 503 and body.get("status") == "unhealthy"
 
     holds_for(not_ready, duration=2.0, desc=f"{dp3.name} readiness 503 without a snapshot")
     with pytest.raises(openai.APIStatusError) as exc:
@@ -94,7 +94,7 @@ def test_data_planes_survive_control_plane_loss(cluster, mock_provider):
             timeout=RECONNECT_TIMEOUT,
             desc=f"{dp.name} to reconnect to the restarted control plane",
         )
-    body = readiness_is(dp3, status="ready")
+    body = readiness_is(dp3, status="healthy")
     assert body is not None and body["snapshot_source"] == "control_plane", body
     st = c.wait_in_sync([dp1, dp2, dp3])
     assert_status_shape(st)

@@ -88,15 +88,8 @@ fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
             ));
         }
     };
-    match body.get("messages") {
-        Some(Value::Array(m)) if !m.is_empty() => {}
-        _ => {
-            return Err(ApiError::bad_request(
-                "`messages` is required and must be a non-empty array of {\"role\", \"content\"} objects.",
-                Some("messages"),
-            ));
-        }
-    }
+    // Every message, tool and parameter is checked before anything is sent.
+    super::validate::chat(&body)?;
     let (stream, include_usage) = super::endpoint::stream_flags(&body)?;
     let end_user = body.get("user").and_then(Value::as_str).map(str::to_string);
     Ok(ChatRequest {
@@ -251,11 +244,16 @@ mod tests {
             .err()
             .expect("empty messages");
         assert_eq!(e.body.error.param.as_deref(), Some("messages"));
-        let e = parse(br#"{"model":"m","messages":[{}],"stream":"yes"}"#)
+        let e = parse(br#"{"model":"m","messages":[{}]}"#)
             .err()
-            .expect("bad stream");
+            .expect("message without a role");
+        assert_eq!(e.body.error.param.as_deref(), Some("messages[0].role"));
+        let e =
+            parse(br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":"yes"}"#)
+                .err()
+                .expect("bad stream");
         assert_eq!(e.body.error.param.as_deref(), Some("stream"));
-        let ok = parse(br#"{"model":"m","messages":[{}],"stream":true,"stream_options":{"include_usage":true},"user":"u1"}"#).expect("valid");
+        let ok = parse(br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true},"user":"u1"}"#).expect("valid");
         assert!(ok.stream && ok.include_usage);
         assert_eq!(ok.end_user.as_deref(), Some("u1"));
     }

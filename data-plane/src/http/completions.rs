@@ -47,15 +47,7 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let (headers, raw) = read_body(request).await?;
     let (model, body) = parse_object(&raw)?;
-    match body.get("prompt") {
-        Some(Value::String(_) | Value::Array(_)) => {}
-        _ => {
-            return Err(ApiError::bad_request(
-                "`prompt` is required: a string, an array of strings, or token arrays.",
-                Some("prompt"),
-            ));
-        }
-    }
+    super::validate::completion(&body)?;
     let (stream, include_usage) = stream_flags(&body)?;
     let end_user = body.get("user").and_then(Value::as_str).map(str::to_string);
     // A blocked end user is refused before anything is admitted or sent.

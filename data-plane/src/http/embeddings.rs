@@ -41,6 +41,8 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let (headers, raw) = read_body(request).await?;
     let (model, body) = parse_object(&raw)?;
+    // Names the bad entry (`input[3]`); `parse_input` then reads what passed.
+    super::validate::embedding(&body)?;
     let inputs =
         parse_input(body.get("input")).map_err(|m| ApiError::bad_request(m, Some("input")))?;
     let encoding = parse_encoding(body.get("encoding_format"))

@@ -12,6 +12,7 @@ mod management;
 mod model_info;
 mod models;
 mod usage_headers;
+mod validate;
 
 use crate::live::LiveState;
 use crate::usage::UsageSink;
@@ -22,9 +23,7 @@ use axum::routing::{get, post};
 use std::sync::Arc;
 use tollgate_proto::v1::admin_service_client::AdminServiceClient;
 
-/// Requests carry images and long histories; LiteLLM sets no limit, which
-/// invites memory exhaustion. 32 MiB covers real multimodal requests.
-pub(crate) const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+pub(crate) use tollgate_shared::read_body::MAX_BODY_BYTES;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -50,7 +49,7 @@ pub struct AppState {
 pub type InterceptedChannel = tonic::transport::Channel;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/v1/chat/completions", post(chat::chat_completions))
         .route("/chat/completions", post(chat::chat_completions))
         .route("/v1/embeddings", post(embeddings::embeddings))
@@ -64,16 +63,42 @@ pub fn router(state: AppState) -> Router {
         // `{*model}`: group names may hold slashes (`openai/*` wildcards).
         .route("/v1/models/{*model}", get(models::retrieve))
         .route("/models/{*model}", get(models::retrieve))
-        .route("/health/liveliness", get(health::liveliness))
-        .route("/health/liveness", get(health::liveliness))
-        .route("/health/readiness", get(health::readiness))
+        // LiteLLM's paths, with a trailing slash too (FastAPI redirects
+        // that form; probes that do not follow redirects get the answer).
+        .route(
+            "/health/liveliness",
+            get(health::liveliness).options(health::options),
+        )
+        .route(
+            "/health/liveliness/",
+            get(health::liveliness).options(health::options),
+        )
+        .route(
+            "/health/liveness",
+            get(health::liveliness).options(health::options),
+        )
+        .route(
+            "/health/liveness/",
+            get(health::liveliness).options(health::options),
+        )
+        .route(
+            "/health/readiness",
+            get(health::readiness).options(health::options),
+        )
+        .route(
+            "/health/readiness/",
+            get(health::readiness).options(health::options),
+        )
         .route("/health", get(health_check::health))
         .merge(management::key_routes())
         .merge(management::org_routes())
         .merge(management::spend_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state);
+    // Last, so it wraps every route and both fallbacks: no answer (a 401, a
+    // 404, a GET's reply) leaves request bytes unread.
+    tollgate_shared::read_body::read_bodies_first(routes)
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {

@@ -116,8 +116,11 @@ impl ProviderError {
         let message = scrub(&format!("{provider}: {message}"), secret);
         let kind = match status.as_u16() {
             429 => "rate_limit_error".to_string(),
+            // An empty `type` (some servers send `""`) says nothing: the
+            // client gets the status's class instead.
             _ => parsed
                 .kind
+                .filter(|k| !k.is_empty())
                 .unwrap_or_else(|| default_kind(status).to_string()),
         };
         Self {

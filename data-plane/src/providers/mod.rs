@@ -12,6 +12,8 @@ mod client;
 mod completions;
 pub mod embeddings;
 mod error;
+#[cfg(test)]
+mod error_decoder_props;
 mod exchange;
 pub mod extras;
 mod gemini;

@@ -24,7 +24,7 @@ pub fn routes() -> Router<AppState> {
         router = router
             .route(&format!("{prefix}/new"), post(new))
             .route(&format!("{prefix}/update"), post(update))
-            .route(&format!("{prefix}/delete"), post(delete))
+            .route(&format!("{prefix}/delete"), super::post_or_delete(delete))
             .route(&format!("{prefix}/block"), post(block))
             .route(&format!("{prefix}/unblock"), post(unblock))
             .route(&format!("{prefix}/info"), get(info))

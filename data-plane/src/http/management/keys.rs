@@ -21,7 +21,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/key/generate", post(generate))
         .route("/key/update", post(update))
-        .route("/key/delete", post(delete))
+        .route("/key/delete", super::post_or_delete(delete))
         .route("/key/info", get(info))
         .route("/key/list", get(list))
         .route("/key/regenerate", post(regenerate))

@@ -28,3 +28,14 @@ pub fn org_routes() -> axum::Router<super::AppState> {
         .merge(customers::routes())
         .layer(axum::middleware::from_fn(applied::layer))
 }
+
+/// A delete route: POST, as LiteLLM registers it, and DELETE, which
+/// LiteLLM's own guides and many users send (LiteLLM answers that 405).
+/// Both take the same JSON body.
+fn post_or_delete<H, T>(handler: H) -> axum::routing::MethodRouter<super::AppState>
+where
+    H: axum::handler::Handler<T, super::AppState> + Clone,
+    T: 'static,
+{
+    axum::routing::post(handler.clone()).delete(handler)
+}

@@ -25,7 +25,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/team/new", post(new))
         .route("/team/update", post(update))
-        .route("/team/delete", post(delete))
+        .route("/team/delete", super::post_or_delete(delete))
         .route("/team/info", get(info))
         .route("/team/list", get(list))
         .route("/team/member_add", post(member_add))

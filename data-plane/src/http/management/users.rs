@@ -23,7 +23,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/user/new", post(new))
         .route("/user/update", post(update))
-        .route("/user/delete", post(delete))
+        .route("/user/delete", super::post_or_delete(delete))
         .route("/user/info", get(info))
         .route("/user/list", get(list))
 }

@@ -2,7 +2,7 @@
 //! translated to `POST /v1/messages` and the answers (JSON or SSE) back to
 //! OpenAI's shapes.
 
-mod error;
+pub(super) mod error;
 mod request;
 mod response;
 mod stream;

@@ -6,7 +6,7 @@
 //! own `invoke` format (`embeddings.rs`).
 
 mod embeddings;
-mod error;
+pub(super) mod error;
 pub mod eventstream;
 mod request;
 mod response;

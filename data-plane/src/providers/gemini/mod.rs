@@ -4,7 +4,7 @@
 //! by the `key` query parameter, which would put the key in URLs and logs).
 
 mod embeddings;
-mod error;
+pub(super) mod error;
 mod request;
 mod response;
 mod schema;

@@ -7,7 +7,7 @@
 //! serving `/v1/chat/completions` owes its users a real multi-turn chat with
 //! roles, images and tools, which only `/api/chat` gives.
 
-mod error;
+pub(super) mod error;
 mod ndjson;
 mod request;
 mod response;
