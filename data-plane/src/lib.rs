@@ -6,6 +6,7 @@
 //! ([`usage`]). The request path touches no database and no disk.
 
 pub mod http;
+mod keyring;
 pub mod limits;
 pub mod live;
 pub mod options;

@@ -26,8 +26,9 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// and connection pools are kept.
 pub struct Runtime {
     core: Arc<Core>,
-    /// Virtual keys by hash: one O(1) lookup per request.
-    keys: HashMap<KeyHash, Arc<VirtualKey>>,
+    /// Virtual keys by hash: one O(1) lookup per request; sharded so a
+    /// delta copies only the shards it touches.
+    keys: crate::keyring::Keyring,
     /// Teams, users and end users by id: O(1) next to the key lookup.
     teams: HashMap<String, Arc<Team>>,
     users: HashMap<String, Arc<User>>,
@@ -238,11 +239,7 @@ impl Runtime {
                 Some((alias.clone(), target.to_string()))
             })
             .collect();
-        let keys = snapshot
-            .keys
-            .iter()
-            .map(|k| (k.token, Arc::new(k.clone())))
-            .collect();
+        let keys = crate::keyring::Keyring::new(snapshot.keys.iter().cloned());
         let core = Core {
             master_key_hash: snapshot.master_key_hash,
             model_names: order,
@@ -271,7 +268,7 @@ impl Runtime {
         let mut users = self.users.clone();
         let mut customers = self.customers.clone();
         for key in put.keys {
-            keys.insert(key.token, Arc::new(key));
+            keys.insert(key);
         }
         for team in put.teams {
             teams.insert(team.team_id.clone(), Arc::new(team));

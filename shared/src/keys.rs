@@ -22,6 +22,11 @@ impl KeyHash {
         hex::encode(self.0)
     }
 
+    /// The hash's first byte: evenly spread, for sharding by key.
+    pub fn first_byte(&self) -> u8 {
+        self.0[0]
+    }
+
     pub fn from_hex(s: &str) -> Option<Self> {
         let mut out = [0u8; 32];
         hex::decode_to_slice(s, &mut out).ok()?;

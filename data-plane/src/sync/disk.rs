@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 const FILE: &str = "snapshot.bin";
 
 /// How long the saver lets changes accumulate before writing.
-const SAVE_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
+const SAVE_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Saves what is served whenever it changes, until cancelled (then once
 /// more, so a clean shutdown leaves the latest on disk).
