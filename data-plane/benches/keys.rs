@@ -29,23 +29,10 @@ fn runtime(keys: usize) -> Runtime {
     let mut snapshot = Snapshot::from_config(&loaded);
     snapshot.keys = (0..keys)
         .map(|i| VirtualKey {
-            token: KeyHash::of(&key(i)),
-            key_name: "sk-...".into(),
             alias: Some(format!("bench-{i}")),
             models: vec!["m".into()],
-            expires_at_ms: None,
-            blocked: false,
-            team_id: None,
-            user_id: None,
             rpm_limit: Some(1_000_000_000),
-            tpm_limit: None,
-            max_parallel_requests: None,
-            model_rpm_limit: BTreeMap::new(),
-            model_tpm_limit: BTreeMap::new(),
-            max_budget_picos: None,
-            soft_budget_picos: None,
-            aliases: BTreeMap::new(),
-            tags: vec![],
+            ..VirtualKey::unrestricted(KeyHash::of(&key(i)))
         })
         .collect();
     match Runtime::build(&snapshot) {

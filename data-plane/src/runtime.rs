@@ -312,11 +312,6 @@ impl Runtime {
         }
     }
 
-    /// Virtual keys served (for tests and status).
-    pub fn key_count(&self) -> usize {
-        self.keys.len()
-    }
-
     pub fn is_master_key(&self, presented: &KeyHash) -> bool {
         self.master_key_hash.as_ref() == Some(presented)
     }

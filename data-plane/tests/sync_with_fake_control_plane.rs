@@ -292,23 +292,10 @@ async fn a_restarted_data_plane_serves_its_saved_snapshot() {
 
 fn virtual_key(plaintext: &str, blocked: bool) -> tollgate_shared::snapshot::VirtualKey {
     tollgate_shared::snapshot::VirtualKey {
-        token: tollgate_shared::keys::KeyHash::of(plaintext),
-        key_name: "sk-...".into(),
-        alias: None,
-        models: vec![],
-        expires_at_ms: None,
         blocked,
-        team_id: None,
-        user_id: None,
-        rpm_limit: None,
-        tpm_limit: None,
-        max_parallel_requests: None,
-        model_rpm_limit: BTreeMap::new(),
-        model_tpm_limit: BTreeMap::new(),
-        max_budget_picos: None,
-        soft_budget_picos: None,
-        aliases: BTreeMap::new(),
-        tags: vec![],
+        ..tollgate_shared::snapshot::VirtualKey::unrestricted(tollgate_shared::keys::KeyHash::of(
+            plaintext,
+        ))
     }
 }
 

@@ -130,6 +130,33 @@ pub struct VirtualKey {
     pub tags: Vec<String>,
 }
 
+impl VirtualKey {
+    /// A live key with no restrictions: every model, no limits, no expiry
+    /// (what `/key/generate` with an empty body makes). Callers set the
+    /// fields they care about with struct-update syntax.
+    pub fn unrestricted(token: KeyHash) -> Self {
+        Self {
+            token,
+            key_name: "sk-...".into(),
+            alias: None,
+            models: Vec::new(),
+            expires_at_ms: None,
+            blocked: false,
+            team_id: None,
+            user_id: None,
+            rpm_limit: None,
+            tpm_limit: None,
+            max_parallel_requests: None,
+            model_rpm_limit: BTreeMap::new(),
+            model_tpm_limit: BTreeMap::new(),
+            max_budget_picos: None,
+            soft_budget_picos: None,
+            aliases: BTreeMap::new(),
+            tags: Vec::new(),
+        }
+    }
+}
+
 /// One entry of `model_list`: a deployment of the model group `model_name`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deployment {
@@ -541,25 +568,7 @@ general_settings:
     }
 
     fn key(n: u8) -> VirtualKey {
-        VirtualKey {
-            token: KeyHash::of(&format!("sk-{n}")),
-            key_name: format!("sk-...{n}"),
-            alias: None,
-            models: vec![],
-            expires_at_ms: None,
-            blocked: false,
-            team_id: None,
-            user_id: None,
-            rpm_limit: None,
-            tpm_limit: None,
-            max_parallel_requests: None,
-            model_rpm_limit: BTreeMap::new(),
-            model_tpm_limit: BTreeMap::new(),
-            max_budget_picos: None,
-            soft_budget_picos: None,
-            aliases: BTreeMap::new(),
-            tags: vec![],
-        }
+        VirtualKey::unrestricted(KeyHash::of(&format!("sk-{n}")))
     }
 
     #[test]
