@@ -97,7 +97,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
     let spend =
         tollgate_proto::v1::spend_service_client::SpendServiceClient::new(admin_channel.clone());
     let admin = tollgate_proto::v1::admin_service_client::AdminServiceClient::new(admin_channel);
-    tokio::spawn(sync::run(
+    let sync_task = tokio::spawn(sync::run(
         Arc::clone(&live),
         sync::SyncOptions {
             endpoint: endpoint.clone(),
@@ -159,6 +159,10 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         // In-flight requests have finished: their usage is in the channel.
         reporter_cancel.cancel();
         let _ = reporter.await;
+        // The saver's last write: what deltas changed is on disk for the
+        // next start. Bounded: a session stuck connecting to an unreachable
+        // control plane must not hold the exit.
+        let _ = tokio::time::timeout(Duration::from_secs(5), sync_task).await;
         served.context("data-plane HTTP server failed")
     });
     Ok(RunningDataPlane {

@@ -28,15 +28,22 @@ pub struct SyncOptions {
     pub heartbeat: Duration,
 }
 
+/// Runs the config stream until cancelled; returns once the saver has
+/// written what is served one last time.
 pub async fn run(live: Arc<LiveState>, opts: SyncOptions, cancel: CancellationToken) {
-    tokio::spawn(super::disk::run_saver(
+    let saver = tokio::spawn(super::disk::run_saver(
         Arc::clone(&live),
         opts.state_dir.clone(),
         cancel.clone(),
     ));
+    stream(&live, &opts, &cancel).await;
+    let _ = saver.await;
+}
+
+async fn stream(live: &Arc<LiveState>, opts: &SyncOptions, cancel: &CancellationToken) {
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
-        let result = session(&live, &opts, &cancel, &mut backoff).await;
+        let result = session(live, opts, cancel, &mut backoff).await;
         let was_connected = live.control_plane_connected();
         live.set_control_plane_connected(false);
         if cancel.is_cancelled() {
