@@ -6,6 +6,7 @@ mod completions;
 mod embeddings;
 mod endpoint;
 pub mod error;
+pub(crate) mod extract;
 mod health;
 pub(crate) mod health_check;
 mod management;
