@@ -85,6 +85,7 @@ impl Operation for Completion<'_> {
             stream: self.stream,
             timeout: timeouts.total,
             stream_timeout: timeouts.first_chunk,
+            model_group: &deployment.model_name,
         };
         first_chunk(
             deployment,
