@@ -41,7 +41,9 @@ pub async fn run(live: Arc<LiveState>, opts: SyncOptions, cancel: CancellationTo
 }
 
 async fn stream(live: &Arc<LiveState>, opts: &SyncOptions, cancel: &CancellationToken) {
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+    // Capped at 500 ms: a healed partition or an elected standby is found
+    // within half a second (a refused or unroutable connect costs nothing).
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(500));
     loop {
         let result = session(live, opts, cancel, &mut backoff).await;
         let was_connected = live.control_plane_connected();

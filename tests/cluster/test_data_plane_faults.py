@@ -1,0 +1,81 @@
+"""Data-plane faults through the load balancer, under load from several openai clients."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from topology import Load
+
+
+def test_sigkill_one_data_plane_under_load(topology, figures):
+    t = topology()
+    key, _ = t.generate_key()
+    with Load(t.base_url, key, clients=6) as load:
+        load.wait_requests(150)
+        victim = t.dps[0]
+        served_before = sum(1 for o in load.ok if o.served_by == "dp1")
+        killed_at = time.monotonic()
+        victim.kill()
+        load.wait_requests(300)
+        t.lb.wait_states({"dp1": "DOWN"}, timeout=5)
+        # the supervisor brings it back: what it kept on disk is delivered
+        victim.start()
+        t.lb.wait_states({"dp1": "UP"})
+        load.wait_requests(150)
+
+    in_flight = load.in_flight_at(killed_at)
+    failed = load.failed
+    started_after_kill = [o for o in failed if o.start > killed_at]
+    assert started_after_kill == [], f"requests sent after the kill failed: {started_after_kill[:3]}"
+    assert len(failed) <= len(in_flight), f"{len(failed)} failed > {len(in_flight)} in flight at the kill"
+    for o in failed:
+        assert o.start <= killed_at <= o.end, o
+
+    ids = load.ok_ids()
+    rows = t.wait_logged(ids, timeout=20)
+    lost = ids - rows.keys()
+    lost_elsewhere = {i for i in lost if next(o.served_by for o in load.ok if o.call_id == i) != "dp1"}
+    replayed = re.findall(r"did not shut down are delivered first records=(\d+)", victim.proc.stderr_path.read_text())
+    figures.record(
+        requests=len(load.outcomes),
+        ok=len(load.ok),
+        failed=len(failed),
+        in_flight_at_kill=len(in_flight),
+        served_by_victim_before_kill=served_before,
+        usage_lost=len(lost),
+        journal_records_replayed_at_restart=int(replayed[-1]) if replayed else 0,
+    )
+    assert lost_elsewhere == set(), "usage of the surviving data planes is never lost"
+    assert lost == set(), f"{len(lost)} completed responses of the killed data plane have no usage row"
+    assert len(rows) == len(ids), "one usage row per successful request, none extra"
+
+
+def test_rolling_restart_of_every_data_plane_under_load(topology, figures):
+    t = topology()
+    key, _ = t.generate_key()
+    timings = []
+    with Load(t.base_url, key, clients=6) as load:
+        load.wait_requests(100)
+        for i, dp in enumerate(t.dps, start=1):
+            began = time.monotonic()
+            dp.stop()  # SIGTERM: readiness 503 for the drain delay, then drain, then exit
+            dp.start()
+            t.lb.wait_states({f"dp{i}": "UP"})
+            timings.append(round(time.monotonic() - began, 2))
+            load.wait_requests(100)
+    failed = load.failed
+    ids = load.ok_ids()
+    rows = t.wait_logged(ids, timeout=20)
+    lost = ids - rows.keys()
+    figures.record(
+        requests=len(load.outcomes),
+        ok=len(load.ok),
+        failed=len(failed),
+        usage_lost=len(lost),
+        restart_seconds=timings,
+    )
+    assert failed == [], f"{len(failed)} requests failed during the rolling restart: {failed[:3]}"
+    assert lost == set() and len(rows) == len(ids)
+    served = {o.served_by for o in load.ok}
+    assert served == {"dp1", "dp2", "dp3"}, served
