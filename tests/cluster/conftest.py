@@ -128,11 +128,13 @@ def topology(harness: Harness, mock: MockProvider, postgres: PostgresServer, dat
     """Factory: ``topology(control_planes=2, netns=ns)`` starts docker-compose.yaml's shape."""
     made: list[Topology] = []
 
-    def make(control_planes: int = 1, *, netns: Any = None, cp_grpc_host: str = "127.0.0.1") -> Topology:
+    def make(
+        control_planes: int = 1, *, netns: Any = None, cp_grpc_host: str = "127.0.0.1", provider: Any = None
+    ) -> Topology:
         t = Topology(
             harness,
             root=tmp_path / "topology",
-            mock=mock,
+            mock=provider or mock,
             pg=postgres,
             database=database,
             control_planes=control_planes,

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from harness import wait_until
+from components import MockProvider
+from harness import bin_path, wait_until
 from topology import Load, NetNamespace
 
 
@@ -21,9 +22,16 @@ def netns():
         ns.destroy()
 
 
-def test_partitioned_data_plane_serves_and_converges_on_heal(topology, netns, figures):
-    # the control plane listens on the namespace's link: the host's data planes reach it too
-    t = topology(netns=netns, cp_grpc_host=netns.cp_host_ip)
+def test_partitioned_data_plane_serves_and_converges_on_heal(topology, netns, harness, figures):
+    # The control plane and the provider listen on the host's ends of the namespace's links:
+    # the host's data planes reach those addresses too (they are local).
+    provider = MockProvider(
+        harness.spawn(
+            "mock-provider-netns",
+            [bin_path("tollgate-mock-provider"), "--host", netns.api_host_ip, "--port", "0", "--no-record"],
+        )
+    ).start()
+    t = topology(netns=netns, cp_grpc_host=netns.cp_host_ip, provider=provider)
     cut_off = t.dps[2]
     key, _ = t.generate_key()
     with Load(t.base_url, key, clients=6) as load:
@@ -31,9 +39,9 @@ def test_partitioned_data_plane_serves_and_converges_on_heal(topology, netns, fi
         netns.partition()
         partitioned_at = time.monotonic()
 
-        # a write elsewhere: in force on the two reachable data planes, reported not applied on
-        # the cut-off one
-        new_key, applied = t.generate_key()
+        # a write on another data plane (the cut-off one answers 503 to writes: they need the
+        # control plane): in force on the two reachable ones, reported not applied on the third
+        new_key, applied = t.generate_key(via=t.dps[0])
         assert applied == "2/3", f"x-tollgate-applied: {applied}"
         version_after_write = t.cps[0].status()["snapshot"]["version"]
         _, body = cut_off.readiness()

@@ -238,7 +238,7 @@ class NetNamespace:
 
     @property
     def exec_prefix(self) -> tuple[str, ...]:
-        return ("ip", "netns", "exec", self.name)
+        return (shutil.which("ip") or "/usr/sbin/ip", "netns", "exec", self.name)
 
     def partition(self) -> None:
         self._ip("netns", "exec", self.name, "ip", "link", "set", self.cp_ns_if, "down")
@@ -361,9 +361,10 @@ class Topology:
     def admin_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.master_key}"}
 
-    def generate_key(self, **body: Any) -> tuple[str, str]:
-        """A virtual key made through the load balancer; (key, x-tollgate-applied)."""
-        with self.http() as c:
+    def generate_key(self, via: DataPlane | None = None, **body: Any) -> tuple[str, str]:
+        """A virtual key made through the load balancer (or on the data plane ``via``);
+        (key, x-tollgate-applied)."""
+        with (via.http() if via else self.http()) as c:
             r = c.post("/key/generate", headers=self.admin_headers(), json=body)
         assert r.status_code == 200, f"/key/generate -> {r.status_code} {r.text}"
         return r.json()["key"], r.headers.get("x-tollgate-applied", "")
