@@ -14,8 +14,8 @@ use std::time::Duration;
 use tonic::metadata::MetadataValue;
 use tonic::transport::channel::Change;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
-use tracing::info;
 use tonic::{Request, Status};
+use tracing::info;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {

@@ -241,11 +241,19 @@ mod tests {
         }
         assert_eq!(journal.segments(), 2);
         segs.take(SEGMENT_RECORDS - 1).release_into(&mut journal);
-        assert_eq!(journal.segments(), 2, "one record of the first is outstanding");
+        assert_eq!(
+            journal.segments(),
+            2,
+            "one record of the first is outstanding"
+        );
         segs.take(1).release_into(&mut journal);
         assert_eq!(journal.segments(), 1, "the first segment is gone");
         segs.take(10).release_into(&mut journal);
-        assert_eq!(journal.segments(), 1, "the open segment stays for the next appends");
+        assert_eq!(
+            journal.segments(),
+            1,
+            "the open segment stays for the next appends"
+        );
     }
 
     #[test]
