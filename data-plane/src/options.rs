@@ -94,3 +94,19 @@ impl Options {
         Duration::from_secs(self.heartbeat_secs.max(1))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drain_delays_read_as_seconds_or_milliseconds() {
+        assert_eq!(parse_delay("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_delay("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_delay("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_delay("0s"), Ok(Duration::ZERO));
+        assert!(parse_delay("-1s").is_err());
+        assert!(parse_delay("soon").is_err());
+        assert!(parse_delay("601s").is_err());
+    }
+}

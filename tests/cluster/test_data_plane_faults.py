@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import time
 
 from topology import Load
@@ -59,7 +60,13 @@ def test_rolling_restart_of_every_data_plane_under_load(topology, figures):
         load.wait_requests(100)
         for i, dp in enumerate(t.dps, start=1):
             began = time.monotonic()
-            dp.stop()  # SIGTERM: readiness 503 for the drain delay, then drain, then exit
+            # SIGTERM: readiness 503 for the drain delay (still serving), the LB takes the node
+            # out, then in-flight requests drain and it exits
+            dp.proc.popen.send_signal(signal.SIGTERM)
+            status, body = dp.readiness()
+            assert status == 503 and body["draining"] is True, body
+            t.lb.wait_states({f"dp{i}": "DOWN"}, timeout=5)
+            assert dp.proc.popen.wait(20) == 0, "a drained data plane exits cleanly"
             dp.start()
             t.lb.wait_states({f"dp{i}": "UP"})
             timings.append(round(time.monotonic() - began, 2))

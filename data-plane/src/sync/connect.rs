@@ -181,3 +181,58 @@ fn one_endpoint(url: &str, ca: Option<&Path>) -> Result<tonic::transport::Endpoi
     }
     Ok(endpoint)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn several_control_planes_are_one_endpoint_each_and_an_empty_list_is_refused() {
+        let one = Endpoint::new("http://127.0.0.1:1", "t", None).expect("one");
+        assert_eq!(one.endpoints.len(), 1);
+        assert!(one.follower.is_none(), "a single control plane keeps a plain channel");
+        let two = Endpoint::new(" http://127.0.0.1:1 , http://127.0.0.1:2,", "t", None).expect("two");
+        assert_eq!(two.endpoints.len(), 2);
+        assert!(two.follower.is_some());
+        assert!(matches!(
+            Endpoint::new(" , ", "t", None),
+            Err(ConnectError::NoUrl)
+        ));
+        assert!(matches!(
+            Endpoint::new("http://127.0.0.1:1,not a url", "t", None),
+            Err(ConnectError::Url { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_connection_goes_to_the_control_plane_that_listens_and_stays_with_it() {
+        // The first address refuses (nothing listens); the second accepts.
+        let refused = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let refused_addr = refused.local_addr().expect("addr");
+        drop(refused);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            // Accept and hold connections: enough for a channel to connect.
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let endpoint = Endpoint::new(
+            &format!("http://{refused_addr},http://{addr}"),
+            "t",
+            None,
+        )
+        .expect("endpoint");
+        endpoint.connect().await.expect("connects to the second");
+        assert_eq!(endpoint.active.load(Ordering::Relaxed), 1);
+        let follower = endpoint.follower.as_ref().expect("follower");
+        assert_eq!(follower.target.load(Ordering::Relaxed), 1, "the lazy channel follows");
+        // Next time the one that answered is tried first.
+        endpoint.connect().await.expect("again");
+        assert_eq!(endpoint.active.load(Ordering::Relaxed), 1);
+    }
+}
