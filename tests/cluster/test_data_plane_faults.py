@@ -6,6 +6,7 @@ import re
 import signal
 import time
 
+from harness import wait_until
 from topology import Load
 
 
@@ -63,8 +64,13 @@ def test_rolling_restart_of_every_data_plane_under_load(topology, figures):
             # SIGTERM: readiness 503 for the drain delay (still serving), the LB takes the node
             # out, then in-flight requests drain and it exits
             dp.proc.popen.send_signal(signal.SIGTERM)
-            status, body = dp.readiness()
-            assert status == 503 and body["draining"] is True, body
+            # (signal delivery is asynchronous)
+            body = wait_until(
+                lambda dp=dp: (lambda r: r[1] if r[0] == 503 else None)(dp.readiness()),
+                timeout=2,
+                desc=f"{dp.name} readiness 503 after SIGTERM",
+            )
+            assert body["draining"] is True and body["status"] == "unhealthy", body
             t.lb.wait_states({f"dp{i}": "DOWN"}, timeout=5)
             assert dp.proc.popen.wait(20) == 0, "a drained data plane exits cleanly"
             dp.start()
