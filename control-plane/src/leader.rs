@@ -49,18 +49,31 @@ pub struct Leadership {
 /// first (shut down while standing by).
 pub async fn acquire(url: &str, cancel: &CancellationToken) -> anyhow::Result<Option<Leadership>> {
     let mut announced = false;
+    // One connection polls (reconnected only after an error): a standby
+    // costs PostgreSQL one idle session, not a connection per poll.
+    let mut candidate: Option<Leadership> = None;
     loop {
-        match try_once(url).await {
-            Ok(Some(leadership)) => {
-                info!("active: this control plane holds the leader lock");
-                return Ok(Some(leadership));
+        if candidate.is_none() {
+            match connect(url).await {
+                Ok(db) => candidate = Some(Leadership { db }),
+                Err(e) => warn!("standby: cannot reach the database for the leader lock: {e:#}"),
             }
-            Ok(None) if !announced => {
-                info!("standby: another control plane is active; waiting for its lock");
-                announced = true;
+        }
+        if let Some(leadership) = candidate.take() {
+            match leadership.try_lock().await {
+                Ok(true) => {
+                    info!("active: this control plane holds the leader lock");
+                    return Ok(Some(leadership));
+                }
+                Ok(false) => {
+                    if !announced {
+                        info!("standby: another control plane is active; waiting for its lock");
+                        announced = true;
+                    }
+                    candidate = Some(leadership);
+                }
+                Err(e) => warn!("standby: leader-lock check failed: {e:#}"),
             }
-            Ok(None) => {}
-            Err(e) => warn!("standby: cannot reach the database for the leader lock: {e:#}"),
         }
         tokio::select! {
             _ = cancel.cancelled() => return Ok(None),
@@ -69,7 +82,7 @@ pub async fn acquire(url: &str, cancel: &CancellationToken) -> anyhow::Result<Op
     }
 }
 
-async fn try_once(url: &str) -> anyhow::Result<Option<Leadership>> {
+async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_string());
     // One connection that lives as long as the process: the lock is its
     // session's.
@@ -81,11 +94,9 @@ async fn try_once(url: &str) -> anyhow::Result<Option<Leadership>> {
         .connect_timeout(Duration::from_secs(3))
         .acquire_timeout(Duration::from_secs(3))
         .sqlx_logging(false);
-    let db = Database::connect(options)
+    Database::connect(options)
         .await
-        .context("cannot connect for the leader lock")?;
-    let leadership = Leadership { db };
-    Ok(leadership.try_lock().await?.then_some(leadership))
+        .context("cannot connect for the leader lock")
 }
 
 impl Leadership {

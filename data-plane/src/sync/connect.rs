@@ -190,8 +190,12 @@ mod tests {
     async fn several_control_planes_are_one_endpoint_each_and_an_empty_list_is_refused() {
         let one = Endpoint::new("http://127.0.0.1:1", "t", None).expect("one");
         assert_eq!(one.endpoints.len(), 1);
-        assert!(one.follower.is_none(), "a single control plane keeps a plain channel");
-        let two = Endpoint::new(" http://127.0.0.1:1 , http://127.0.0.1:2,", "t", None).expect("two");
+        assert!(
+            one.follower.is_none(),
+            "a single control plane keeps a plain channel"
+        );
+        let two =
+            Endpoint::new(" http://127.0.0.1:1 , http://127.0.0.1:2,", "t", None).expect("two");
         assert_eq!(two.endpoints.len(), 2);
         assert!(two.follower.is_some());
         assert!(matches!(
@@ -221,16 +225,16 @@ mod tests {
                 held.push(socket);
             }
         });
-        let endpoint = Endpoint::new(
-            &format!("http://{refused_addr},http://{addr}"),
-            "t",
-            None,
-        )
-        .expect("endpoint");
+        let endpoint = Endpoint::new(&format!("http://{refused_addr},http://{addr}"), "t", None)
+            .expect("endpoint");
         endpoint.connect().await.expect("connects to the second");
         assert_eq!(endpoint.active.load(Ordering::Relaxed), 1);
         let follower = endpoint.follower.as_ref().expect("follower");
-        assert_eq!(follower.target.load(Ordering::Relaxed), 1, "the lazy channel follows");
+        assert_eq!(
+            follower.target.load(Ordering::Relaxed),
+            1,
+            "the lazy channel follows"
+        );
         // Next time the one that answered is tried first.
         endpoint.connect().await.expect("again");
         assert_eq!(endpoint.active.load(Ordering::Relaxed), 1);
