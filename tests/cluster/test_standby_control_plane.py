@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import psycopg
+
 from harness import wait_until
 from topology import Load
 
@@ -58,3 +60,49 @@ def test_sigkill_active_control_plane_standby_takes_over(topology, figures):
     assert all(nodes[dp.node_id]["connected"] and nodes[dp.node_id]["in_sync"] for dp in t.dps), nodes
     assert lost == set() and logs == len(load.ok), "0 usage lost, none doubled"
     assert running_spend == logged_spend, "the key's spend total counts each request once"
+
+
+# control-plane/src/leader.rs: the advisory lock's key ("tollgate" in ASCII)
+LEADER_LOCK_KEY = int.from_bytes(b"tollgate", "big")
+
+
+def test_leader_that_loses_its_lock_steps_down(topology, figures):
+    """Fencing: the leader's lock session is cut and another session holds the lock; the leader
+    must stop (its supervisor would restart it as a standby), never keep acting beside another."""
+    t = topology(control_planes=2)
+    leader, standby = t.cps
+    key, _ = t.generate_key()
+    with Load(t.base_url, key, clients=4) as load:
+        load.wait_requests(100)
+        with psycopg.connect(t.db_url.replace("postgres://", "postgresql://", 1), autocommit=True) as intruder:
+            (pid,) = intruder.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ).fetchone()
+            intruder.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            cut_at = time.monotonic()
+
+            # the lock goes to this session or to the standby, whichever asks first
+            def someone_else_holds_it() -> str | None:
+                if intruder.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)).fetchone()[0]:
+                    return "intruder"
+                return "standby" if standby.healthy() else None
+
+            holder = wait_until(someone_else_holds_it, timeout=10, desc="another session takes the lock")
+            wait_until(lambda: leader.proc.popen.poll() is not None, timeout=15, desc="the old leader stops")
+            stepped_down = time.monotonic() - cut_at
+            exit_code = leader.proc.popen.returncode
+            if holder == "intruder":
+                assert not standby.healthy(), "nobody else is active while another session holds the lock"
+        standby.wait_healthy(timeout=10)  # the intruder is gone: the standby is elected
+        load.wait_requests(200)
+    stderr = leader.proc.stderr_path.read_text()
+    figures.record(
+        requests=len(load.outcomes),
+        failed=len(load.failed),
+        lock_taken_by=holder,
+        leader_stopped_seconds=round(stepped_down, 2),
+    )
+    assert exit_code != 0 and "stepping down" in stderr, exit_code
+    assert load.failed == [], load.failed[:3]
+    assert t.active_cp() is standby
