@@ -69,24 +69,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
     let node_id = node_id(opts.node_id.clone(), &opts.state_dir);
     let live = Arc::new(live::LiveState::new(node_id.clone()));
 
-    match sync::load_from_disk(&opts.state_dir) {
-        Ok(Some(saved)) => match sync::apply_snapshot(
-            &live,
-            saved.version,
-            &saved.content_hash,
-            tollgate_proto::v1::PayloadFormat::FramedV2 as i32,
-            &saved.payload,
-            live::SnapshotSource::Disk,
-        ) {
-            Ok(_) => info!(
-                version = saved.version,
-                "serving the snapshot saved on disk until the control plane answers"
-            ),
-            Err(e) => warn!("ignoring the saved snapshot: {e}"),
-        },
-        Ok(None) => info!("no saved snapshot; not ready until the control plane sends one"),
-        Err(e) => warn!("ignoring the saved snapshot: {e}"),
-    }
+    sync::restore(&live, &opts.state_dir);
 
     let endpoint = sync::connect::Endpoint::new(
         &opts.control_plane,
@@ -173,8 +156,8 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         // In-flight requests have finished: their usage is in the channel.
         reporter_cancel.cancel();
         let _ = reporter.await;
-        // The saver's last write: what deltas changed is on disk for the
-        // next start. Bounded: a session stuck connecting to an unreachable
+        // The sync task ends its session (what it ACKed is on disk
+        // already). Bounded: a session stuck connecting to an unreachable
         // control plane must not hold the exit.
         let _ = tokio::time::timeout(Duration::from_secs(5), sync_task).await;
         served.context("data-plane HTTP server failed")

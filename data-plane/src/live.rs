@@ -8,7 +8,6 @@ use arc_swap::ArcSwapOption;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
 use tollgate_shared::snapshot::EntryStore;
 
 /// A delta arrived before any snapshot was served.
@@ -40,13 +39,9 @@ pub struct LiveState {
     /// new requests while the ones in flight finish.
     draining: AtomicBool,
     /// The served snapshot as entries: the base deltas apply over, and what
-    /// is saved to disk. Only the sync task and the saver touch it, never a
+    /// a compaction writes to disk. Only the sync task touches it, never a
     /// request.
     store: Mutex<Option<EntryStore>>,
-    /// Bumped whenever what is served changes: the saver's cue.
-    served: watch::Sender<u64>,
-    /// The content hash last written to the state directory.
-    saved: Mutex<Option<String>>,
 }
 
 impl LiveState {
@@ -58,17 +53,7 @@ impl LiveState {
             control_plane_connected: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             store: Mutex::new(None),
-            served: watch::Sender::new(0),
-            saved: Mutex::new(None),
         }
-    }
-
-    pub fn mark_saved(&self, content_hash: &str) {
-        *self.saved.lock().unwrap_or_else(|p| p.into_inner()) = Some(content_hash.to_string());
-    }
-
-    pub fn saved_hash(&self) -> Option<String> {
-        self.saved.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn runtime(&self) -> Option<Arc<Runtime>> {
@@ -90,7 +75,6 @@ impl LiveState {
         // already be served from it.
         self.runtime.store(Some(Arc::new(runtime)));
         self.applied.store(Some(Arc::new(applied)));
-        self.served.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Builds the next runtime from the served one and its store (which
@@ -122,11 +106,6 @@ impl LiveState {
             applied.content_hash.clone(),
             store.full_payload(),
         ))
-    }
-
-    /// Changes whenever what is served changes.
-    pub fn served_changes(&self) -> watch::Receiver<u64> {
-        self.served.subscribe()
     }
 
     fn lock_store(&self) -> std::sync::MutexGuard<'_, Option<EntryStore>> {

@@ -7,6 +7,7 @@ use super::cooldown::{Failure, cooldown_for};
 use super::error_class::ErrorClass;
 use super::operation::{Meter, Metered, Operation};
 use super::policy::{FailureClass, MAX_RETRY_WAIT, RoutingPolicy};
+use super::timeouts::Timeouts;
 use super::{Context, Failed, Routed};
 use crate::providers::ProviderError;
 use crate::runtime::{Deployment, ModelGroup};
@@ -247,7 +248,8 @@ async fn call<O: Operation>(
     let in_flight = ctx.stats.start(&deployment.id);
     let started = Instant::now();
     let ttl = policy.strategy.latency_ttl();
-    match op.call(deployment).await {
+    let timeouts = Timeouts::for_attempt(deployment, ctx.overrides.timeouts);
+    match op.call(deployment, timeouts).await {
         Ok(output) => {
             // Time to the answer, or to the first chunk of a stream.
             ctx.stats
@@ -266,7 +268,7 @@ async fn call<O: Operation>(
         Err(error) => {
             ctx.stats.record_failure(
                 &deployment.id,
-                deployment.timeout.min(started.elapsed() * 2),
+                timeouts.total.min(started.elapsed() * 2),
                 ttl,
             );
             let outcomes = usage.record_failure(&deployment.id);
