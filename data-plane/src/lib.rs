@@ -103,6 +103,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
             max_buffered: opts.usage_buffer_records,
             flush_timeout: Duration::from_secs(5),
             spill_dir: opts.state_dir.join("usage-spill"),
+            journal_dir: Some(opts.state_dir.join("usage-journal")),
         },
         reporter_cancel.clone(),
     ));
@@ -117,6 +118,8 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
+    let draining = Arc::clone(&live);
+    let drain_delay = opts.drain_delay;
     let state = http::AppState {
         live,
         client,
@@ -136,8 +139,19 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
+        let stop_accepting = async move {
+            cancel.cancelled().await;
+            if !drain_delay.is_zero() {
+                draining.start_draining();
+                info!(
+                    delay_ms = drain_delay.as_millis() as u64,
+                    "draining: readiness 503, still serving until the delay ends"
+                );
+                tokio::time::sleep(drain_delay).await;
+            }
+        };
         let served = axum::serve(listener, app)
-            .with_graceful_shutdown(cancel.cancelled_owned())
+            .with_graceful_shutdown(stop_accepting)
             .await;
         // In-flight requests have finished: their usage is in the channel.
         reporter_cancel.cancel();

@@ -35,6 +35,9 @@ pub struct LiveState {
     runtime: ArcSwapOption<Runtime>,
     applied: ArcSwapOption<Applied>,
     control_plane_connected: AtomicBool,
+    /// Shutting down: readiness answers 503 so load balancers stop sending
+    /// new requests while the ones in flight finish.
+    draining: AtomicBool,
     /// The served snapshot as entries: the base deltas apply over, and what
     /// a compaction writes to disk. Only the sync task touches it, never a
     /// request.
@@ -48,6 +51,7 @@ impl LiveState {
             runtime: ArcSwapOption::empty(),
             applied: ArcSwapOption::empty(),
             control_plane_connected: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             store: Mutex::new(None),
         }
     }
@@ -117,5 +121,13 @@ impl LiveState {
 
     pub fn control_plane_connected(&self) -> bool {
         self.control_plane_connected.load(Ordering::Relaxed)
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 }

@@ -47,7 +47,9 @@ pub async fn run(live: Arc<LiveState>, opts: SyncOptions, cancel: CancellationTo
     // A journal left by the last run is folded into the base before any
     // new delta is appended to it.
     compact_if_needed(&live, &disk).await;
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+    // Capped at 500 ms: a healed partition or an elected standby is found
+    // within half a second (a refused or unroutable connect costs nothing).
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(500));
     loop {
         let result = session(&live, &disk, &cancel, &opts, &mut backoff).await;
         let was_connected = live.control_plane_connected();
