@@ -36,6 +36,8 @@ pub struct LiveState {
     runtime: ArcSwapOption<Runtime>,
     applied: ArcSwapOption<Applied>,
     control_plane_connected: AtomicBool,
+    /// When the served snapshot was swapped in (for `tollgate_snapshot_age_seconds`).
+    applied_at: std::sync::Mutex<Option<std::time::Instant>>,
     /// The served snapshot as entries: the base deltas apply over, and what
     /// is saved to disk. Only the sync task and the saver touch it, never a
     /// request.
@@ -53,6 +55,7 @@ impl LiveState {
             runtime: ArcSwapOption::empty(),
             applied: ArcSwapOption::empty(),
             control_plane_connected: AtomicBool::new(false),
+            applied_at: std::sync::Mutex::new(None),
             store: Mutex::new(None),
             served: watch::Sender::new(0),
             saved: Mutex::new(None),
@@ -71,6 +74,11 @@ impl LiveState {
         self.runtime.load_full()
     }
 
+    /// How long the served snapshot has been served.
+    pub fn applied_age(&self) -> Option<std::time::Duration> {
+        self.applied_at.lock().ok().and_then(|at| *at).map(|at| at.elapsed())
+    }
+
     pub fn applied(&self) -> Option<Arc<Applied>> {
         self.applied.load_full()
     }
@@ -86,6 +94,9 @@ impl LiveState {
         // already be served from it.
         self.runtime.store(Some(Arc::new(runtime)));
         self.applied.store(Some(Arc::new(applied)));
+        if let Ok(mut at) = self.applied_at.lock() {
+            *at = Some(std::time::Instant::now());
+        }
         self.served.send_modify(|n| *n = n.wrapping_add(1));
     }
 

@@ -80,6 +80,10 @@ impl Operation for Completion<'_> {
         first_chunk(deployment, deployment.upstream.completions(call).await?).await
     }
 
+    fn operation_name(&self) -> &'static str {
+        "text_completion"
+    }
+
     fn prompt_tokens(&self, encoding: TokenEncoding) -> u64 {
         self.body
             .get("prompt")
@@ -115,6 +119,10 @@ impl Operation for Embedding<'_> {
             model_group: &deployment.model_name,
         };
         deployment.upstream.embeddings(call).await
+    }
+
+    fn operation_name(&self) -> &'static str {
+        "embeddings"
     }
 
     fn prompt_tokens(&self, encoding: TokenEncoding) -> u64 {
