@@ -92,7 +92,8 @@ pub async fn layer(
     )
     .await;
     let status = response.status();
-    span.record("http.response.status_code", status.as_u16());
+    // i64: tracing-opentelemetry exports unsigned fields as strings.
+    span.record("http.response.status_code", i64::from(status.as_u16()));
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
         span.record("error.type", status.as_str());

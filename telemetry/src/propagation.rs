@@ -106,6 +106,17 @@ pub fn inject_current(headers: &mut http::HeaderMap) {
     });
 }
 
+/// Links `span` to another trace's span (hex ids, as usage records carry
+/// them): a batch span pointing at the requests in it. At most 128 links
+/// per span are kept (the SDK's limit).
+pub fn link(span: &tracing::Span, trace_id: &str, span_id: &str) {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    let (Ok(t), Ok(s)) = (TraceId::from_hex(trace_id), SpanId::from_hex(span_id)) else {
+        return;
+    };
+    span.add_link(SpanContext::new(t, s, TraceFlags::SAMPLED, true, TraceState::default()));
+}
+
 /// Continues a trace carried in gRPC metadata (an AdminService call from
 /// the CLI or a data plane's management route).
 pub fn continue_from_metadata(span: &tracing::Span, metadata: &http::HeaderMap) {

@@ -68,7 +68,7 @@ impl IntoResponse for ApiError {
         // name the key's alias or the model asked for).
         tracing::trace!(
             tollgate.refusal.reason = self.kind(),
-            http.response.status_code = self.status.as_u16(),
+            http.response.status_code = i64::from(self.status.as_u16()),
             "tollgate.refusal"
         );
         let mut response = (self.status, Json(*self.body)).into_response();

@@ -47,7 +47,8 @@ pub(super) fn attempt(operation: &'static str, d: &Deployment, info: &AttemptInf
         error.type = Empty,
         tollgate.model_group = %d.model_name,
         tollgate.deployment_id = %d.id,
-        tollgate.attempt = info.number,
+        // i64 throughout: tracing-opentelemetry exports unsigned fields as strings.
+        tollgate.attempt = i64::from(info.number),
         tollgate.retry = info.retry_of.is_some(),
         tollgate.retry_reason = Empty,
         tollgate.fallback = info.fallback.is_some(),
@@ -73,7 +74,7 @@ pub(super) fn attempt(operation: &'static str, d: &Deployment, info: &AttemptInf
         let port = uri
             .port_u16()
             .unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
-        span.record("server.port", port);
+        span.record("server.port", i64::from(port));
     }
     span
 }
@@ -156,9 +157,10 @@ pub(super) fn usage(span: &tracing::Span, d: &Deployment, usage: &Usage) {
     if span.is_disabled() {
         return;
     }
-    span.record(semconv::GEN_AI_USAGE_INPUT_TOKENS, usage.prompt_tokens);
-    span.record(semconv::GEN_AI_USAGE_OUTPUT_TOKENS, usage.completion_tokens);
-    span.record(semconv::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cached_tokens);
+    let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    span.record(semconv::GEN_AI_USAGE_INPUT_TOKENS, int(usage.prompt_tokens));
+    span.record(semconv::GEN_AI_USAGE_OUTPUT_TOKENS, int(usage.completion_tokens));
+    span.record(semconv::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, int(usage.cached_tokens));
     if let Some(price) = d.price {
         let picos = price.cost(Tokens {
             prompt: usage.prompt_tokens,

@@ -48,7 +48,7 @@ pub fn apply_snapshot(
     source: SnapshotSource,
 ) -> Result<bool, ApplyError> {
     let _span =
-        tracing::info_span!("snapshot_apply", otel.name = "tollgate.snapshot.apply", otel.kind = "internal", tollgate.snapshot.version = version, version, hash = %content_hash, ?source).entered();
+        tracing::info_span!("snapshot_apply", otel.name = "tollgate.snapshot.apply", otel.kind = "internal", tollgate.snapshot.version = version as i64, version, hash = %content_hash, ?source).entered();
     if live
         .applied()
         .is_some_and(|a| a.version == version && a.content_hash == content_hash)
