@@ -64,6 +64,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         }
     }
     crate::metrics::refresh(&state);
+    crate::metrics::refresh_budgets(&state).await;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let (content_type, body) = tollgate_telemetry::metrics::render(accept);
     ([(header::CONTENT_TYPE, content_type)], body).into_response()

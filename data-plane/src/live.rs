@@ -76,7 +76,11 @@ impl LiveState {
 
     /// How long the served snapshot has been served.
     pub fn applied_age(&self) -> Option<std::time::Duration> {
-        self.applied_at.lock().ok().and_then(|at| *at).map(|at| at.elapsed())
+        self.applied_at
+            .lock()
+            .ok()
+            .and_then(|at| *at)
+            .map(|at| at.elapsed())
     }
 
     pub fn applied(&self) -> Option<Arc<Applied>> {

@@ -163,7 +163,8 @@ impl OtelSettings {
                 .iter()
                 .any(|n| lists(n, "prometheus")),
             metrics_require_auth: flag(general, "require_auth_for_metrics_endpoint"),
-            capture_content: turn_off == Some(false) && flag(litellm, "tollgate_otel_capture_content"),
+            capture_content: turn_off == Some(false)
+                && flag(litellm, "tollgate_otel_capture_content"),
             metrics_team_label: flag(general, "metrics_team_label"),
             metrics_key_label: flag(general, "metrics_key_label"),
         }
@@ -182,8 +183,14 @@ mod tests {
             Some(&json!({"require_auth_for_metrics_endpoint": true})),
         );
         assert!(s.otel_callback && s.prometheus_callback && s.metrics_require_auth);
-        assert!(!s.capture_content, "content needs Tollgate's own switch too");
-        assert_eq!(OtelSettings::from_sections(None, None), OtelSettings::default());
+        assert!(
+            !s.capture_content,
+            "content needs Tollgate's own switch too"
+        );
+        assert_eq!(
+            OtelSettings::from_sections(None, None),
+            OtelSettings::default()
+        );
     }
 
     #[test]

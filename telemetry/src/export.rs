@@ -113,13 +113,25 @@ pub fn enable(instance: Option<&str>) -> Result<(), TelemetryError> {
         .unwrap_or_else(|| Resource::builder().build());
     let resource = match instance {
         Some(id) => Resource::builder_empty()
-            .with_attributes(resource.iter().map(|(k, v)| opentelemetry::KeyValue::new(k.clone(), v.clone())))
-            .with_attribute(opentelemetry::KeyValue::new("service.instance.id", id.to_string()))
+            .with_attributes(
+                resource
+                    .iter()
+                    .map(|(k, v)| opentelemetry::KeyValue::new(k.clone(), v.clone())),
+            )
+            .with_attribute(opentelemetry::KeyValue::new(
+                "service.instance.id",
+                id.to_string(),
+            ))
             .build(),
         None => resource,
     };
     exporter.set_resource(&resource);
-    runtime.spawn(run_exporter(exporter, receiver, pipeline.batch, pipeline.delay));
+    runtime.spawn(run_exporter(
+        exporter,
+        receiver,
+        pipeline.batch,
+        pipeline.delay,
+    ));
     ENABLED.store(true, Ordering::Relaxed);
     // Callsites cached as disabled are asked again.
     tracing::callsite::rebuild_interest_cache();
@@ -274,4 +286,3 @@ impl SpanProcessor for QueueProcessor {
         }
     }
 }
-

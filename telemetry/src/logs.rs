@@ -48,7 +48,10 @@ pub(crate) fn install(service: crate::Service) {
             && (meta.target() == crate::TARGET
                 || meta.fields().field("otel.kind").is_some()
                 || (meta.is_event()
-                    && meta.fields().iter().any(|f| f.name().starts_with("tollgate."))))
+                    && meta
+                        .fields()
+                        .iter()
+                        .any(|f| f.name().starts_with("tollgate."))))
     });
     let otel_layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)

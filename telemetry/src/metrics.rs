@@ -16,8 +16,8 @@ pub const DURATION_BUCKETS: [f64; 14] = [
 ];
 /// `gen_ai.client.token.usage` ({token}).
 pub const TOKEN_BUCKETS: [f64; 14] = [
-    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0,
-    4194304.0, 16777216.0, 67108864.0,
+    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
+    16777216.0, 67108864.0,
 ];
 /// The gateway's own time per request (seconds).
 pub const OVERHEAD_BUCKETS: [f64; 10] = [

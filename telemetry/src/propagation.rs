@@ -70,9 +70,8 @@ pub(crate) async fn with_trace<F: Future>(ids: Option<TraceIds>, f: F) -> F::Out
 /// Makes `span` continue the trace in `headers` (an invalid or absent
 /// `traceparent` leaves it a root).
 pub fn continue_from(span: &tracing::Span, headers: &http::HeaderMap) {
-    let parent = opentelemetry::global::get_text_map_propagator(|p| {
-        p.extract(&HeaderExtractor(headers))
-    });
+    let parent =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
     if parent.span().span_context().is_valid() {
         let _ = span.set_parent(parent);
     }
@@ -114,7 +113,30 @@ pub fn link(span: &tracing::Span, trace_id: &str, span_id: &str) {
     let (Ok(t), Ok(s)) = (TraceId::from_hex(trace_id), SpanId::from_hex(span_id)) else {
         return;
     };
-    span.add_link(SpanContext::new(t, s, TraceFlags::SAMPLED, true, TraceState::default()));
+    span.add_link(SpanContext::new(
+        t,
+        s,
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    ));
+}
+
+/// The current span's context as gRPC metadata (`traceparent`,
+/// `tracestate`): a data plane's management route calling AdminService,
+/// whose span then joins the request's trace.
+pub fn inject_into_metadata(metadata: &mut tonic::metadata::MetadataMap) {
+    let mut headers = http::HeaderMap::new();
+    inject_current(&mut headers);
+    for name in ["traceparent", "tracestate"] {
+        if let Some(value) = headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+        {
+            metadata.insert(name, value);
+        }
+    }
 }
 
 /// Continues a trace carried in gRPC metadata (an AdminService call from
@@ -129,10 +151,9 @@ mod tests {
 
     #[test]
     fn reads_only_well_formed_traceparents() {
-        let ids = TraceIds::from_traceparent(
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-        )
-        .expect("valid");
+        let ids =
+            TraceIds::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+                .expect("valid");
         assert_eq!(ids.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(ids.span_id, "00f067aa0ba902b7");
         for bad in [

@@ -326,9 +326,15 @@ def test_metrics_count_exactly_the_requests_sent_on_both_planes(cluster, mock_pr
         return stored == n + 1 or None
 
     wait_until(ingested, timeout=10, desc="control plane ingested every record")
+    with dp.http() as h:
+        r = h.post("/team/new", json={"team_alias": "metered", "max_budget": 12.5}, headers=dp.auth_headers())
+    assert r.status_code == 200, r.text
     cp_after = scrape(c.cp.http_url)
+    assert sample(cp_after, "litellm_team_max_budget_metric", team_alias="metered") == 12.5
+    assert sample(cp_after, "litellm_remaining_team_budget_metric", team_alias="metered") == 12.5
     assert sample(cp_after, "tollgate_dataplanes_connected") == 1
-    assert sample(cp_after, "tollgate_snapshot_version") == sample(after, "tollgate_snapshot_version")
+    # The team write returned once applied: both planes serve its version.
+    assert sample(cp_after, "tollgate_snapshot_version") == sample(scrape(dp.base_url), "tollgate_snapshot_version")
 
     # OpenMetrics when asked for.
     r = httpx.get(f"{dp.base_url}/metrics", headers={"Accept": "application/openmetrics-text"}, trust_env=False)
@@ -375,3 +381,58 @@ def test_metrics_can_require_the_master_key(cluster, mock_provider):
     for base in (dp.base_url, c.cp.http_url):
         assert httpx.get(f"{base}/metrics", trust_env=False).status_code == 401
         assert scrape(base, {"Authorization": f"Bearer {c.master_key}"})
+
+
+def test_management_call_and_usage_ingest_join_the_trace(otlp, cluster, mock_provider):
+    c, dp = start(cluster, mock_provider)
+    header, trace_id, _ = traceparent()
+    with dp.http() as h:
+        r = h.post("/key/generate", json={"key_alias": "traced"}, headers={**dp.auth_headers(), "traceparent": header})
+    assert r.status_code == 200, r.text
+    key = r.json()["key"]
+    spans = otlp.wait_for_trace(
+        trace_id, lambda s: bool(by_name(s, "tollgate.v1.AdminService/GenerateKey")) and bool(by_name(s, "POST /key/generate"))
+    )
+    (dp_span,) = by_name(spans, "POST /key/generate")
+    (cp_span,) = by_name(spans, "tollgate.v1.AdminService/GenerateKey")
+    assert cp_span.service == "tollgate-controlplane" and cp_span.kind == "SERVER"
+    assert cp_span.parent_span_id == dp_span.span_id
+    assert_no_secret(spans, key, c.master_key)
+
+    # The ingest span is a root linked to the request it stored.
+    header, trace_id, _ = traceparent()
+    dp.openai_client(api_key=key).chat.completions.create(
+        model="gpt-4o-mini", messages=MSG, extra_headers={"traceparent": header}
+    )
+    (server,) = by_name(otlp.wait_for_trace(trace_id, lambda s: bool(by_name(s, "POST /v1/chat/completions"))), "POST /v1/chat/completions")
+    ingest = otlp.wait_for(lambda s: s.name == "tollgate.usage.ingest" and (trace_id, server.span_id) in s.links)
+    assert ingest.parent_span_id == "" and ingest.trace_id != trace_id
+    assert ingest.service == "tollgate-controlplane"
+    # The auth event names the key's alias, never the key.
+    auth = dict(server.events)["tollgate.auth"]
+    assert auth["tollgate.key_alias"] == "traced"
+    assert_no_secret([server], key)
+
+
+def test_json_logs_carry_request_and_trace_ids(monkeypatch, cluster, mock_provider):
+    monkeypatch.setenv("JSON_LOGS", "True")
+    monkeypatch.setenv("TOLLGATE_E2E_RUST_LOG", "info,tollgate::access=debug")
+    c, dp = start(cluster, mock_provider)
+    header, trace_id, _ = traceparent()
+    raw = dp.openai_client().chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=MSG, extra_headers={"traceparent": header}
+    )
+    call_id = raw.headers["x-litellm-call-id"]
+    import json
+
+    def access_line() -> dict[str, Any] | None:
+        for line in dp.proc.stderr_path.read_text().splitlines():
+            if line.startswith("{") and call_id in line:
+                entry = json.loads(line)
+                if entry.get("fields", {}).get("message") == "request served":
+                    return entry
+        return None
+
+    entry = wait_until(access_line, timeout=5, desc="the request's access log line")
+    assert entry["span"]["request_id"] == call_id
+    assert entry["span"]["trace_id"] == trace_id

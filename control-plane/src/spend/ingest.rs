@@ -11,8 +11,8 @@
 use crate::db::SpendLogs;
 use crate::db::entities::spend_log::Model;
 use tokio::sync::{mpsc, oneshot};
-use tracing::Instrument as _;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 /// Records merged into one transaction at most.
 const MAX_RECORDS_PER_TRANSACTION: usize = 10_000;
@@ -110,7 +110,8 @@ async fn run(
         match result {
             Ok(stored) => {
                 let new: u64 = stored.iter().sum();
-                metrics::counter!("tollgate_usage_ingested_total", "result" => "stored").increment(new);
+                metrics::counter!("tollgate_usage_ingested_total", "result" => "stored")
+                    .increment(new);
                 metrics::counter!("tollgate_usage_ingested_total", "result" => "duplicate")
                     .increment((records as u64).saturating_sub(new));
                 for (reply, n) in replies.into_iter().zip(stored) {

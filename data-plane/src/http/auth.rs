@@ -170,16 +170,25 @@ pub fn authenticate(headers: &HeaderMap, runtime: &Runtime) -> Result<Caller, Ap
     match &result {
         Ok(caller) => tracing::trace!(
             tollgate.auth.result = "ok",
-            tollgate.key_alias = caller.key.as_ref().and_then(|k| k.alias.as_deref()).unwrap_or(""),
-            tollgate.team_id = caller.key.as_ref().and_then(|k| k.team_id.as_deref()).unwrap_or(""),
-            tollgate.user_id = caller.key.as_ref().and_then(|k| k.user_id.as_deref()).unwrap_or(""),
+            tollgate.key_alias = caller
+                .key
+                .as_ref()
+                .and_then(|k| k.alias.as_deref())
+                .unwrap_or(""),
+            tollgate.team_id = caller
+                .key
+                .as_ref()
+                .and_then(|k| k.team_id.as_deref())
+                .unwrap_or(""),
+            tollgate.user_id = caller
+                .key
+                .as_ref()
+                .and_then(|k| k.user_id.as_deref())
+                .unwrap_or(""),
             tollgate.master_key = caller.key.is_none(),
             "tollgate.auth"
         ),
-        Err(e) => tracing::trace!(
-            tollgate.auth.result = e.kind(),
-            "tollgate.auth"
-        ),
+        Err(e) => tracing::trace!(tollgate.auth.result = e.kind(), "tollgate.auth"),
     }
     result
 }

@@ -96,31 +96,100 @@ impl DeploymentMetrics {
         Self {
             group: group.to_string(),
             options,
-            attempts: metrics::counter!("litellm_deployment_total_requests_total", deployment.clone()),
-            attempt_successes: metrics::counter!("litellm_deployment_success_responses_total", deployment.clone()),
-            attempt_duration: metrics::histogram!("gen_ai_client_operation_duration_seconds", client.clone()),
-            litellm_api_latency: metrics::histogram!("litellm_llm_api_latency_metric", litellm_model.clone()),
-            time_to_first_chunk: metrics::histogram!("gen_ai_client_operation_time_to_first_chunk_seconds", client.clone()),
-            litellm_ttft: metrics::histogram!("litellm_llm_api_time_to_first_token_metric", litellm_model.clone()),
+            attempts: metrics::counter!(
+                "litellm_deployment_total_requests_total",
+                deployment.clone()
+            ),
+            attempt_successes: metrics::counter!(
+                "litellm_deployment_success_responses_total",
+                deployment.clone()
+            ),
+            attempt_duration: metrics::histogram!(
+                "gen_ai_client_operation_duration_seconds",
+                client.clone()
+            ),
+            litellm_api_latency: metrics::histogram!(
+                "litellm_llm_api_latency_metric",
+                litellm_model.clone()
+            ),
+            time_to_first_chunk: metrics::histogram!(
+                "gen_ai_client_operation_time_to_first_chunk_seconds",
+                client.clone()
+            ),
+            litellm_ttft: metrics::histogram!(
+                "litellm_llm_api_time_to_first_token_metric",
+                litellm_model.clone()
+            ),
             state: metrics::gauge!("litellm_deployment_state", deployment.clone()),
-            requests_ok: metrics::counter!("tollgate_requests_total", with(&by_group, &[("status_class", "2xx")])),
-            litellm_requests: metrics::counter!("litellm_requests_metric_total", litellm_model.clone()),
-            proxy_requests_ok: metrics::counter!("litellm_proxy_total_requests_metric_total", vec![l("requested_model", group), l("status_code", "200")]),
-            request_latency: metrics::histogram!("litellm_request_total_latency_metric", litellm_model.clone()),
-            gen_ai_server_duration: metrics::histogram!("gen_ai_server_request_duration_seconds", vec![l("gen_ai_operation_name", "chat"), l("tollgate_model_group", group)]),
-            overhead: metrics::histogram!("tollgate_overhead_seconds", vec![l("tollgate_model_group", group)]),
-            input_tokens: metrics::counter!("tollgate_tokens_total", with(&by_group, &[("gen_ai_token_type", "input")])),
-            output_tokens: metrics::counter!("tollgate_tokens_total", with(&by_group, &[("gen_ai_token_type", "output")])),
-            cached_tokens: metrics::counter!("tollgate_tokens_total", with(&by_group, &[("gen_ai_token_type", "cache_read")])),
-            litellm_total_tokens: metrics::counter!("litellm_total_tokens_metric_total", litellm_model.clone()),
-            litellm_input_tokens: metrics::counter!("litellm_input_tokens_metric_total", litellm_model.clone()),
-            litellm_output_tokens: metrics::counter!("litellm_output_tokens_metric_total", litellm_model.clone()),
-            token_usage_input: metrics::histogram!("gen_ai_client_token_usage", with(&client, &[("gen_ai_token_type", "input")])),
-            token_usage_output: metrics::histogram!("gen_ai_client_token_usage", with(&client, &[("gen_ai_token_type", "output")])),
+            requests_ok: metrics::counter!(
+                "tollgate_requests_total",
+                with(&by_group, &[("status_class", "2xx")])
+            ),
+            litellm_requests: metrics::counter!(
+                "litellm_requests_metric_total",
+                litellm_model.clone()
+            ),
+            proxy_requests_ok: metrics::counter!(
+                "litellm_proxy_total_requests_metric_total",
+                vec![l("requested_model", group), l("status_code", "200")]
+            ),
+            request_latency: metrics::histogram!(
+                "litellm_request_total_latency_metric",
+                litellm_model.clone()
+            ),
+            gen_ai_server_duration: metrics::histogram!(
+                "gen_ai_server_request_duration_seconds",
+                vec![
+                    l("gen_ai_operation_name", "chat"),
+                    l("tollgate_model_group", group)
+                ]
+            ),
+            overhead: metrics::histogram!(
+                "tollgate_overhead_seconds",
+                vec![l("tollgate_model_group", group)]
+            ),
+            input_tokens: metrics::counter!(
+                "tollgate_tokens_total",
+                with(&by_group, &[("gen_ai_token_type", "input")])
+            ),
+            output_tokens: metrics::counter!(
+                "tollgate_tokens_total",
+                with(&by_group, &[("gen_ai_token_type", "output")])
+            ),
+            cached_tokens: metrics::counter!(
+                "tollgate_tokens_total",
+                with(&by_group, &[("gen_ai_token_type", "cache_read")])
+            ),
+            litellm_total_tokens: metrics::counter!(
+                "litellm_total_tokens_metric_total",
+                litellm_model.clone()
+            ),
+            litellm_input_tokens: metrics::counter!(
+                "litellm_input_tokens_metric_total",
+                litellm_model.clone()
+            ),
+            litellm_output_tokens: metrics::counter!(
+                "litellm_output_tokens_metric_total",
+                litellm_model.clone()
+            ),
+            token_usage_input: metrics::histogram!(
+                "gen_ai_client_token_usage",
+                with(&client, &[("gen_ai_token_type", "input")])
+            ),
+            token_usage_output: metrics::histogram!(
+                "gen_ai_client_token_usage",
+                with(&client, &[("gen_ai_token_type", "output")])
+            ),
             spend_picos: metrics::counter!("tollgate_spend_picodollars_total", by_group.clone()),
             litellm_spend: metrics::gauge!("litellm_spend_metric_total", litellm_model.clone()),
-            retries: metrics::counter!("tollgate_retries_total", vec![l("tollgate_model_group", group)]),
-            fallbacks: metrics::counter!("tollgate_fallbacks_total", vec![l("tollgate_model_group", group)]),
+            retries: metrics::counter!(
+                "tollgate_retries_total",
+                vec![l("tollgate_model_group", group)]
+            ),
+            fallbacks: metrics::counter!(
+                "tollgate_fallbacks_total",
+                vec![l("tollgate_model_group", group)]
+            ),
             labels: deployment,
         }
     }
@@ -143,7 +212,8 @@ impl DeploymentMetrics {
                 // Failures are off the fast path: their status is a label.
                 let mut labels = self.labels.clone();
                 labels.push(Label::new("exception_status", status.to_string()));
-                metrics::counter!("litellm_deployment_failure_responses_total", labels).increment(1);
+                metrics::counter!("litellm_deployment_failure_responses_total", labels)
+                    .increment(1);
             }
         }
     }
@@ -204,7 +274,8 @@ impl DeploymentMetrics {
         }
         if record.cost_picos > 0 {
             self.spend_picos.increment(record.cost_picos);
-            self.litellm_spend.increment(record.cost_picos as f64 / 1e12);
+            self.litellm_spend
+                .increment(record.cost_picos as f64 / 1e12);
         }
     }
 }

@@ -11,8 +11,11 @@ pub fn refresh(app: &AppState) {
     if let Some(age) = app.live.applied_age() {
         metrics::gauge!("tollgate_snapshot_age_seconds").set(age.as_secs_f64());
     }
-    metrics::gauge!("tollgate_controlplane_connected")
-        .set(if app.live.control_plane_connected() { 1.0 } else { 0.0 });
+    metrics::gauge!("tollgate_controlplane_connected").set(if app.live.control_plane_connected() {
+        1.0
+    } else {
+        0.0
+    });
     metrics::gauge!("tollgate_usage_buffer_depth").set(app.usage.depth() as f64);
     metrics::counter!("tollgate_usage_records_dropped_total").absolute(app.usage.dropped());
     metrics::counter!("tollgate_usage_records_spilled_total")

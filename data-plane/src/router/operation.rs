@@ -5,13 +5,13 @@
 use super::cooldown::{Cooldowns, failure_rate_exceeded};
 use super::stats::{InFlight, Stats};
 use crate::providers::embeddings::EmbeddingOutput;
+use crate::providers::stream::Usage;
 use crate::providers::{ChatOutput, ProviderError, StreamEvent};
 use crate::runtime::Deployment;
 use crate::usage::tokenizer::Encoding as TokenEncoding;
 use futures::StreamExt;
 use std::future::Future;
 use std::sync::Arc;
-use crate::providers::stream::Usage;
 use std::time::{Duration, Instant};
 
 /// One kind of call, ready to be sent to any deployment of a group.
@@ -116,7 +116,7 @@ impl Metered for ChatOutput {
                         }
                         match &event {
                             StreamEvent::Data { usage: Some(u), .. } => {
-                                usage = u.clone();
+                                usage = *u;
                             }
                             StreamEvent::Error { .. } => {
                                 if let Some(m) = meter.take() {

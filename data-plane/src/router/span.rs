@@ -24,7 +24,11 @@ pub(super) struct AttemptInfo<'a> {
     pub fallback: Option<(&'a str, &'static str)>,
 }
 
-pub(super) fn attempt(operation: &'static str, d: &Deployment, info: &AttemptInfo<'_>) -> tracing::Span {
+pub(super) fn attempt(
+    operation: &'static str,
+    d: &Deployment,
+    info: &AttemptInfo<'_>,
+) -> tracing::Span {
     let span = tracing::debug_span!(
         target: tollgate_telemetry::TARGET,
         "provider_attempt",
@@ -73,7 +77,11 @@ pub(super) fn attempt(operation: &'static str, d: &Deployment, info: &AttemptInf
         span.record("server.address", host);
         let port = uri
             .port_u16()
-            .unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
+            .unwrap_or(if uri.scheme_str() == Some("http") {
+                80
+            } else {
+                443
+            });
         span.record("server.port", i64::from(port));
     }
     span
@@ -82,7 +90,10 @@ pub(super) fn attempt(operation: &'static str, d: &Deployment, info: &AttemptInf
 /// The stream's first chunk arrived after `ttfc`.
 pub(super) fn first_chunk(span: &tracing::Span, ttfc: std::time::Duration) {
     span.record("gen_ai.request.stream", true);
-    span.record(semconv::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, ttfc.as_secs_f64());
+    span.record(
+        semconv::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+        ttfc.as_secs_f64(),
+    );
 }
 
 pub(super) fn failed(span: &tracing::Span, error_type: &str) {
@@ -113,7 +124,11 @@ fn record_head(span: &tracing::Span, head: &Head<'_>) {
     if let Some(model) = head.model {
         span.record(semconv::GEN_AI_RESPONSE_MODEL, model);
     }
-    let reasons: Vec<&str> = head.choices.iter().filter_map(|c| c.finish_reason).collect();
+    let reasons: Vec<&str> = head
+        .choices
+        .iter()
+        .filter_map(|c| c.finish_reason)
+        .collect();
     if !reasons.is_empty() {
         // A string array is not a `tracing` field type: JSON, as the
         // conventions allow where arrays are unsupported.
@@ -159,8 +174,14 @@ pub(super) fn usage(span: &tracing::Span, d: &Deployment, usage: &Usage) {
     }
     let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     span.record(semconv::GEN_AI_USAGE_INPUT_TOKENS, int(usage.prompt_tokens));
-    span.record(semconv::GEN_AI_USAGE_OUTPUT_TOKENS, int(usage.completion_tokens));
-    span.record(semconv::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, int(usage.cached_tokens));
+    span.record(
+        semconv::GEN_AI_USAGE_OUTPUT_TOKENS,
+        int(usage.completion_tokens),
+    );
+    span.record(
+        semconv::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+        int(usage.cached_tokens),
+    );
     if let Some(price) = d.price {
         let picos = price.cost(Tokens {
             prompt: usage.prompt_tokens,
