@@ -9,6 +9,7 @@ pub mod http;
 mod keyring;
 pub mod limits;
 pub mod live;
+mod metrics;
 pub mod options;
 pub mod providers;
 pub mod router;
@@ -66,6 +67,8 @@ fn node_id(given: Option<String>, state_dir: &Path) -> String {
 
 pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<RunningDataPlane> {
     tollgate_shared::tls::install_crypto_provider();
+    // Before anything records: metrics made earlier would be lost.
+    tollgate_telemetry::metrics::install();
     let node_id = node_id(opts.node_id.clone(), &opts.state_dir);
     let live = Arc::new(live::LiveState::new(node_id.clone()));
 
@@ -160,6 +163,8 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         // already). Bounded: a session stuck connecting to an unreachable
         // control plane must not hold the exit.
         let _ = tokio::time::timeout(Duration::from_secs(5), sync_task).await;
+        // The last requests' spans leave before the process does.
+        tollgate_telemetry::shutdown(Duration::from_secs(5)).await;
         served.context("data-plane HTTP server failed")
     });
     Ok(RunningDataPlane {

@@ -38,6 +38,8 @@ pub struct LiveState {
     /// Shutting down: readiness answers 503 so load balancers stop sending
     /// new requests while the ones in flight finish.
     draining: AtomicBool,
+    /// When the served snapshot was swapped in (for `tollgate_snapshot_age_seconds`).
+    applied_at: std::sync::Mutex<Option<std::time::Instant>>,
     /// The served snapshot as entries: the base deltas apply over, and what
     /// a compaction writes to disk. Only the sync task touches it, never a
     /// request.
@@ -52,12 +54,22 @@ impl LiveState {
             applied: ArcSwapOption::empty(),
             control_plane_connected: AtomicBool::new(false),
             draining: AtomicBool::new(false),
+            applied_at: std::sync::Mutex::new(None),
             store: Mutex::new(None),
         }
     }
 
     pub fn runtime(&self) -> Option<Arc<Runtime>> {
         self.runtime.load_full()
+    }
+
+    /// How long the served snapshot has been served.
+    pub fn applied_age(&self) -> Option<std::time::Duration> {
+        self.applied_at
+            .lock()
+            .ok()
+            .and_then(|at| *at)
+            .map(|at| at.elapsed())
     }
 
     pub fn applied(&self) -> Option<Arc<Applied>> {
@@ -75,6 +87,9 @@ impl LiveState {
         // already be served from it.
         self.runtime.store(Some(Arc::new(runtime)));
         self.applied.store(Some(Arc::new(applied)));
+        if let Ok(mut at) = self.applied_at.lock() {
+            *at = Some(std::time::Instant::now());
+        }
     }
 
     /// Builds the next runtime from the served one and its store (which

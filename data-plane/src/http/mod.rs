@@ -11,6 +11,7 @@ pub(crate) mod extract;
 mod health;
 pub(crate) mod health_check;
 mod management;
+mod metrics;
 mod model_group_info;
 mod model_info;
 mod models;
@@ -99,6 +100,14 @@ pub fn router(state: AppState) -> Router {
         .merge(management::key_routes())
         .merge(management::org_routes())
         .merge(management::spend_routes())
+        .route("/metrics", get(metrics::metrics))
+        .route("/metrics/", get(metrics::metrics))
+        // Every route above: its SERVER span, request id and HTTP metrics
+        // (a route layer, so the route template is known).
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::new(tollgate_telemetry::metrics::HttpMetrics::default()),
+            tollgate_telemetry::http::layer,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);

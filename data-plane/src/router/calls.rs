@@ -95,6 +95,10 @@ impl Operation for Completion<'_> {
         .await
     }
 
+    fn operation_name(&self) -> &'static str {
+        "text_completion"
+    }
+
     fn prompt_tokens(&self, encoding: TokenEncoding) -> u64 {
         self.body
             .get("prompt")
@@ -134,6 +138,10 @@ impl Operation for Embedding<'_> {
             model_group: &deployment.model_name,
         };
         deployment.upstream.embeddings(call).await
+    }
+
+    fn operation_name(&self) -> &'static str {
+        "embeddings"
     }
 
     fn prompt_tokens(&self, encoding: TokenEncoding) -> u64 {

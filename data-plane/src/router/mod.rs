@@ -14,6 +14,7 @@ mod cooldown;
 mod error_class;
 mod operation;
 mod policy;
+mod span;
 mod stats;
 mod strategy;
 #[cfg(test)]
@@ -158,7 +159,9 @@ pub async fn route_call<O: Operation>(
     let policy = &ctx.runtime.routing;
     let mut fallbacks = 0;
     let mut failure =
-        match attempt::attempt_group(ctx, op, first, ctx.overrides.mock_testing_fallbacks).await {
+        match attempt::attempt_group(ctx, op, first, ctx.overrides.mock_testing_fallbacks, None)
+            .await
+        {
             Ok(routed) => return Ok(routed),
             Err(f) => f,
         };
@@ -197,7 +200,12 @@ pub async fn route_call<O: Operation>(
         };
         fallbacks += 1;
         debug!(from = %first.name, to = %name, "falling back");
-        match attempt::attempt_group(ctx, op, group, false).await {
+        let reason = match class {
+            FailureClass::ContextWindow => "context_window",
+            FailureClass::ContentPolicy => "content_policy",
+            _ => "error",
+        };
+        match attempt::attempt_group(ctx, op, group, false, Some((&first.name, reason))).await {
             Ok(mut routed) => {
                 routed.retries += retries;
                 routed.fallbacks = fallbacks;

@@ -12,6 +12,11 @@ pub use accounting::{Accounting, Settled};
 pub use reporter::{ReporterOptions, run as run_reporter};
 pub use request_meta::RequestMeta;
 
+/// Usage records spilled to disk since start.
+pub fn spilled_total() -> u64 {
+    spill::SPILLED.load(Ordering::Relaxed)
+}
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
@@ -35,6 +40,16 @@ impl UsageSink {
             },
             rx,
         )
+    }
+
+    /// Records waiting for the reporter.
+    pub fn depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// Records dropped because the buffer was full, since start.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     pub fn record(&self, record: UsageRecord) {

@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 use tollgate_proto::v1::UsageRecord;
 use tracing::warn;
 
+/// Records written to spill files since start (the `tollgate_usage_records_spilled_total` metric).
+pub(crate) static SPILLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 const SUFFIX: &str = ".usage";
 
 pub struct Spill {
@@ -76,6 +79,7 @@ impl Spill {
         File::open(&self.dir)?.sync_all()?;
         self.next += 1;
         self.files.insert(seq, records.len());
+        SPILLED.fetch_add(records.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(seq)
     }
 
