@@ -14,16 +14,22 @@ resource's ``service.name``), so assertions read like the Jaeger UI.
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-from opentelemetry.proto.common.v1 import common_pb2
+# The suite forks binaries while this server's threads run: grpcio's fork handlers
+# (pthread_atfork) would run in the child between fork and exec and can abort it.
+# Read when grpc's core starts, so before the import.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
-from harness import free_port, wait_until
+import grpc  # noqa: E402
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc  # noqa: E402
+from opentelemetry.proto.common.v1 import common_pb2  # noqa: E402
+
+from harness import free_port, wait_until  # noqa: E402
 
 KIND = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 
