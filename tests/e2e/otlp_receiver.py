@@ -57,6 +57,7 @@ class Span:
     status_code: int  # 0 unset, 1 ok, 2 error
     start_ns: int
     end_ns: int
+    resource: dict[str, Any] = field(default_factory=dict)
     raw: Any = field(repr=False, default=None)
 
     def all_strings(self) -> list[str]:
@@ -116,6 +117,7 @@ class OtlpReceiver:
                             status_code=s.status.code,
                             start_ns=s.start_time_unix_nano,
                             end_ns=s.end_time_unix_nano,
+                            resource=resource,
                             raw=s,
                         )
                     )

@@ -460,3 +460,29 @@ def test_message_content_only_when_opted_in(otlp, cluster, mock_provider):
     spans = otlp.wait_for_trace(trace_id, server_and_attempts("chat gpt-4o-mini"))
     (attempt,) = by_name(spans, "chat gpt-4o-mini")
     assert json.loads(attempt.attributes["gen_ai.input.messages"]) == MSG
+
+
+def test_litellm_otel_callback_switches_export_on(monkeypatch, cluster, mock_provider):
+    """No standard OTLP variable: LiteLLM's `callbacks: ["otel"]` + `OTEL_ENDPOINT` turn it on
+    (the data plane when it applies the snapshot)."""
+    with OtlpReceiver() as receiver:
+        monkeypatch.setenv("OTEL_ENDPOINT", receiver.endpoint)
+        monkeypatch.setenv("OTEL_EXPORTER", "otlp_grpc")
+        monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+        c = cluster(data_planes=0, start=False)
+        c.write_config(
+            {
+                "model_list": [deployment("gpt-4o-mini", "openai/gpt-4o-mini", mock_provider)],
+                "litellm_settings": {"callbacks": ["otel"]},
+                "general_settings": {"master_key": c.master_key},
+            }
+        )
+        c.cp.start()
+        dp = c.add_data_plane()
+        header, trace_id, _ = traceparent()
+        dp.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MSG, extra_headers={"traceparent": header})
+        spans = receiver.wait_for_trace(trace_id, server_and_attempts("chat gpt-4o-mini"))
+        (server,) = by_name(spans, "POST /v1/chat/completions")
+        assert server.service == "tollgate-dataplane"
+        # Enabled by the snapshot, the data plane names itself in the resource.
+        assert server.resource["service.instance.id"] == dp.node_id
