@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent import futures
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -81,9 +82,33 @@ class _Service(trace_service_pb2_grpc.TraceServiceServicer):
 
 
 class OtlpReceiver:
+    """OTLP/gRPC on ``endpoint`` and OTLP/HTTP (protobuf, ``POST /v1/traces``) on ``http_endpoint``."""
+
     def __init__(self) -> None:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                if self.path != "/v1/traces" or self.headers.get("content-type") != "application/x-protobuf":
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                receiver._store(trace_service_pb2.ExportTraceServiceRequest.FromString(body))
+                out = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http_endpoint = f"http://127.0.0.1:{self._http.server_address[1]}"
         self._spans: list[Span] = []
         self._lock = threading.Lock()
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
@@ -92,10 +117,13 @@ class OtlpReceiver:
 
     def __enter__(self) -> OtlpReceiver:
         self._server.start()
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._server.stop(grace=None)
+        self._http.shutdown()
+        self._http.server_close()
 
     def _store(self, request: trace_service_pb2.ExportTraceServiceRequest) -> None:
         batch = []

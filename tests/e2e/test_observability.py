@@ -486,3 +486,16 @@ def test_litellm_otel_callback_switches_export_on(monkeypatch, cluster, mock_pro
         assert server.service == "tollgate-dataplane"
         # Enabled by the snapshot, the data plane names itself in the resource.
         assert server.resource["service.instance.id"] == dp.node_id
+
+
+def test_http_protobuf_export(monkeypatch, cluster, mock_provider):
+    with OtlpReceiver() as receiver:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+        c, dp = start(cluster, mock_provider)
+        header, trace_id, _ = traceparent()
+        dp.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MSG, extra_headers={"traceparent": header})
+        spans = receiver.wait_for_trace(trace_id, server_and_attempts("chat gpt-4o-mini"))
+        (attempt,) = by_name(spans, "chat gpt-4o-mini")
+        assert attempt.kind == "CLIENT"
