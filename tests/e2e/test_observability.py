@@ -15,7 +15,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import wait_until
+from harness import free_port, wait_until
 from otlp_receiver import OtlpReceiver, Span
 
 MSG = [{"role": "user", "content": "trace me"}]
@@ -499,3 +499,20 @@ def test_http_protobuf_export(monkeypatch, cluster, mock_provider):
         spans = receiver.wait_for_trace(trace_id, server_and_attempts("chat gpt-4o-mini"))
         (attempt,) = by_name(spans, "chat gpt-4o-mini")
         assert attempt.kind == "CLIENT"
+
+
+def test_spans_that_cannot_leave_are_counted_and_requests_do_not_wait(monkeypatch, cluster, mock_provider):
+    # An exporter with nowhere to go: every batch fails, and is counted as dropped.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "500")
+    c, dp = start(cluster, mock_provider)
+    client = dp.openai_client(timeout=5.0)
+    for _ in range(3):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MSG)
+
+    def dropped() -> float | None:
+        n = sample(scrape(dp.base_url), "tollgate_otel_dropped_spans_total")
+        return n if n >= 6 else None  # 3 × (SERVER + CLIENT)
+
+    wait_until(dropped, timeout=10, desc="failed exports counted as dropped spans")
