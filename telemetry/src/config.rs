@@ -96,8 +96,10 @@ fn percent_decode(value: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Tracing is wanted from the start: an OTLP endpoint is set, or
-/// `OTEL_TRACES_EXPORTER=otlp`, or LiteLLM's `OTEL_EXPORTER` names OTLP.
+/// Tracing is wanted from the start: a standard OTLP endpoint variable is
+/// set, or `OTEL_TRACES_EXPORTER=otlp`. LiteLLM's own variables
+/// (`OTEL_EXPORTER`, `OTEL_ENDPOINT`, `OTEL_HEADERS`) only say *how* to
+/// export once its `callbacks: ["otel"]` asks for it, as in LiteLLM.
 /// `OTEL_SDK_DISABLED=true` wins over all of them.
 pub fn from_env_enabled() -> bool {
     if var("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
@@ -106,9 +108,9 @@ pub fn from_env_enabled() -> bool {
     if var("OTEL_TRACES_EXPORTER").is_some_and(|v| v.eq_ignore_ascii_case("none")) {
         return false;
     }
-    endpoint().is_some()
+    var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
+        || var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
         || var("OTEL_TRACES_EXPORTER").is_some_and(|v| v.eq_ignore_ascii_case("otlp"))
-        || var("OTEL_EXPORTER").is_some_and(|v| v.to_ascii_lowercase().starts_with("otlp"))
 }
 
 /// What the config file asks of observability (LiteLLM's keys).

@@ -14,16 +14,23 @@ resource's ``service.name``), so assertions read like the Jaeger UI.
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent import futures
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-from opentelemetry.proto.common.v1 import common_pb2
+# The suite forks binaries while this server's threads run: grpcio's fork handlers
+# (pthread_atfork) would run in the child between fork and exec and can abort it.
+# Read when grpc's core starts, so before the import.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
-from harness import free_port, wait_until
+import grpc  # noqa: E402
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc  # noqa: E402
+from opentelemetry.proto.common.v1 import common_pb2  # noqa: E402
+
+from harness import free_port, wait_until  # noqa: E402
 
 KIND = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 
@@ -51,6 +58,7 @@ class Span:
     status_code: int  # 0 unset, 1 ok, 2 error
     start_ns: int
     end_ns: int
+    resource: dict[str, Any] = field(default_factory=dict)
     raw: Any = field(repr=False, default=None)
 
     def all_strings(self) -> list[str]:
@@ -74,9 +82,33 @@ class _Service(trace_service_pb2_grpc.TraceServiceServicer):
 
 
 class OtlpReceiver:
+    """OTLP/gRPC on ``endpoint`` and OTLP/HTTP (protobuf, ``POST /v1/traces``) on ``http_endpoint``."""
+
     def __init__(self) -> None:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                if self.path != "/v1/traces" or self.headers.get("content-type") != "application/x-protobuf":
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                receiver._store(trace_service_pb2.ExportTraceServiceRequest.FromString(body))
+                out = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http_endpoint = f"http://127.0.0.1:{self._http.server_address[1]}"
         self._spans: list[Span] = []
         self._lock = threading.Lock()
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
@@ -85,10 +117,13 @@ class OtlpReceiver:
 
     def __enter__(self) -> OtlpReceiver:
         self._server.start()
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._server.stop(grace=None)
+        self._http.shutdown()
+        self._http.server_close()
 
     def _store(self, request: trace_service_pb2.ExportTraceServiceRequest) -> None:
         batch = []
@@ -110,6 +145,7 @@ class OtlpReceiver:
                             status_code=s.status.code,
                             start_ns=s.start_time_unix_nano,
                             end_ns=s.end_time_unix_nano,
+                            resource=resource,
                             raw=s,
                         )
                     )

@@ -7,6 +7,7 @@ The OTLP receiver (otlp_receiver.py) stands in for Jaeger. Export is asynchronou
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -14,7 +15,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import wait_until
+from harness import free_port, wait_until
 from otlp_receiver import OtlpReceiver, Span
 
 MSG = [{"role": "user", "content": "trace me"}]
@@ -119,6 +120,7 @@ def test_chat_span_tree_and_propagation_to_the_provider(otlp, cluster, mock_prov
     assert a["tollgate.deployment_id"] == "mini-1" and a["tollgate.model_group"] == "gpt-4o-mini"
     assert a["tollgate.attempt"] == 1 and a["tollgate.retry"] is False and a["tollgate.fallback"] is False
     assert "error.type" not in a
+    assert "gen_ai.input.messages" not in a, "content only when the operator opts in"
 
     # The provider's span would be a child of the attempt: same trace, the attempt as parent.
     (received,) = mock_provider.chat_requests()
@@ -397,6 +399,11 @@ def test_management_call_and_usage_ingest_join_the_trace(otlp, cluster, mock_pro
     (cp_span,) = by_name(spans, "tollgate.v1.AdminService/GenerateKey")
     assert cp_span.service == "tollgate-controlplane" and cp_span.kind == "SERVER"
     assert cp_span.parent_span_id == dp_span.span_id
+    # The write's snapshot delta is published inside the call.
+    spans = otlp.wait_for_trace(trace_id, lambda s: bool(by_name(s, "tollgate.snapshot.delta")))
+    (delta,) = by_name(spans, "tollgate.snapshot.delta")
+    assert delta.parent_span_id == cp_span.span_id
+    assert [name for name, _ in delta.events] == ["tollgate.snapshot.publish"]
     assert_no_secret(spans, key, c.master_key)
 
     # The ingest span is a root linked to the request it stored.
@@ -423,7 +430,6 @@ def test_json_logs_carry_request_and_trace_ids(monkeypatch, cluster, mock_provid
         model="gpt-4o-mini", messages=MSG, extra_headers={"traceparent": header}
     )
     call_id = raw.headers["x-litellm-call-id"]
-    import json
 
     def access_line() -> dict[str, Any] | None:
         for line in dp.proc.stderr_path.read_text().splitlines():
@@ -436,3 +442,77 @@ def test_json_logs_carry_request_and_trace_ids(monkeypatch, cluster, mock_provid
     entry = wait_until(access_line, timeout=5, desc="the request's access log line")
     assert entry["span"]["request_id"] == call_id
     assert entry["span"]["trace_id"] == trace_id
+
+
+def test_message_content_only_when_opted_in(otlp, cluster, mock_provider):
+    c = cluster(data_planes=0, start=False)
+    c.write_config(
+        {
+            "model_list": [deployment("gpt-4o-mini", "openai/gpt-4o-mini", mock_provider)],
+            "litellm_settings": {"turn_off_message_logging": False, "tollgate_otel_capture_content": True},
+            "general_settings": {"master_key": c.master_key},
+        }
+    )
+    c.cp.start()
+    dp = c.add_data_plane()
+    header, trace_id, _ = traceparent()
+    dp.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MSG, extra_headers={"traceparent": header})
+    spans = otlp.wait_for_trace(trace_id, server_and_attempts("chat gpt-4o-mini"))
+    (attempt,) = by_name(spans, "chat gpt-4o-mini")
+    assert json.loads(attempt.attributes["gen_ai.input.messages"]) == MSG
+
+
+def test_litellm_otel_callback_switches_export_on(monkeypatch, cluster, mock_provider):
+    """No standard OTLP variable: LiteLLM's `callbacks: ["otel"]` + `OTEL_ENDPOINT` turn it on
+    (the data plane when it applies the snapshot)."""
+    with OtlpReceiver() as receiver:
+        monkeypatch.setenv("OTEL_ENDPOINT", receiver.endpoint)
+        monkeypatch.setenv("OTEL_EXPORTER", "otlp_grpc")
+        monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+        c = cluster(data_planes=0, start=False)
+        c.write_config(
+            {
+                "model_list": [deployment("gpt-4o-mini", "openai/gpt-4o-mini", mock_provider)],
+                "litellm_settings": {"callbacks": ["otel"]},
+                "general_settings": {"master_key": c.master_key},
+            }
+        )
+        c.cp.start()
+        dp = c.add_data_plane()
+        header, trace_id, _ = traceparent()
+        dp.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MSG, extra_headers={"traceparent": header})
+        spans = receiver.wait_for_trace(trace_id, server_and_attempts("chat gpt-4o-mini"))
+        (server,) = by_name(spans, "POST /v1/chat/completions")
+        assert server.service == "tollgate-dataplane"
+        # Enabled by the snapshot, the data plane names itself in the resource.
+        assert server.resource["service.instance.id"] == dp.node_id
+
+
+def test_http_protobuf_export(monkeypatch, cluster, mock_provider):
+    with OtlpReceiver() as receiver:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+        c, dp = start(cluster, mock_provider)
+        header, trace_id, _ = traceparent()
+        dp.openai_client().chat.completions.create(model="gpt-4o-mini", messages=MSG, extra_headers={"traceparent": header})
+        spans = receiver.wait_for_trace(trace_id, server_and_attempts("chat gpt-4o-mini"))
+        (attempt,) = by_name(spans, "chat gpt-4o-mini")
+        assert attempt.kind == "CLIENT"
+
+
+def test_spans_that_cannot_leave_are_counted_and_requests_do_not_wait(monkeypatch, cluster, mock_provider):
+    # An exporter with nowhere to go: every batch fails, and is counted as dropped.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "500")
+    c, dp = start(cluster, mock_provider)
+    client = dp.openai_client(timeout=5.0)
+    for _ in range(3):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MSG)
+
+    def dropped() -> float | None:
+        n = sample(scrape(dp.base_url), "tollgate_otel_dropped_spans_total")
+        return n if n >= 6 else None  # 3 × (SERVER + CLIENT)
+
+    wait_until(dropped, timeout=10, desc="failed exports counted as dropped spans")

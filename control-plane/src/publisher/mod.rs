@@ -162,7 +162,12 @@ impl Publisher {
     /// Loads the file, the keys, teams, users and customers and publishes them if the content
     /// changed; returns the version now published.
     pub async fn publish_current(&self) -> Result<u64, PublishError> {
-        let span = info_span!("snapshot_build", path = %self.config_path.display());
+        let span = info_span!(
+            "snapshot_build",
+            otel.name = "tollgate.snapshot.build",
+            otel.kind = "internal",
+            path = %self.config_path.display()
+        );
         async {
             let mut state = self.state.lock().await;
             match self.build(&mut state).await {
@@ -189,6 +194,16 @@ impl Publisher {
     /// become a delta over the published version. Nothing changed, nothing
     /// is published (the current version is returned).
     pub async fn publish_changes(&self, changed: &Changed) -> Result<u64, PublishError> {
+        // Inside the management call's span: the write's trace shows it.
+        let span = info_span!(
+            "snapshot_delta",
+            otel.name = "tollgate.snapshot.delta",
+            otel.kind = "internal"
+        );
+        self.publish_delta(changed).instrument(span).await
+    }
+
+    async fn publish_delta(&self, changed: &Changed) -> Result<u64, PublishError> {
         let mut state = self.state.lock().await;
         let Some(store) = state.store.as_ref() else {
             drop(state);
@@ -267,6 +282,12 @@ impl Publisher {
     }
 
     fn publish(&self, published: Published) {
+        // On the build or delta span (exported with traces on).
+        tracing::trace!(
+            tollgate.snapshot.version = published.version as i64,
+            tollgate.snapshot.delta = published.delta.is_some(),
+            "tollgate.snapshot.publish"
+        );
         info!(
             version = published.version,
             hash = %published.content_hash,

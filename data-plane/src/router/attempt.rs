@@ -77,6 +77,17 @@ pub(super) async fn attempt_group<O: Operation>(
             fallback,
         };
         let span = super::span::attempt(op.operation_name(), &deployment, &info);
+        if ctx.runtime.otel.capture_content
+            && !span.is_disabled()
+            && let Some(content) = op.input_content()
+        {
+            // Opted in (turn_off_message_logging: false and
+            // tollgate_otel_capture_content: true): off by default.
+            span.record(
+                tollgate_telemetry::semconv::GEN_AI_INPUT_MESSAGES,
+                content.as_str(),
+            );
+        }
         let outcome = if fail_first && last.is_none() {
             super::span::failed(&span, "500");
             Err(ProviderError {

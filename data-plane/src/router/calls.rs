@@ -51,6 +51,10 @@ impl Operation for Chat<'_> {
         first_chunk(deployment, timeouts, deployment.upstream.chat(call).await?).await
     }
 
+    fn input_content(&self) -> Option<String> {
+        self.body.get("messages").map(Value::to_string)
+    }
+
     fn prompt_tokens(&self, encoding: TokenEncoding) -> u64 {
         match self.body.get("messages") {
             Some(Value::Array(messages)) => tokenizer::chat_prompt_tokens(encoding, messages),

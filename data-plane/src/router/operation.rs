@@ -33,6 +33,12 @@ pub trait Operation: Sync {
     /// (`enable_pre_call_checks`); counted only when that is on.
     fn prompt_tokens(&self, encoding: TokenEncoding) -> u64;
 
+    /// The request's content for `gen_ai.input.messages` (asked for only
+    /// when the operator opted in to content on spans): JSON.
+    fn input_content(&self) -> Option<String> {
+        None
+    }
+
     /// `gen_ai.operation.name`: `chat`, `text_completion`, `embeddings`.
     fn operation_name(&self) -> &'static str {
         "chat"

@@ -59,6 +59,7 @@ pub(super) fn attempt(
         tollgate.fallback_from = Empty,
         tollgate.fallback_reason = Empty,
         tollgate.cost_usd = Empty,
+        gen_ai.input.messages = Empty,
     );
     if span.is_disabled() {
         return span;
