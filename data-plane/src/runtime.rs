@@ -472,6 +472,7 @@ fn card_of(d: &tollgate_shared::snapshot::Deployment) -> (Option<Price>, TokenLi
             input_per_token: 0,
             output_per_token: 0,
             cached_input_per_token: 0,
+            cache_creation_input_per_token: 0,
         };
         return (Some(free), limits);
     }

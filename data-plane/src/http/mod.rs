@@ -1,5 +1,6 @@
 //! The OpenAI-compatible HTTP API.
 
+mod anthropic;
 pub mod auth;
 mod chat;
 mod completions;
@@ -90,6 +91,7 @@ pub fn router(state: AppState) -> Router {
             get(health::readiness).options(health::options),
         )
         .route("/health", get(health_check::health))
+        .merge(anthropic::routes())
         .merge(management::key_routes())
         .merge(management::org_routes())
         .merge(management::spend_routes())

@@ -23,6 +23,8 @@ mod ollama;
 mod openai;
 pub mod stream;
 
+pub use anthropic::native::{Endpoint as AnthropicEndpoint, NativeAnswer, NativeCall};
+pub use anthropic::{AnthropicUpstream, AnthropicUsage};
 pub use chat::{ChatCall, ChatOutput, ChunkStream, StreamEvent};
 pub use client::{ClientError, HttpClient};
 pub use completions::CompletionCall;
@@ -132,6 +134,15 @@ impl Upstream {
             Upstream::Azure(upstream) => upstream.chat(call).await,
             Upstream::Bedrock(upstream) => upstream.chat(call).await,
             Upstream::Unsupported(kind) => Err(ProviderError::unsupported(kind.as_str())),
+        }
+    }
+
+    /// Anthropic's own API, for the gateway's `/v1/messages` (relayed, not
+    /// translated).
+    pub fn anthropic(&self) -> Option<&AnthropicUpstream> {
+        match self {
+            Upstream::Anthropic(upstream) => Some(upstream),
+            _ => None,
         }
     }
 

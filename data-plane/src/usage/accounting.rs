@@ -35,6 +35,10 @@ pub struct Accounting {
     /// Frames relayed while no usage has arrived (cheap `Bytes` handles,
     /// parsed only if the stream ends without usage).
     relayed: Vec<Bytes>,
+    /// Of the prompt tokens, those the provider wrote to its prompt cache
+    /// (Anthropic's `cache_creation_input_tokens`): charged at the
+    /// deployment's cache-write price.
+    cache_creation: u64,
 }
 
 /// What counting needs: the tokenizer and the client's request as received.
@@ -68,6 +72,7 @@ impl Accounting {
             fallback: None,
             relayed: Vec::new(),
             permit: None,
+            cache_creation: 0,
         }
     }
 
@@ -130,7 +135,14 @@ impl Accounting {
             cached: self.record.cached_tokens,
             completion: self.record.completion_tokens,
         };
-        self.price.map(|p| p.cost(tokens))
+        self.price
+            .map(|p| p.cost_with_cache_writes(tokens, self.cache_creation))
+    }
+
+    /// Of the prompt tokens reported, how many were written to the
+    /// provider's prompt cache (they are part of `prompt_tokens`).
+    pub fn set_cache_creation(&mut self, tokens: u64) {
+        self.cache_creation = tokens;
     }
 
     pub fn request_id(&self) -> &str {
@@ -251,6 +263,7 @@ impl Accounting {
         self.record.prompt_tokens = usage.prompt_tokens;
         self.record.completion_tokens = usage.completion_tokens;
         self.record.cached_tokens = 0;
+        self.cache_creation = 0;
         self.record.usage_source = SOURCE_TOKENIZER.into();
         Some(usage)
     }
@@ -343,6 +356,7 @@ mod tests {
             input_per_token: 10,
             output_per_token: 100,
             cached_input_per_token: 1,
+            cache_creation_input_per_token: 12,
         }));
         a.count_if_no_usage("gpt-3.5-turbo", PromptKind::Chat, Bytes::from_static(CHAT));
         (a, rx)
@@ -378,6 +392,22 @@ mod tests {
         assert_eq!(r.usage_source, "provider");
         // 4 of the 7 prompt tokens were read from the provider's cache.
         assert_eq!(r.cost_picos, 3 * 10 + 4 + 2 * 100);
+    }
+
+    #[test]
+    fn cache_writes_are_charged_at_the_cache_write_price() {
+        let (mut a, mut rx) = accounting();
+        a.usage(Usage {
+            prompt_tokens: 7,
+            completion_tokens: 2,
+            cached_tokens: 1,
+        });
+        a.set_cache_creation(4);
+        a.completed();
+        drop(a);
+        let r = rx.try_recv().expect("record");
+        // 1 read (1 each), 4 written (12 each), 2 plain (10 each), 2 out.
+        assert_eq!(r.cost_picos, 1 + 4 * 12 + 2 * 10 + 2 * 100);
     }
 
     #[test]

@@ -365,16 +365,6 @@ fn validate(config: &LiteLlmConfig, warnings: &mut Vec<ConfigWarning>) -> Result
                 });
             }
         }
-        if entry
-            .litellm_params
-            .cache_creation_input_token_cost
-            .is_some()
-        {
-            warnings.push(ConfigWarning {
-                path: at("litellm_params.cache_creation_input_token_cost"),
-                message: "not used: prompt-cache writes are charged at the input price".into(),
-            });
-        }
         if let Some(id) = &entry.model_info.id
             && !ids.insert(id.clone())
         {
@@ -539,8 +529,10 @@ surprise_section: {a: 1}
             !warned.iter().any(|p| p.ends_with("temperature")),
             "{warned:?}"
         );
+        // Cache writes have their own price now: nothing to warn about.
+        assert_eq!(params.cache_creation_input_token_cost, Some(1e-6));
         assert!(
-            loaded
+            !loaded
                 .warnings
                 .iter()
                 .any(|w| w.path.ends_with("cache_creation_input_token_cost"))
