@@ -59,6 +59,8 @@ pub struct Core {
     /// `GET /v1/models`, serialized once per snapshot.
     models_body: Bytes,
     pub routing: RoutingPolicy,
+    /// `general_settings.pass_through_endpoints`.
+    pub pass_through: crate::http::passthrough::CustomEndpoints,
 }
 
 struct Wildcard {
@@ -249,6 +251,9 @@ impl Runtime {
             deployments,
             models_body,
             routing: RoutingPolicy::from_snapshot(snapshot),
+            pass_through: crate::http::passthrough::CustomEndpoints::from_settings(
+                &snapshot.raw_settings,
+            ),
         };
         Ok(Runtime {
             core: Arc::new(core),

@@ -12,6 +12,7 @@ pub(crate) mod health_check;
 mod management;
 mod model_info;
 mod models;
+pub(crate) mod passthrough;
 mod usage_headers;
 mod validate;
 
@@ -92,10 +93,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/health", get(health_check::health))
         .merge(anthropic::routes())
+        .merge(passthrough::routes())
         .merge(management::key_routes())
         .merge(management::org_routes())
         .merge(management::spend_routes())
-        .fallback(not_found)
+        .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
     // Last, so it wraps every route and both fallbacks: no answer (a 401, a
@@ -109,6 +111,20 @@ async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {
         "invalid_request_error",
         format!("{method} is not allowed on {}.", uri.path()),
     )
+}
+
+/// `general_settings.pass_through_endpoints` are the snapshot's, so they
+/// are looked up here rather than registered as routes.
+async fn fallback(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    match passthrough::custom_route(&app, request).await {
+        Ok(response) => response,
+        Err(request) => not_found(request.method().clone(), request.uri().clone())
+            .await
+            .into_response(),
+    }
 }
 
 async fn not_found(method: Method, uri: Uri) -> impl IntoResponse {

@@ -21,7 +21,7 @@ mod tests;
 
 pub use calls::{Chat, Completion, Embedding};
 pub use cooldown::Cooldowns;
-pub use operation::{Metered, Operation};
+pub use operation::{Meter, Metered, Operation};
 pub use policy::{FailureClass, MAX_RETRY_WAIT, RoutingPolicy};
 pub use stats::{DeploymentUsage, Stats};
 pub use strategy::Strategy;

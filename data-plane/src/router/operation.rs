@@ -52,7 +52,9 @@ pub struct Meter {
 }
 
 impl Meter {
-    fn finish(mut self, tokens: u64) {
+    /// The call ended having used `tokens` (the pass-through routes, whose
+    /// answers only they can read, call it themselves).
+    pub fn finish(mut self, tokens: u64) {
         if let Some(permit) = self.permit.take() {
             permit.settle(tokens, 0);
         }

@@ -39,6 +39,9 @@ pub struct Accounting {
     /// (Anthropic's `cache_creation_input_tokens`): charged at the
     /// deployment's cache-write price.
     cache_creation: u64,
+    /// A fixed price per request (a pass-through endpoint's
+    /// `cost_per_request`), charged whatever the tokens.
+    flat_cost: Option<Picodollars>,
 }
 
 /// What counting needs: the tokenizer and the client's request as received.
@@ -73,6 +76,7 @@ impl Accounting {
             relayed: Vec::new(),
             permit: None,
             cache_creation: 0,
+            flat_cost: None,
         }
     }
 
@@ -130,6 +134,9 @@ impl Accounting {
 
     /// The cost of what has been counted so far.
     pub fn cost(&self) -> Option<Picodollars> {
+        if self.flat_cost.is_some() {
+            return self.flat_cost;
+        }
         let tokens = Tokens {
             prompt: self.record.prompt_tokens,
             cached: self.record.cached_tokens,
@@ -137,6 +144,11 @@ impl Accounting {
         };
         self.price
             .map(|p| p.cost_with_cache_writes(tokens, self.cache_creation))
+    }
+
+    /// Charges `cost` for the request, whatever its tokens.
+    pub fn set_flat_cost(&mut self, cost: Picodollars) {
+        self.flat_cost = Some(cost);
     }
 
     /// Of the prompt tokens reported, how many were written to the
@@ -228,7 +240,7 @@ impl Accounting {
                 self.record.first_token_time_ms = self.record.end_time_ms;
             }
         }
-        self.record.cost_known = self.price.is_some();
+        self.record.cost_known = self.price.is_some() || self.flat_cost.is_some();
         self.record.cost_picos = self.cost().unwrap_or(0);
         self.record.tags = merge_tags(&self.request_tags, &self.key_tags);
         if let Some(permit) = self.permit.take() {

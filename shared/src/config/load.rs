@@ -244,6 +244,13 @@ fn resolve_typed(config: &mut LiteLlmConfig, env: &dyn EnvLookup, w: &mut Vec<Co
 fn resolve_raw(value: &mut Value, path: &str, env: &dyn EnvLookup) {
     match value {
         Value::String(s) => match resolve(s, env) {
+            // Pass-through headers may carry a reference inside a value
+            // (`Bearer os.environ/KEY`), as LiteLLM allows there.
+            Resolved::Literal if is_pass_through_header(path) => {
+                if let Some(v) = super::env::resolve_embedded(s, env) {
+                    *s = v;
+                }
+            }
             Resolved::Literal => {}
             Resolved::Value(v) => *s = v,
             // Already warned about for typed fields; for raw-only keys the
@@ -262,6 +269,11 @@ fn resolve_raw(value: &mut Value, path: &str, env: &dyn EnvLookup) {
         }
         _ => {}
     }
+}
+
+/// `general_settings.pass_through_endpoints[i].headers.<name>`.
+fn is_pass_through_header(path: &str) -> bool {
+    path.starts_with(".general_settings.pass_through_endpoints[") && path.contains("].headers.")
 }
 
 /// Keys of a typed struct as it serializes (every field, `None` included).

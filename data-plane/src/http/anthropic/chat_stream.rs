@@ -81,7 +81,9 @@ impl State {
         }
         self.close();
         self.open = Some(block);
-        self.push(&json!({"type": "content_block_start", "index": self.index, "content_block": start}));
+        self.push(
+            &json!({"type": "content_block_start", "index": self.index, "content_block": start}),
+        );
     }
 
     fn delta(&mut self, delta: Value) {
@@ -193,7 +195,11 @@ fn error_of(frame: &[u8]) -> Bytes {
         .unwrap_or("the provider's stream broke");
     let status = error
         .and_then(|e| e.get("code"))
-        .and_then(|c| c.as_str().and_then(|c| c.parse::<u16>().ok()).or(c.as_u64().and_then(|c| u16::try_from(c).ok())))
+        .and_then(|c| {
+            c.as_str()
+                .and_then(|c| c.parse::<u16>().ok())
+                .or(c.as_u64().and_then(|c| u16::try_from(c).ok()))
+        })
         .and_then(|c| StatusCode::from_u16(c).ok())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     error_event(kind_for(status), message)
@@ -269,10 +275,7 @@ mod tests {
                     StreamEvent::Data { frame, .. } | StreamEvent::Error { frame, .. } => frame,
                 };
                 let text = String::from_utf8(frame.to_vec()).expect("utf8");
-                let (event, data) = text
-                    .trim_end()
-                    .split_once('\n')
-                    .expect("two lines");
+                let (event, data) = text.trim_end().split_once('\n').expect("two lines");
                 (
                     event.trim_start_matches("event: ").to_string(),
                     serde_json::from_str(data.trim_start_matches("data: ")).expect("json"),
@@ -289,12 +292,30 @@ mod tests {
             cached_tokens: 2,
         };
         let events = run(vec![
-            data(json!({"id": "c1", "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}), None),
-            data(json!({"id": "c1", "choices": [{"index": 0, "delta": {"content": "Hi"}}]}), None),
-            data(json!({"id": "c1", "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": ""}}]}}]}), None),
-            data(json!({"id": "c1", "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": "{\"a\":1}"}}]}}]}), None),
-            data(json!({"id": "c1", "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}), None),
-            data(json!({"id": "c1", "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 6, "prompt_tokens_details": {"cached_tokens": 2}}}), Some(usage)),
+            data(
+                json!({"id": "c1", "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}),
+                None,
+            ),
+            data(
+                json!({"id": "c1", "choices": [{"index": 0, "delta": {"content": "Hi"}}]}),
+                None,
+            ),
+            data(
+                json!({"id": "c1", "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": ""}}]}}]}),
+                None,
+            ),
+            data(
+                json!({"id": "c1", "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": "{\"a\":1}"}}]}}]}),
+                None,
+            ),
+            data(
+                json!({"id": "c1", "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}),
+                None,
+            ),
+            data(
+                json!({"id": "c1", "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 6, "prompt_tokens_details": {"cached_tokens": 2}}}),
+                Some(usage),
+            ),
         ]);
         let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
         assert_eq!(
@@ -316,7 +337,10 @@ mod tests {
             assert_eq!(data["type"], json!(name), "the event names its data's type");
         }
         assert_eq!(events[0].1["message"]["id"], json!("msg_c1"));
-        assert_eq!(events[3].1["delta"], json!({"type": "text_delta", "text": "Hi"}));
+        assert_eq!(
+            events[3].1["delta"],
+            json!({"type": "text_delta", "text": "Hi"})
+        );
         assert_eq!(
             events[5].1,
             json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "call_1", "name": "f", "input": {}}})
@@ -335,7 +359,10 @@ mod tests {
     #[test]
     fn a_broken_stream_ends_with_an_anthropic_error_event() {
         let events = run(vec![
-            data(json!({"id": "c1", "choices": [{"index": 0, "delta": {"content": "Hi"}}]}), None),
+            data(
+                json!({"id": "c1", "choices": [{"index": 0, "delta": {"content": "Hi"}}]}),
+                None,
+            ),
             StreamEvent::Error {
                 frame: crate::providers::stream::error_event("boom", "api_connection_error"),
                 error_type: "api_connection_error",

@@ -91,7 +91,10 @@ impl IntoResponse for AnthropicError {
     fn into_response(self) -> Response {
         let mut response = (
             self.status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             self.body(),
         )
             .into_response();

@@ -61,14 +61,17 @@ pub fn translate(body: &[u8], model: &str, usage: Usage) -> Option<(Value, u64)>
     let mut content = Vec::new();
     if let Some(message) = message {
         match message.get("thinking_blocks") {
-            Some(Value::Array(blocks)) if !blocks.is_empty() => content.extend(blocks.iter().cloned()),
+            Some(Value::Array(blocks)) if !blocks.is_empty() => {
+                content.extend(blocks.iter().cloned())
+            }
             _ => {
                 if let Some(thinking) = message
                     .get("reasoning_content")
                     .and_then(Value::as_str)
                     .filter(|t| !t.is_empty())
                 {
-                    content.push(json!({"type": "thinking", "thinking": thinking, "signature": ""}));
+                    content
+                        .push(json!({"type": "thinking", "thinking": thinking, "signature": ""}));
                 }
             }
         }

@@ -132,7 +132,8 @@ async fn handle(
                 upstream: Duration::ZERO,
                 limit_headers,
             };
-            let mut response = AnthropicError::from(account_failed(accounting, failed)).into_response();
+            let mut response =
+                AnthropicError::from(account_failed(accounting, failed)).into_response();
             set_litellm_headers(&mut response, &call_id, Some(&outcome));
             timing.set_headers(&mut response);
             return Ok(response);

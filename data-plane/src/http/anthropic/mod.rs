@@ -27,7 +27,10 @@ use axum::routing::post;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/messages", post(messages::messages))
-        .route("/v1/messages/count_tokens", post(count_tokens::count_tokens))
+        .route(
+            "/v1/messages/count_tokens",
+            post(count_tokens::count_tokens),
+        )
 }
 
 /// The Anthropic headers a native call carries on from the client.

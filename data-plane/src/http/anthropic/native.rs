@@ -189,13 +189,17 @@ mod tests {
             "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
         );
         let out = futures::executor::block_on(
-            events(futures::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(sse))]))
-                .collect::<Vec<_>>(),
+            events(futures::stream::iter([Ok::<_, std::convert::Infallible>(
+                Bytes::from(sse),
+            )]))
+            .collect::<Vec<_>>(),
         );
         let frames: Vec<(String, Option<crate::providers::stream::Usage>)> = out
             .into_iter()
             .map(|e| match e {
-                StreamEvent::Data { frame, usage } => (String::from_utf8_lossy(&frame).into_owned(), usage),
+                StreamEvent::Data { frame, usage } => {
+                    (String::from_utf8_lossy(&frame).into_owned(), usage)
+                }
                 StreamEvent::Error { .. } => panic!("no error"),
             })
             .collect();
@@ -203,7 +207,11 @@ mod tests {
         assert_eq!(frames[1].0, "event: ping\ndata: {\"type\": \"ping\"}\n\n");
         let usage = frames[2].1.expect("usage on message_delta");
         assert_eq!(
-            (usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens),
+            (
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.cached_tokens
+            ),
             (6, 7, 2)
         );
         assert!(frames[0].1.is_none() && frames[3].1.is_none());

@@ -4,10 +4,10 @@
 //! group (and its fallbacks) may mix providers.
 
 use super::{chat_stream, from_chat, native};
+use crate::providers::stream::Usage;
 use crate::providers::{AnthropicEndpoint, ChatOutput, HttpClient, ProviderError};
 use crate::router::{self, Operation};
 use crate::runtime::Deployment;
-use crate::providers::stream::Usage;
 use crate::usage::tokenizer::{self, Completion, Encoding};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
@@ -70,12 +70,13 @@ impl Messages<'_> {
                     // shown and charged (as the chat route does).
                     usage = counted(&chat, deployment, &body);
                 }
-                let (message, _) = from_chat::translate(&body, self.model, usage).ok_or_else(|| {
-                    ProviderError::bad_gateway(format!(
-                        "{}: the answer is not a chat completion",
-                        deployment.provider
-                    ))
-                })?;
+                let (message, _) =
+                    from_chat::translate(&body, self.model, usage).ok_or_else(|| {
+                        ProviderError::bad_gateway(format!(
+                            "{}: the answer is not a chat completion",
+                            deployment.provider
+                        ))
+                    })?;
                 Ok(ChatOutput::Complete {
                     body: Bytes::from(message.to_string()),
                     usage,

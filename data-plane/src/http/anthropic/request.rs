@@ -246,7 +246,10 @@ mod tests {
                 r#"{"model":"m","max_tokens":0,"messages":[{"role":"user","content":"hi"}]}"#,
                 "max_tokens: Input should be an integer",
             ),
-            (r#"{"model":"m","max_tokens":5}"#, "messages: Field required"),
+            (
+                r#"{"model":"m","max_tokens":5}"#,
+                "messages: Field required",
+            ),
             (
                 r#"{"model":"m","max_tokens":5,"messages":[{"role":"system","content":"x"}]}"#,
                 "messages.0.role",
@@ -291,6 +294,12 @@ mod tests {
             ("claude", true, Some("u-1"))
         );
         // count_tokens has no max_tokens.
-        assert!(parse(br#"{"model":"c","messages":[{"role":"user","content":"hi"}]}"#, false).is_ok());
+        assert!(
+            parse(
+                br#"{"model":"c","messages":[{"role":"user","content":"hi"}]}"#,
+                false
+            )
+            .is_ok()
+        );
     }
 }

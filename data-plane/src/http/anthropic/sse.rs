@@ -87,18 +87,27 @@ mod tests {
 
     #[test]
     fn usage_is_read_from_start_and_delta_events() {
-        let start = frame(&json!({"type": "message_start", "message": {"usage": {"input_tokens": 5, "output_tokens": 1, "cache_creation_input_tokens": 3, "cache_read_input_tokens": 2}}}));
-        let delta = frame(&json!({"type": "message_delta", "delta": {}, "usage": {"output_tokens": 9}}));
+        let start = frame(
+            &json!({"type": "message_start", "message": {"usage": {"input_tokens": 5, "output_tokens": 1, "cache_creation_input_tokens": 3, "cache_read_input_tokens": 2}}}),
+        );
+        let delta =
+            frame(&json!({"type": "message_delta", "delta": {}, "usage": {"output_tokens": 9}}));
         let mut usage = AnthropicUsage::default();
         usage.merge(usage_in_event(data_of(&start)).expect("start usage"));
         usage.merge(usage_in_event(data_of(&delta)).expect("delta usage"));
         let total = usage.usage();
         assert_eq!(
-            (total.prompt_tokens, total.completion_tokens, total.cached_tokens),
+            (
+                total.prompt_tokens,
+                total.completion_tokens,
+                total.cached_tokens
+            ),
             (10, 9, 2)
         );
         assert_eq!(usage.cache_creation_input_tokens, Some(3));
-        let text = frame(&json!({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "usage"}}));
+        let text = frame(
+            &json!({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "usage"}}),
+        );
         assert!(usage_in_event(data_of(&text)).is_none());
     }
 }

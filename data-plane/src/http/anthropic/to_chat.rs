@@ -275,7 +275,9 @@ fn document_part(block: &Value) -> Result<Value, AnthropicError> {
             source.get("media_type").and_then(Value::as_str).unwrap_or("application/pdf"),
             source.get("data").and_then(Value::as_str).unwrap_or("")
         )}})),
-        Some("text") => Ok(json!({"type": "text", "text": source.get("data").cloned().unwrap_or_default()})),
+        Some("text") => {
+            Ok(json!({"type": "text", "text": source.get("data").cloned().unwrap_or_default()}))
+        }
         _ => Err(unsupported(
             "documents must be `base64` or `text` sources for this model's provider".into(),
         )),
@@ -291,10 +293,7 @@ fn tool(tool: &Value) -> Result<Value, AnthropicError> {
         )));
     }
     let mut function = Map::new();
-    function.insert(
-        "name".into(),
-        tool.get("name").cloned().unwrap_or_default(),
-    );
+    function.insert("name".into(), tool.get("name").cloned().unwrap_or_default());
     if let Some(description) = tool.get("description").filter(|d| d.is_string()) {
         function.insert("description".into(), description.clone());
     }
@@ -317,7 +316,9 @@ fn tool_choice(choice: &Value) -> (Value, Option<bool>) {
     let openai = match choice.get("type").and_then(Value::as_str) {
         Some("any") => json!("required"),
         Some("none") => json!("none"),
-        Some("tool") => json!({"type": "function", "function": {"name": choice.get("name").cloned().unwrap_or_default()}}),
+        Some("tool") => {
+            json!({"type": "function", "function": {"name": choice.get("name").cloned().unwrap_or_default()}})
+        }
         _ => json!("auto"),
     };
     (openai, parallel)
@@ -410,7 +411,10 @@ mod tests {
     #[test]
     fn server_tools_are_refused_for_other_providers() {
         let Value::Object(body) = json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}],
-            "tools": [{"type": "web_search_20250305", "name": "web_search"}]}) else { panic!() };
+            "tools": [{"type": "web_search_20250305", "name": "web_search"}]})
+        else {
+            panic!()
+        };
         let e = translate(&body).expect_err("refused");
         assert!(e.message.contains("web_search_20250305"), "{}", e.message);
     }

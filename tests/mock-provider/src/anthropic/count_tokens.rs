@@ -30,7 +30,9 @@ pub async fn handle(
         return Err(AnthropicError::missing_api_key());
     }
     let Ok(Value::Object(mut fields)) = serde_json::from_slice::<Value>(&body) else {
-        return Err(AnthropicError::invalid_request("body must be a JSON object"));
+        return Err(AnthropicError::invalid_request(
+            "body must be a JSON object",
+        ));
     };
     if let Some(extra) = fields.keys().find(|k| !COUNT_FIELDS.contains(&k.as_str())) {
         return Err(AnthropicError::invalid_request(format!(

@@ -92,7 +92,10 @@ pub(super) fn stream(
             Value::Null,
         )
     };
-    plan.push_data(&delta(json!({"role": "assistant", "content": null}), Value::Null));
+    plan.push_data(&delta(
+        json!({"role": "assistant", "content": null}),
+        Value::Null,
+    ));
     plan.push_data(&delta(
         json!({"tool_calls": [{"index": 0, "id": answer.call_id, "type": "function", "function": {"name": call.name, "arguments": ""}}]}),
         Value::Null,
