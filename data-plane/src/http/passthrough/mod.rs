@@ -226,15 +226,15 @@ async fn handle_provider(
             match router::route_call(&ctx, &op, group).await {
                 Ok(routed) => {
                     account_served(&mut accounting, &routed);
-                    let mut response_headers = Vec::new();
-                    response_headers.push(("x-litellm-model-group", routed.group.clone()));
-                    response_headers.push(("x-litellm-model-id", routed.deployment.id.clone()));
-                    response_headers
-                        .push(("x-litellm-attempted-retries", routed.retries.to_string()));
-                    response_headers.push((
-                        "x-litellm-attempted-fallbacks",
-                        routed.fallbacks.to_string(),
-                    ));
+                    let response_headers = vec![
+                        ("x-litellm-model-group", routed.group.clone()),
+                        ("x-litellm-model-id", routed.deployment.id.clone()),
+                        ("x-litellm-attempted-retries", routed.retries.to_string()),
+                        (
+                            "x-litellm-attempted-fallbacks",
+                            routed.fallbacks.to_string(),
+                        ),
+                    ];
                     (routed.output, response_headers)
                 }
                 Err(failed) => return Err(account_failed(accounting, failed)),
