@@ -206,3 +206,8 @@ def test_configured_pass_through_endpoints(cluster, mock_provider, pg_url):
         assert (sent["query"], sent["raw_body"]) == ("x=1", body.decode())
         assert r.status_code == 404, "the target's own answer comes back"
         assert h.post("/not-configured").status_code == 404
+        # LiteLLM's Azure-style chat path is not an OpenAI pass-through.
+        before = len(mock_provider.requests())
+        r = h.post("/openai/deployments/gpt-4o-mini/chat/completions", json={"messages": MESSAGES}, headers={"Authorization": f"Bearer {key}"})
+        assert "Unknown route" in assert_openai_error(r, 404)["message"]
+        assert len(mock_provider.requests()) == before

@@ -40,7 +40,14 @@ use std::sync::Arc;
 const CALL_TYPE: &str = "pass_through_endpoint";
 
 pub fn routes() -> Router<AppState> {
-    let mut router = Router::new();
+    // LiteLLM's Azure-style chat route lives under /openai too; it is not
+    // served yet, and must not reach OpenAI as a pass-through.
+    let mut router = Router::new().route(
+        "/openai/deployments/{*rest}",
+        any(|method: Method, uri: Uri| async move {
+            super::not_found(method, uri).await.into_response()
+        }),
+    );
     for family in &FAMILIES {
         let handler = move |State(app): State<AppState>, request: Request| {
             provider_route(app, family, request)
