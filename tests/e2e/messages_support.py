@@ -20,7 +20,8 @@ CLAUDE = "claude-3-5-sonnet-20241022"
 
 
 def deployment(mock, name: str, model: str, **params: Any) -> dict[str, Any]:
-    base = mock.url if model.startswith("anthropic/") else mock.api_base
+    # Anthropic's and Gemini's APIs are at the mock's root; OpenAI's under /v1.
+    base = mock.url if model.startswith(("anthropic/", "gemini/")) else mock.api_base
     return {
         "model_name": name,
         "litellm_params": {

@@ -15,8 +15,9 @@ import openai
 import pytest
 import tiktoken
 
+from components import bedrock_deployment
 from expect import assert_openai_error
-from messages_support import CLAUDE, PICOS, assert_anthropic_error, cost, deployment, mock_input_tokens, new_key, row
+from messages_support import CLAUDE, PICOS, PRICE, assert_anthropic_error, cost, deployment, mock_input_tokens, new_key, row
 
 MESSAGES = [{"role": "user", "content": "hello there passthrough"}]
 
@@ -211,3 +212,49 @@ def test_configured_pass_through_endpoints(cluster, mock_provider, pg_url):
         r = h.post("/openai/deployments/gpt-4o-mini/chat/completions", json={"messages": MESSAGES}, headers={"Authorization": f"Bearer {key}"})
         assert "Unknown route" in assert_openai_error(r, 404)["message"]
         assert len(mock_provider.requests()) == before
+
+
+def test_gemini_and_bedrock_native_apis(cluster, mock_provider, pg_url):
+    c = cluster(data_planes=0, start=False)
+    config = {
+        "model_list": [
+            deployment(mock_provider, "flash", "gemini/gemini-2.0-flash"),
+            bedrock_deployment(mock_provider, "haiku", "anthropic.claude-3-haiku-20240307-v1:0",
+                               input_cost_per_token=PRICE[0] / PICOS, output_cost_per_token=PRICE[1] / PICOS),
+        ],
+        "general_settings": {"master_key": c.master_key},
+    }  # fmt: skip
+    c.write_config(config)
+    c.cp.start()
+    c.add_data_plane()
+    dp = c.dps[0]
+    key = new_key(c)
+    contents = {"contents": [{"role": "user", "parts": [{"text": "hello there gemini"}]}]}
+    with dp.http() as h:
+        r = h.post("/gemini/v1beta/models/gemini-2.0-flash:generateContent", json=contents, headers={"x-goog-api-key": key})
+        assert r.status_code == 200, r.text
+        meta = r.json()["usageMetadata"]
+        sent = mock_provider.requests()[-1]
+        assert sent["path"] == "/v1beta/models/gemini-2.0-flash:generateContent"
+        assert sent["headers"]["x-goog-api-key"] == c.provider_key and sent["body"] == contents
+        spent = row(pg_url, r.headers["x-litellm-call-id"])
+        assert spent["model_group"] == "flash"
+        assert spent["spend_picos"] == cost(meta["promptTokenCount"], meta["candidatesTokenCount"])
+
+        # Gemini's SSE: the last chunk's usageMetadata is the whole call's.
+        with h.stream("POST", "/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse", json=contents, headers={"x-goog-api-key": key}) as s:
+            text = s.read().decode()
+            call_id = s.headers["x-litellm-call-id"]
+        chunks = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
+        last = chunks[-1]["usageMetadata"]
+        assert mock_provider.requests()[-1]["query"] == "alt=sse"
+        assert row(pg_url, call_id)["spend_picos"] == cost(last["promptTokenCount"], last["candidatesTokenCount"])
+
+        # Bedrock: SigV4-signed with the deployment's AWS credentials (the mock verifies it).
+        converse = {"messages": [{"role": "user", "content": [{"text": "hello there bedrock"}]}]}
+        r = h.post("/bedrock/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse", json=converse, headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 200, r.text
+        usage = r.json()["usage"]
+        spent = row(pg_url, r.headers["x-litellm-call-id"])
+        assert spent["model_group"] == "haiku"
+        assert spent["spend_picos"] == cost(usage["inputTokens"], usage["outputTokens"])
