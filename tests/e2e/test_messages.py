@@ -259,3 +259,25 @@ def test_budget_refusal_in_anthropic_shape(cluster, mock_provider, pg_url):
     assert refused.value.body["error"]["type"] == "rate_limit_error"
     assert "Budget has been exceeded" in refused.value.body["error"]["message"]
     assert messages_sent(mock_provider) == []
+
+
+@pytest.mark.parametrize("model", ["claude-broken", "gpt-broken"])
+def test_a_stream_that_breaks_ends_with_an_error_event(cluster, mock_provider, pg_url, model):
+    from messages_support import deployment
+
+    c = start(
+        cluster,
+        mock_provider,
+        [
+            deployment(mock_provider, "claude-broken", "anthropic/mock-break-after-3"),
+            deployment(mock_provider, "gpt-broken", "openai/mock-break-after-3"),
+        ],
+    )
+    events, call_id = sse_events(c.dps[0], new_key(c), {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": "one two three four five"}]})
+    name, data = events[-1]
+    assert name == "error", events
+    assert data["type"] == "error" and data["error"]["type"] == "api_error" and data["error"]["message"]
+    assert events[0][0] == "message_start"
+    assert "message_stop" not in [n for n, _ in events]
+    spent = row(pg_url, call_id)
+    assert spent["status"] == "failure" and spent["stream"] is True

@@ -100,7 +100,7 @@ async fn handle(
             request.input_tokens,
             request.thinking,
         );
-        return Ok(plan.into_response(StreamFaults::from_headers(&headers)));
+        return Ok(plan.into_response(StreamFaults::for_request(&headers, &request.model)));
     }
     let mut content = Vec::with_capacity(2);
     if request.thinking {
