@@ -241,6 +241,8 @@ def test_bearer_auth_and_refusals_in_anthropic_shape(cluster, mock_provider):
     with dp.http() as h:
         r = h.post("/v1/messages", content=b"{not json", headers={"x-api-key": key})
     assert_anthropic_error(r, 400, "invalid_request_error")
+    with dp.http() as h:
+        assert "GET is not allowed" in assert_anthropic_error(h.get("/v1/messages", headers={"x-api-key": key}), 405, "invalid_request_error")
     open_key = new_key(c)
     unknown = assert_anthropic_error(post(dp, open_key, {**body, "model": "nope"}), 400, "invalid_request_error")
     assert "Invalid model name" in unknown, unknown

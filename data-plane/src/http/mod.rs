@@ -105,12 +105,19 @@ pub fn router(state: AppState) -> Router {
     tollgate_shared::read_body::read_bodies_first(routes)
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {
+async fn method_not_allowed(method: Method, uri: Uri) -> axum::response::Response {
+    let message = format!("{method} is not allowed on {}.", uri.path());
+    if uri.path().starts_with("/v1/messages") {
+        // Anthropic's routes answer in Anthropic's shape.
+        return anthropic::error::AnthropicError::new(StatusCode::METHOD_NOT_ALLOWED, message)
+            .into_response();
+    }
     error::ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "invalid_request_error",
-        format!("{method} is not allowed on {}.", uri.path()),
+        message,
     )
+    .into_response()
 }
 
 /// `general_settings.pass_through_endpoints` are the snapshot's, so they

@@ -30,7 +30,6 @@ pub struct Price {
     /// `cache_creation_input_tokens`, LiteLLM's
     /// `cache_creation_input_token_cost`). Equal to the input price unless
     /// configured or known.
-    #[serde(default)]
     pub cache_creation_input_per_token: Picodollars,
 }
 

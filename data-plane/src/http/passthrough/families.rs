@@ -97,8 +97,11 @@ impl Family {
         matches!(self.name, "openai" | "azure" | "mistral")
     }
 
+    /// A deployment of this provider that calls it (a `mock_response`
+    /// deployment answers in-process: it has no credential to lend).
     pub fn serves(&self, deployment: &Deployment) -> bool {
         self.kinds.contains(&deployment.config.provider)
+            && deployment.config.params.mock_response.is_none()
     }
 }
 
