@@ -45,6 +45,8 @@ def start(cluster, mock, extra: list[dict[str, Any]] | None = None, router: dict
             deployment(mock, "claude-cached", "anthropic/claude-3-5-sonnet-cached-2-cachewrite-3"),
             deployment(mock, "claude-429", "anthropic/mock-429"),
             deployment(mock, "gpt", "openai/gpt-4o-mini"),
+            # The mock answers tool calls only for models named so.
+            deployment(mock, "gpt-tools", "openai/gpt-4o-mini-tool-calls"),
             deployment(mock, "gpt-cached", "openai/gpt-4o-mini-cached-2"),
             deployment(mock, "gpt-no-usage", "openai/gpt-3.5-turbo-no-usage"),
             deployment(mock, "gpt-500", "openai/mock-500"),

@@ -100,7 +100,7 @@ def test_tools_translated_both_ways(cluster, mock_provider):
     sdk = client(c.dps[0], new_key(c))
     question = [{"role": "user", "content": "what is the weather in Paris"}]
     msg = sdk.messages.create(
-        model="gpt", max_tokens=64, messages=question, tools=[WEATHER_TOOL], tool_choice={"type": "any", "disable_parallel_tool_use": True}
+        model="gpt-tools", max_tokens=64, messages=question, tools=[WEATHER_TOOL], tool_choice={"type": "any", "disable_parallel_tool_use": True}
     )
     assert msg.stop_reason == "tool_use"
     [call] = msg.content
@@ -115,7 +115,7 @@ def test_tools_translated_both_ways(cluster, mock_provider):
         {"role": "assistant", "content": [call.model_dump(exclude_none=True)]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny"}, {"type": "text", "text": "thanks"}]},
     ]
-    answer = sdk.messages.create(model="gpt", max_tokens=64, messages=followup, tools=[WEATHER_TOOL], tool_choice={"type": "none"})
+    answer = sdk.messages.create(model="gpt-tools", max_tokens=64, messages=followup, tools=[WEATHER_TOOL], tool_choice={"type": "none"})
     assert answer.content[0].text == "Echo: thanks"
     assert chat_sent(mock_provider)[-1]["body"]["messages"][1:] == [
         {"role": "assistant", "content": None, "tool_calls": [{"id": call.id, "type": "function", "function": {"name": "get_weather", "arguments": '{"location":"Paris"}'}}]},
@@ -124,13 +124,13 @@ def test_tools_translated_both_ways(cluster, mock_provider):
     ]  # fmt: skip
 
     # Streamed: the call becomes a tool_use block fed by input_json_delta fragments.
-    events, _ = sse_events(c.dps[0], new_key(c), {"model": "gpt", "max_tokens": 64, "messages": question, "tools": [WEATHER_TOOL]})
+    events, _ = sse_events(c.dps[0], new_key(c), {"model": "gpt-tools", "max_tokens": 64, "messages": question, "tools": [WEATHER_TOOL]})
     starts = [d["content_block"] for n, d in events if n == "content_block_start"]
     assert starts == [{"type": "tool_use", "id": starts[0]["id"], "name": "get_weather", "input": {}}]
     fragments = [d["delta"]["partial_json"] for n, d in events if n == "content_block_delta"]
     assert len(fragments) == 2 and "".join(fragments) == '{"location":"Paris"}'
     assert events[-2][1]["delta"]["stop_reason"] == "tool_use"
-    with sdk.messages.stream(model="gpt", max_tokens=64, messages=question, tools=[WEATHER_TOOL]) as stream:
+    with sdk.messages.stream(model="gpt-tools", max_tokens=64, messages=question, tools=[WEATHER_TOOL]) as stream:
         final = stream.get_final_message()
     assert [b.input for b in final.content] == [{"location": "Paris"}]
 

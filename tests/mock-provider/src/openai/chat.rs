@@ -240,7 +240,7 @@ pub(super) async fn handle(
     let created = unix_secs();
 
     let no_usage = omits_usage(&request.model);
-    if let Some(call) = super::tools::tool_call(&body, &request.last_user_text()) {
+    if let Some(call) = super::tools::tool_call(&request.model, &body, &request.last_user_text()) {
         let answer = super::tools::Answer {
             id: &id,
             call_id: format!("call_mock_{}", state.next_id()),

@@ -1,8 +1,10 @@
-//! Tool calls in OpenAI's format: a request offering `tools` gets a call
-//! when `tool_choice` forces one (a named function, or `required`: the
-//! first tool) or, under `auto`, when the last user message mentions the
-//! weather — the Anthropic mock's rule, so a gateway translating between
-//! the two can be checked end to end.
+//! Tool calls in OpenAI's format, for models whose name contains
+//! `tool-calls` (other models answer text whatever the tools, as the mock
+//! always did): a request offering `tools` gets a call when `tool_choice`
+//! forces one (a named function, or `required`: the first tool) or, under
+//! `auto`, when the last user message mentions the weather — the Anthropic
+//! mock's rule, so a gateway translating between the two can be checked
+//! end to end.
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
@@ -21,7 +23,13 @@ pub(super) struct ToolCall {
     arguments: String,
 }
 
-pub(super) fn tool_call(body: &[u8], last_user_text: &str) -> Option<ToolCall> {
+/// The model-name marker that turns tool calls on.
+const MARKER: &str = "tool-calls";
+
+pub(super) fn tool_call(model: &str, body: &[u8], last_user_text: &str) -> Option<ToolCall> {
+    if !model.contains(MARKER) {
+        return None;
+    }
     let body: Value = serde_json::from_slice(body).ok()?;
     let tools = body.get("tools")?.as_array()?;
     let first = tools.first()?.get("function")?.get("name")?.as_str()?;
