@@ -257,8 +257,11 @@ async fn handle_provider(
             };
             let sent = match credential {
                 Ok(credential) => {
+                    let client = app
+                        .client
+                        .with_extra_headers(lender.and_then(|d| d.extra_headers.as_ref()));
                     op.send(
-                        &app.client,
+                        &client,
                         &credential,
                         lender.map(Arc::as_ref),
                         op.body.clone(),
