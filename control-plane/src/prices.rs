@@ -77,6 +77,8 @@ pub fn apply(snapshot: &mut Snapshot, map: Option<&PriceMap>) -> Vec<ConfigWarni
                 d.params.input_cost_per_token = Some(input);
                 d.params.output_cost_per_token = Some(output);
                 d.params.cache_read_input_token_cost = Some(cached);
+                d.params.cache_creation_input_token_cost =
+                    Some(card.price.cache_creation_usd_per_token());
             }
             continue;
         }

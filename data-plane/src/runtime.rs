@@ -61,6 +61,8 @@ pub struct Core {
     pub routing: RoutingPolicy,
     /// What the config asks of tracing and metrics.
     pub otel: tollgate_telemetry::OtelSettings,
+    /// `general_settings.pass_through_endpoints`.
+    pub pass_through: crate::http::passthrough::CustomEndpoints,
 }
 
 struct Wildcard {
@@ -282,6 +284,9 @@ impl Runtime {
             models_body,
             routing: RoutingPolicy::from_snapshot(snapshot),
             otel,
+            pass_through: crate::http::passthrough::CustomEndpoints::from_settings(
+                &snapshot.raw_settings,
+            ),
         };
         Ok(Runtime {
             core: Arc::new(core),
@@ -505,6 +510,7 @@ fn card_of(d: &tollgate_shared::snapshot::Deployment) -> (Option<Price>, TokenLi
             input_per_token: 0,
             output_per_token: 0,
             cached_input_per_token: 0,
+            cache_creation_input_per_token: 0,
         };
         return (Some(free), limits);
     }

@@ -17,6 +17,7 @@ from typing import Any
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello fuzz"}]}
 COMPLETION = {"model": "gpt-4o-mini", "prompt": "hello fuzz", "max_tokens": 5}
 EMBEDDING = {"model": "vectors", "input": ["hello", "fuzz"]}
+MESSAGES = {"model": "gpt-4o-mini", "max_tokens": 16, "messages": [{"role": "user", "content": "hello fuzz"}]}
 
 DATA_PLANE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/v1/chat/completions", CHAT),
@@ -25,6 +26,9 @@ DATA_PLANE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/completions", COMPLETION),
     ("POST", "/v1/embeddings", EMBEDDING),
     ("POST", "/embeddings", EMBEDDING),
+    ("POST", "/v1/messages", MESSAGES),
+    ("POST", "/v1/messages/count_tokens", {"model": "gpt-4o-mini", "messages": MESSAGES["messages"]}),
+    ("POST", "/openai/v1/chat/completions", CHAT),
     ("GET", "/v1/models", None),
     ("GET", "/models", None),
     ("GET", "/model/info", None),

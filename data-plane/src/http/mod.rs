@@ -1,5 +1,6 @@
 //! The OpenAI-compatible HTTP API.
 
+mod anthropic;
 pub mod auth;
 mod chat;
 mod completions;
@@ -15,6 +16,7 @@ mod metrics;
 mod model_group_info;
 mod model_info;
 mod models;
+pub(crate) mod passthrough;
 mod usage_headers;
 mod validate;
 
@@ -97,6 +99,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/health", get(health_check::health))
         .merge(deployment_paths::routes())
+        .merge(anthropic::routes())
+        .merge(passthrough::routes())
         .merge(management::key_routes())
         .merge(management::org_routes())
         .merge(management::spend_routes())
@@ -108,7 +112,7 @@ pub fn router(state: AppState) -> Router {
             Arc::new(tollgate_telemetry::metrics::HttpMetrics::default()),
             tollgate_telemetry::http::layer,
         ))
-        .fallback(not_found)
+        .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
     // Last, so it wraps every route and both fallbacks: no answer (a 401, a
@@ -116,12 +120,33 @@ pub fn router(state: AppState) -> Router {
     tollgate_shared::read_body::read_bodies_first(routes)
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {
+async fn method_not_allowed(method: Method, uri: Uri) -> axum::response::Response {
+    let message = format!("{method} is not allowed on {}.", uri.path());
+    if uri.path().starts_with("/v1/messages") {
+        // Anthropic's routes answer in Anthropic's shape.
+        return anthropic::error::AnthropicError::new(StatusCode::METHOD_NOT_ALLOWED, message)
+            .into_response();
+    }
     error::ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "invalid_request_error",
-        format!("{method} is not allowed on {}.", uri.path()),
+        message,
     )
+    .into_response()
+}
+
+/// `general_settings.pass_through_endpoints` are the snapshot's, so they
+/// are looked up here rather than registered as routes.
+async fn fallback(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    match passthrough::custom_route(&app, request).await {
+        Ok(response) => response,
+        Err(request) => not_found(request.method().clone(), request.uri().clone())
+            .await
+            .into_response(),
+    }
 }
 
 async fn not_found(method: Method, uri: Uri) -> impl IntoResponse {

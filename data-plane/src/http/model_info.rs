@@ -80,6 +80,10 @@ fn describe(d: &Deployment) -> Value {
         info.insert("input_cost_per_token".into(), input.into());
         info.insert("output_cost_per_token".into(), output.into());
         info.insert("cache_read_input_token_cost".into(), cached.into());
+        info.insert(
+            "cache_creation_input_token_cost".into(),
+            price.cache_creation_usd_per_token().into(),
+        );
     }
     let limits = d.token_limits;
     info.insert("max_input_tokens".into(), limits.context_window.into());

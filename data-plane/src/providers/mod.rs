@@ -24,10 +24,13 @@ mod ollama;
 mod openai;
 pub mod stream;
 
+pub use anthropic::native::{Endpoint as AnthropicEndpoint, NativeAnswer, NativeCall};
+pub use anthropic::{AnthropicUpstream, AnthropicUsage};
+pub use bedrock::BedrockUpstream;
 pub use chat::{ChatCall, ChatOutput, ChunkStream, StreamEvent};
-pub use client::{ClientError, HttpClient};
+pub use client::{ClientError, HttpClient, RequestBody};
 pub use completions::CompletionCall;
-pub use error::ProviderError;
+pub use error::{ErrorAnswer, ProviderError};
 pub use mock::MockUpstream;
 pub use openai::OpenAiUpstream;
 pub use stream::{StreamAccounting, sse_body};
@@ -133,6 +136,24 @@ impl Upstream {
             Upstream::Azure(upstream) => upstream.chat(call).await,
             Upstream::Bedrock(upstream) => upstream.chat(call).await,
             Upstream::Unsupported(kind) => Err(ProviderError::unsupported(kind.as_str())),
+        }
+    }
+
+    /// Anthropic's own API, for the gateway's `/v1/messages` (relayed, not
+    /// translated).
+    pub fn anthropic(&self) -> Option<&AnthropicUpstream> {
+        match self {
+            Upstream::Anthropic(upstream) => Some(upstream),
+            _ => None,
+        }
+    }
+
+    /// Bedrock's runtime API, for the gateway's `/bedrock/*` pass-through
+    /// (requests signed with the deployment's credentials).
+    pub fn bedrock(&self) -> Option<&bedrock::BedrockUpstream> {
+        match self {
+            Upstream::Bedrock(upstream) => Some(upstream),
+            _ => None,
         }
     }
 

@@ -23,7 +23,7 @@ mod timeouts;
 
 pub use calls::{Chat, Completion, Embedding};
 pub use cooldown::Cooldowns;
-pub use operation::{Metered, Operation};
+pub use operation::{Meter, Metered, Operation};
 pub use policy::{FailureClass, MAX_RETRY_WAIT, RoutingPolicy};
 pub use stats::{DeploymentUsage, Stats};
 pub use strategy::Strategy;

@@ -77,7 +77,9 @@ pub struct Meter {
 }
 
 impl Meter {
-    fn finish(mut self, usage: &Usage) {
+    /// The call ended having used `usage` (the pass-through routes, whose
+    /// answers only they can read, call it themselves).
+    pub fn finish(mut self, usage: &Usage) {
         let tokens = usage.prompt_tokens + usage.completion_tokens;
         if let Some(permit) = self.permit.take() {
             permit.settle(tokens, 0);

@@ -38,6 +38,13 @@ pub struct Accounting {
     /// The Prometheus handles of the deployment that answered (or was
     /// tried last).
     metrics: Option<std::sync::Arc<crate::metrics::DeploymentMetrics>>,
+    /// Of the prompt tokens, those the provider wrote to its prompt cache
+    /// (Anthropic's `cache_creation_input_tokens`): charged at the
+    /// deployment's cache-write price.
+    cache_creation: u64,
+    /// A fixed price per request (a pass-through endpoint's
+    /// `cost_per_request`), charged whatever the tokens.
+    flat_cost: Option<Picodollars>,
 }
 
 /// What counting needs: the tokenizer and the client's request as received.
@@ -76,6 +83,8 @@ impl Accounting {
             fallback: None,
             relayed: Vec::new(),
             permit: None,
+            cache_creation: 0,
+            flat_cost: None,
         }
     }
 
@@ -139,12 +148,27 @@ impl Accounting {
 
     /// The cost of what has been counted so far.
     pub fn cost(&self) -> Option<Picodollars> {
+        if self.flat_cost.is_some() {
+            return self.flat_cost;
+        }
         let tokens = Tokens {
             prompt: self.record.prompt_tokens,
             cached: self.record.cached_tokens,
             completion: self.record.completion_tokens,
         };
-        self.price.map(|p| p.cost(tokens))
+        self.price
+            .map(|p| p.cost_with_cache_writes(tokens, self.cache_creation))
+    }
+
+    /// Charges `cost` for the request, whatever its tokens.
+    pub fn set_flat_cost(&mut self, cost: Picodollars) {
+        self.flat_cost = Some(cost);
+    }
+
+    /// Of the prompt tokens reported, how many were written to the
+    /// provider's prompt cache (they are part of `prompt_tokens`).
+    pub fn set_cache_creation(&mut self, tokens: u64) {
+        self.cache_creation = tokens;
     }
 
     pub fn request_id(&self) -> &str {
@@ -230,7 +254,7 @@ impl Accounting {
                 self.record.first_token_time_ms = self.record.end_time_ms;
             }
         }
-        self.record.cost_known = self.price.is_some();
+        self.record.cost_known = self.price.is_some() || self.flat_cost.is_some();
         self.record.cost_picos = self.cost().unwrap_or(0);
         self.record.tags = merge_tags(&self.request_tags, &self.key_tags);
         if let Some(permit) = self.permit.take() {
@@ -268,6 +292,7 @@ impl Accounting {
         self.record.prompt_tokens = usage.prompt_tokens;
         self.record.completion_tokens = usage.completion_tokens;
         self.record.cached_tokens = 0;
+        self.cache_creation = 0;
         self.record.usage_source = SOURCE_TOKENIZER.into();
         Some(usage)
     }
@@ -360,6 +385,7 @@ mod tests {
             input_per_token: 10,
             output_per_token: 100,
             cached_input_per_token: 1,
+            cache_creation_input_per_token: 12,
         }));
         a.count_if_no_usage("gpt-3.5-turbo", PromptKind::Chat, Bytes::from_static(CHAT));
         (a, rx)
@@ -395,6 +421,22 @@ mod tests {
         assert_eq!(r.usage_source, "provider");
         // 4 of the 7 prompt tokens were read from the provider's cache.
         assert_eq!(r.cost_picos, 3 * 10 + 4 + 2 * 100);
+    }
+
+    #[test]
+    fn cache_writes_are_charged_at_the_cache_write_price() {
+        let (mut a, mut rx) = accounting();
+        a.usage(Usage {
+            prompt_tokens: 7,
+            completion_tokens: 2,
+            cached_tokens: 1,
+        });
+        a.set_cache_creation(4);
+        a.completed();
+        drop(a);
+        let r = rx.try_recv().expect("record");
+        // 1 read (1 each), 4 written (12 each), 2 plain (10 each), 2 out.
+        assert_eq!(r.cost_picos, 1 + 4 * 12 + 2 * 10 + 2 * 100);
     }
 
     #[test]

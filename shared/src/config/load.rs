@@ -244,6 +244,13 @@ fn resolve_typed(config: &mut LiteLlmConfig, env: &dyn EnvLookup, w: &mut Vec<Co
 fn resolve_raw(value: &mut Value, path: &str, env: &dyn EnvLookup) {
     match value {
         Value::String(s) => match resolve(s, env) {
+            // Pass-through headers may carry a reference inside a value
+            // (`Bearer os.environ/KEY`), as LiteLLM allows there.
+            Resolved::Literal if is_pass_through_header(path) => {
+                if let Some(v) = super::env::resolve_embedded(s, env) {
+                    *s = v;
+                }
+            }
             Resolved::Literal => {}
             Resolved::Value(v) => *s = v,
             // Already warned about for typed fields; for raw-only keys the
@@ -262,6 +269,11 @@ fn resolve_raw(value: &mut Value, path: &str, env: &dyn EnvLookup) {
         }
         _ => {}
     }
+}
+
+/// `general_settings.pass_through_endpoints[i].headers.<name>`.
+fn is_pass_through_header(path: &str) -> bool {
+    path.starts_with(".general_settings.pass_through_endpoints[") && path.contains("].headers.")
 }
 
 /// Keys of a typed struct as it serializes (every field, `None` included).
@@ -364,16 +376,6 @@ fn validate(config: &LiteLlmConfig, warnings: &mut Vec<ConfigWarning>) -> Result
                     message: "a LiteLLM setting Tollgate does not implement: it has no effect and is not sent to the provider".into(),
                 });
             }
-        }
-        if entry
-            .litellm_params
-            .cache_creation_input_token_cost
-            .is_some()
-        {
-            warnings.push(ConfigWarning {
-                path: at("litellm_params.cache_creation_input_token_cost"),
-                message: "not used: prompt-cache writes are charged at the input price".into(),
-            });
         }
         if let Some(id) = &entry.model_info.id
             && !ids.insert(id.clone())
@@ -539,8 +541,10 @@ surprise_section: {a: 1}
             !warned.iter().any(|p| p.ends_with("temperature")),
             "{warned:?}"
         );
+        // Cache writes have their own price now: nothing to warn about.
+        assert_eq!(params.cache_creation_input_token_cost, Some(1e-6));
         assert!(
-            loaded
+            !loaded
                 .warnings
                 .iter()
                 .any(|w| w.path.ends_with("cache_creation_input_token_cost"))

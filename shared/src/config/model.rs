@@ -58,9 +58,9 @@ pub struct LitellmParams {
     /// USD per prompt token served from the provider's prompt cache;
     /// unset, cached tokens cost the input price.
     pub cache_read_input_token_cost: Option<f64>,
-    /// LiteLLM's price of writing the prompt cache. Read so it is not
-    /// forwarded to the provider as a request parameter; cache writes are
-    /// charged at the input price (a warning at load says so).
+    /// USD per prompt token written to the provider's prompt cache
+    /// (Anthropic's `cache_creation_input_tokens`); unset, writes cost the
+    /// input price.
     pub cache_creation_input_token_cost: Option<f64>,
     /// Answer locally with this text instead of calling the provider.
     pub mock_response: Option<String>,

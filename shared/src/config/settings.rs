@@ -223,7 +223,7 @@ pub const SETTINGS: &[Setting] = &[
     exact("input_cost_per_token", Implemented),
     exact("output_cost_per_token", Implemented),
     exact("cache_read_input_token_cost", Implemented),
-    exact("cache_creation_input_token_cost", NoEffect),
+    exact("cache_creation_input_token_cost", Implemented),
     prefix("input_cost_per_", Missing),
     prefix("output_cost_per_", Missing),
     prefix("cache_read_input_", Missing),

@@ -14,16 +14,23 @@ pub enum CostField {
     Input,
     Output,
     CachedInput,
+    CacheCreation,
 }
 
 impl CostField {
-    pub const ALL: [CostField; 3] = [CostField::Input, CostField::Output, CostField::CachedInput];
+    pub const ALL: [CostField; 4] = [
+        CostField::Input,
+        CostField::Output,
+        CostField::CachedInput,
+        CostField::CacheCreation,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             CostField::Input => "input_cost_per_token",
             CostField::Output => "output_cost_per_token",
             CostField::CachedInput => "cache_read_input_token_cost",
+            CostField::CacheCreation => "cache_creation_input_token_cost",
         }
     }
 
@@ -32,6 +39,7 @@ impl CostField {
             CostField::Input => params.input_cost_per_token,
             CostField::Output => params.output_cost_per_token,
             CostField::CachedInput => params.cache_read_input_token_cost,
+            CostField::CacheCreation => params.cache_creation_input_token_cost,
         }
     }
 }
@@ -49,7 +57,7 @@ pub struct InvalidCost {
 /// `model_info`, field by field.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeploymentOverrides {
-    costs: [Option<f64>; 3],
+    costs: [Option<f64>; 4],
     limits: TokenLimits,
 }
 
@@ -58,7 +66,7 @@ impl DeploymentOverrides {
         params: &LitellmParams,
         model_info: &BTreeMap<String, Value>,
     ) -> Result<DeploymentOverrides, InvalidCost> {
-        let mut costs = [None; 3];
+        let mut costs = [None; 4];
         for (slot, field) in costs.iter_mut().zip(CostField::ALL) {
             *slot = match (field.in_params(params), model_info.get(field.name())) {
                 (Some(usd), _) => Some(checked(usd, "litellm_params", field, &usd)?),
@@ -90,8 +98,9 @@ impl DeploymentOverrides {
         if !self.sets_price() {
             return None;
         }
-        let [input, output, cached] = self.costs;
-        Price::from_usd_per_token(input.unwrap_or(0.0), output.unwrap_or(0.0), cached)
+        let [input, output, cached, writes] = self.costs;
+        Price::from_usd_per_token(input.unwrap_or(0.0), output.unwrap_or(0.0), cached)?
+            .with_cache_creation(writes)
     }
 
     /// `looked_up` (the table's or the price file's card) with this
@@ -148,6 +157,7 @@ mod tests {
                 input_per_token: 2_000_000,
                 output_per_token: 4_000_000,
                 cached_input_per_token: 500_000,
+                cache_creation_input_per_token: 2_000_000,
             })
         );
         assert_eq!(
@@ -176,6 +186,7 @@ mod tests {
                 input_per_token: 1_000_000,
                 output_per_token: 0,
                 cached_input_per_token: 1_000_000,
+                cache_creation_input_per_token: 1_000_000,
             })
         );
         assert_eq!(limits.context_window, Some(128_000));

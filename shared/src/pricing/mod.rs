@@ -26,6 +26,11 @@ pub struct Price {
     /// the input price for a model whose provider gives no discount, or
     /// whose discount nobody configured (what LiteLLM charges too).
     pub cached_input_per_token: Picodollars,
+    /// Prompt tokens written to the provider's prompt cache (Anthropic's
+    /// `cache_creation_input_tokens`, LiteLLM's
+    /// `cache_creation_input_token_cost`). Equal to the input price unless
+    /// configured or known.
+    pub cache_creation_input_per_token: Picodollars,
 }
 
 /// The tokens one request used, as providers report them: `cached` is the
@@ -60,7 +65,34 @@ impl Price {
                 Some(usd) => from_usd(usd)?,
                 None => input_per_token,
             },
+            cache_creation_input_per_token: input_per_token,
         })
+    }
+
+    /// The same price with its own cache-write rate (`None` keeps the
+    /// input price); `None` for a rate that is not a price.
+    pub fn with_cache_creation(self, usd: Option<f64>) -> Option<Price> {
+        Some(Price {
+            cache_creation_input_per_token: match usd {
+                Some(usd) => from_usd(usd)?,
+                None => self.input_per_token,
+            },
+            ..self
+        })
+    }
+
+    /// [`Price::cost`] where `cache_creation` of the prompt tokens were
+    /// written to the provider's cache: those are charged at the cache-write
+    /// rate instead of the input rate (LiteLLM's rule for Anthropic).
+    pub fn cost_with_cache_writes(&self, tokens: Tokens, cache_creation: u64) -> Picodollars {
+        let uncached = tokens.prompt - tokens.cached.min(tokens.prompt);
+        let writes = cache_creation.min(uncached);
+        let rest = Tokens {
+            prompt: tokens.prompt - writes,
+            ..tokens
+        };
+        self.cost(rest)
+            .saturating_add(writes.saturating_mul(self.cache_creation_input_per_token))
     }
 
     /// Saturates instead of overflowing (a bill of 18 million dollars). A
@@ -82,6 +114,11 @@ impl Price {
             to_usd(self.output_per_token),
             to_usd(self.cached_input_per_token),
         )
+    }
+
+    /// `cache_creation_input_token_cost` in USD per token.
+    pub fn cache_creation_usd_per_token(&self) -> f64 {
+        to_usd(self.cache_creation_input_per_token)
     }
 }
 
@@ -157,6 +194,7 @@ mod tests {
                 input_per_token: u64::MAX,
                 output_per_token: 1,
                 cached_input_per_token: 1,
+                cache_creation_input_per_token: 1,
             }
             .cost(Tokens::uncached(2, 1)),
             u64::MAX
@@ -186,5 +224,27 @@ mod tests {
             completion: 0,
         };
         assert_eq!(p.cost(over), 5 * 1_250_000);
+    }
+
+    #[test]
+    fn cache_writes_are_charged_at_their_own_price() {
+        let p = Price::from_usd_per_token(1e-6, 2e-6, Some(1e-7))
+            .and_then(|p| p.with_cache_creation(Some(1.25e-6)))
+            .expect("valid");
+        // 10 prompt tokens: 3 read from the cache, 4 written to it, 3 plain.
+        let tokens = Tokens {
+            prompt: 10,
+            cached: 3,
+            completion: 2,
+        };
+        assert_eq!(
+            p.cost_with_cache_writes(tokens, 4),
+            3 * 1_000_000 + 3 * 100_000 + 4 * 1_250_000 + 2 * 2_000_000
+        );
+        assert_eq!(p.cost_with_cache_writes(tokens, 0), p.cost(tokens));
+        // No cache-write price configured: writes cost the input price.
+        let plain = Price::from_usd_per_token(1e-6, 2e-6, None).expect("valid");
+        assert_eq!(plain.cost_with_cache_writes(tokens, 4), plain.cost(tokens));
+        assert!(plain.with_cache_creation(Some(-1.0)).is_none());
     }
 }

@@ -20,7 +20,8 @@ pub fn parse_price_map(
                 number("input_cost_per_token")?,
                 number("output_cost_per_token").unwrap_or(0.0),
                 number("cache_read_input_token_cost"),
-            )?;
+            )?
+            .with_cache_creation(number("cache_creation_input_token_cost"))?;
             let card = ModelCard {
                 price,
                 limits: TokenLimits::from_litellm(|field| entry.get(field)),
@@ -53,6 +54,7 @@ mod tests {
                     input_per_token: 3_000_000,
                     output_per_token: 4_000_000,
                     cached_input_per_token: 3_000_000,
+                    cache_creation_input_per_token: 3_000_000,
                 },
                 limits: TokenLimits::default(),
             }
@@ -64,6 +66,7 @@ mod tests {
                     input_per_token: 2_000_000,
                     output_per_token: 8_000_000,
                     cached_input_per_token: 500_000,
+                    cache_creation_input_per_token: 2_000_000,
                 },
                 limits: TokenLimits {
                     context_window: Some(1000),

@@ -17,6 +17,7 @@ const fn card(
             input_per_token: input,
             output_per_token: output,
             cached_input_per_token: cached_input,
+            cache_creation_input_per_token: input,
         },
         limits: TokenLimits {
             context_window: Some(context_window),
@@ -33,6 +34,20 @@ const fn uncached(
     max_output: u64,
 ) -> ModelCard {
     card(input, output, input, context, max_output)
+}
+
+/// An Anthropic model: prompt-cache writes cost 1.25 times the input price
+/// (the 5-minute cache, LiteLLM's `cache_creation_input_token_cost`).
+const fn claude(
+    input: Picodollars,
+    output: Picodollars,
+    cached_input: Picodollars,
+    context_window: u64,
+    max_output: u64,
+) -> ModelCard {
+    let mut card = card(input, output, cached_input, context_window, max_output);
+    card.price.cache_creation_input_per_token = input / 4 * 5;
+    card
 }
 
 /// An embedding model: input only, nothing generated.
@@ -98,39 +113,39 @@ const TABLE: &[(&str, ModelCard)] = &[
     // Anthropic bills cache reads at a tenth of the input price.
     (
         "claude-3-5-sonnet",
-        card(3_000_000, 15_000_000, 300_000, K200, 8_192),
+        claude(3_000_000, 15_000_000, 300_000, K200, 8_192),
     ),
     (
         "claude-3-7-sonnet",
-        card(3_000_000, 15_000_000, 300_000, K200, 64_000),
+        claude(3_000_000, 15_000_000, 300_000, K200, 64_000),
     ),
     (
         "claude-sonnet-4",
-        card(3_000_000, 15_000_000, 300_000, K200, 64_000),
+        claude(3_000_000, 15_000_000, 300_000, K200, 64_000),
     ),
     (
         "claude-3-5-haiku",
-        card(800_000, 4_000_000, 80_000, K200, 8_192),
+        claude(800_000, 4_000_000, 80_000, K200, 8_192),
     ),
     (
         "claude-3-haiku",
-        card(250_000, 1_250_000, 30_000, K200, 4_096),
+        claude(250_000, 1_250_000, 30_000, K200, 4_096),
     ),
     (
         "claude-3-opus",
-        card(15_000_000, 75_000_000, 1_500_000, K200, 4_096),
+        claude(15_000_000, 75_000_000, 1_500_000, K200, 4_096),
     ),
     (
         "claude-opus-4",
-        card(15_000_000, 75_000_000, 1_500_000, K200, 32_000),
+        claude(15_000_000, 75_000_000, 1_500_000, K200, 32_000),
     ),
     (
         "claude-opus-4-5",
-        card(5_000_000, 25_000_000, 500_000, K200, 64_000),
+        claude(5_000_000, 25_000_000, 500_000, K200, 64_000),
     ),
     (
         "claude-haiku-4-5",
-        card(1_000_000, 5_000_000, 100_000, K200, 64_000),
+        claude(1_000_000, 5_000_000, 100_000, K200, 64_000),
     ),
     (
         "gemini-2.0-flash-lite",

@@ -3,6 +3,7 @@
 //! top-level fields are refused, so a gateway leaking OpenAI parameters
 //! fails here as it would there), answered in JSON or Anthropic's SSE.
 
+mod count_tokens;
 mod error;
 mod stream;
 
@@ -52,7 +53,9 @@ const BLOCK_TYPES: &[&str] = &[
 ];
 
 pub fn routes() -> Router<SharedState> {
-    Router::new().route("/v1/messages", post(handle))
+    Router::new()
+        .route("/v1/messages", post(handle))
+        .route("/v1/messages/count_tokens", post(count_tokens::handle))
 }
 
 /// A validated request, reduced to what the reply depends on.
@@ -97,7 +100,7 @@ async fn handle(
             request.input_tokens,
             request.thinking,
         );
-        return Ok(plan.into_response(StreamFaults::from_headers(&headers)));
+        return Ok(plan.into_response(StreamFaults::for_request(&headers, &request.model)));
     }
     let mut content = Vec::with_capacity(2);
     if request.thinking {
@@ -118,13 +121,15 @@ async fn handle(
 }
 
 /// Anthropic's `usage`: `input_tokens` excludes what was read from the
-/// prompt cache, which `cache_read_input_tokens` counts.
+/// prompt cache (`cache_read_input_tokens`) and what was written to it
+/// (`cache_creation_input_tokens`).
 pub fn usage_head(model: &str, prompt_tokens: u64, output_tokens: u64) -> Value {
     let cached = crate::markers::cached_of(model, prompt_tokens);
+    let written = crate::markers::cache_written_of(model, prompt_tokens - cached);
     json!({
-        "input_tokens": prompt_tokens - cached,
+        "input_tokens": prompt_tokens - cached - written,
         "output_tokens": output_tokens,
-        "cache_creation_input_tokens": 0,
+        "cache_creation_input_tokens": written,
         "cache_read_input_tokens": cached,
     })
 }

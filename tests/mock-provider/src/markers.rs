@@ -17,3 +17,13 @@ pub fn number_after(model: &str, marker: &str) -> Option<u64> {
 pub fn cached_of(model: &str, prompt_tokens: u64) -> u64 {
     number_after(model, CACHED).map_or(0, |n| n.min(prompt_tokens))
 }
+
+/// A model name containing `cachewrite-<n>` reports `n` of its prompt tokens
+/// (at most all of those not read from the cache) as written to the
+/// provider's prompt cache (Anthropic's `cache_creation_input_tokens`).
+pub const CACHE_WRITE: &str = "cachewrite-";
+
+/// Of `uncached` prompt tokens, how many the model name says were written.
+pub fn cache_written_of(model: &str, uncached: u64) -> u64 {
+    number_after(model, CACHE_WRITE).map_or(0, |n| n.min(uncached))
+}

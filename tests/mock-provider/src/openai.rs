@@ -5,6 +5,7 @@ mod chat;
 mod completions;
 mod embeddings;
 mod error;
+mod tools;
 
 use std::borrow::Cow;
 

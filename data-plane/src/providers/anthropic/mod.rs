@@ -3,9 +3,12 @@
 //! OpenAI's shapes.
 
 pub(super) mod error;
+pub mod native;
 mod request;
 mod response;
 mod stream;
+
+pub use response::AnthropicUsage;
 
 use super::BuildError;
 use super::chat::{ChatCall, ChatOutput};

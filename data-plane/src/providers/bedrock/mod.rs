@@ -8,6 +8,7 @@
 mod embeddings;
 pub(super) mod error;
 pub mod eventstream;
+mod pass_through;
 mod request;
 mod response;
 pub mod sigv4;

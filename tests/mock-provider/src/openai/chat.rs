@@ -240,6 +240,21 @@ pub(super) async fn handle(
     let created = unix_secs();
 
     let no_usage = omits_usage(&request.model);
+    if let Some(call) = super::tools::tool_call(&request.model, &body, &request.last_user_text()) {
+        let answer = super::tools::Answer {
+            id: &id,
+            call_id: format!("call_mock_{}", state.next_id()),
+            created,
+            model: &request.model,
+            prompt_tokens: request.prompt_tokens(),
+        };
+        if request.stream.unwrap_or(false) {
+            let include_usage = wants_usage(request.stream_options.as_ref());
+            let faults = StreamFaults::for_request(&headers, &request.model);
+            return Ok(super::tools::stream(&answer, &call, include_usage, faults));
+        }
+        return Ok(super::tools::complete(&answer, &call));
+    }
     if request.stream.unwrap_or(false) {
         let include_usage = wants_usage(request.stream_options.as_ref()) && !no_usage;
         let plan = stream_plan(&id, created, &request.model, &reply, usage, include_usage);
