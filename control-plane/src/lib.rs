@@ -12,6 +12,7 @@ pub mod db;
 pub mod entity_fields;
 pub mod grpc;
 pub mod keys;
+pub mod leader;
 pub mod manage_error;
 pub mod master_key;
 mod metrics;
@@ -121,6 +122,16 @@ pub async fn start(
         std::fs::create_dir_all(&opts.data_dir)
             .with_context(|| format!("cannot create data directory {}", opts.data_dir.display()))?;
     }
+    // On PostgreSQL, one control plane is active: a standby waits here,
+    // before migrating or listening (leader.rs).
+    let leadership = if db_url.starts_with("postgres") {
+        match leader::acquire(&db_url, &cancel).await? {
+            Some(leadership) => Some(leadership),
+            None => anyhow::bail!("shut down while standing by (another control plane was active)"),
+        }
+    } else {
+        None
+    };
     let database = db::connect(&db_url, general.database_connection_pool_limit)
         .await
         .with_context(|| format!("cannot open database {}", db::redact_url(&db_url)))?;
@@ -220,11 +231,15 @@ pub async fn start(
     });
     info!(grpc = %grpc_addr, http = %http_addr, "control plane listening");
 
+    let mut tasks = vec![grpc_task, http_task];
+    if let Some(leadership) = leadership {
+        tasks.push(tokio::spawn(leadership.watch(cancel.clone())));
+    }
     Ok(RunningControlPlane {
         grpc_addr,
         http_addr,
         master_key_source,
-        tasks: vec![grpc_task, http_task],
+        tasks,
         _watch: watch,
     })
 }

@@ -3,13 +3,16 @@
 pub mod auth;
 mod chat;
 mod completions;
+mod deployment_paths;
 mod embeddings;
 mod endpoint;
 pub mod error;
+pub(crate) mod extract;
 mod health;
 pub(crate) mod health_check;
 mod management;
 mod metrics;
+mod model_group_info;
 mod model_info;
 mod models;
 mod usage_headers;
@@ -59,6 +62,8 @@ pub fn router(state: AppState) -> Router {
         .route("/completions", post(completions::completions))
         .route("/model/info", get(model_info::info))
         .route("/v1/model/info", get(model_info::info))
+        .route("/model_group/info", get(model_group_info::info))
+        .route("/v1/model_group/info", get(model_group_info::info))
         .route("/v1/models", get(models::list))
         .route("/models", get(models::list))
         // `{*model}`: group names may hold slashes (`openai/*` wildcards).
@@ -91,6 +96,7 @@ pub fn router(state: AppState) -> Router {
             get(health::readiness).options(health::options),
         )
         .route("/health", get(health_check::health))
+        .merge(deployment_paths::routes())
         .merge(management::key_routes())
         .merge(management::org_routes())
         .merge(management::spend_routes())

@@ -7,6 +7,7 @@ use super::cooldown::{Failure, cooldown_for};
 use super::error_class::ErrorClass;
 use super::operation::{Meter, Metered, Operation};
 use super::policy::{FailureClass, MAX_RETRY_WAIT, RoutingPolicy};
+use super::timeouts::Timeouts;
 use super::span::AttemptInfo;
 use super::{Context, Failed, Routed};
 use crate::providers::ProviderError;
@@ -269,11 +270,12 @@ async fn call<O: Operation>(
     let in_flight = ctx.stats.start(&deployment.id);
     let started = Instant::now();
     let ttl = policy.strategy.latency_ttl();
+    let timeouts = Timeouts::for_attempt(deployment, ctx.overrides.timeouts);
     // The call runs inside the attempt span: the provider client injects
     // its context as the call's `traceparent`.
     let called = tollgate_telemetry::propagation::with_injection(
         deployment.propagate_trace_context,
-        op.call(deployment).instrument(span.clone()),
+        op.call(deployment, timeouts).instrument(span.clone()),
     )
     .await;
     match called {
@@ -307,7 +309,7 @@ async fn call<O: Operation>(
             super::span::failed(&span, error_type(&error));
             ctx.stats.record_failure(
                 &deployment.id,
-                deployment.timeout.min(started.elapsed() * 2),
+                timeouts.total.min(started.elapsed() * 2),
                 ttl,
             );
             let outcomes = usage.record_failure(&deployment.id);

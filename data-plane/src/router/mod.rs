@@ -19,6 +19,7 @@ mod stats;
 mod strategy;
 #[cfg(test)]
 mod tests;
+mod timeouts;
 
 pub use calls::{Chat, Completion, Embedding};
 pub use cooldown::Cooldowns;
@@ -26,6 +27,7 @@ pub use operation::{Metered, Operation};
 pub use policy::{FailureClass, MAX_RETRY_WAIT, RoutingPolicy};
 pub use stats::{DeploymentUsage, Stats};
 pub use strategy::Strategy;
+pub use timeouts::{RequestedTimeouts, Timeouts, positive_seconds};
 
 use crate::providers::{ChatOutput, HttpClient, ProviderError};
 use crate::runtime::{Deployment, ModelGroup, Runtime};
@@ -40,6 +42,9 @@ pub struct Overrides {
     pub fallbacks: Option<Vec<String>>,
     pub disable_fallbacks: bool,
     pub mock_testing_fallbacks: bool,
+    /// `timeout` / `stream_timeout` set for this call, ahead of the
+    /// deployment's.
+    pub timeouts: RequestedTimeouts,
 }
 
 impl Overrides {
@@ -67,6 +72,7 @@ impl Overrides {
                 .get("mock_testing_fallbacks")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            timeouts: RequestedTimeouts::from_body(body),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::cooldown::{Cooldowns, failure_rate_exceeded};
 use super::stats::{InFlight, Stats};
+use super::timeouts::Timeouts;
 use crate::providers::embeddings::EmbeddingOutput;
 use crate::providers::stream::Usage;
 use crate::providers::{ChatOutput, ProviderError, StreamEvent};
@@ -20,10 +21,12 @@ pub trait Operation: Sync {
 
     /// One call to `deployment`. A stream is returned only once its first
     /// chunk arrived: a failure before it is a failed attempt, retried like
-    /// any other.
+    /// any other. `timeouts` are the attempt's: the deployment's unless
+    /// the request set its own.
     fn call<'s>(
         &'s self,
         deployment: &'s Deployment,
+        timeouts: Timeouts,
     ) -> impl Future<Output = Result<Self::Output, ProviderError>> + Send + 's;
 
     /// The prompt's size in tokens, for the pre-call context-window check

@@ -89,6 +89,8 @@ pub struct DeltaMessage<'a> {
     pub payload: &'a [u8],
     pub base_version: u64,
     pub base_hash: &'a str,
+    /// The control plane's stream, or the journal replayed at start.
+    pub source: SnapshotSource,
 }
 
 /// Applies a delta: the base must be what is served, and the result must
@@ -128,7 +130,7 @@ pub fn apply_delta(live: &LiveState, delta: DeltaMessage<'_>) -> Result<(), Appl
             Applied {
                 version: delta.version,
                 content_hash: delta.content_hash.to_string(),
-                source: SnapshotSource::ControlPlane,
+                source: delta.source,
             },
         ))
     })?;

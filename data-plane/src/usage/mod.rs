@@ -2,6 +2,7 @@
 //! the request, delivered to the control plane with acknowledgements.
 
 mod accounting;
+mod journal;
 mod reporter;
 mod request_meta;
 mod spill;
