@@ -18,5 +18,4 @@ pub mod read_body;
 pub mod secret;
 pub mod shutdown;
 pub mod snapshot;
-pub mod telemetry;
 pub mod tls;

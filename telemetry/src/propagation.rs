@@ -139,12 +139,6 @@ pub fn inject_into_metadata(metadata: &mut tonic::metadata::MetadataMap) {
     }
 }
 
-/// Continues a trace carried in gRPC metadata (an AdminService call from
-/// the CLI or a data plane's management route).
-pub fn continue_from_metadata(span: &tracing::Span, metadata: &http::HeaderMap) {
-    continue_from(span, metadata);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
