@@ -11,6 +11,7 @@ pub mod limits;
 pub mod live;
 pub mod options;
 pub mod providers;
+pub mod responses;
 pub mod router;
 pub mod runtime;
 pub mod sync;

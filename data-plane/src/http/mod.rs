@@ -4,14 +4,14 @@ pub mod auth;
 mod chat;
 mod completions;
 mod embeddings;
-mod endpoint;
+pub(crate) mod endpoint;
 pub mod error;
 mod health;
 pub(crate) mod health_check;
 mod management;
 mod model_info;
 mod models;
-mod usage_headers;
+pub(crate) mod usage_headers;
 mod validate;
 
 use crate::live::LiveState;
@@ -56,6 +56,24 @@ pub fn router(state: AppState) -> Router {
         .route("/embeddings", post(embeddings::embeddings))
         .route("/v1/completions", post(completions::completions))
         .route("/completions", post(completions::completions))
+        .route("/v1/responses", post(crate::responses::create))
+        .route("/responses", post(crate::responses::create))
+        .route(
+            "/v1/responses/{id}",
+            get(crate::responses::retrieve).delete(crate::responses::delete),
+        )
+        .route(
+            "/responses/{id}",
+            get(crate::responses::retrieve).delete(crate::responses::delete),
+        )
+        .route(
+            "/v1/responses/{id}/input_items",
+            get(crate::responses::input_items),
+        )
+        .route(
+            "/responses/{id}/input_items",
+            get(crate::responses::input_items),
+        )
         .route("/model/info", get(model_info::info))
         .route("/v1/model/info", get(model_info::info))
         .route("/v1/models", get(models::list))

@@ -21,6 +21,7 @@ mod lines;
 mod mock;
 mod ollama;
 mod openai;
+pub mod responses;
 pub mod stream;
 
 pub use chat::{ChatCall, ChatOutput, ChunkStream, StreamEvent};

@@ -131,7 +131,7 @@ impl Operation for Embedding<'_> {
 /// The body a deployment receives: its model name, none of LiteLLM's own
 /// settings (the one list, `tollgate_shared::config::settings`), its
 /// default parameters where the request set none.
-fn body_for(
+pub(crate) fn body_for(
     body: &Map<String, Value>,
     deployment: &Deployment,
     wildcard: Option<&str>,
@@ -153,7 +153,7 @@ fn body_for(
 
 /// A stream is not accepted until its first event arrived within the
 /// deployment's `stream_timeout`.
-async fn first_chunk(
+pub(crate) async fn first_chunk(
     deployment: &Deployment,
     output: ChatOutput,
 ) -> Result<ChatOutput, ProviderError> {

@@ -20,8 +20,9 @@ mod strategy;
 mod tests;
 
 pub use calls::{Chat, Completion, Embedding};
+pub(crate) use calls::{body_for, first_chunk};
 pub use cooldown::Cooldowns;
-pub use operation::{Metered, Operation};
+pub use operation::{Meter, Metered, Operation};
 pub use policy::{FailureClass, MAX_RETRY_WAIT, RoutingPolicy};
 pub use stats::{DeploymentUsage, Stats};
 pub use strategy::Strategy;
