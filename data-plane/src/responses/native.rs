@@ -25,6 +25,12 @@ impl NativeIds {
         }
     }
 
+    /// Answers about a response the client names by `ours`: it keeps that id.
+    pub fn knowing(mut self, upstream: &str, ours: &str) -> Self {
+        self.sealed = Some((upstream.to_string(), ours.to_string()));
+        self
+    }
+
     /// Our id for the provider's `upstream` id.
     pub fn id_for(&mut self, upstream: &str) -> Option<String> {
         if let Some((up, ours)) = &self.sealed

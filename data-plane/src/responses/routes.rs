@@ -455,7 +455,7 @@ async fn by_id(app: AppState, id: String, headers: HeaderMap, method: Method) ->
                     .response_by_id(&app.client, method, &upstream, "", d.timeout)
                     .await
                     .map_err(ApiError::from)?;
-                let mut ids = NativeIds::new(sealer, d.id.clone(), None);
+                let mut ids = NativeIds::new(sealer, d.id.clone(), None).knowing(&upstream, &id);
                 let body = ids.rewrite_body(&body).map_or(body, Bytes::from);
                 Ok::<_, ApiError>(json_response(body))
             }

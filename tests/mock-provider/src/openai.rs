@@ -5,6 +5,7 @@ mod chat;
 mod completions;
 mod embeddings;
 mod error;
+mod responses;
 
 use std::borrow::Cow;
 
@@ -32,6 +33,12 @@ pub fn routes() -> Router<SharedState> {
         .route("/completions", post(completions::handle))
         .route("/embeddings", post(embeddings::handle))
         .route("/models", get(models))
+        .route("/responses", post(responses::create))
+        .route(
+            "/responses/{id}",
+            get(responses::retrieve).delete(responses::delete),
+        )
+        .route("/responses/{id}/input_items", get(responses::input_items))
 }
 
 /// OpenAI's answer to an unknown path, so a gateway building a wrong URL fails the
