@@ -9,6 +9,7 @@ pub mod http;
 mod keyring;
 pub mod limits;
 pub mod live;
+pub mod media;
 pub mod options;
 pub mod providers;
 pub mod responses;

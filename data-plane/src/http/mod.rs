@@ -74,6 +74,20 @@ pub fn router(state: AppState) -> Router {
             "/responses/{id}/input_items",
             get(crate::responses::input_items),
         )
+        .route("/v1/images/generations", post(crate::media::images))
+        .route("/images/generations", post(crate::media::images))
+        .route("/v1/audio/speech", post(crate::media::speech))
+        .route("/audio/speech", post(crate::media::speech))
+        .route(
+            "/v1/audio/transcriptions",
+            post(crate::media::transcriptions),
+        )
+        .route("/audio/transcriptions", post(crate::media::transcriptions))
+        .route("/v1/moderations", post(crate::media::moderations))
+        .route("/moderations", post(crate::media::moderations))
+        .route("/v1/rerank", post(crate::media::rerank))
+        .route("/v2/rerank", post(crate::media::rerank))
+        .route("/rerank", post(crate::media::rerank))
         .route("/model/info", get(model_info::info))
         .route("/v1/model/info", get(model_info::info))
         .route("/v1/models", get(models::list))

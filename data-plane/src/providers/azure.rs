@@ -90,9 +90,19 @@ impl AzureUpstream {
         &self.api_base
     }
 
+    /// `{api_base}/openai/deployments/{deployment}/{operation}?api-version=…`
+    /// for the deployment's other operations (images, audio, moderations).
+    pub(super) fn operation_uri(&self, operation: &str) -> Option<Uri> {
+        self.chat_uri
+            .to_string()
+            .replacen("/chat/completions?", &format!("/{operation}?"), 1)
+            .parse()
+            .ok()
+    }
+
     /// Who is called, for [`exchange`]: OpenAI's error envelope, Azure's
     /// content-filter code renamed.
-    fn target(&self) -> Target<'_> {
+    pub(super) fn target(&self) -> Target<'_> {
         Target {
             provider: PROVIDER,
             api_base: &self.api_base,
@@ -105,7 +115,7 @@ impl AzureUpstream {
         self.request_to(&self.chat_uri, body)
     }
 
-    fn request_to(
+    pub(super) fn request_to(
         &self,
         uri: &Uri,
         body: Vec<u8>,

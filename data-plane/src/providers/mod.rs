@@ -21,6 +21,7 @@ mod lines;
 mod mock;
 mod ollama;
 mod openai;
+pub mod relay;
 pub mod responses;
 pub mod stream;
 

@@ -20,6 +20,9 @@ pub struct Accounting {
     sink: UsageSink,
     record: UsageRecord,
     price: Option<Price>,
+    /// What the request cost by LiteLLM's per-unit prices (images, audio
+    /// seconds or characters, rerank queries), on top of its tokens.
+    unit_cost: Option<Picodollars>,
     recorded: bool,
     /// Monotonic start, for durations (the record's times are wall-clock).
     started: Instant,
@@ -60,6 +63,7 @@ impl Accounting {
                 ..UsageRecord::default()
             },
             price: None,
+            unit_cost: None,
             recorded: false,
             started: Instant::now(),
             request_tags: Vec::new(),
@@ -123,6 +127,12 @@ impl Accounting {
         self.price = price;
     }
 
+    /// A cost by per-unit prices, added to the tokens' (known even when
+    /// the deployment has no token price).
+    pub fn add_unit_cost(&mut self, cost: Picodollars) {
+        self.unit_cost = Some(self.unit_cost.unwrap_or(0).saturating_add(cost));
+    }
+
     /// The cost of what has been counted so far.
     pub fn cost(&self) -> Option<Picodollars> {
         let tokens = Tokens {
@@ -130,7 +140,10 @@ impl Accounting {
             cached: self.record.cached_tokens,
             completion: self.record.completion_tokens,
         };
-        self.price.map(|p| p.cost(tokens))
+        match (self.price.map(|p| p.cost(tokens)), self.unit_cost) {
+            (None, None) => None,
+            (tokens, units) => Some(tokens.unwrap_or(0).saturating_add(units.unwrap_or(0))),
+        }
     }
 
     pub fn request_id(&self) -> &str {
@@ -216,7 +229,7 @@ impl Accounting {
                 self.record.first_token_time_ms = self.record.end_time_ms;
             }
         }
-        self.record.cost_known = self.price.is_some();
+        self.record.cost_known = self.price.is_some() || self.unit_cost.is_some();
         self.record.cost_picos = self.cost().unwrap_or(0);
         self.record.tags = merge_tags(&self.request_tags, &self.key_tags);
         if let Some(permit) = self.permit.take() {

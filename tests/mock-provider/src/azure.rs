@@ -32,6 +32,14 @@ pub fn routes() -> Router<SharedState> {
             "/openai/deployments/{deployment}/embeddings",
             post(embeddings),
         )
+        .route(
+            "/openai/deployments/{deployment}/images/generations",
+            post(images),
+        )
+        .route(
+            "/openai/deployments/{deployment}/audio/speech",
+            post(speech),
+        )
 }
 
 /// Azure's checks (`api-key`, `api-version`), then the headers the OpenAI
@@ -88,6 +96,32 @@ async fn embeddings(
 ) -> Response {
     match azure_auth(query.as_deref(), headers) {
         Ok(headers) => as_openai(state, "/embeddings", headers, body).await,
+        Err(response) => *response,
+    }
+}
+
+async fn images(
+    State(state): State<SharedState>,
+    Path(_deployment): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match azure_auth(query.as_deref(), headers) {
+        Ok(headers) => as_openai(state, "/images/generations", headers, body).await,
+        Err(response) => *response,
+    }
+}
+
+async fn speech(
+    State(state): State<SharedState>,
+    Path(_deployment): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match azure_auth(query.as_deref(), headers) {
+        Ok(headers) => as_openai(state, "/audio/speech", headers, body).await,
         Err(response) => *response,
     }
 }
