@@ -201,8 +201,11 @@ pub(super) async fn moderations(
     ))
 }
 
-/// Scores and token count of a rerank request.
-pub fn rank(raw: &Value) -> Result<(Vec<(usize, f64, String)>, u64), ApiError> {
+/// A document's index, score and text.
+type Scored = (usize, f64, String);
+
+/// Scores (best first) and token count of a rerank request.
+pub fn rank(raw: &Value) -> Result<(Vec<Scored>, u64), ApiError> {
     let query = raw
         .get("query")
         .and_then(Value::as_str)
