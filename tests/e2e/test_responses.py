@@ -55,6 +55,7 @@ def c(cluster, mock_provider):
                 _dep("resp-openai", "openai/gpt-4o-mini", mock.api_base),
                 _dep("resp-claude", "anthropic/claude-3-5-haiku-latest", mock.url),
                 _dep("resp-down", "openai/mock-429", mock.api_base),
+                _dep("resp-azure", "azure/my-gpt", mock.url, api_version="2025-03-01-preview"),
             ],
             "router_settings": {"num_retries": 0, "fallbacks": [{"resp-down": ["resp-claude"]}]},
             "general_settings": {"master_key": c.master_key},
@@ -177,6 +178,28 @@ def test_native_tool_call_previous_response_and_retrieval(c, mock_provider):
     client.responses.delete(second.id)
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve(second.id)
+
+
+def test_azure_is_relayed_natively_to_its_resource(c, mock_provider, pg_url):
+    client = c.dps[0].openai_client(api_key=new_key(c))
+    mock_provider.clear()
+    raw = client.responses.with_raw_response.create(model="resp-azure", input="hello azure")
+    r = raw.parse()
+    assert r.output_text == "Echo: hello azure"
+    [sent] = [q for q in mock_provider.requests() if q["path"].startswith("/openai/responses")]
+    assert sent["path"] == "/openai/responses"
+    assert sent["body"] == {"model": "my-gpt", "input": "hello azure"}
+    assert sent["headers"]["api-key"] == c.provider_key
+    assert_spend(pg_url, raw.headers["x-litellm-call-id"], 3, 3, stream=False, group="resp-azure")
+
+    events, text = collect(client.responses.create(model="resp-azure", input="and streamed", previous_response_id=r.id, stream=True))
+    assert text == "Echo: and streamed"
+    done = events[-1].response
+    assert done.previous_response_id == r.id
+    assert c.dps[1].openai_client(api_key=client.api_key).responses.retrieve(done.id).output_text == text
+    client.responses.delete(done.id)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(done.id)
 
 
 # --------------------------------------------------------------------- bridged over chat (Anthropic)

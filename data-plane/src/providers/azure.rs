@@ -102,6 +102,17 @@ impl AzureUpstream {
 
     /// Who is called, for [`exchange`]: OpenAI's error envelope, Azure's
     /// content-filter code renamed.
+    /// `{api_base}/openai/responses{tail}?api-version=…`: Azure's Responses
+    /// API is per resource, the deployment named by the body's `model`.
+    pub(super) fn responses_uri(&self, tail: &str) -> Option<Uri> {
+        let chat = self.chat_uri.to_string();
+        let (base, _) = chat.split_once("/openai/deployments/")?;
+        let (_, query) = chat.split_once('?')?;
+        format!("{base}/openai/responses{tail}?{query}")
+            .parse()
+            .ok()
+    }
+
     pub(super) fn target(&self) -> Target<'_> {
         Target {
             provider: PROVIDER,

@@ -1,4 +1,5 @@
-//! OpenAI's Responses API spoken natively: `POST {api_base}/responses`,
+//! OpenAI's Responses API spoken natively: `POST {api_base}/responses`
+//! (Azure: `{api_base}/openai/responses?api-version=…`),
 //! `GET` and `DELETE {api_base}/responses/{id}`, relayed as the provider
 //! sends them. Deployments without it are bridged over chat by
 //! `crate::responses`; this module only decides which are native and relays.
@@ -77,19 +78,25 @@ impl Upstream {
             Upstream::OpenAi(u) => {
                 u.provider() == ProviderKind::Openai.as_str() || mode == Some("responses")
             }
+            Upstream::Azure(_) => true,
             _ => false,
         }
     }
 
     pub async fn responses(&self, call: ResponsesCall<'_>) -> Result<ChatOutput, ProviderError> {
-        let Upstream::OpenAi(upstream) = self else {
-            return Err(ProviderError::unsupported("responses"));
-        };
-        let provider = upstream.provider();
         let body =
-            serde_json::to_vec(&call.body).map_err(|e| ProviderError::internal(provider, &e))?;
-        let request = upstream.post("/responses", body)?;
-        let target = upstream.target();
+            serde_json::to_vec(&call.body).map_err(|e| ProviderError::internal("responses", &e))?;
+        let (request, target) = match self {
+            Upstream::OpenAi(upstream) => (upstream.post("/responses", body)?, upstream.target()),
+            Upstream::Azure(upstream) => {
+                let uri = upstream.responses_uri("").ok_or_else(azure_uri_error)?;
+                let request = upstream
+                    .request_to(&uri, body)
+                    .map_err(|e| ProviderError::internal("azure", &e))?;
+                (request, upstream.target())
+            }
+            _ => return Err(ProviderError::unsupported("responses")),
+        };
         if call.stream {
             let response =
                 exchange::send_streaming(call.client, request, &target, call.stream_timeout)
@@ -114,9 +121,6 @@ impl Upstream {
         suffix: &'static str,
         timeout: Duration,
     ) -> Result<Bytes, ProviderError> {
-        let Upstream::OpenAi(upstream) = self else {
-            return Err(ProviderError::unsupported("responses"));
-        };
         // Ids are the provider's own (`resp_…`); anything else is refused
         // rather than spliced into a path.
         if upstream_id.is_empty()
@@ -129,12 +133,29 @@ impl Upstream {
                 None,
             ));
         }
-        let mut request =
-            upstream.post(&format!("/responses/{upstream_id}{suffix}"), Vec::new())?;
+        let tail = format!("/{upstream_id}{suffix}");
+        let (mut request, target) = match self {
+            Upstream::OpenAi(upstream) => (
+                upstream.post(&format!("/responses{tail}"), Vec::new())?,
+                upstream.target(),
+            ),
+            Upstream::Azure(upstream) => {
+                let uri = upstream.responses_uri(&tail).ok_or_else(azure_uri_error)?;
+                let request = upstream
+                    .request_to(&uri, Vec::new())
+                    .map_err(|e| ProviderError::internal("azure", &e))?;
+                (request, upstream.target())
+            }
+            _ => return Err(ProviderError::unsupported("responses")),
+        };
         *request.method_mut() = method;
         request.headers_mut().remove(CONTENT_TYPE);
-        exchange::send_json(client, request, &upstream.target(), timeout).await
+        exchange::send_json(client, request, &target, timeout).await
     }
+}
+
+fn azure_uri_error() -> ProviderError {
+    ProviderError::invalid_request("azure: cannot address the Responses API".into(), None)
 }
 
 /// A Responses API SSE body as events: each frame re-framed with its

@@ -1,6 +1,6 @@
 //! OpenAI's Responses API (`/v1/responses`) in front of every model group.
 //!
-//! Deployments that speak it (OpenAI's; OpenAI-compatible servers with
+//! Deployments that speak it (OpenAI's, Azure's; OpenAI-compatible servers with
 //! `model_info.mode: responses`) get the request relayed as sent and their
 //! body or event stream relayed back; every other deployment is bridged
 //! over the chat contract (`bridge_request` → `ChatCall` → `bridge_response`
