@@ -59,6 +59,8 @@ def c(cluster, mock_provider):
                 _dep("resp-azure", "azure/my-gpt", mock.url, api_version="2025-03-01-preview"),
                 # Bridged (a chat-only server) and answering without usage: the tokenizer counts.
                 _dep("resp-no-usage", "hosted_vllm/gpt-3.5-turbo-no-usage", mock.api_base),
+                # Bridged, and the provider's stream breaks after its third chunk.
+                _dep("resp-breaks", "hosted_vllm/mock-break-after-3", mock.api_base),
             ],
             "router_settings": {"num_retries": 0, "fallbacks": [{"resp-down": ["resp-claude"]}]},
             "general_settings": {"master_key": c.master_key},
@@ -319,6 +321,24 @@ def test_bridged_answers_without_usage_are_charged_by_the_tokenizer(c, mock_prov
     usage = events[-1].response.usage
     assert (usage.input_tokens, usage.output_tokens) == (prompt, completion)
     assert_spend(pg_url, call_id, prompt, completion, stream=True, group="resp-no-usage")
+
+
+def test_a_broken_bridged_stream_ends_with_error_and_failed_events(c, pg_url):
+    client = c.dps[0].openai_client(api_key=new_key(c))
+    with client.responses.with_streaming_response.create(
+        model="resp-breaks", input="one two three four five six", stream=True
+    ) as raw:
+        call_id = raw.headers["x-litellm-call-id"]
+        events, text = collect(raw.parse())
+    types = [e.type for e in events]
+    assert types[-2:] == ["error", "response.failed"], types
+    assert "response.completed" not in types
+    assert text and "Echo: one two three four five six".startswith(text), text
+    assert events[-1].response.status == "failed"
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    row = charged(pg_url, call_id)
+    assert (row["status"], row["stream"]) == ("failure", True), row
+    assert row["completion_tokens"] > 0, "what was relayed is charged"
 
 
 # ------------------------------------------------------------------------- refusals and routing

@@ -319,6 +319,14 @@ impl Translator {
         out
     }
 
+    /// OpenAI's `error` event, numbered in this stream's sequence.
+    pub fn error(&mut self, code: &str, message: &str) -> Bytes {
+        self.event(
+            "error",
+            Self::fields(json!({"code": code, "message": message, "param": null})),
+        )
+    }
+
     /// `response.failed` after a broken stream, with OpenAI's `error`.
     pub fn fail(mut self, code: &str, message: &str) -> Bytes {
         let mut response = std::mem::take(&mut self.template);

@@ -87,7 +87,7 @@ pub fn bridged_body(
                 StreamEvent::Error { frame, error_type } => {
                     accounting.failed(error_type);
                     let (message, code) = error_of(&frame);
-                    yield Ok(error_event(0, &code, &message));
+                    yield Ok(translator.error(&code, &message));
                     yield Ok(translator.fail(&code, &message));
                     return;
                 }
