@@ -43,7 +43,11 @@ impl Metered for Answer {
 impl Operation for Relay<'_> {
     type Output = Answer;
 
-    async fn call(&self, deployment: &Deployment) -> Result<Answer, ProviderError> {
+    async fn call(
+        &self,
+        deployment: &Deployment,
+        timeouts: router::Timeouts,
+    ) -> Result<Answer, ProviderError> {
         let client = self
             .client
             .with_extra_headers(deployment.extra_headers.as_ref());
@@ -70,7 +74,7 @@ impl Operation for Relay<'_> {
             path: self.path,
             body,
             content_type,
-            timeout: deployment.timeout,
+            timeout: timeouts.total,
         };
         let relayed = deployment.upstream.relay(&deployment.config, call).await?;
         Ok(Answer {

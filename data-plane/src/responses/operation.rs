@@ -45,10 +45,14 @@ pub fn is_native(deployment: &Deployment) -> bool {
 impl Operation for Responses<'_> {
     type Output = Output;
 
-    async fn call(&self, deployment: &Deployment) -> Result<Output, ProviderError> {
+    async fn call(
+        &self,
+        deployment: &Deployment,
+        timeouts: router::Timeouts,
+    ) -> Result<Output, ProviderError> {
         if !is_native(deployment) {
             let chat = self.chat.as_ref().map_err(Clone::clone)?;
-            return chat.call(deployment).await.map(Output::Bridged);
+            return chat.call(deployment, timeouts).await.map(Output::Bridged);
         }
         let client = self
             .client
@@ -57,11 +61,11 @@ impl Operation for Responses<'_> {
             client: &client,
             body: router::body_for(&self.native, deployment, self.wildcard),
             stream: self.stream,
-            timeout: deployment.timeout,
-            stream_timeout: deployment.stream_timeout,
+            timeout: timeouts.total,
+            stream_timeout: timeouts.first_chunk,
         };
         let output = deployment.upstream.responses(call).await?;
-        router::first_chunk(deployment, output)
+        router::first_chunk(deployment, timeouts, output)
             .await
             .map(Output::Native)
     }

@@ -38,6 +38,9 @@ pub struct Accounting {
     /// Frames relayed while no usage has arrived (cheap `Bytes` handles,
     /// parsed only if the stream ends without usage).
     relayed: Vec<Bytes>,
+    /// The Prometheus handles of the deployment that answered (or was
+    /// tried last).
+    metrics: Option<std::sync::Arc<crate::metrics::DeploymentMetrics>>,
 }
 
 /// What counting needs: the tokenizer and the client's request as received.
@@ -53,13 +56,18 @@ fn now_ms() -> i64 {
 
 impl Accounting {
     pub fn start(sink: UsageSink, request_id: String, call_type: &str, key_hash: String) -> Self {
+        // The SERVER span of the request being served, when traced.
+        let trace = tollgate_telemetry::current_trace().unwrap_or_default();
         Self {
+            metrics: None,
             sink,
             record: UsageRecord {
                 request_id,
                 call_type: call_type.to_string(),
                 key_hash,
                 start_time_ms: now_ms(),
+                trace_id: trace.trace_id,
+                span_id: trace.span_id,
                 ..UsageRecord::default()
             },
             price: None,
@@ -73,6 +81,12 @@ impl Accounting {
             relayed: Vec::new(),
             permit: None,
         }
+    }
+
+    /// Counts the request in the metrics of `deployment`'s group when it
+    /// is recorded.
+    pub fn set_metrics(&mut self, metrics: &std::sync::Arc<crate::metrics::DeploymentMetrics>) {
+        self.metrics = Some(std::sync::Arc::clone(metrics));
     }
 
     pub fn attach_permit(&mut self, permit: crate::limits::Permit) {
@@ -237,6 +251,9 @@ impl Accounting {
                 self.record.prompt_tokens + self.record.completion_tokens,
                 self.record.cost_picos,
             );
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.request(&self.record, self.started.elapsed());
         }
         self.sink.record(std::mem::take(&mut self.record));
     }
