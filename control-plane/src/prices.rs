@@ -61,6 +61,9 @@ pub fn apply(snapshot: &mut Snapshot, map: Option<&PriceMap>) -> Vec<ConfigWarni
         let own = DeploymentOverrides::of(&d.params, &d.model_info_extra)
             .is_ok_and(|o| o.sets_price())
             || d.params.mock_response.is_some();
+        let per_unit = pricing::UNIT_COST_FIELDS
+            .iter()
+            .any(|f| d.extra_params.contains_key(*f) || d.model_info_extra.contains_key(*f));
         let base = d.model_info.base_model.clone();
         let candidates = [
             base.clone(),
@@ -86,7 +89,7 @@ pub fn apply(snapshot: &mut Snapshot, map: Option<&PriceMap>) -> Vec<ConfigWarni
             .iter()
             .flatten()
             .any(|c| pricing::builtin(c.rsplit('/').next().unwrap_or(c)).is_some());
-        if !own && !builtin {
+        if !own && !builtin && !per_unit {
             warnings.push(ConfigWarning {
                 path: format!("model_list[{i}].litellm_params.model"),
                 message: format!(
@@ -123,7 +126,7 @@ mod tests {
 
     #[test]
     fn the_file_prices_what_has_no_price_and_the_rest_is_warned_about() {
-        let yaml = "model_list:\n  - model_name: ft\n    litellm_params: {model: openai/my-ft}\n  - model_name: known\n    litellm_params: {model: openai/gpt-4o-mini}\n  - model_name: own\n    litellm_params: {model: openai/x, input_cost_per_token: 1.0e-6}\n  - model_name: nobody\n    litellm_params: {model: openai/nobody-knows}\n";
+        let yaml = "model_list:\n  - model_name: ft\n    litellm_params: {model: openai/my-ft}\n  - model_name: known\n    litellm_params: {model: openai/gpt-4o-mini}\n  - model_name: own\n    litellm_params: {model: openai/x, input_cost_per_token: 1.0e-6}\n  - model_name: nobody\n    litellm_params: {model: openai/nobody-knows}\n  - model_name: images\n    litellm_params: {model: openai/my-painter, output_cost_per_image: 0.04}\n";
         let loaded = config::load(yaml, &BTreeMap::new()).expect("valid");
         let mut snapshot = Snapshot::from_config(&loaded);
         let map = pricing::parse_price_map(
@@ -161,6 +164,7 @@ mod tests {
             snapshot.deployments[0].params.cache_read_input_token_cost,
             Some(1e-6)
         );
+        // A per-unit price (images) prices the deployment too.
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].message.contains("nobody-knows"));
         assert_eq!(warnings[0].path, "model_list[3].litellm_params.model");

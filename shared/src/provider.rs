@@ -23,6 +23,10 @@ pub enum ProviderKind {
     TogetherAi,
     Openrouter,
     HostedVllm,
+    /// Cohere (rerank; `https://api.cohere.com`).
+    Cohere,
+    /// Jina AI (rerank; `https://api.jina.ai`).
+    JinaAi,
 }
 
 impl ProviderKind {
@@ -46,6 +50,8 @@ impl ProviderKind {
             "together_ai" => ProviderKind::TogetherAi,
             "openrouter" => ProviderKind::Openrouter,
             "hosted_vllm" => ProviderKind::HostedVllm,
+            "cohere" => ProviderKind::Cohere,
+            "jina_ai" => ProviderKind::JinaAi,
             // Unknown prefix: the whole string is the model name of an
             // OpenAI-style server (e.g. `meta-llama/Llama-3` on vLLM).
             _ => return (ProviderKind::Openai, model),
@@ -69,6 +75,8 @@ impl ProviderKind {
             ProviderKind::TogetherAi => "together_ai",
             ProviderKind::Openrouter => "openrouter",
             ProviderKind::HostedVllm => "hosted_vllm",
+            ProviderKind::Cohere => "cohere",
+            ProviderKind::JinaAi => "jina_ai",
         }
     }
 

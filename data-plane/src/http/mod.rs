@@ -6,7 +6,7 @@ mod chat;
 mod completions;
 mod deployment_paths;
 mod embeddings;
-mod endpoint;
+pub(crate) mod endpoint;
 pub mod error;
 pub(crate) mod extract;
 mod health;
@@ -17,7 +17,7 @@ mod model_group_info;
 mod model_info;
 mod models;
 pub(crate) mod passthrough;
-mod usage_headers;
+pub(crate) mod usage_headers;
 mod validate;
 
 use crate::live::LiveState;
@@ -62,6 +62,38 @@ pub fn router(state: AppState) -> Router {
         .route("/embeddings", post(embeddings::embeddings))
         .route("/v1/completions", post(completions::completions))
         .route("/completions", post(completions::completions))
+        .route("/v1/responses", post(crate::responses::create))
+        .route("/responses", post(crate::responses::create))
+        .route(
+            "/v1/responses/{id}",
+            get(crate::responses::retrieve).delete(crate::responses::delete),
+        )
+        .route(
+            "/responses/{id}",
+            get(crate::responses::retrieve).delete(crate::responses::delete),
+        )
+        .route(
+            "/v1/responses/{id}/input_items",
+            get(crate::responses::input_items),
+        )
+        .route(
+            "/responses/{id}/input_items",
+            get(crate::responses::input_items),
+        )
+        .route("/v1/images/generations", post(crate::media::images))
+        .route("/images/generations", post(crate::media::images))
+        .route("/v1/audio/speech", post(crate::media::speech))
+        .route("/audio/speech", post(crate::media::speech))
+        .route(
+            "/v1/audio/transcriptions",
+            post(crate::media::transcriptions),
+        )
+        .route("/audio/transcriptions", post(crate::media::transcriptions))
+        .route("/v1/moderations", post(crate::media::moderations))
+        .route("/moderations", post(crate::media::moderations))
+        .route("/v1/rerank", post(crate::media::rerank))
+        .route("/v2/rerank", post(crate::media::rerank))
+        .route("/rerank", post(crate::media::rerank))
         .route("/model/info", get(model_info::info))
         .route("/v1/model/info", get(model_info::info))
         .route("/model_group/info", get(model_group_info::info))

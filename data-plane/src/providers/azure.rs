@@ -90,9 +90,30 @@ impl AzureUpstream {
         &self.api_base
     }
 
+    /// `{api_base}/openai/deployments/{deployment}/{operation}?api-version=…`
+    /// for the deployment's other operations (images, audio, moderations).
+    pub(super) fn operation_uri(&self, operation: &str) -> Option<Uri> {
+        self.chat_uri
+            .to_string()
+            .replacen("/chat/completions?", &format!("/{operation}?"), 1)
+            .parse()
+            .ok()
+    }
+
     /// Who is called, for [`exchange`]: OpenAI's error envelope, Azure's
     /// content-filter code renamed.
-    fn target(&self) -> Target<'_> {
+    /// `{api_base}/openai/responses{tail}?api-version=…`: Azure's Responses
+    /// API is per resource, the deployment named by the body's `model`.
+    pub(super) fn responses_uri(&self, tail: &str) -> Option<Uri> {
+        let chat = self.chat_uri.to_string();
+        let (base, _) = chat.split_once("/openai/deployments/")?;
+        let (_, query) = chat.split_once('?')?;
+        format!("{base}/openai/responses{tail}?{query}")
+            .parse()
+            .ok()
+    }
+
+    pub(super) fn target(&self) -> Target<'_> {
         Target {
             provider: PROVIDER,
             api_base: &self.api_base,
@@ -105,7 +126,7 @@ impl AzureUpstream {
         self.request_to(&self.chat_uri, body)
     }
 
-    fn request_to(
+    pub(super) fn request_to(
         &self,
         uri: &Uri,
         body: Vec<u8>,

@@ -22,6 +22,8 @@ mod mock;
 mod model_field;
 mod ollama;
 mod openai;
+pub mod relay;
+pub mod responses;
 pub mod stream;
 
 pub use anthropic::native::{Endpoint as AnthropicEndpoint, NativeAnswer, NativeCall};

@@ -162,7 +162,7 @@ impl Operation for Embedding<'_> {
 /// The body a deployment receives: its model name, none of LiteLLM's own
 /// settings (the one list, `tollgate_shared::config::settings`), its
 /// default parameters where the request set none.
-fn body_for(
+pub(crate) fn body_for(
     body: &Map<String, Value>,
     deployment: &Deployment,
     wildcard: Option<&str>,
@@ -184,7 +184,7 @@ fn body_for(
 
 /// A stream is not accepted until its first event arrived within the
 /// attempt's `stream_timeout`.
-async fn first_chunk(
+pub(crate) async fn first_chunk(
     deployment: &Deployment,
     timeouts: Timeouts,
     output: ChatOutput,

@@ -22,6 +22,7 @@ mod tests;
 mod timeouts;
 
 pub use calls::{Chat, Completion, Embedding};
+pub(crate) use calls::{body_for, first_chunk};
 pub use cooldown::Cooldowns;
 pub use operation::{Meter, Metered, Operation};
 pub use policy::{FailureClass, MAX_RETRY_WAIT, RoutingPolicy};

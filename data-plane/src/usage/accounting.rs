@@ -20,6 +20,9 @@ pub struct Accounting {
     sink: UsageSink,
     record: UsageRecord,
     price: Option<Price>,
+    /// What the request cost by LiteLLM's per-unit prices (images, audio
+    /// seconds or characters, rerank queries), on top of its tokens.
+    unit_cost: Option<Picodollars>,
     recorded: bool,
     /// Monotonic start, for durations (the record's times are wall-clock).
     started: Instant,
@@ -75,6 +78,7 @@ impl Accounting {
                 ..UsageRecord::default()
             },
             price: None,
+            unit_cost: None,
             recorded: false,
             started: Instant::now(),
             request_tags: Vec::new(),
@@ -146,6 +150,12 @@ impl Accounting {
         self.price = price;
     }
 
+    /// A cost by per-unit prices, added to the tokens' (known even when
+    /// the deployment has no token price).
+    pub fn add_unit_cost(&mut self, cost: Picodollars) {
+        self.unit_cost = Some(self.unit_cost.unwrap_or(0).saturating_add(cost));
+    }
+
     /// The cost of what has been counted so far.
     pub fn cost(&self) -> Option<Picodollars> {
         if self.flat_cost.is_some() {
@@ -156,8 +166,13 @@ impl Accounting {
             cached: self.record.cached_tokens,
             completion: self.record.completion_tokens,
         };
-        self.price
-            .map(|p| p.cost_with_cache_writes(tokens, self.cache_creation))
+        let token_cost = self
+            .price
+            .map(|p| p.cost_with_cache_writes(tokens, self.cache_creation));
+        match (token_cost, self.unit_cost) {
+            (None, None) => None,
+            (tokens, units) => Some(tokens.unwrap_or(0).saturating_add(units.unwrap_or(0))),
+        }
     }
 
     /// Charges `cost` for the request, whatever its tokens.
@@ -254,7 +269,8 @@ impl Accounting {
                 self.record.first_token_time_ms = self.record.end_time_ms;
             }
         }
-        self.record.cost_known = self.price.is_some() || self.flat_cost.is_some();
+        self.record.cost_known =
+            self.price.is_some() || self.flat_cost.is_some() || self.unit_cost.is_some();
         self.record.cost_picos = self.cost().unwrap_or(0);
         self.record.tags = merge_tags(&self.request_tags, &self.key_tags);
         if let Some(permit) = self.permit.take() {

@@ -224,6 +224,12 @@ pub const SETTINGS: &[Setting] = &[
     exact("output_cost_per_token", Implemented),
     exact("cache_read_input_token_cost", Implemented),
     exact("cache_creation_input_token_cost", Implemented),
+    // Per-unit prices of the image, audio and rerank routes (`data-plane/src/relay`).
+    exact("output_cost_per_image", Implemented),
+    exact("input_cost_per_character", Implemented),
+    exact("input_cost_per_second", Implemented),
+    exact("output_cost_per_second", Implemented),
+    exact("input_cost_per_query", Implemented),
     prefix("input_cost_per_", Missing),
     prefix("output_cost_per_", Missing),
     prefix("cache_read_input_", Missing),

@@ -44,6 +44,17 @@ impl CostField {
     }
 }
 
+/// LiteLLM's per-unit prices (USD per image, character, second, query),
+/// read by the data plane's image, audio and rerank routes: a deployment
+/// setting one is priced, even without a token price.
+pub const UNIT_COST_FIELDS: [&str; 5] = [
+    "output_cost_per_image",
+    "input_cost_per_character",
+    "input_cost_per_second",
+    "output_cost_per_second",
+    "input_cost_per_query",
+];
+
 /// A cost a deployment sets that no price can be made of.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("`{value}` is not a price: {field} must be a non-negative number of USD per token")]

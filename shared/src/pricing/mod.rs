@@ -9,7 +9,7 @@ mod deployment;
 mod price_file;
 mod table;
 
-pub use deployment::{CostField, DeploymentOverrides, InvalidCost};
+pub use deployment::{CostField, DeploymentOverrides, InvalidCost, UNIT_COST_FIELDS};
 pub use price_file::parse_price_map;
 pub use table::builtin;
 

@@ -10,7 +10,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -31,6 +31,20 @@ pub fn routes() -> Router<SharedState> {
         .route(
             "/openai/deployments/{deployment}/embeddings",
             post(embeddings),
+        )
+        .route(
+            "/openai/deployments/{deployment}/images/generations",
+            post(images),
+        )
+        .route(
+            "/openai/deployments/{deployment}/audio/speech",
+            post(speech),
+        )
+        // The Responses API is per resource: the body's `model` names the deployment.
+        .route("/openai/responses", post(responses))
+        .route(
+            "/openai/responses/{id}",
+            get(response_by_id).delete(response_by_id),
         )
 }
 
@@ -68,9 +82,19 @@ async fn as_openai(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    as_openai_with(state, Method::POST, Uri::from_static(path), headers, body).await
+}
+
+async fn as_openai_with(
+    state: SharedState,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let mut request = Request::new(Body::from(body));
-    *request.method_mut() = Method::POST;
-    *request.uri_mut() = Uri::from_static(path);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
     *request.headers_mut() = headers;
     let router = openai::routes().with_state(state);
     match router.oneshot(request).await {
@@ -89,6 +113,61 @@ async fn embeddings(
     match azure_auth(query.as_deref(), headers) {
         Ok(headers) => as_openai(state, "/embeddings", headers, body).await,
         Err(response) => *response,
+    }
+}
+
+async fn images(
+    State(state): State<SharedState>,
+    Path(_deployment): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match azure_auth(query.as_deref(), headers) {
+        Ok(headers) => as_openai(state, "/images/generations", headers, body).await,
+        Err(response) => *response,
+    }
+}
+
+async fn speech(
+    State(state): State<SharedState>,
+    Path(_deployment): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match azure_auth(query.as_deref(), headers) {
+        Ok(headers) => as_openai(state, "/audio/speech", headers, body).await,
+        Err(response) => *response,
+    }
+}
+
+async fn responses(
+    State(state): State<SharedState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match azure_auth(query.as_deref(), headers) {
+        Ok(headers) => as_openai(state, "/responses", headers, body).await,
+        Err(response) => *response,
+    }
+}
+
+async fn response_by_id(
+    State(state): State<SharedState>,
+    method: Method,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let headers = match azure_auth(query.as_deref(), headers) {
+        Ok(headers) => headers,
+        Err(response) => return *response,
+    };
+    match format!("/responses/{id}").parse::<Uri>() {
+        Ok(uri) => as_openai_with(state, method, uri, headers, Bytes::new()).await,
+        Err(_) => azure_error(StatusCode::NOT_FOUND, "Resource not found"),
     }
 }
 

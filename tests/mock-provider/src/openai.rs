@@ -5,6 +5,8 @@ mod chat;
 mod completions;
 mod embeddings;
 mod error;
+mod media;
+mod responses;
 mod tools;
 
 use std::borrow::Cow;
@@ -33,6 +35,19 @@ pub fn routes() -> Router<SharedState> {
         .route("/completions", post(completions::handle))
         .route("/embeddings", post(embeddings::handle))
         .route("/models", get(models))
+        .route("/responses", post(responses::create))
+        .route(
+            "/responses/{id}",
+            get(responses::retrieve).delete(responses::delete),
+        )
+        .route("/responses/{id}/input_items", get(responses::input_items))
+        .route("/images/generations", post(media::images))
+        .route("/audio/speech", post(media::speech))
+        .route("/audio/transcriptions", post(media::transcriptions))
+        .route("/moderations", post(media::moderations))
+        .route("/rerank", post(media::rerank))
+        // Cohere's path (a Cohere deployment's `api_base` is the mock's root).
+        .route("/v2/rerank", post(media::cohere_rerank))
 }
 
 /// OpenAI's answer to an unknown path, so a gateway building a wrong URL fails the

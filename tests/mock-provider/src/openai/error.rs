@@ -93,6 +93,10 @@ impl ApiError {
         Self::invalid_request(message).with_param(param)
     }
 
+    pub fn not_found_message(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message, INVALID_REQUEST)
+    }
+
     pub fn invalid_url(method: &Method, path: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
