@@ -52,7 +52,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tollgate_shared::telemetry::init();
+    tollgate_telemetry::init(tollgate_telemetry::Service::AllInOne);
     let cli = Cli::parse();
     let is_admin_command = cli.command.is_some();
     let result = match (cli.command, cli.serve) {

@@ -65,6 +65,7 @@ pub async fn run(cli: ServeArgs, cancel: CancellationToken) -> anyhow::Result<()
             tls_ca: None,
             heartbeat_secs: 5,
             usage_buffer_records: 20_000,
+            drain_delay: std::time::Duration::ZERO,
         },
         cancel.clone(),
     )

@@ -14,6 +14,12 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/api/status", get(status))
+        .route("/metrics", get(metrics))
+        .route("/metrics/", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(tollgate_telemetry::metrics::HttpMetrics::default()),
+            tollgate_telemetry::http::layer,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
@@ -36,6 +42,32 @@ async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
         return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
     }
     Json(state.status()).into_response()
+}
+
+/// `GET /metrics`: the control plane's Prometheus metrics (the fleet view:
+/// snapshot version, connected data planes, ACKs, ingest). With
+/// `general_settings.require_auth_for_metrics_endpoint` only the master key.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if state.metrics_require_auth() {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer);
+        if !state.is_master_key(presented) {
+            let body = json!({"error": {
+                "message": "Authentication Error: /metrics needs the master key (require_auth_for_metrics_endpoint is on).",
+                "type": "auth_error",
+                "param": null,
+                "code": "401",
+            }});
+            return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+        }
+    }
+    crate::metrics::refresh(&state);
+    crate::metrics::refresh_budgets(&state).await;
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let (content_type, body) = tollgate_telemetry::metrics::render(accept);
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 /// Unknown paths and methods answer in the same error shape as every other

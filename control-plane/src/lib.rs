@@ -12,8 +12,10 @@ pub mod db;
 pub mod entity_fields;
 pub mod grpc;
 pub mod keys;
+pub mod leader;
 pub mod manage_error;
 pub mod master_key;
+mod metrics;
 pub mod options;
 pub mod prices;
 pub mod publisher;
@@ -78,12 +80,23 @@ pub async fn start(
     // Explicit: the workspace compiles two rustls backends, and rustls will
     // not choose between them by itself (a TLS handshake would panic).
     tollgate_shared::tls::install_crypto_provider();
+    tollgate_telemetry::metrics::install();
     if opts.cluster_token.len() < 16 {
         warn!("the cluster token is shorter than 16 characters; use a long random one");
     }
     let initial = config::load_file(&opts.config, &ProcessEnv)
         .with_context(|| format!("cannot start with config {}", opts.config.display()))?;
     let general = &initial.config.general_settings;
+    let otel = tollgate_telemetry::OtelSettings::from_sections(
+        initial.raw_sections.get("litellm_settings"),
+        initial.raw_sections.get("general_settings"),
+    );
+    if otel.otel_callback
+        && !tollgate_telemetry::enabled()
+        && let Err(e) = tollgate_telemetry::enable(None)
+    {
+        warn!("litellm_settings.callbacks asks for otel, but export did not start: {e}");
+    }
 
     let (fallback_key, master_key_source) =
         match (&general.master_key, std::env::var("LITELLM_MASTER_KEY")) {
@@ -109,6 +122,16 @@ pub async fn start(
         std::fs::create_dir_all(&opts.data_dir)
             .with_context(|| format!("cannot create data directory {}", opts.data_dir.display()))?;
     }
+    // On PostgreSQL, one control plane is active: a standby waits here,
+    // before migrating or listening (leader.rs).
+    let leadership = if db_url.starts_with("postgres") {
+        match leader::acquire(&db_url, &cancel).await? {
+            Some(leadership) => Some(leadership),
+            None => anyhow::bail!("shut down while standing by (another control plane was active)"),
+        }
+    } else {
+        None
+    };
     let database = db::connect(&db_url, general.database_connection_pool_limit)
         .await
         .with_context(|| format!("cannot open database {}", db::redact_url(&db_url)))?;
@@ -138,6 +161,7 @@ pub async fn start(
         spend_logs: db::SpendLogs::new(database.clone()),
         quota: Arc::default(),
         database: database.clone(),
+        metrics_require_auth: otel.metrics_require_auth,
         config_status: publisher.status(),
         cancel: cancel.clone(),
         keys: Arc::clone(&key_service),
@@ -198,18 +222,24 @@ pub async fn start(
     });
     let http_cancel = cancel.clone();
     let http_task = tokio::spawn(async move {
-        axum::serve(http_listener, http::router(state))
+        let served = axum::serve(http_listener, http::router(state))
             .with_graceful_shutdown(http_cancel.cancelled_owned())
             .await
-            .context("control-plane HTTP server failed")
+            .context("control-plane HTTP server failed");
+        tollgate_telemetry::shutdown(Duration::from_secs(5)).await;
+        served
     });
     info!(grpc = %grpc_addr, http = %http_addr, "control plane listening");
 
+    let mut tasks = vec![grpc_task, http_task];
+    if let Some(leadership) = leadership {
+        tasks.push(tokio::spawn(leadership.watch(cancel.clone())));
+    }
     Ok(RunningControlPlane {
         grpc_addr,
         http_addr,
         master_key_source,
-        tasks: vec![grpc_task, http_task],
+        tasks,
         _watch: watch,
     })
 }

@@ -14,7 +14,7 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tollgate_shared::telemetry::init();
+    tollgate_telemetry::init(tollgate_telemetry::Service::ControlPlane);
     let cli = Cli::parse();
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();

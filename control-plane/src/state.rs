@@ -26,6 +26,8 @@ pub struct AppState {
     /// Fleet-wide limits leased to data planes.
     pub quota: Arc<crate::quota::Coordinator>,
     pub database: sea_orm::DatabaseConnection,
+    /// `general_settings.require_auth_for_metrics_endpoint`, read at start.
+    pub metrics_require_auth: bool,
 }
 
 impl AppState {
@@ -40,6 +42,10 @@ impl AppState {
             presented,
             current.as_ref().and_then(|p| p.master_key_hash.as_ref()),
         )
+    }
+
+    pub fn metrics_require_auth(&self) -> bool {
+        self.metrics_require_auth
     }
 
     pub fn status(&self) -> StatusView {

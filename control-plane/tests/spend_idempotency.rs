@@ -42,6 +42,8 @@ fn record(id: &str, key: &str, picos: i64) -> spend_log::Model {
         metadata: None,
         overhead_us: 0,
         usage_source: String::new(),
+        trace_id: None,
+        span_id: None,
     }
 }
 

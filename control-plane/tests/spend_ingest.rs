@@ -62,6 +62,8 @@ fn log(id: usize, day: DateTime<Utc>) -> spend_log::Model {
             .then(|| format!(r#"{{"note":"q\"uote {{b}}, \\ é {id}"}}"#)),
         overhead_us: 0,
         usage_source: "provider".into(),
+        trace_id: None,
+        span_id: None,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod http;
 mod keyring;
 pub mod limits;
 pub mod live;
+mod metrics;
 pub mod options;
 pub mod providers;
 pub mod router;
@@ -66,27 +67,12 @@ fn node_id(given: Option<String>, state_dir: &Path) -> String {
 
 pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<RunningDataPlane> {
     tollgate_shared::tls::install_crypto_provider();
+    // Before anything records: metrics made earlier would be lost.
+    tollgate_telemetry::metrics::install();
     let node_id = node_id(opts.node_id.clone(), &opts.state_dir);
     let live = Arc::new(live::LiveState::new(node_id.clone()));
 
-    match sync::load_from_disk(&opts.state_dir) {
-        Ok(Some(saved)) => match sync::apply_snapshot(
-            &live,
-            saved.version,
-            &saved.content_hash,
-            tollgate_proto::v1::PayloadFormat::FramedV2 as i32,
-            &saved.payload,
-            live::SnapshotSource::Disk,
-        ) {
-            Ok(_) => info!(
-                version = saved.version,
-                "serving the snapshot saved on disk until the control plane answers"
-            ),
-            Err(e) => warn!("ignoring the saved snapshot: {e}"),
-        },
-        Ok(None) => info!("no saved snapshot; not ready until the control plane sends one"),
-        Err(e) => warn!("ignoring the saved snapshot: {e}"),
-    }
+    sync::restore(&live, &opts.state_dir);
 
     let endpoint = sync::connect::Endpoint::new(
         &opts.control_plane,
@@ -120,6 +106,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
             max_buffered: opts.usage_buffer_records,
             flush_timeout: Duration::from_secs(5),
             spill_dir: opts.state_dir.join("usage-spill"),
+            journal_dir: Some(opts.state_dir.join("usage-journal")),
         },
         reporter_cancel.clone(),
     ));
@@ -134,6 +121,8 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
+    let draining = Arc::clone(&live);
+    let drain_delay = opts.drain_delay;
     let state = http::AppState {
         live,
         client,
@@ -153,16 +142,29 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
+        let stop_accepting = async move {
+            cancel.cancelled().await;
+            if !drain_delay.is_zero() {
+                draining.start_draining();
+                info!(
+                    delay_ms = drain_delay.as_millis() as u64,
+                    "draining: readiness 503, still serving until the delay ends"
+                );
+                tokio::time::sleep(drain_delay).await;
+            }
+        };
         let served = axum::serve(listener, app)
-            .with_graceful_shutdown(cancel.cancelled_owned())
+            .with_graceful_shutdown(stop_accepting)
             .await;
         // In-flight requests have finished: their usage is in the channel.
         reporter_cancel.cancel();
         let _ = reporter.await;
-        // The saver's last write: what deltas changed is on disk for the
-        // next start. Bounded: a session stuck connecting to an unreachable
+        // The sync task ends its session (what it ACKed is on disk
+        // already). Bounded: a session stuck connecting to an unreachable
         // control plane must not hold the exit.
         let _ = tokio::time::timeout(Duration::from_secs(5), sync_task).await;
+        // The last requests' spans leave before the process does.
+        tollgate_telemetry::shutdown(Duration::from_secs(5)).await;
         served.context("data-plane HTTP server failed")
     });
     Ok(RunningDataPlane {

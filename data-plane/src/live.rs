@@ -8,7 +8,6 @@ use arc_swap::ArcSwapOption;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
 use tollgate_shared::snapshot::EntryStore;
 
 /// A delta arrived before any snapshot was served.
@@ -36,14 +35,15 @@ pub struct LiveState {
     runtime: ArcSwapOption<Runtime>,
     applied: ArcSwapOption<Applied>,
     control_plane_connected: AtomicBool,
+    /// Shutting down: readiness answers 503 so load balancers stop sending
+    /// new requests while the ones in flight finish.
+    draining: AtomicBool,
+    /// When the served snapshot was swapped in (for `tollgate_snapshot_age_seconds`).
+    applied_at: std::sync::Mutex<Option<std::time::Instant>>,
     /// The served snapshot as entries: the base deltas apply over, and what
-    /// is saved to disk. Only the sync task and the saver touch it, never a
+    /// a compaction writes to disk. Only the sync task touches it, never a
     /// request.
     store: Mutex<Option<EntryStore>>,
-    /// Bumped whenever what is served changes: the saver's cue.
-    served: watch::Sender<u64>,
-    /// The content hash last written to the state directory.
-    saved: Mutex<Option<String>>,
 }
 
 impl LiveState {
@@ -53,22 +53,23 @@ impl LiveState {
             runtime: ArcSwapOption::empty(),
             applied: ArcSwapOption::empty(),
             control_plane_connected: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+            applied_at: std::sync::Mutex::new(None),
             store: Mutex::new(None),
-            served: watch::Sender::new(0),
-            saved: Mutex::new(None),
         }
-    }
-
-    pub fn mark_saved(&self, content_hash: &str) {
-        *self.saved.lock().unwrap_or_else(|p| p.into_inner()) = Some(content_hash.to_string());
-    }
-
-    pub fn saved_hash(&self) -> Option<String> {
-        self.saved.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn runtime(&self) -> Option<Arc<Runtime>> {
         self.runtime.load_full()
+    }
+
+    /// How long the served snapshot has been served.
+    pub fn applied_age(&self) -> Option<std::time::Duration> {
+        self.applied_at
+            .lock()
+            .ok()
+            .and_then(|at| *at)
+            .map(|at| at.elapsed())
     }
 
     pub fn applied(&self) -> Option<Arc<Applied>> {
@@ -86,7 +87,9 @@ impl LiveState {
         // already be served from it.
         self.runtime.store(Some(Arc::new(runtime)));
         self.applied.store(Some(Arc::new(applied)));
-        self.served.send_modify(|n| *n = n.wrapping_add(1));
+        if let Ok(mut at) = self.applied_at.lock() {
+            *at = Some(std::time::Instant::now());
+        }
     }
 
     /// Builds the next runtime from the served one and its store (which
@@ -120,11 +123,6 @@ impl LiveState {
         ))
     }
 
-    /// Changes whenever what is served changes.
-    pub fn served_changes(&self) -> watch::Receiver<u64> {
-        self.served.subscribe()
-    }
-
     fn lock_store(&self) -> std::sync::MutexGuard<'_, Option<EntryStore>> {
         // A poisoned lock means a panic mid-apply; the store was only
         // changed after the new runtime was built, so it is still whole.
@@ -138,5 +136,13 @@ impl LiveState {
 
     pub fn control_plane_connected(&self) -> bool {
         self.control_plane_connected.load(Ordering::Relaxed)
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 }

@@ -53,6 +53,33 @@ pub struct Options {
     /// state directory.
     #[arg(long, env = "TOLLGATE_USAGE_BUFFER_RECORDS", default_value_t = 20_000)]
     pub usage_buffer_records: usize,
+
+    /// After SIGTERM, how long readiness answers 503 while requests are
+    /// still accepted (`3s`, `500ms`), so a load balancer's health check or
+    /// Kubernetes' endpoint update takes the node out before it stops
+    /// accepting; then in-flight requests drain. 0 stops accepting at once.
+    #[arg(long, env = "TOLLGATE_DRAIN_DELAY", default_value = "0s", value_parser = parse_delay)]
+    pub drain_delay: Duration,
+}
+
+fn parse_delay(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
+        (ms, 0.001)
+    } else if let Some(s) = text.strip_suffix('s') {
+        (s, 1.0)
+    } else {
+        (text, 1.0)
+    };
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0 && *n * scale <= 600.0)
+        .map(|n| Duration::from_secs_f64(n * scale))
+        .ok_or_else(|| {
+            format!("`{text}` is not a delay: use seconds (`3`, `3s`) or `500ms`, at most 600 s")
+        })
 }
 
 impl Options {
@@ -65,5 +92,21 @@ impl Options {
 
     pub fn heartbeat(&self) -> Duration {
         Duration::from_secs(self.heartbeat_secs.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drain_delays_read_as_seconds_or_milliseconds() {
+        assert_eq!(parse_delay("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_delay("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_delay("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_delay("0s"), Ok(Duration::ZERO));
+        assert!(parse_delay("-1s").is_err());
+        assert!(parse_delay("soon").is_err());
+        assert!(parse_delay("601s").is_err());
     }
 }

@@ -61,6 +61,8 @@ pub struct Core {
     pub routing: RoutingPolicy,
     /// `general_settings.pass_through_endpoints`.
     pub pass_through: crate::http::passthrough::CustomEndpoints,
+    /// What the config asks of tracing and metrics.
+    pub otel: tollgate_telemetry::OtelSettings,
 }
 
 struct Wildcard {
@@ -123,10 +125,24 @@ pub struct Deployment {
     /// The deployment as configured, for `/model/info` (which shows only
     /// what is not secret).
     pub config: Arc<tollgate_shared::snapshot::Deployment>,
+    /// Its Prometheus handles, made once per snapshot.
+    pub metrics: Arc<crate::metrics::DeploymentMetrics>,
+    /// `litellm_params.propagate_trace_context` (default on, off for
+    /// Bedrock, whose SigV4 signature would not cover the header): whether
+    /// calls carry the attempt's `traceparent`.
+    pub propagate_trace_context: bool,
 }
 
 impl Runtime {
     pub fn build(snapshot: &Snapshot) -> Result<Runtime, BuildError> {
+        let otel = tollgate_telemetry::OtelSettings::from_sections(
+            snapshot.raw_settings.get("litellm_settings"),
+            snapshot.raw_settings.get("general_settings"),
+        );
+        let label_options = crate::metrics::LabelOptions {
+            team: otel.metrics_team_label,
+            key_alias: otel.metrics_key_label,
+        };
         let router_timeout = snapshot
             .router_settings
             .timeout
@@ -157,12 +173,26 @@ impl Runtime {
                 .or(d.params.tpm.map(|v| v as f64))
                 .unwrap_or(1.0);
             let (price, token_limits) = card_of(d);
+            let upstream = Upstream::build(d)?;
+            let metrics = Arc::new(crate::metrics::DeploymentMetrics::new(
+                &d.model_name,
+                &d.id,
+                d.provider.as_str(),
+                &d.upstream_model,
+                upstream.api_base(),
+                label_options,
+            ));
+            let propagate_trace_context = d
+                .extra_params
+                .get("propagate_trace_context")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(d.provider.as_str() != "bedrock");
             let deployment = Arc::new(Deployment {
                 id: d.id.clone(),
                 model_name: d.model_name.clone(),
                 upstream_model: d.upstream_model.clone(),
                 provider: d.provider.as_str(),
-                upstream: Upstream::build(d)?,
+                upstream,
                 price,
                 token_limits,
                 order: d.params.order.unwrap_or(u32::MAX),
@@ -187,6 +217,8 @@ impl Runtime {
                 rpm: d.params.rpm.or_else(|| info_count(d, "rpm")),
                 tpm: d.params.tpm.or_else(|| info_count(d, "tpm")),
                 config: Arc::new(d.clone()),
+                metrics,
+                propagate_trace_context,
             });
             deployments.push(Arc::clone(&deployment));
             if !by_group.contains_key(&d.model_name) {
@@ -254,6 +286,7 @@ impl Runtime {
             pass_through: crate::http::passthrough::CustomEndpoints::from_settings(
                 &snapshot.raw_settings,
             ),
+            otel,
         };
         Ok(Runtime {
             core: Arc::new(core),

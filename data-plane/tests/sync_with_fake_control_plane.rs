@@ -104,6 +104,7 @@ impl Harness {
                 tls_ca: None,
                 heartbeat_secs: 60,
                 usage_buffer_records: 200_000,
+                drain_delay: Duration::ZERO,
             },
             cancel.clone(),
         )
@@ -270,6 +271,7 @@ async fn a_restarted_data_plane_serves_its_saved_snapshot() {
             tls_ca: None,
             heartbeat_secs: 60,
             usage_buffer_records: 200_000,
+            drain_delay: Duration::ZERO,
         },
         cancel.clone(),
     )

@@ -11,6 +11,7 @@ mod m20261124_000005_spend;
 mod m20261124_000006_teams_users;
 mod m20261124_000007_spend_aggregates;
 mod m20261124_000008_key_budget_reset;
+mod m20261202_000009_spend_log_trace;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_teams_users::Migration),
             Box::new(m20261124_000007_spend_aggregates::Migration),
             Box::new(m20261124_000008_key_budget_reset::Migration),
+            Box::new(m20261202_000009_spend_log_trace::Migration),
         ]
     }
 }

@@ -71,6 +71,9 @@ pub fn log_json(l: &SpendLog) -> Value {
             "cost_known": l.cost_known,
             "usage_source": text_or_null(&l.usage_source),
             "node_id": l.node_id,
+            // The request's trace (open it in Jaeger by this id).
+            "trace_id": text_or_null(&l.trace_id),
+            "span_id": text_or_null(&l.span_id),
         },
         "cache_hit": "False",
         "cache_key": "",

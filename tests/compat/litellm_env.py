@@ -64,3 +64,8 @@ def offline_env() -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+
+
+if __name__ == "__main__":
+    # `python tests/compat/litellm_env.py`: install ahead of the suite (CI runs it beside the build).
+    print(ensure_litellm())

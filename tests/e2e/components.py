@@ -207,24 +207,33 @@ class DataPlane(ServesOpenAI):
         state_dir: Path,
         master_key: str,
         tls_ca: Path | None = None,
+        listen_host: str = "127.0.0.1",
+        argv_prefix: tuple[str, ...] = (),
+        extra_args: tuple[str, ...] = (),
     ) -> None:
+        """``control_plane_url`` may list several control planes, comma-separated.
+        ``argv_prefix`` runs the binary through another command (tests/cluster: ``ip netns
+        exec NS``), which must exec it so signals reach the data plane itself."""
         self.name = name
         self.node_id = node_id
         self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.listen_host = listen_host
+        self.base_url = f"http://{listen_host}:{self.port}"
         self.state_dir = state_dir
         self.master_key = master_key
         self.cluster_token = cluster_token
         self.proc = harness.spawn(
             name,
             [
+                *argv_prefix,
                 bin_path("tollgate-data-plane"),
-                "--listen", f"127.0.0.1:{self.port}",
+                "--listen", f"{listen_host}:{self.port}",
                 "--control-plane", control_plane_url,
                 "--cluster-token", cluster_token,
                 "--node-id", node_id,
                 "--state-dir", state_dir,
                 *(["--tls-ca", tls_ca] if tls_ca else []),
+                *extra_args,
             ],
         )  # fmt: skip
 
@@ -287,25 +296,28 @@ class ControlPlane:
         master_key: str,
         env: Mapping[str, str],
         tls: TlsFiles | None = None,
+        name: str = "control-plane",
+        grpc_host: str = "127.0.0.1",
     ) -> None:
+        self.name = name
         self.grpc_port = free_port()
         self.http_port = free_port()
         # With TLS the URL names the host the certificate was issued for.
         self.grpc_url = (
-            f"https://localhost:{self.grpc_port}" if tls else f"http://127.0.0.1:{self.grpc_port}"
+            f"https://localhost:{self.grpc_port}" if tls else f"http://{grpc_host}:{self.grpc_port}"
         )
         tls_args = ["--tls-cert", tls.cert, "--tls-key", tls.key] if tls else []
         self.http_url = f"http://127.0.0.1:{self.http_port}"
         self.master_key = master_key
         self.database_url = database_url
         self.proc = harness.spawn(
-            "control-plane",
+            name,
             [
                 bin_path("tollgate-control-plane"),
                 "--config", config_path,
                 "--database-url", database_url,
                 "--data-dir", data_dir,
-                "--grpc-listen", f"127.0.0.1:{self.grpc_port}",
+                "--grpc-listen", f"{grpc_host}:{self.grpc_port}",
                 "--http-listen", f"127.0.0.1:{self.http_port}",
                 "--cluster-token", cluster_token,
                 *tls_args,
@@ -314,15 +326,24 @@ class ControlPlane:
         )  # fmt: skip
         data_dir.mkdir(parents=True, exist_ok=True)
 
-    def start(self) -> ControlPlane:
-        self.proc.start()
-
-        def healthy() -> bool:
+    def healthy(self) -> bool:
+        try:
             with http_client(timeout=1.0) as c:
                 return c.get(f"{self.http_url}/health").status_code == 200
+        except httpx.TransportError:
+            return False
 
-        wait_until(healthy, timeout=READY_TIMEOUT, desc="control plane /health 200", fail_fast=self.proc.exit_reason)
+    def start(self, wait_healthy: bool = True) -> ControlPlane:
+        """``wait_healthy=False`` for a standby, which listens on nothing until elected."""
+        self.proc.start()
+        if wait_healthy:
+            self.wait_healthy()
         return self
+
+    def wait_healthy(self, timeout: float = READY_TIMEOUT) -> None:
+        wait_until(
+            self.healthy, timeout=timeout, desc=f"{self.name} /health 200", fail_fast=self.proc.exit_reason
+        )
 
     def kill(self) -> None:
         self.proc.kill()

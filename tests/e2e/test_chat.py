@@ -89,3 +89,38 @@ def test_mock_response_deployment_answers_locally(cluster, mock_provider):
     assert collected.content_chunks > 1, "a mock_response stream is split into several chunks"
 
     assert mock_provider.requests() == [], "mock_response deployment must not call upstream"
+
+
+def test_the_answers_model_is_the_group_asked_for(cluster, mock_provider):
+    """As LiteLLM answers: `model` names the model group the client sent, not the provider's
+    model id, for JSON and for every streamed chunk; the deployment is in x-litellm-model-id."""
+    c = cluster(data_planes=0, start=False)
+    config = c.config
+    config["model_list"].append(
+        {
+            "model_name": "my-gpt",
+            "litellm_params": {
+                "model": "openai/gpt-4o-mini-2024-07-18",
+                "api_base": mock_provider.api_base,
+                "api_key": "os.environ/MOCK_PROVIDER_KEY",
+            },
+        }
+    )
+    c.write_config(config)
+    c.cp.start()
+    dp = c.add_data_plane()
+    client = dp.openai_client()
+    resp = client.chat.completions.with_raw_response.create(
+        model="my-gpt", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert resp.parse().model == "my-gpt"
+    assert resp.headers["x-litellm-model-id"]
+    [sent] = mock_provider.chat_requests()
+    assert sent["body"]["model"] == "gpt-4o-mini-2024-07-18"
+    chunks = list(
+        client.chat.completions.create(
+            model="my-gpt", messages=[{"role": "user", "content": "hi"}], stream=True, stream_options={"include_usage": True}
+        )
+    )
+    assert chunks and {ch.model for ch in chunks} == {"my-gpt"}
+    assert chunks[-1].usage is not None

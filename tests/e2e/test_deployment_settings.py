@@ -306,6 +306,10 @@ def timing_config(c) -> dict[str, Any]:
             slow("thrice", SLOW_MS + 2, timeout=0.3, num_retries=2),
             # No own num_retries: the router's count applies.
             slow("router-count", SLOW_MS + 3, timeout=0.3),
+            # A generous deployment, for the request's own `timeout` / `stream_timeout`.
+            slow("per-request", SLOW_MS + 4, timeout=30, stream_timeout=30, num_retries=0),
+            # A strict deployment (0.3 s) that answers after 1 s, for a request that allows more.
+            slow("strict", 1000, timeout=0.3, stream_timeout=0.3, num_retries=0),
         ],
         "router_settings": {"num_retries": 3},
         "general_settings": {"master_key": c.master_key},
@@ -326,8 +330,8 @@ def attempts(mock_provider, delay_ms: int) -> int:
     return sum(1 for q in mock_provider.chat_requests() if q["body"]["model"] == f"mock-slow-{delay_ms}")
 
 
-def post_chat(dp, model: str, *, stream: bool = False) -> tuple[httpx.Response, float]:
-    body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "stream": stream}
+def post_chat(dp, model: str, *, stream: bool = False, **extra: Any) -> tuple[httpx.Response, float]:
+    body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "stream": stream, **extra}
     with dp.http(timeout=20) as h:
         started = time.monotonic()
         r = h.post("/v1/chat/completions", json=body, headers=dp.auth_headers())
@@ -363,3 +367,43 @@ def test_without_its_own_num_retries_a_deployment_gets_the_routers(timing, mock_
     r, _ = post_chat(timing, "router-count")
     assert_openai_error(r, 408, code="408")
     assert attempts(mock_provider, SLOW_MS + 3) == 4, "router_settings.num_retries: 3 → four attempts"
+
+
+def test_a_requests_timeout_governs_the_call(timing, mock_provider):
+    """LiteLLM's per-request `timeout` (in the body) wins over the deployment's 30 s: one attempt,
+    a 408 after the request's 0.4 s, and the setting never reaches the provider."""
+    r, elapsed = post_chat(timing, "per-request", timeout=0.4)
+    err = assert_openai_error(r, 408, code="408")
+    assert "timed out after 0.4s" in err["message"], err
+    assert 0.35 <= elapsed < 1.0, f"answered after {elapsed:.2f}s; the request's timeout is 0.4s"
+    assert attempts(mock_provider, SLOW_MS + 4) == 1
+    [sent] = mock_provider.chat_requests()
+    assert "timeout" not in sent["body"], sent["body"]
+
+
+def test_a_requests_stream_timeout_governs_the_first_chunk(timing, mock_provider):
+    r, elapsed = post_chat(timing, "per-request", stream=True, stream_timeout=0.4)
+    assert_openai_error(r, 408, code="408")
+    assert 0.35 <= elapsed < 1.0, f"answered after {elapsed:.2f}s; the request's stream_timeout is 0.4s"
+    assert attempts(mock_provider, SLOW_MS + 4) == 1
+
+
+def test_a_requests_timeout_can_allow_more_than_the_deployments(timing, mock_provider):
+    """The deployment alone times out after 0.3 s; a request allowing 10 s gets its answer."""
+    r, _ = post_chat(timing, "strict")
+    assert_openai_error(r, 408, code="408")
+    r, elapsed = post_chat(timing, "strict", timeout=10)
+    assert r.status_code == 200, r.text
+    assert elapsed >= 0.95, f"answered after {elapsed:.2f}s; the mock waits 1 s"
+    r, _ = post_chat(timing, "strict", stream=True, request_timeout=10)
+    assert r.status_code == 200, r.text
+    assert attempts(mock_provider, 1000) == 3
+
+
+@pytest.mark.parametrize("key,value", [("timeout", "10"), ("timeout", 0), ("request_timeout", -1), ("stream_timeout", [])])
+def test_a_malformed_request_timeout_is_a_400_naming_it(timing, mock_provider, key, value):
+    r, _ = post_chat(timing, "per-request", **{key: value})
+    err = assert_openai_error(r, 400, type="invalid_request_error")
+    assert err["param"] == key, err
+    assert "positive number of seconds" in err["message"], err
+    assert mock_provider.chat_requests() == []

@@ -75,3 +75,17 @@ def test_provider_errors_are_passed_on(cluster, mock_provider):
     models = [r["body"]["model"] for r in mock_provider.chat_requests()]
     assert "mock-429" in models and "mock-context-length" in models and "mock-500" in models, models
     assert set(models) == {"mock-429", "mock-context-length", "mock-500"}, models
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/key/list?page=abc", "/key/list?size=-1", "/key/list?return_full_object=yes"],
+)
+def test_a_malformed_query_string_is_a_400_in_openais_shape(cluster, mock_provider, path):
+    """axum's own refusal is plain text; an SDK or script reading `error.message` gets nothing."""
+    c = cluster(data_planes=1)
+    dp = c.dps[0]
+    with dp.http() as http:
+        r = http.get(path, headers=dp.auth_headers())
+    err = assert_openai_error(r, 400, type="invalid_request_error")
+    assert "query string" in err["message"], err

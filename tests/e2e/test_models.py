@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from components import model_names
 
 
@@ -54,4 +56,29 @@ def test_models_retrieve_one_model_as_openai_does(cluster, mock_provider):
     assert "no-such-model" in err["message"] and "/v1/models" in err["message"], err
     # a key is needed, as for the list
     assert missing.status_code == 401, missing.text
+    assert mock_provider.requests() == []
+
+
+def test_model_group_info_lists_each_group_once_in_config_order(cluster, mock_provider):
+    """LiteLLM's `/model_group/info`: one entry per group, its providers, limits and prices."""
+    c = cluster(data_planes=1)
+    dp = c.dps[0]
+    with dp.http() as http:
+        r = http.get("/model_group/info", headers=dp.auth_headers())
+        assert r.status_code == 200, r.text
+        data = r.json()["data"]
+        assert [g["model_group"] for g in data] == model_names(c.config)
+        [gpt] = [g for g in data if g["model_group"] == "gpt-4o-mini"]
+        assert gpt["providers"] == ["openai"]
+        assert gpt["input_cost_per_token"] == pytest.approx(1.5e-07)
+        assert gpt["output_cost_per_token"] == pytest.approx(6e-07)
+        assert gpt["max_input_tokens"] == 128000
+        assert gpt["tpm"] is None and gpt["rpm"] is None
+        one = http.get("/v1/model_group/info", params={"model_group": "local-mock"}, headers=dp.auth_headers())
+        assert [g["model_group"] for g in one.json()["data"]] == ["local-mock"]
+        # a key sees only its own groups
+        key = http.post("/key/generate", json={"models": ["gpt-4o-mini"]}, headers=dp.auth_headers()).json()["key"]
+        mine = http.get("/model_group/info", headers={"Authorization": f"Bearer {key}"})
+        assert [g["model_group"] for g in mine.json()["data"]] == ["gpt-4o-mini"]
+        assert http.get("/model_group/info").status_code == 401
     assert mock_provider.requests() == []

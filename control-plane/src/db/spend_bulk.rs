@@ -114,7 +114,7 @@ fn placeholders(types: &[&str]) -> String {
         .join(", ")
 }
 
-const LOG_COLUMNS: [(&str, &str); 33] = [
+const LOG_COLUMNS: [(&str, &str); 35] = [
     ("request_id", "text"),
     ("node_id", "text"),
     ("call_type", "text"),
@@ -148,6 +148,8 @@ const LOG_COLUMNS: [(&str, &str); 33] = [
     ("metadata", "text"),
     ("overhead_us", "bigint"),
     ("usage_source", "text"),
+    ("trace_id", "text"),
+    ("span_id", "text"),
 ];
 
 /// Inserts the logs; returns the request ids that were new.
@@ -192,6 +194,8 @@ pub async fn insert_logs(txn: &DatabaseTransaction, logs: &[Model]) -> Result<Ve
         c.text(m.metadata.as_deref());
         c.plain(Some(m.overhead_us));
         c.text(Some(&m.usage_source));
+        c.text(m.trace_id.as_deref());
+        c.text(m.span_id.as_deref());
     }
     let names: Vec<&str> = LOG_COLUMNS.iter().map(|(n, _)| *n).collect();
     let types: Vec<&str> = LOG_COLUMNS.iter().map(|(_, t)| *t).collect();

@@ -154,6 +154,7 @@ impl Session {
             Some(data_plane_message::Kind::Ack(ack)) => {
                 self.in_flight = self.in_flight.saturating_sub(1);
                 debug!(version = ack.version, "data plane applied snapshot");
+                metrics::counter!("tollgate_snapshot_acks_total", "result" => "ack").increment(1);
                 registry
                     .serving(node_id, conn, ack.version, &ack.content_hash)
                     .await;
@@ -161,6 +162,7 @@ impl Session {
             }
             Some(data_plane_message::Kind::Nack(nack)) => {
                 self.in_flight = self.in_flight.saturating_sub(1);
+                metrics::counter!("tollgate_snapshot_acks_total", "result" => "nack").increment(1);
                 let full = self
                     .full_sent
                     .as_ref()

@@ -58,6 +58,7 @@ pub async fn serve(
         .await;
 
     let mut builder = Server::builder()
+        .trace_fn(call_span)
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)));
     if let Some(tls) = tls {
@@ -104,4 +105,42 @@ pub async fn serve(
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), cancel.cancelled_owned())
         .await?;
     Ok(())
+}
+
+/// A SERVER span per management call (`tollgate.admin.v1.AdminService/GenerateKey`),
+/// continuing the caller's `traceparent` (the data plane's management
+/// route, the CLI). The long-lived streams (config, usage, quota) get none:
+/// a span per stream would last for days.
+fn call_span(request: &axum::http::Request<()>) -> tracing::Span {
+    let path = request.uri().path();
+    let Some(method) = path.strip_prefix('/') else {
+        return tracing::Span::none();
+    };
+    let Some((service, rpc)) = method.split_once('/') else {
+        return tracing::Span::none();
+    };
+    if !(service.ends_with("AdminService") || service.ends_with("SpendService")) {
+        return tracing::Span::none();
+    }
+    metrics::counter!("tollgate_admin_calls_total", "rpc" => rpc_label(rpc)).increment(1);
+    let span = tracing::info_span!(
+        "grpc_call",
+        otel.name = method,
+        otel.kind = "server",
+        rpc.system = "grpc",
+        rpc.service = service,
+        rpc.method = rpc,
+    );
+    tollgate_telemetry::propagation::continue_from(&span, request.headers());
+    span
+}
+
+/// The RPC name when it is one of ours (the label stays bounded whatever
+/// path a client sends).
+fn rpc_label(rpc: &str) -> String {
+    if rpc.len() <= 64 && rpc.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        rpc.to_string()
+    } else {
+        "other".to_string()
+    }
 }

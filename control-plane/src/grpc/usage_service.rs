@@ -168,5 +168,7 @@ fn to_row(node_id: &str, r: &UsageRecord, received_at: DateTime<Utc>) -> Option<
         metadata,
         overhead_us: i64::try_from(r.overhead_us).unwrap_or(i64::MAX),
         usage_source: r.usage_source.clone(),
+        trace_id: non_empty(&r.trace_id),
+        span_id: non_empty(&r.span_id),
     })
 }

@@ -46,5 +46,7 @@ pub fn log_to_proto(m: Model) -> SpendLog {
         overhead_us: u64::try_from(m.overhead_us).unwrap_or(0),
         usage_source: m.usage_source,
         node_id: m.node_id,
+        trace_id: m.trace_id.unwrap_or_default(),
+        span_id: m.span_id.unwrap_or_default(),
     }
 }

@@ -12,6 +12,7 @@ use crate::db::SpendLogs;
 use crate::db::entities::spend_log::Model;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 /// Records merged into one transaction at most.
 const MAX_RECORDS_PER_TRANSACTION: usize = 10_000;
@@ -80,13 +81,46 @@ async fn run(
             }
         }
         let (batches, replies): (Vec<_>, Vec<_>) = pending.into_iter().unzip();
-        match logs.insert_batches(batches).await {
+        // One root span per transaction, linked to (up to 128 of) the
+        // requests it stores: not a span per record, not a child of one.
+        let span = tracing::info_span!(
+            parent: None,
+            "usage_ingest",
+            otel.name = "tollgate.usage.ingest",
+            otel.kind = "internal",
+            tollgate.usage.records = records as i64,
+            tollgate.usage.batches = batches.len() as i64,
+        );
+        if !span.is_disabled() {
+            for m in batches.iter().flatten().take(128) {
+                if let (Some(t), Some(s)) = (&m.trace_id, &m.span_id) {
+                    tollgate_telemetry::propagation::link(&span, t, s);
+                }
+            }
+        }
+        let now = chrono::Utc::now();
+        for m in batches.iter().flatten() {
+            let lag = (now - m.end_time).num_milliseconds().max(0) as f64 / 1000.0;
+            metrics::histogram!("tollgate_usage_ingest_lag_seconds").record(lag);
+        }
+        let started = std::time::Instant::now();
+        let result = logs.insert_batches(batches).instrument(span).await;
+        metrics::histogram!("tollgate_usage_ingest_batch_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
+        match result {
             Ok(stored) => {
+                let new: u64 = stored.iter().sum();
+                metrics::counter!("tollgate_usage_ingested_total", "result" => "stored")
+                    .increment(new);
+                metrics::counter!("tollgate_usage_ingested_total", "result" => "duplicate")
+                    .increment((records as u64).saturating_sub(new));
                 for (reply, n) in replies.into_iter().zip(stored) {
                     let _ = reply.send(Ok(n));
                 }
             }
             Err(e) => {
+                metrics::counter!("tollgate_usage_ingested_total", "result" => "failed")
+                    .increment(records as u64);
                 let e = IngestError::Storage(e.to_string());
                 for reply in replies {
                     let _ = reply.send(Err(e.clone()));

@@ -163,7 +163,37 @@ fn end_user_header(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The caller, or the 401 LiteLLM would give.
+/// Who is calling (see [`authenticate_caller`]); the decision is an event
+/// on the request's span: result, key alias, team, user — never the key.
 pub fn authenticate(headers: &HeaderMap, runtime: &Runtime) -> Result<Caller, ApiError> {
+    let result = authenticate_caller(headers, runtime);
+    match &result {
+        Ok(caller) => tracing::trace!(
+            tollgate.auth.result = "ok",
+            tollgate.key_alias = caller
+                .key
+                .as_ref()
+                .and_then(|k| k.alias.as_deref())
+                .unwrap_or(""),
+            tollgate.team_id = caller
+                .key
+                .as_ref()
+                .and_then(|k| k.team_id.as_deref())
+                .unwrap_or(""),
+            tollgate.user_id = caller
+                .key
+                .as_ref()
+                .and_then(|k| k.user_id.as_deref())
+                .unwrap_or(""),
+            tollgate.master_key = caller.key.is_none(),
+            "tollgate.auth"
+        ),
+        Err(e) => tracing::trace!(tollgate.auth.result = e.kind(), "tollgate.auth"),
+    }
+    result
+}
+
+fn authenticate_caller(headers: &HeaderMap, runtime: &Runtime) -> Result<Caller, ApiError> {
     let Some(key) = presented_key(headers) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -27,8 +27,8 @@ const CALL_TYPE: &str = "acompletion";
 pub async fn chat_completions(State(app): State<AppState>, request: Request) -> Response {
     let started = Instant::now();
     // Taking the request whole moves the headers instead of cloning them.
-    let (parts, body) = request.into_parts();
-    let headers = parts.headers;
+    let (mut parts, body) = request.into_parts();
+    let headers = std::mem::take(&mut parts.headers);
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(_) => {
@@ -40,7 +40,8 @@ pub async fn chat_completions(State(app): State<AppState>, request: Request) -> 
             .into_response();
         }
     };
-    let request_id = uuid::Uuid::new_v4().to_string();
+    // The id the telemetry layer gave the request (its span, its logs).
+    let request_id = tollgate_telemetry::http::RequestId::of(&parts.extensions);
     let span = tracing::info_span!("chat_completion", request_id = %request_id, model = tracing::field::Empty);
     async move {
         match handle(app, headers, body, request_id.clone(), started).await {

@@ -17,7 +17,8 @@ const CALL_TYPE: &str = "aembedding";
 
 pub async fn embeddings(State(app): State<AppState>, request: Request) -> Response {
     let started = std::time::Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
+    // The id the telemetry layer gave the request (its span, its logs).
+    let request_id = tollgate_telemetry::http::RequestId::of(request.extensions());
     let span = tracing::info_span!("embedding", request_id = %request_id);
     async move {
         let mut routed = None;

@@ -175,9 +175,19 @@ pub async fn hold_limits(
         }
         Err(refusal) => {
             let error = refusal.into_api_error(runtime.limits.budget_status);
+            metrics::counter!("tollgate_limit_refusals_total", "kind" => refusal_kind(error.kind())).increment(1);
             accounting.fail_with(error.status.as_u16(), error.kind());
             Err(error)
         }
+    }
+}
+
+/// A closed list for the refusal metric's `kind` label.
+fn refusal_kind(error_type: &str) -> &'static str {
+    match error_type {
+        "budget_exceeded" => "budget",
+        "rate_limit_error" => "rate_limit",
+        _ => "other",
     }
 }
 
@@ -257,6 +267,7 @@ pub fn account_served<O>(accounting: &mut Accounting, routed: &router::Routed<O>
     let d = &routed.deployment;
     accounting.set_route(&routed.group, &d.id, d.provider, d.upstream.api_base());
     accounting.set_price(d.price);
+    accounting.set_metrics(&d.metrics);
     accounting.set_attempts(routed.retries, routed.fallbacks);
 }
 
@@ -265,6 +276,7 @@ pub fn account_failed(mut accounting: Accounting, failed: router::Failed) -> Api
     if let Some(d) = &failed.deployment {
         accounting.set_route(&d.model_name, &d.id, d.provider, d.upstream.api_base());
         accounting.set_price(d.price);
+        accounting.set_metrics(&d.metrics);
     }
     accounting.set_attempts(failed.retries, failed.fallbacks);
     accounting.fail_with(failed.error.status.as_u16(), &failed.error.kind);

@@ -64,6 +64,13 @@ impl From<ProviderError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // What refused the request, on its SERVER span (no message: it can
+        // name the key's alias or the model asked for).
+        tracing::trace!(
+            tollgate.refusal.reason = self.kind(),
+            http.response.status_code = i64::from(self.status.as_u16()),
+            "tollgate.refusal"
+        );
         let mut response = (self.status, Json(*self.body)).into_response();
         if let Some(retry_after) = self.retry_after {
             response

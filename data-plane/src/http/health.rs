@@ -48,6 +48,22 @@ pub async fn options() -> impl IntoResponse {
 pub async fn readiness(State(app): State<AppState>) -> Response {
     let connected = app.live.control_plane_connected();
     let mut body = litellm_fields(connected);
+    if app.live.draining() {
+        // After SIGTERM: still serving what arrives, but a load balancer's
+        // health check takes this node out before it stops accepting.
+        merge(
+            &mut body,
+            json!({
+                "status": "unhealthy",
+                "detail": "Service Unhealthy (draining: shutting down)",
+                "node_id": app.live.node_id,
+                "draining": true,
+                "control_plane": control_plane(connected),
+                "version": env!("CARGO_PKG_VERSION"),
+            }),
+        );
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let extra = match app.live.applied() {
         Some(applied) => json!({
             "node_id": app.live.node_id,

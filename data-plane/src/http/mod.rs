@@ -4,12 +4,16 @@ mod anthropic;
 pub mod auth;
 mod chat;
 mod completions;
+mod deployment_paths;
 mod embeddings;
 mod endpoint;
 pub mod error;
+pub(crate) mod extract;
 mod health;
 pub(crate) mod health_check;
 mod management;
+mod metrics;
+mod model_group_info;
 mod model_info;
 mod models;
 pub(crate) mod passthrough;
@@ -60,6 +64,8 @@ pub fn router(state: AppState) -> Router {
         .route("/completions", post(completions::completions))
         .route("/model/info", get(model_info::info))
         .route("/v1/model/info", get(model_info::info))
+        .route("/model_group/info", get(model_group_info::info))
+        .route("/v1/model_group/info", get(model_group_info::info))
         .route("/v1/models", get(models::list))
         .route("/models", get(models::list))
         // `{*model}`: group names may hold slashes (`openai/*` wildcards).
@@ -92,11 +98,20 @@ pub fn router(state: AppState) -> Router {
             get(health::readiness).options(health::options),
         )
         .route("/health", get(health_check::health))
+        .merge(deployment_paths::routes())
         .merge(anthropic::routes())
         .merge(passthrough::routes())
         .merge(management::key_routes())
         .merge(management::org_routes())
         .merge(management::spend_routes())
+        .route("/metrics", get(metrics::metrics))
+        .route("/metrics/", get(metrics::metrics))
+        // Every route above: its SERVER span, request id and HTTP metrics
+        // (a route layer, so the route template is known).
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::new(tollgate_telemetry::metrics::HttpMetrics::default()),
+            tollgate_telemetry::http::layer,
+        ))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);

@@ -6,9 +6,10 @@
 use super::AppState;
 use super::auth::authenticate;
 use super::error::ApiError;
+use crate::http::extract::ApiQuery;
 use crate::runtime::Deployment;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -23,7 +24,7 @@ pub struct InfoQuery {
 pub async fn info(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<InfoQuery>,
+    ApiQuery(query): ApiQuery<InfoQuery>,
 ) -> Response {
     let Some(runtime) = app.live.runtime() else {
         return ApiError::not_ready().into_response();

@@ -4,7 +4,8 @@
 use super::AppState;
 use super::auth::authenticate;
 use super::error::ApiError;
-use axum::extract::{Path, State};
+use crate::http::extract::ApiPath;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -44,7 +45,7 @@ pub async fn list(State(app): State<AppState>, headers: HeaderMap) -> Response {
 /// about the others.
 pub async fn retrieve(
     State(app): State<AppState>,
-    Path(model): Path<String>,
+    ApiPath(model): ApiPath<String>,
     headers: HeaderMap,
 ) -> Response {
     let Some(runtime) = app.live.runtime() else {

@@ -145,9 +145,12 @@ impl AzureUpstream {
             return Ok(ChatOutput::Stream(openai_events_keeping_usage_chunk(
                 response.into_body(),
                 keep_usage_chunk,
+                Some(call.model_group.to_string()),
             )));
         }
         let body = exchange::send_json(call.client, request, &self.target(), call.timeout).await?;
+        let body = super::model_field::replace_model(&body, call.model_group)
+            .map_or(body, bytes::Bytes::from);
         Ok(ChatOutput::Complete {
             usage: usage_in_body(&body),
             body,
@@ -168,6 +171,8 @@ impl AzureUpstream {
             .request_to(&self.embeddings_uri, body)
             .map_err(|e| ProviderError::internal(PROVIDER, &e))?;
         let body = exchange::send_json(call.client, request, &self.target(), call.timeout).await?;
+        let body = super::model_field::replace_model(&body, call.model_group)
+            .map_or(body, bytes::Bytes::from);
         Ok(EmbeddingOutput {
             usage: usage_in_body(&body),
             body,

@@ -1,13 +1,13 @@
 //! Legacy text completions (`/v1/completions`): only OpenAI-format servers
 //! have the endpoint, so the request is forwarded as is and the answer (JSON
-//! or SSE) relayed untouched.
+//! or SSE) relayed with only its `model` set to the group asked for.
 
 use super::Upstream;
 use super::chat::ChatOutput;
 use super::client::HttpClient;
 use super::error::ProviderError;
 use super::exchange::{send_json, send_streaming};
-use super::stream::{openai_events, usage_in_body};
+use super::stream::{openai_events_keeping_usage_chunk, usage_in_body};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
@@ -19,6 +19,8 @@ pub struct CompletionCall<'a> {
     pub stream: bool,
     pub timeout: Duration,
     pub stream_timeout: Duration,
+    /// The group asked for: the answer's `model` (`model_field`).
+    pub model_group: &'a str,
 }
 
 impl Upstream {
@@ -35,9 +37,15 @@ impl Upstream {
         if call.stream {
             let response =
                 send_streaming(call.client, request, &target, call.stream_timeout).await?;
-            return Ok(ChatOutput::Stream(openai_events(response.into_body())));
+            return Ok(ChatOutput::Stream(openai_events_keeping_usage_chunk(
+                response.into_body(),
+                true,
+                Some(call.model_group.to_string()),
+            )));
         }
         let body = send_json(call.client, request, &target, call.timeout).await?;
+        let body = super::model_field::replace_model(&body, call.model_group)
+            .map_or(body, bytes::Bytes::from);
         Ok(ChatOutput::Complete {
             usage: usage_in_body(&body),
             body,

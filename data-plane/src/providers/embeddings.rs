@@ -161,6 +161,8 @@ impl Upstream {
                 let request = upstream.post("/embeddings", body)?;
                 let body =
                     send_json(call.client, request, &upstream.target(), call.timeout).await?;
+                let body = super::model_field::replace_model(&body, call.model_group)
+                    .map_or(body, bytes::Bytes::from);
                 Ok(EmbeddingOutput {
                     usage: usage_in_body(&body),
                     body,

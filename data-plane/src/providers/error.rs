@@ -27,7 +27,7 @@ impl ProviderError {
         Self {
             status: StatusCode::REQUEST_TIMEOUT,
             message: format!(
-                "{provider}: request timed out after {:.1}s; raise `timeout` (or `stream_timeout`) on the deployment or in router_settings if the model needs longer",
+                "{provider}: request timed out after {:.1}s; raise `timeout` (or `stream_timeout`) in the request, on the deployment or in router_settings if the model needs longer",
                 after.as_secs_f64()
             ),
             kind: "timeout".into(),

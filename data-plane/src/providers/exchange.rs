@@ -78,9 +78,12 @@ pub async fn send_streaming(
 
 async fn send(
     client: &HttpClient,
-    request: http::Request<RequestBody>,
+    mut request: http::Request<RequestBody>,
     target: &Target<'_>,
 ) -> Result<http::Response<Incoming>, ProviderError> {
+    // The provider attempt's own context (the current span here), so the
+    // provider's span is its child; the caller's header never goes on.
+    tollgate_telemetry::propagation::inject_current(request.headers_mut());
     let response = client
         .send(request)
         .await

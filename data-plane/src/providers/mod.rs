@@ -19,6 +19,7 @@ pub mod extras;
 mod gemini;
 mod lines;
 mod mock;
+mod model_field;
 mod ollama;
 mod openai;
 pub mod stream;

@@ -144,9 +144,12 @@ impl OpenAiUpstream {
             return Ok(ChatOutput::Stream(openai_events_keeping_usage_chunk(
                 response.into_body(),
                 call.include_usage,
+                Some(call.model_group.to_string()),
             )));
         }
         let body = exchange::send_json(call.client, request, &target, call.timeout).await?;
+        let body = super::model_field::replace_model(&body, call.model_group)
+            .map_or(body, bytes::Bytes::from);
         Ok(ChatOutput::Complete {
             usage: usage_in_body(&body),
             body,

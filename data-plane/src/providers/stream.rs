@@ -168,7 +168,7 @@ fn usage_frame(last: &Bytes, usage: Usage) -> Option<Bytes> {
 /// An OpenAI-format SSE response body as chunk events. `[DONE]` ends it;
 /// a body that ends without `[DONE]` (some compatible servers) ends it too.
 pub fn openai_events(body: hyper::body::Incoming) -> ChunkStream {
-    openai_events_keeping_usage_chunk(body, true)
+    openai_events_keeping_usage_chunk(body, true, None)
 }
 
 /// Asks an OpenAI-format provider for the usage chunk whatever the client
@@ -186,14 +186,20 @@ pub fn request_stream_usage(body: &mut serde_json::Map<String, serde_json::Value
 }
 
 /// Like [`openai_events`], dropping the final usage-only chunk (empty
-/// `choices`) when `keep` is false — its usage still reaches accounting.
-pub fn openai_events_keeping_usage_chunk(body: hyper::body::Incoming, keep: bool) -> ChunkStream {
-    events_from(http_body_util::BodyDataStream::new(body), keep)
+/// `choices`) when `keep` is false — its usage still reaches accounting —
+/// and with each chunk's `model` set to `model_group` when given
+/// (`model_field`).
+pub fn openai_events_keeping_usage_chunk(
+    body: hyper::body::Incoming,
+    keep: bool,
+    model_group: Option<String>,
+) -> ChunkStream {
+    events_from(http_body_util::BodyDataStream::new(body), keep, model_group)
 }
 
 /// The parser behind [`openai_events`], over any byte stream (tests feed it
 /// arbitrary chunkings).
-fn events_from<S, E>(bytes: S, keep: bool) -> ChunkStream
+fn events_from<S, E>(bytes: S, keep: bool, model_group: Option<String>) -> ChunkStream
 where
     S: Stream<Item = Result<Bytes, E>> + Send + 'static,
     E: std::fmt::Display + Send + 'static,
@@ -209,9 +215,13 @@ where
                         yield StreamEvent::Data { frame: Bytes::new(), usage };
                         continue;
                     }
-                    let mut frame = Vec::with_capacity(event.data.len() + 8);
+                    let renamed = model_group
+                        .as_deref()
+                        .and_then(|m| super::model_field::replace_model(event.data.as_bytes(), m));
+                    let data = renamed.as_deref().unwrap_or(event.data.as_bytes());
+                    let mut frame = Vec::with_capacity(data.len() + 8);
                     frame.extend_from_slice(b"data: ");
-                    frame.extend_from_slice(event.data.as_bytes());
+                    frame.extend_from_slice(data);
                     frame.extend_from_slice(b"\n\n");
                     yield StreamEvent::Data { frame: Bytes::from(frame), usage };
                 }
@@ -287,7 +297,7 @@ mod tests {
                 .into_iter()
                 .map(|c| Ok::<_, std::convert::Infallible>(Bytes::from(c))),
         );
-        futures::executor::block_on(events_from(stream, keep).collect::<Vec<_>>())
+        futures::executor::block_on(events_from(stream, keep, None).collect::<Vec<_>>())
             .into_iter()
             .map(|e| match e {
                 StreamEvent::Data { frame, usage } => {

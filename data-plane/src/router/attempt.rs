@@ -7,6 +7,8 @@ use super::cooldown::{Failure, cooldown_for};
 use super::error_class::ErrorClass;
 use super::operation::{Meter, Metered, Operation};
 use super::policy::{FailureClass, MAX_RETRY_WAIT, RoutingPolicy};
+use super::span::AttemptInfo;
+use super::timeouts::Timeouts;
 use super::{Context, Failed, Routed};
 use crate::providers::ProviderError;
 use crate::runtime::{Deployment, ModelGroup};
@@ -14,12 +16,14 @@ use crate::usage::tokenizer::Encoding;
 use http::StatusCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 pub(super) async fn attempt_group<O: Operation>(
     ctx: &Context<'_>,
     op: &O,
     group: &ModelGroup,
     fail_first: bool,
+    fallback: Option<(&str, &'static str)>,
 ) -> Result<Routed<O::Output>, Failed> {
     let policy = &ctx.runtime.routing;
     let mut tried: Vec<Arc<Deployment>> = Vec::new();
@@ -67,7 +71,14 @@ pub(super) async fn attempt_group<O: Operation>(
             Ok(permit) => permit,
             Err(()) => continue,
         };
+        let info = AttemptInfo {
+            number: retries + 1,
+            retry_of: last.as_ref().map(|(e, _)| e.status.as_str()),
+            fallback,
+        };
+        let span = super::span::attempt(op.operation_name(), &deployment, &info);
         let outcome = if fail_first && last.is_none() {
+            super::span::failed(&span, "500");
             Err(ProviderError {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 message: "mock_testing_fallbacks: this deployment failed on purpose to exercise fallbacks".into(),
@@ -77,7 +88,7 @@ pub(super) async fn attempt_group<O: Operation>(
                 retry_after: None,
             })
         } else {
-            call(ctx, op, &deployment, group.len(), permit).await
+            call(ctx, op, &deployment, group.len(), permit, span).await
         };
         let error = match outcome {
             Ok(output) => {
@@ -240,6 +251,7 @@ async fn call<O: Operation>(
     deployment: &Arc<Deployment>,
     group_size: usize,
     permit: Option<crate::limits::Permit>,
+    span: tracing::Span,
 ) -> Result<O::Output, ProviderError> {
     let policy = &ctx.runtime.routing;
     let usage = ctx.stats.usage();
@@ -247,8 +259,20 @@ async fn call<O: Operation>(
     let in_flight = ctx.stats.start(&deployment.id);
     let started = Instant::now();
     let ttl = policy.strategy.latency_ttl();
-    match op.call(deployment).await {
+    let timeouts = Timeouts::for_attempt(deployment, ctx.overrides.timeouts);
+    // The call runs inside the attempt span: the provider client injects
+    // its context as the call's `traceparent`.
+    let called = tollgate_telemetry::propagation::with_injection(
+        deployment.propagate_trace_context,
+        op.call(deployment, timeouts).instrument(span.clone()),
+    )
+    .await;
+    match called {
         Ok(output) => {
+            let first_chunk = output.is_stream().then(|| started.elapsed());
+            if let Some(ttfc) = first_chunk {
+                super::span::first_chunk(&span, ttfc);
+            }
             // Time to the answer, or to the first chunk of a stream.
             ctx.stats
                 .record_latency(&deployment.id, started.elapsed(), ttl);
@@ -261,12 +285,20 @@ async fn call<O: Operation>(
                 _in_flight: in_flight,
                 break_cooldown,
                 permit,
+                span,
+                started,
+                first_chunk,
             }))
         }
         Err(error) => {
+            let status = error.status.as_u16();
+            deployment
+                .metrics
+                .attempt(started.elapsed(), None, Some(status));
+            super::span::failed(&span, error_type(&error));
             ctx.stats.record_failure(
                 &deployment.id,
-                deployment.timeout.min(started.elapsed() * 2),
+                timeouts.total.min(started.elapsed() * 2),
                 ttl,
             );
             let outcomes = usage.record_failure(&deployment.id);
@@ -278,9 +310,20 @@ async fn call<O: Operation>(
             if let Some(wait) = cooldown_for(policy, &failure, group_size, outcomes) {
                 tracing::debug!(deployment = %deployment.id, ?wait, status = %error.status, "cooling down");
                 ctx.cooldowns.cool(&deployment.id, wait);
+                deployment.metrics.cooled_down(status);
             }
             Err(error)
         }
+    }
+}
+
+/// `error.type` of a failed attempt: a closed list (`timeout`,
+/// `connect_error`, else the HTTP status the provider answered).
+fn error_type(error: &ProviderError) -> &str {
+    match error.kind.as_str() {
+        "timeout" | "Timeout" => "timeout",
+        "api_connection_error" if error.status == StatusCode::BAD_GATEWAY => "connect_error",
+        _ => error.status.as_str(),
     }
 }
 

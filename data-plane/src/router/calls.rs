@@ -2,6 +2,7 @@
 //! chat completions, text completions and embeddings.
 
 use super::operation::Operation;
+use super::timeouts::Timeouts;
 use crate::providers::embeddings::{EmbeddingCall, EmbeddingInput, EmbeddingOutput, Encoding};
 use crate::providers::{
     ChatCall, ChatOutput, CompletionCall, HttpClient, ProviderError, StreamEvent,
@@ -27,7 +28,11 @@ pub struct Chat<'a> {
 impl Operation for Chat<'_> {
     type Output = ChatOutput;
 
-    async fn call(&self, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
+    async fn call(
+        &self,
+        deployment: &Deployment,
+        timeouts: Timeouts,
+    ) -> Result<ChatOutput, ProviderError> {
         // The deployment's `extra_headers` go out with each of its calls.
         let client = self
             .client
@@ -37,13 +42,13 @@ impl Operation for Chat<'_> {
             body: body_for(&self.body, deployment, self.wildcard),
             stream: self.stream,
             include_usage: self.include_usage,
-            timeout: deployment.timeout,
-            stream_timeout: deployment.stream_timeout,
+            timeout: timeouts.total,
+            stream_timeout: timeouts.first_chunk,
             drop_params: deployment.drop_params,
             request_id: self.request_id,
             model_group: &deployment.model_name,
         };
-        first_chunk(deployment, deployment.upstream.chat(call).await?).await
+        first_chunk(deployment, timeouts, deployment.upstream.chat(call).await?).await
     }
 
     fn prompt_tokens(&self, encoding: TokenEncoding) -> u64 {
@@ -65,7 +70,11 @@ pub struct Completion<'a> {
 impl Operation for Completion<'_> {
     type Output = ChatOutput;
 
-    async fn call(&self, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
+    async fn call(
+        &self,
+        deployment: &Deployment,
+        timeouts: Timeouts,
+    ) -> Result<ChatOutput, ProviderError> {
         // The deployment's `extra_headers` go out with each of its calls.
         let client = self
             .client
@@ -74,10 +83,20 @@ impl Operation for Completion<'_> {
             client: &client,
             body: body_for(&self.body, deployment, self.wildcard),
             stream: self.stream,
-            timeout: deployment.timeout,
-            stream_timeout: deployment.stream_timeout,
+            timeout: timeouts.total,
+            stream_timeout: timeouts.first_chunk,
+            model_group: &deployment.model_name,
         };
-        first_chunk(deployment, deployment.upstream.completions(call).await?).await
+        first_chunk(
+            deployment,
+            timeouts,
+            deployment.upstream.completions(call).await?,
+        )
+        .await
+    }
+
+    fn operation_name(&self) -> &'static str {
+        "text_completion"
     }
 
     fn prompt_tokens(&self, encoding: TokenEncoding) -> u64 {
@@ -100,7 +119,11 @@ pub struct Embedding<'a> {
 impl Operation for Embedding<'_> {
     type Output = EmbeddingOutput;
 
-    async fn call(&self, deployment: &Deployment) -> Result<EmbeddingOutput, ProviderError> {
+    async fn call(
+        &self,
+        deployment: &Deployment,
+        timeouts: Timeouts,
+    ) -> Result<EmbeddingOutput, ProviderError> {
         // The deployment's `extra_headers` go out with each of its calls.
         let client = self
             .client
@@ -111,10 +134,14 @@ impl Operation for Embedding<'_> {
             inputs: self.inputs.clone(),
             encoding: self.encoding,
             dimensions: self.dimensions,
-            timeout: deployment.timeout,
+            timeout: timeouts.total,
             model_group: &deployment.model_name,
         };
         deployment.upstream.embeddings(call).await
+    }
+
+    fn operation_name(&self) -> &'static str {
+        "embeddings"
     }
 
     fn prompt_tokens(&self, encoding: TokenEncoding) -> u64 {
@@ -152,17 +179,18 @@ fn body_for(
 }
 
 /// A stream is not accepted until its first event arrived within the
-/// deployment's `stream_timeout`.
+/// attempt's `stream_timeout`.
 async fn first_chunk(
     deployment: &Deployment,
+    timeouts: Timeouts,
     output: ChatOutput,
 ) -> Result<ChatOutput, ProviderError> {
     let ChatOutput::Stream(mut chunks) = output else {
         return Ok(output);
     };
-    let first = tokio::time::timeout(deployment.stream_timeout, chunks.next())
+    let first = tokio::time::timeout(timeouts.first_chunk, chunks.next())
         .await
-        .map_err(|_| ProviderError::timeout(deployment.provider, deployment.stream_timeout))?;
+        .map_err(|_| ProviderError::timeout(deployment.provider, timeouts.first_chunk))?;
     match first {
         Some(StreamEvent::Error { .. }) | None => Err(ProviderError {
             status: StatusCode::BAD_GATEWAY,

@@ -14,10 +14,12 @@ mod cooldown;
 mod error_class;
 mod operation;
 mod policy;
+mod span;
 mod stats;
 mod strategy;
 #[cfg(test)]
 mod tests;
+mod timeouts;
 
 pub use calls::{Chat, Completion, Embedding};
 pub use cooldown::Cooldowns;
@@ -25,6 +27,7 @@ pub use operation::{Meter, Metered, Operation};
 pub use policy::{FailureClass, MAX_RETRY_WAIT, RoutingPolicy};
 pub use stats::{DeploymentUsage, Stats};
 pub use strategy::Strategy;
+pub use timeouts::{RequestedTimeouts, Timeouts, positive_seconds};
 
 use crate::providers::{ChatOutput, HttpClient, ProviderError};
 use crate::runtime::{Deployment, ModelGroup, Runtime};
@@ -39,6 +42,9 @@ pub struct Overrides {
     pub fallbacks: Option<Vec<String>>,
     pub disable_fallbacks: bool,
     pub mock_testing_fallbacks: bool,
+    /// `timeout` / `stream_timeout` set for this call, ahead of the
+    /// deployment's.
+    pub timeouts: RequestedTimeouts,
 }
 
 impl Overrides {
@@ -66,6 +72,7 @@ impl Overrides {
                 .get("mock_testing_fallbacks")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            timeouts: RequestedTimeouts::from_body(body),
         }
     }
 }
@@ -152,7 +159,9 @@ pub async fn route_call<O: Operation>(
     let policy = &ctx.runtime.routing;
     let mut fallbacks = 0;
     let mut failure =
-        match attempt::attempt_group(ctx, op, first, ctx.overrides.mock_testing_fallbacks).await {
+        match attempt::attempt_group(ctx, op, first, ctx.overrides.mock_testing_fallbacks, None)
+            .await
+        {
             Ok(routed) => return Ok(routed),
             Err(f) => f,
         };
@@ -191,7 +200,12 @@ pub async fn route_call<O: Operation>(
         };
         fallbacks += 1;
         debug!(from = %first.name, to = %name, "falling back");
-        match attempt::attempt_group(ctx, op, group, false).await {
+        let reason = match class {
+            FailureClass::ContextWindow => "context_window",
+            FailureClass::ContentPolicy => "content_policy",
+            _ => "error",
+        };
+        match attempt::attempt_group(ctx, op, group, false, Some((&first.name, reason))).await {
             Ok(mut routed) => {
                 routed.retries += retries;
                 routed.fallbacks = fallbacks;

@@ -55,7 +55,11 @@ impl Scripted {
 impl Operation for Scripted {
     type Output = EmbeddingOutput;
 
-    async fn call(&self, deployment: &Deployment) -> Result<EmbeddingOutput, ProviderError> {
+    async fn call(
+        &self,
+        deployment: &Deployment,
+        _timeouts: super::Timeouts,
+    ) -> Result<EmbeddingOutput, ProviderError> {
         self.calls.lock().expect("lock").push(deployment.id.clone());
         let next = self
             .failures

@@ -6,7 +6,7 @@ use crate::providers::BuildError;
 use crate::runtime::Runtime;
 use tollgate_proto::v1::PayloadFormat;
 use tollgate_shared::snapshot::{SnapshotError, decode_delta, decode_full};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -48,7 +48,7 @@ pub fn apply_snapshot(
     source: SnapshotSource,
 ) -> Result<bool, ApplyError> {
     let _span =
-        tracing::info_span!("snapshot_apply", version, hash = %content_hash, ?source).entered();
+        tracing::info_span!("snapshot_apply", otel.name = "tollgate.snapshot.apply", otel.kind = "internal", tollgate.snapshot.version = version as i64, version, hash = %content_hash, ?source).entered();
     if live
         .applied()
         .is_some_and(|a| a.version == version && a.content_hash == content_hash)
@@ -58,6 +58,12 @@ pub fn apply_snapshot(
     check_format(format)?;
     let (snapshot, store) = decode_full(payload, content_hash)?;
     let runtime = Runtime::build(&snapshot)?;
+    if runtime.otel.otel_callback
+        && !tollgate_telemetry::enabled()
+        && let Err(e) = tollgate_telemetry::enable(Some(&live.node_id))
+    {
+        warn!("litellm_settings.callbacks asks for otel, but export did not start: {e}");
+    }
     live.install(
         runtime,
         store,
@@ -83,6 +89,8 @@ pub struct DeltaMessage<'a> {
     pub payload: &'a [u8],
     pub base_version: u64,
     pub base_hash: &'a str,
+    /// The control plane's stream, or the journal replayed at start.
+    pub source: SnapshotSource,
 }
 
 /// Applies a delta: the base must be what is served, and the result must
@@ -122,7 +130,7 @@ pub fn apply_delta(live: &LiveState, delta: DeltaMessage<'_>) -> Result<(), Appl
             Applied {
                 version: delta.version,
                 content_hash: delta.content_hash.to_string(),
-                source: SnapshotSource::ControlPlane,
+                source: delta.source,
             },
         ))
     })?;

@@ -1,12 +1,13 @@
 //! The config stream: hello, then apply each snapshot and answer ACK or
 //! NACK, heartbeat with the served hash, reconnect with jittered backoff.
 
-use super::apply::{DeltaMessage, apply_delta, apply_snapshot};
+use super::apply::{ApplyError, DeltaMessage, apply_delta, apply_snapshot};
 use super::backoff::Backoff;
 use super::connect::{ConnectError, Endpoint};
+use super::disk::{DeltaMeta, Disk};
 use crate::live::{LiveState, SnapshotSource};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -28,22 +29,29 @@ pub struct SyncOptions {
     pub heartbeat: Duration,
 }
 
-/// Runs the config stream until cancelled; returns once the saver has
-/// written what is served one last time.
-pub async fn run(live: Arc<LiveState>, opts: SyncOptions, cancel: CancellationToken) {
-    let saver = tokio::spawn(super::disk::run_saver(
-        Arc::clone(&live),
-        opts.state_dir.clone(),
-        cancel.clone(),
-    ));
-    stream(&live, &opts, &cancel).await;
-    let _ = saver.await;
+/// The state directory's writer, shared with the blocking tasks the sync
+/// task hands its disk work to (one at a time: never contended).
+type SharedDisk = Arc<Mutex<Disk>>;
+
+fn lock(disk: &SharedDisk) -> std::sync::MutexGuard<'_, Disk> {
+    // A panic mid-write leaves at worst a torn journal tail, which replay
+    // ignores; the writer itself stays usable.
+    disk.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-async fn stream(live: &Arc<LiveState>, opts: &SyncOptions, cancel: &CancellationToken) {
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+/// Runs the config stream until cancelled. Everything it ACKed is on disk
+/// already when it returns.
+pub async fn run(live: Arc<LiveState>, opts: SyncOptions, cancel: CancellationToken) {
+    let served = live.applied().map(|a| a.content_hash.clone());
+    let disk = Arc::new(Mutex::new(Disk::open(&opts.state_dir, served.as_deref())));
+    // A journal left by the last run is folded into the base before any
+    // new delta is appended to it.
+    compact_if_needed(&live, &disk).await;
+    // Capped at 500 ms: a healed partition or an elected standby is found
+    // within half a second (a refused or unroutable connect costs nothing).
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(500));
     loop {
-        let result = session(live, opts, cancel, &mut backoff).await;
+        let result = session(&live, &disk, &cancel, &opts, &mut backoff).await;
         let was_connected = live.control_plane_connected();
         live.set_control_plane_connected(false);
         if cancel.is_cancelled() {
@@ -75,8 +83,9 @@ fn serving(live: &LiveState) -> (u64, String) {
 
 async fn session(
     live: &Arc<LiveState>,
-    opts: &SyncOptions,
+    disk: &SharedDisk,
     cancel: &CancellationToken,
+    opts: &SyncOptions,
     backoff: &mut Backoff,
 ) -> Result<(), ConnectError> {
     let channel = opts.endpoint.connect().await?;
@@ -118,10 +127,12 @@ async fn session(
                 None => return Ok(()),
                 Some(msg) => match msg.kind {
                     Some(control_plane_message::Kind::Snapshot(snapshot)) => {
-                        let reply = receive(live, opts, snapshot).await;
+                        let reply = receive(live, disk, snapshot).await;
                         if tx.send(message(reply)).await.is_err() {
                             return Ok(());
                         }
+                        // After the ACK, so no write waits for it.
+                        compact_if_needed(live, disk).await;
                     }
                     Some(control_plane_message::Kind::HeartbeatAck(_)) | None => {}
                 },
@@ -130,13 +141,13 @@ async fn session(
     }
 }
 
-/// Applies one snapshot or delta and says how it went. A full snapshot is
-/// saved for restarts before its ACK (it is rare and may change
-/// deployments); a delta's ACK goes out once it is in force, and the saver
-/// (`disk::run_saver`) writes it a moment later, off this path.
+/// Applies one snapshot or delta, writes it to the state directory, and
+/// says how it went: a full snapshot becomes the saved base, a delta is
+/// appended to the journal, both before the ACK, so what the control plane
+/// counts as applied is also what a restart serves.
 async fn receive(
     live: &Arc<LiveState>,
-    opts: &SyncOptions,
+    disk: &SharedDisk,
     snapshot: Snapshot,
 ) -> data_plane_message::Kind {
     let Snapshot {
@@ -148,13 +159,12 @@ async fn receive(
         base_version,
         base_hash,
     } = snapshot;
-    let full = base_hash.is_empty();
     let applied = {
         let live = Arc::clone(live);
+        let disk = Arc::clone(disk);
         let hash = content_hash.clone();
-        let payload = payload.clone();
-        // Decoding a large snapshot is CPU work: keep it off the workers
-        // that serve requests.
+        // Decoding a large snapshot is CPU work, writing it is I/O: keep
+        // both off the workers that serve requests.
         tokio::task::spawn_blocking(move || {
             if base_hash.is_empty() {
                 apply_snapshot(
@@ -164,29 +174,43 @@ async fn receive(
                     format,
                     &payload,
                     SnapshotSource::ControlPlane,
-                )
-                .map(|_| ())
+                )?;
+                let mut disk = lock(&disk);
+                if disk.saved_hash() != Some(hash.as_str())
+                    && let Err(e) = disk.save_full(version, &hash, &payload)
+                {
+                    error!("cannot save the snapshot for restarts: {e}");
+                }
             } else {
+                let meta = DeltaMeta {
+                    version,
+                    content_hash: hash,
+                    base_version,
+                    base_hash,
+                    format,
+                };
                 apply_delta(
                     &live,
                     DeltaMessage {
                         version,
-                        content_hash: &hash,
+                        content_hash: &meta.content_hash,
                         format,
                         payload: &payload,
                         base_version,
-                        base_hash: &base_hash,
+                        base_hash: &meta.base_hash,
+                        source: SnapshotSource::ControlPlane,
                     },
-                )
+                )?;
+                if let Err(e) = lock(&disk).append(&meta, &payload) {
+                    error!("cannot journal the delta for restarts: {e}");
+                }
             }
+            Ok::<(), ApplyError>(())
         })
         .await
     };
     let error = match applied {
         Ok(Ok(())) => {
-            if full {
-                save(live, opts, version, &content_hash, payload).await;
-            }
             return data_plane_message::Kind::Ack(Ack {
                 version,
                 content_hash,
@@ -210,23 +234,17 @@ async fn receive(
     })
 }
 
-async fn save(
-    live: &Arc<LiveState>,
-    opts: &SyncOptions,
-    version: u64,
-    content_hash: &str,
-    payload: bytes::Bytes,
-) {
-    if live.saved_hash().as_deref() == Some(content_hash) {
+/// Rewrites the base from what is served once the journal has outgrown it
+/// (or the directory missed a write).
+async fn compact_if_needed(live: &Arc<LiveState>, disk: &SharedDisk) {
+    if !lock(disk).needs_compaction(live) {
         return;
     }
-    let dir = opts.state_dir.clone();
-    let hash = content_hash.to_string();
-    let saved =
-        tokio::task::spawn_blocking(move || super::disk::persist(&dir, version, &hash, &payload))
-            .await;
-    match saved {
-        Ok(Ok(())) => live.mark_saved(content_hash),
+    let live = Arc::clone(live);
+    let disk = Arc::clone(disk);
+    let compacted = tokio::task::spawn_blocking(move || lock(&disk).compact(&live)).await;
+    match compacted {
+        Ok(Ok(())) => {}
         Ok(Err(e)) => error!("cannot save the snapshot for restarts: {e}"),
         Err(e) => error!("cannot save the snapshot for restarts: {e}"),
     }

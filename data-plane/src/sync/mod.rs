@@ -6,8 +6,9 @@ mod backoff;
 mod client;
 pub mod connect;
 mod disk;
+mod restore;
 
 pub use apply::{ApplyError, apply_snapshot};
 pub use backoff::Backoff;
 pub use client::{SyncOptions, run};
-pub use disk::{DiskSnapshot, load as load_from_disk};
+pub use restore::restore;

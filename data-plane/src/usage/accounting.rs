@@ -42,6 +42,9 @@ pub struct Accounting {
     /// A fixed price per request (a pass-through endpoint's
     /// `cost_per_request`), charged whatever the tokens.
     flat_cost: Option<Picodollars>,
+    /// The Prometheus handles of the deployment that answered (or was
+    /// tried last).
+    metrics: Option<std::sync::Arc<crate::metrics::DeploymentMetrics>>,
 }
 
 /// What counting needs: the tokenizer and the client's request as received.
@@ -57,13 +60,18 @@ fn now_ms() -> i64 {
 
 impl Accounting {
     pub fn start(sink: UsageSink, request_id: String, call_type: &str, key_hash: String) -> Self {
+        // The SERVER span of the request being served, when traced.
+        let trace = tollgate_telemetry::current_trace().unwrap_or_default();
         Self {
+            metrics: None,
             sink,
             record: UsageRecord {
                 request_id,
                 call_type: call_type.to_string(),
                 key_hash,
                 start_time_ms: now_ms(),
+                trace_id: trace.trace_id,
+                span_id: trace.span_id,
                 ..UsageRecord::default()
             },
             price: None,
@@ -78,6 +86,12 @@ impl Accounting {
             cache_creation: 0,
             flat_cost: None,
         }
+    }
+
+    /// Counts the request in the metrics of `deployment`'s group when it
+    /// is recorded.
+    pub fn set_metrics(&mut self, metrics: &std::sync::Arc<crate::metrics::DeploymentMetrics>) {
+        self.metrics = Some(std::sync::Arc::clone(metrics));
     }
 
     pub fn attach_permit(&mut self, permit: crate::limits::Permit) {
@@ -248,6 +262,9 @@ impl Accounting {
                 self.record.prompt_tokens + self.record.completion_tokens,
                 self.record.cost_picos,
             );
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.request(&self.record, self.started.elapsed());
         }
         self.sink.record(std::mem::take(&mut self.record));
     }

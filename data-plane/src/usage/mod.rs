@@ -2,6 +2,7 @@
 //! the request, delivered to the control plane with acknowledgements.
 
 mod accounting;
+mod journal;
 mod reporter;
 mod request_meta;
 mod spill;
@@ -10,6 +11,11 @@ pub mod tokenizer;
 pub use accounting::{Accounting, Settled};
 pub use reporter::{ReporterOptions, run as run_reporter};
 pub use request_meta::RequestMeta;
+
+/// Usage records spilled to disk since start.
+pub fn spilled_total() -> u64 {
+    spill::SPILLED.load(Ordering::Relaxed)
+}
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +40,16 @@ impl UsageSink {
             },
             rx,
         )
+    }
+
+    /// Records waiting for the reporter.
+    pub fn depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// Records dropped because the buffer was full, since start.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     pub fn record(&self, record: UsageRecord) {

@@ -12,7 +12,12 @@
 //! `flush_timeout`; what is not is written to the spill directory, which the
 //! next start delivers. Records are dropped (and counted) only if the disk
 //! refuses them too.
+//!
+//! Every record is also appended to the journal ([`super::journal`]) when
+//! the reporter receives it, and released from it once acknowledged or
+//! spilled: a run killed without its shutdown path loses none.
 
+use super::journal::{Journal, Segments};
 use super::spill::Spill;
 use crate::sync::{Backoff, connect};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -38,12 +43,17 @@ pub struct ReporterOptions {
     /// Where records past `max_buffered` (and those not delivered at
     /// shutdown) are kept.
     pub spill_dir: PathBuf,
+    /// Where every record is journaled until acknowledged; `None`: no
+    /// journal (a kill loses what is in memory).
+    pub journal_dir: Option<PathBuf>,
 }
 
 struct Batch {
     records: Vec<UsageRecord>,
     /// The spill file holding these records, deleted on ack.
     spill: Option<u64>,
+    /// The journal segments holding these records, released on ack.
+    journal: Segments,
 }
 
 struct Buffers {
@@ -57,6 +67,9 @@ struct Buffers {
     spill: Option<Spill>,
     /// Spill files currently loaded as unacked batches.
     loaded: BTreeSet<u64>,
+    journal: Option<Journal>,
+    /// The journal segment of each pending record, in order.
+    pending_journal: Segments,
 }
 
 impl Buffers {
@@ -69,6 +82,19 @@ impl Buffers {
             max_buffered: max_buffered.max(1),
             spill,
             loaded: BTreeSet::new(),
+            journal: None,
+            pending_journal: Segments::default(),
+        }
+    }
+
+    fn with_journal(mut self, journal: Option<Journal>) -> Buffers {
+        self.journal = journal;
+        self
+    }
+
+    fn release(&mut self, segments: Segments) {
+        if let Some(journal) = self.journal.as_mut() {
+            segments.release_into(journal);
         }
     }
 
@@ -96,6 +122,8 @@ impl Buffers {
         }
         if self.in_memory() >= self.max_buffered {
             self.pending.pop_front();
+            let gone = self.pending_journal.take(1);
+            self.release(gone);
             self.dropped += 1;
             if self.dropped == 1 || self.dropped.is_multiple_of(1000) {
                 warn!(
@@ -103,6 +131,15 @@ impl Buffers {
                     "usage buffer full and the spill directory unusable: usage records dropped"
                 );
             }
+        }
+        if let Some(journal) = self.journal.as_mut() {
+            // Segment 0 = not journaled (the disk refused it): still
+            // delivered from memory, as without a journal.
+            let segment = journal.append(&record).unwrap_or_else(|e| {
+                warn!("cannot journal a usage record: {e}");
+                0
+            });
+            self.pending_journal.push(segment);
         }
         self.pending.push_back(record);
     }
@@ -125,6 +162,8 @@ impl Buffers {
                         "usage: spilled to disk"
                     );
                     self.pending.clear();
+                    let spilled = std::mem::take(&mut self.pending_journal);
+                    self.release(spilled);
                 }
                 Err(e) => {
                     warn!("cannot spill usage records to disk: {e}");
@@ -148,7 +187,9 @@ impl Buffers {
             let records = batch.records.clone();
             match self.write_spill(&records) {
                 Ok(_) => {
-                    self.unacked.remove(&id);
+                    if let Some(batch) = self.unacked.remove(&id) {
+                        self.release(batch.journal);
+                    }
                 }
                 Err(e) => {
                     warn!("cannot spill usage records to disk: {e}");
@@ -184,13 +225,26 @@ impl Buffers {
         }
         let n = self.pending.len().min(size);
         let records: Vec<_> = self.pending.drain(..n).collect();
-        Some(self.add_batch(records, None))
+        let journal = self.pending_journal.take(n);
+        Some(self.add_batch(records, None, journal))
     }
 
-    fn add_batch(&mut self, records: Vec<UsageRecord>, spill: Option<u64>) -> u64 {
+    fn add_batch(
+        &mut self,
+        records: Vec<UsageRecord>,
+        spill: Option<u64>,
+        journal: Segments,
+    ) -> u64 {
         let id = self.next_batch;
         self.next_batch += 1;
-        self.unacked.insert(id, Batch { records, spill });
+        self.unacked.insert(
+            id,
+            Batch {
+                records,
+                spill,
+                journal,
+            },
+        );
         id
     }
 
@@ -227,7 +281,7 @@ impl Buffers {
                 self.loaded.remove(&seq);
                 continue;
             }
-            ids.push(self.add_batch(records, Some(seq)));
+            ids.push(self.add_batch(records, Some(seq), Segments::default()));
         }
         ids
     }
@@ -236,6 +290,7 @@ impl Buffers {
         let Some(batch) = self.unacked.remove(&id) else {
             return;
         };
+        self.release(batch.journal);
         if let Some(seq) = batch.spill {
             self.loaded.remove(&seq);
             if let Some(spill) = self.spill.as_mut() {
@@ -248,17 +303,25 @@ impl Buffers {
     /// disk for the next start. Returns how many could not be saved.
     fn save_for_next_start(&mut self) -> usize {
         let mut records: Vec<UsageRecord> = Vec::new();
+        let mut journaled = Vec::new();
         for batch in self.unacked.values_mut() {
             if batch.spill.is_none() {
                 records.append(&mut batch.records);
+                journaled.push(std::mem::take(&mut batch.journal));
             }
         }
         records.extend(self.pending.drain(..));
+        journaled.push(std::mem::take(&mut self.pending_journal));
         if records.is_empty() {
             return 0;
         }
         match self.spill.as_mut().map(|s| s.write(&records)) {
             Some(Ok(_)) => {
+                // Safe in the spill directory: the journal may let them go.
+                // (Unsaved ones stay journaled for the next start.)
+                for segments in journaled {
+                    self.release(segments);
+                }
                 info!(
                     records = records.len(),
                     "shutdown: usage records saved to disk for the next start"
@@ -305,7 +368,21 @@ pub async fn run(
             None
         }
     };
-    let mut buffers = Buffers::new(opts.max_buffered, spill);
+    let journal = match (&opts.journal_dir, spill) {
+        (Some(dir), Some(mut spill)) => match Journal::open(dir, &mut spill) {
+            Ok(journal) => (Some(journal), Some(spill)),
+            Err(e) => {
+                warn!(
+                    "usage journal {} unusable ({e}); a kill loses the records in memory",
+                    dir.display()
+                );
+                (None, Some(spill))
+            }
+        },
+        (_, spill) => (None, spill),
+    };
+    let (journal, spill) = journal;
+    let mut buffers = Buffers::new(opts.max_buffered, spill).with_journal(journal);
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     let mut flush_deadline: Option<tokio::time::Instant> = None;
     loop {

@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 use tollgate_proto::v1::UsageRecord;
 use tracing::warn;
 
+/// Records written to spill files since start (the `tollgate_usage_records_spilled_total` metric).
+pub(crate) static SPILLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 const SUFFIX: &str = ".usage";
 
 pub struct Spill {
@@ -64,10 +67,7 @@ impl Spill {
         let path = self.path(seq);
         let mut out = Vec::with_capacity(records.len() * 256);
         for record in records {
-            let bytes = record.encode_to_vec();
-            out.extend_from_slice(format!("{:08x} ", crc32fast::hash(&bytes)).as_bytes());
-            out.extend_from_slice(STANDARD.encode(&bytes).as_bytes());
-            out.push(b'\n');
+            encode_line(record, &mut out);
         }
         let mut file = OpenOptions::new()
             .create_new(true)
@@ -79,29 +79,13 @@ impl Spill {
         File::open(&self.dir)?.sync_all()?;
         self.next += 1;
         self.files.insert(seq, records.len());
+        SPILLED.fetch_add(records.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(seq)
     }
 
     /// The records of file `seq`; corrupt or truncated lines are skipped.
     pub fn read(&self, seq: u64) -> io::Result<Vec<UsageRecord>> {
-        let file = File::open(self.path(seq))?;
-        let mut records = Vec::new();
-        let mut skipped = 0usize;
-        for line in BufReader::new(file).split(b'\n') {
-            let line = line?;
-            match decode_line(&line) {
-                Some(record) => records.push(record),
-                None if line.is_empty() => {}
-                None => skipped += 1,
-            }
-        }
-        if skipped > 0 {
-            warn!(
-                file = seq,
-                skipped, "usage spill file: skipped corrupt or truncated lines"
-            );
-        }
-        Ok(records)
+        read_file(&self.path(seq))
     }
 
     /// Deletes file `seq` (its records were acknowledged).
@@ -122,6 +106,37 @@ impl Spill {
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
+}
+
+/// One record as a line: CRC-32 (hex), a space, base64 protobuf, newline.
+pub(super) fn encode_line(record: &UsageRecord, out: &mut Vec<u8>) {
+    let bytes = record.encode_to_vec();
+    out.extend_from_slice(format!("{:08x} ", crc32fast::hash(&bytes)).as_bytes());
+    out.extend_from_slice(STANDARD.encode(&bytes).as_bytes());
+    out.push(b'\n');
+}
+
+/// The records of a file of such lines; corrupt or truncated lines are
+/// skipped.
+pub(super) fn read_file(path: &Path) -> io::Result<Vec<UsageRecord>> {
+    let file = File::open(path)?;
+    let mut records = Vec::new();
+    let mut skipped = 0usize;
+    for line in BufReader::new(file).split(b'\n') {
+        let line = line?;
+        match decode_line(&line) {
+            Some(record) => records.push(record),
+            None if line.is_empty() => {}
+            None => skipped += 1,
+        }
+    }
+    if skipped > 0 {
+        warn!(
+            file = %path.display(),
+            skipped, "usage file: skipped corrupt or truncated lines"
+        );
+    }
+    Ok(records)
 }
 
 fn decode_line(line: &[u8]) -> Option<UsageRecord> {

@@ -202,6 +202,8 @@ pub const SETTINGS: &[Setting] = &[
     exact("secret_fields", NoEffect),
     exact("model_file_id_mapping", NoEffect),
     exact("turn_off_message_logging", Missing),
+    // Tollgate's per-deployment switch: no `traceparent` to this provider.
+    exact("propagate_trace_context", Implemented),
     exact("shared_session", NoEffect),
     exact("model_config", NoEffect),
     exact("logger_fn", NoEffect),

@@ -47,6 +47,9 @@ pub struct Model {
     pub overhead_us: i64,
     /// "provider" or "tokenizer" ("" from data planes that predate it).
     pub usage_source: String,
+    /// The request's W3C trace id and SERVER span id (hex), when traced.
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

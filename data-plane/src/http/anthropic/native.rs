@@ -73,6 +73,7 @@ pub async fn call(
     body: Map<String, Value>,
     headers: &[(HeaderName, HeaderValue)],
     stream: bool,
+    timeouts: crate::router::Timeouts,
 ) -> Result<ChatOutput, ProviderError> {
     let Some(upstream) = deployment.upstream.anthropic() else {
         return Err(ProviderError::unsupported(deployment.provider));
@@ -86,8 +87,8 @@ pub async fn call(
             body,
             headers,
             stream,
-            timeout: deployment.timeout,
-            stream_timeout: deployment.stream_timeout,
+            timeout: timeouts.total,
+            stream_timeout: timeouts.first_chunk,
         })
         .await?;
     match answer {
@@ -100,7 +101,7 @@ pub async fn call(
         }
         NativeAnswer::Stream(body) => {
             let events = events(http_body_util::BodyDataStream::new(body));
-            first_event(deployment, events).await
+            first_event(deployment, timeouts.first_chunk, events).await
         }
     }
 }
@@ -160,11 +161,12 @@ where
 /// (retried, or fallen back from).
 async fn first_event(
     deployment: &Deployment,
+    within: std::time::Duration,
     mut events: ChunkStream,
 ) -> Result<ChatOutput, ProviderError> {
-    let first = tokio::time::timeout(deployment.stream_timeout, events.next())
+    let first = tokio::time::timeout(within, events.next())
         .await
-        .map_err(|_| ProviderError::timeout(deployment.provider, deployment.stream_timeout))?;
+        .map_err(|_| ProviderError::timeout(deployment.provider, within))?;
     match first {
         Some(StreamEvent::Data { frame, usage }) => Ok(ChatOutput::Stream(Box::pin(
             futures::stream::iter([StreamEvent::Data { frame, usage }]).chain(events),

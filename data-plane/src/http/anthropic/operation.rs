@@ -6,7 +6,7 @@
 use super::{chat_stream, from_chat, native};
 use crate::providers::stream::Usage;
 use crate::providers::{AnthropicEndpoint, ChatOutput, HttpClient, ProviderError};
-use crate::router::{self, Operation};
+use crate::router::{self, Operation, Timeouts};
 use crate::runtime::Deployment;
 use crate::usage::tokenizer::{self, Completion, Encoding};
 use bytes::Bytes;
@@ -54,7 +54,11 @@ impl Messages<'_> {
         })
     }
 
-    async fn call_translated(&self, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
+    async fn call_translated(
+        &self,
+        deployment: &Deployment,
+        timeouts: Timeouts,
+    ) -> Result<ChatOutput, ProviderError> {
         let chat = router::Chat {
             client: self.client,
             wildcard: self.wildcard,
@@ -63,7 +67,7 @@ impl Messages<'_> {
             include_usage: true,
             request_id: self.request_id,
         };
-        match chat.call(deployment).await? {
+        match chat.call(deployment, timeouts).await? {
             ChatOutput::Complete { body, mut usage } => {
                 if usage == Usage::default() {
                     // No usage from the provider: the tokenizer's count,
@@ -130,7 +134,11 @@ const COUNT_FIELDS: &[&str] = &[
 impl Operation for Messages<'_> {
     type Output = ChatOutput;
 
-    async fn call(&self, deployment: &Deployment) -> Result<ChatOutput, ProviderError> {
+    async fn call(
+        &self,
+        deployment: &Deployment,
+        timeouts: Timeouts,
+    ) -> Result<ChatOutput, ProviderError> {
         if deployment.upstream.anthropic().is_some() {
             let mut body = native::body_for(&self.body, deployment, self.wildcard);
             if self.endpoint == AnthropicEndpoint::CountTokens {
@@ -143,12 +151,13 @@ impl Operation for Messages<'_> {
                 body,
                 &self.headers,
                 self.stream && self.endpoint == AnthropicEndpoint::Messages,
+                timeouts,
             )
             .await;
         }
         match self.endpoint {
             AnthropicEndpoint::CountTokens => self.count_locally(deployment),
-            AnthropicEndpoint::Messages => self.call_translated(deployment).await,
+            AnthropicEndpoint::Messages => self.call_translated(deployment, timeouts).await,
         }
     }
 

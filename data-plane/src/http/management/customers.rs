@@ -4,9 +4,10 @@ use super::convert::{row, rows};
 use super::org_convert::customer_spec;
 use super::request::{Admin, Reply, call, caller, object, required, required_ids, required_param};
 use crate::http::AppState;
+use crate::http::extract::ApiQuery;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Json;
 use axum::routing::{get, post};
@@ -102,7 +103,7 @@ struct InfoQuery {
 async fn info(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<InfoQuery>,
+    ApiQuery(query): ApiQuery<InfoQuery>,
 ) -> Reply {
     caller(&app, &headers)?;
     let user_id = required_param(query.end_user_id, "end_user_id")?;

@@ -4,9 +4,10 @@ use super::convert::{key_json, key_spec, row, rows, string, strings};
 use super::request::{Admin, Reply, call, caller, object, required};
 use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::http::extract::{ApiPath, ApiQuery};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Json;
 use axum::routing::{get, post};
@@ -86,7 +87,7 @@ struct InfoQuery {
 async fn info(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<InfoQuery>,
+    ApiQuery(query): ApiQuery<InfoQuery>,
 ) -> Reply {
     caller(&app, &headers)?;
     let own = crate::http::auth::presented_key(&headers).map(str::to_string);
@@ -116,7 +117,7 @@ struct ListQuery {
 async fn list(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Reply {
     caller(&app, &headers)?;
     let request = ListKeysRequest {
@@ -169,7 +170,7 @@ async fn regenerate(State(app): State<AppState>, headers: HeaderMap, body: Bytes
 
 async fn regenerate_path(
     State(app): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {

@@ -104,6 +104,7 @@ fn forwarded<T>(headers: &HeaderMap, message: T) -> Result<tonic::Request<T>> {
     })?;
     value.set_sensitive(true);
     request.metadata_mut().insert("authorization", value);
+    tollgate_telemetry::propagation::inject_into_metadata(request.metadata_mut());
     Ok(request)
 }
 

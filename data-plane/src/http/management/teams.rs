@@ -7,9 +7,10 @@ use super::request::{
 };
 use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::http::extract::ApiQuery;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Json;
 use axum::routing::{get, post};
@@ -114,7 +115,7 @@ struct InfoQuery {
 async fn info(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<InfoQuery>,
+    ApiQuery(query): ApiQuery<InfoQuery>,
 ) -> Reply {
     caller(&app, &headers)?;
     let team_id = required_param(query.team_id, "team_id")?;
@@ -147,7 +148,7 @@ struct ListQuery {
 async fn list(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Reply {
     caller(&app, &headers)?;
     let request = ListTeamsRequest {

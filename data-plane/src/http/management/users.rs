@@ -5,9 +5,10 @@ use super::org_convert::{user_spec, user_teams};
 use super::request::{Admin, Reply, call, caller, object, required, required_ids};
 use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::http::extract::ApiQuery;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Json;
 use axum::routing::{get, post};
@@ -100,7 +101,7 @@ struct InfoQuery {
 async fn info(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<InfoQuery>,
+    ApiQuery(query): ApiQuery<InfoQuery>,
 ) -> Reply {
     let me = caller(&app, &headers)?;
     let user_id = query
@@ -136,7 +137,7 @@ struct ListQuery {
 async fn list(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Reply {
     caller(&app, &headers)?;
     let request = ListUsersRequest {

@@ -40,14 +40,9 @@ use std::sync::Arc;
 const CALL_TYPE: &str = "pass_through_endpoint";
 
 pub fn routes() -> Router<AppState> {
-    // LiteLLM's Azure-style chat route lives under /openai too; it is not
-    // served yet, and must not reach OpenAI as a pass-through.
-    let mut router = Router::new().route(
-        "/openai/deployments/{*rest}",
-        any(|method: Method, uri: Uri| async move {
-            super::not_found(method, uri).await.into_response()
-        }),
-    );
+    // LiteLLM's Azure-style routes (`/openai/deployments/{model}/…`) are
+    // `deployment_paths`' own: more specific, they win over `/openai/*`.
+    let mut router = Router::new();
     for family in &FAMILIES {
         let handler = move |State(app): State<AppState>, request: Request| {
             provider_route(app, family, request)
@@ -264,6 +259,7 @@ async fn handle_provider(
                         &client,
                         &credential,
                         lender.map(Arc::as_ref),
+                        None,
                         op.body.clone(),
                     )
                     .await

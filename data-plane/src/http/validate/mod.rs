@@ -15,6 +15,7 @@
 mod inputs;
 mod messages;
 mod params;
+mod settings;
 mod tools;
 
 use super::error::ApiError;
@@ -58,18 +59,21 @@ impl From<Invalid> for ApiError {
 pub fn chat(body: &Map<String, Value>) -> Result<(), Invalid> {
     messages::check(body.get("messages"))?;
     tools::check(body)?;
+    settings::check(body)?;
     params::check_chat(body)
 }
 
 /// `POST /v1/completions`: `prompt` and the sampling parameters.
 pub fn completion(body: &Map<String, Value>) -> Result<(), Invalid> {
     inputs::check_prompt(body.get("prompt"))?;
+    settings::check(body)?;
     params::check_completion(body)
 }
 
 /// `POST /v1/embeddings`: `input`.
 pub fn embedding(body: &Map<String, Value>) -> Result<(), Invalid> {
-    inputs::check_embedding_input(body.get("input"))
+    inputs::check_embedding_input(body.get("input"))?;
+    settings::check(body)
 }
 
 /// A JSON value named the way the messages say it: `null`, `an array`, ….

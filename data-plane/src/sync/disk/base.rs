@@ -1,78 +1,15 @@
-//! The last applied snapshot on disk, so a data plane restarted while the
-//! control plane is down still serves (static stability).
-//!
-//! Format: one line of JSON metadata, a newline, then the payload bytes
-//! exactly as received, so the content hash is verified on load. Written to
-//! a temporary file, synced and renamed: a crash leaves the old or the new
-//! file, never half of one. Mode 0600: it holds provider keys.
-//!
-//! The saver (`run_saver`) writes what is served a moment after it changes,
-//! coalescing bursts of deltas: the ACK never waits for a disk write of the
-//! whole snapshot, and a restart serves at most the last short moment's
-//! changes old until the control plane answers.
+//! The base snapshot file: one line of JSON metadata, a newline, then the
+//! payload bytes exactly as received, so the content hash is verified on
+//! load. Written to a temporary file, synced and renamed: a crash leaves the
+//! old or the new file, never half of one. Mode 0600: it holds provider
+//! keys.
 
+use super::DiskError;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const FILE: &str = "snapshot.bin";
-
-/// How long the saver lets changes accumulate before writing.
-const SAVE_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Saves what is served whenever it changes, until cancelled (then once
-/// more, so a clean shutdown leaves the latest on disk).
-pub async fn run_saver(
-    live: std::sync::Arc<crate::live::LiveState>,
-    state_dir: PathBuf,
-    cancel: tokio_util::sync::CancellationToken,
-) {
-    let mut served = live.served_changes();
-    // A snapshot loaded from disk is already there.
-    if let Some(a) = live
-        .applied()
-        .filter(|a| a.source == crate::live::SnapshotSource::Disk)
-    {
-        live.mark_saved(&a.content_hash);
-    }
-    loop {
-        let stopping = tokio::select! {
-            _ = cancel.cancelled() => true,
-            changed = served.changed() => changed.is_err(),
-        };
-        if !stopping {
-            tokio::select! {
-                _ = cancel.cancelled() => {}
-                _ = tokio::time::sleep(SAVE_DELAY) => {}
-            }
-        }
-        served.borrow_and_update();
-        let unsaved = live
-            .applied()
-            .is_some_and(|a| live.saved_hash().as_deref() != Some(a.content_hash.as_str()));
-        if unsaved {
-            let live = std::sync::Arc::clone(&live);
-            let dir = state_dir.clone();
-            let result = tokio::task::spawn_blocking(move || {
-                let Some((version, hash, payload)) = live.saveable() else {
-                    return Ok::<(), DiskError>(());
-                };
-                persist(&dir, version, &hash, &payload)?;
-                live.mark_saved(&hash);
-                Ok(())
-            })
-            .await;
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!("cannot save the snapshot for restarts: {e}"),
-                Err(e) => tracing::error!("cannot save the snapshot for restarts: {e}"),
-            }
-        }
-        if stopping || cancel.is_cancelled() {
-            return;
-        }
-    }
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Meta {
@@ -84,17 +21,6 @@ pub struct DiskSnapshot {
     pub version: u64,
     pub content_hash: String,
     pub payload: Vec<u8>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum DiskError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} is not a Tollgate snapshot file")]
-    Format { path: PathBuf },
 }
 
 pub fn path(state_dir: &Path) -> PathBuf {

@@ -1,0 +1,169 @@
+//! W3C trace context across the gateway: continue the caller's
+//! `traceparent`/`tracestate` on the way in, inject the provider attempt's
+//! own context on the way out (never the caller's header verbatim, so the
+//! provider's span is a child of the attempt, not a sibling), and the
+//! request's ids for usage records and logs.
+
+use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+/// A request's trace and SERVER span id, lowercase hex (32 and 16 digits).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceIds {
+    pub trace_id: String,
+    pub span_id: String,
+}
+
+impl TraceIds {
+    fn of(span: &tracing::Span) -> Option<Self> {
+        let cx = span.context();
+        let sc = cx.span().span_context().clone();
+        sc.is_valid().then(|| TraceIds {
+            trace_id: sc.trace_id().to_string(),
+            span_id: sc.span_id().to_string(),
+        })
+    }
+
+    /// The trace id of a well-formed `traceparent` (for logs when export is
+    /// off: a request still joins its caller's trace in the logs).
+    pub fn from_traceparent(value: &str) -> Option<Self> {
+        let mut parts = value.trim().split('-');
+        let (version, trace, span, _flags) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+        (hex(version, 2)
+            && version != "ff"
+            && hex(trace, 32)
+            && hex(span, 16)
+            && trace.bytes().any(|b| b != b'0'))
+        .then(|| TraceIds {
+            trace_id: trace.to_ascii_lowercase(),
+            span_id: span.to_ascii_lowercase(),
+        })
+    }
+}
+
+tokio::task_local! {
+    static REQUEST_TRACE: Option<TraceIds>;
+    static INJECT: bool;
+}
+
+/// Runs a provider call with injection on or off (a deployment's
+/// `propagate_trace_context`): some providers refuse unknown headers, and
+/// a SigV4 signature would not cover it.
+pub async fn with_injection<F: Future>(on: bool, f: F) -> F::Output {
+    INJECT.scope(on, f).await
+}
+
+/// The trace of the request being served on this task (set by the HTTP
+/// layer for the handler's whole run), for its usage record.
+pub fn current_trace() -> Option<TraceIds> {
+    REQUEST_TRACE.try_with(Clone::clone).ok().flatten()
+}
+
+/// Runs `f` with `ids` as the current request's trace.
+pub(crate) async fn with_trace<F: Future>(ids: Option<TraceIds>, f: F) -> F::Output {
+    REQUEST_TRACE.scope(ids, f).await
+}
+
+/// Makes `span` continue the trace in `headers` (an invalid or absent
+/// `traceparent` leaves it a root).
+pub fn continue_from(span: &tracing::Span, headers: &http::HeaderMap) {
+    let parent =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
+    if parent.span().span_context().is_valid() {
+        let _ = span.set_parent(parent);
+    }
+}
+
+/// The ids of `span` once exported, else none.
+pub fn ids_of(span: &tracing::Span) -> Option<TraceIds> {
+    if !crate::enabled() || span.is_disabled() {
+        return None;
+    }
+    TraceIds::of(span)
+}
+
+/// Writes the current span's context (the provider attempt's, on the
+/// provider call path) as `traceparent`/`tracestate`, replacing any the
+/// request carried. Nothing when tracing is off.
+pub fn inject_current(headers: &mut http::HeaderMap) {
+    if !crate::enabled() || !INJECT.try_with(|on| *on).unwrap_or(true) {
+        return;
+    }
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        return;
+    }
+    let cx = span.context();
+    if !cx.span().span_context().is_valid() {
+        return;
+    }
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.inject_context(&cx, &mut HeaderInjector(headers));
+    });
+}
+
+/// Links `span` to another trace's span (hex ids, as usage records carry
+/// them): a batch span pointing at the requests in it. At most 128 links
+/// per span are kept (the SDK's limit).
+pub fn link(span: &tracing::Span, trace_id: &str, span_id: &str) {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    let (Ok(t), Ok(s)) = (TraceId::from_hex(trace_id), SpanId::from_hex(span_id)) else {
+        return;
+    };
+    span.add_link(SpanContext::new(
+        t,
+        s,
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    ));
+}
+
+/// The current span's context as gRPC metadata (`traceparent`,
+/// `tracestate`): a data plane's management route calling AdminService,
+/// whose span then joins the request's trace.
+pub fn inject_into_metadata(metadata: &mut tonic::metadata::MetadataMap) {
+    let mut headers = http::HeaderMap::new();
+    inject_current(&mut headers);
+    for name in ["traceparent", "tracestate"] {
+        if let Some(value) = headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+        {
+            metadata.insert(name, value);
+        }
+    }
+}
+
+/// Continues a trace carried in gRPC metadata (an AdminService call from
+/// the CLI or a data plane's management route).
+pub fn continue_from_metadata(span: &tracing::Span, metadata: &http::HeaderMap) {
+    continue_from(span, metadata);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_only_well_formed_traceparents() {
+        let ids =
+            TraceIds::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+                .expect("valid");
+        assert_eq!(ids.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(ids.span_id, "00f067aa0ba902b7");
+        for bad in [
+            "",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-xyz",
+        ] {
+            assert_eq!(TraceIds::from_traceparent(bad), None, "{bad}");
+        }
+    }
+}
