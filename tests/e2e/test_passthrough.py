@@ -215,6 +215,7 @@ def test_configured_pass_through_endpoints(cluster, mock_provider, pg_url):
         assert r.json()["model"] == "gpt"
         [sent] = mock_provider.requests()[before:]
         assert (sent["path"], sent["body"]["model"]) == ("/v1/chat/completions", "gpt-4o-mini")
+        assert row(pg_url, r.headers["x-litellm-call-id"])["call_type"] == "acompletion"
 
 
 def test_gemini_and_bedrock_native_apis(cluster, mock_provider, pg_url):

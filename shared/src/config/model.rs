@@ -98,6 +98,10 @@ pub struct GeneralSettings {
     /// set; any 4xx, e.g. 400 for clients written against LiteLLM
     /// versions that answered budgets with a 400.
     pub budget_exceeded_status_code: Option<u16>,
+    /// LiteLLM's custom pass-through routes; data planes read them from the
+    /// raw section (`http/passthrough/custom.rs`). Typed here so loading
+    /// does not call them unrecognised.
+    pub pass_through_endpoints: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]

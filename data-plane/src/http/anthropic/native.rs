@@ -8,7 +8,6 @@ use crate::providers::{
     AnthropicEndpoint, AnthropicUsage, ChatOutput, ChunkStream, HttpClient, NativeAnswer,
     NativeCall, ProviderError, StreamEvent,
 };
-use crate::router::Timeouts;
 use crate::runtime::Deployment;
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
@@ -74,7 +73,7 @@ pub async fn call(
     body: Map<String, Value>,
     headers: &[(HeaderName, HeaderValue)],
     stream: bool,
-    timeouts: Timeouts,
+    timeouts: crate::router::Timeouts,
 ) -> Result<ChatOutput, ProviderError> {
     let Some(upstream) = deployment.upstream.anthropic() else {
         return Err(ProviderError::unsupported(deployment.provider));
@@ -102,7 +101,7 @@ pub async fn call(
         }
         NativeAnswer::Stream(body) => {
             let events = events(http_body_util::BodyDataStream::new(body));
-            first_event(deployment, timeouts, events).await
+            first_event(deployment, timeouts.first_chunk, events).await
         }
     }
 }
@@ -158,16 +157,16 @@ where
 }
 
 /// A stream is accepted once its first event arrived within the
-/// attempt's `stream_timeout`; one that fails first is a failed attempt
+/// deployment's `stream_timeout`; one that fails first is a failed attempt
 /// (retried, or fallen back from).
 async fn first_event(
     deployment: &Deployment,
-    timeouts: Timeouts,
+    within: std::time::Duration,
     mut events: ChunkStream,
 ) -> Result<ChatOutput, ProviderError> {
-    let first = tokio::time::timeout(timeouts.first_chunk, events.next())
+    let first = tokio::time::timeout(within, events.next())
         .await
-        .map_err(|_| ProviderError::timeout(deployment.provider, timeouts.first_chunk))?;
+        .map_err(|_| ProviderError::timeout(deployment.provider, within))?;
     match first {
         Some(StreamEvent::Data { frame, usage }) => Ok(ChatOutput::Stream(Box::pin(
             futures::stream::iter([StreamEvent::Data { frame, usage }]).chain(events),

@@ -6,8 +6,7 @@
 use super::{chat_stream, from_chat, native};
 use crate::providers::stream::Usage;
 use crate::providers::{AnthropicEndpoint, ChatOutput, HttpClient, ProviderError};
-use crate::router::Timeouts;
-use crate::router::{self, Operation};
+use crate::router::{self, Operation, Timeouts};
 use crate::runtime::Deployment;
 use crate::usage::tokenizer::{self, Completion, Encoding};
 use bytes::Bytes;

@@ -40,10 +40,8 @@ use std::sync::Arc;
 const CALL_TYPE: &str = "pass_through_endpoint";
 
 pub fn routes() -> Router<AppState> {
-    // LiteLLM's Azure-style routes (`/openai/deployments/{model}/chat/
-    // completions`, …) are more specific and matched first
-    // (`http/deployment_paths.rs`); everything else under `/openai` is the
-    // pass-through, as in LiteLLM.
+    // LiteLLM's Azure-style routes (`/openai/deployments/{model}/…`) are
+    // `deployment_paths`' own: more specific, they win over `/openai/*`.
     let mut router = Router::new();
     for family in &FAMILIES {
         let handler = move |State(app): State<AppState>, request: Request| {
@@ -261,6 +259,7 @@ async fn handle_provider(
                         &client,
                         &credential,
                         lender.map(Arc::as_ref),
+                        None,
                         op.body.clone(),
                     )
                     .await

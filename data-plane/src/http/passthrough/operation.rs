@@ -7,7 +7,7 @@
 
 use super::families::{self, Credential, Family};
 use crate::providers::{ErrorAnswer, HttpClient, ProviderError, RequestBody};
-use crate::router::{FailureClass, Meter, Metered, Operation};
+use crate::router::{FailureClass, Meter, Metered, Operation, Timeouts};
 use crate::runtime::Deployment;
 use crate::usage::tokenizer::Encoding;
 use bytes::Bytes;
@@ -34,6 +34,9 @@ const DROPPED: &[&str] = &[
     "proxy-authorization",
     "accept-encoding",
 ];
+
+/// A configured endpoint has no deployment timeouts: the gateway's default.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Response headers not copied back (the body is re-framed).
 pub const HOP_BY_HOP: &[&str] = &[
@@ -104,6 +107,7 @@ impl PassThrough<'_> {
         client: &HttpClient,
         credential: &Credential,
         deployment: Option<&Deployment>,
+        timeouts: Option<Timeouts>,
         body: Bytes,
     ) -> Result<PassOutput, ProviderError> {
         let provider = self.family.name;
@@ -139,10 +143,11 @@ impl PassThrough<'_> {
         let request: http::Request<RequestBody> = builder
             .body(Full::new(body))
             .map_err(|e| ProviderError::internal(provider, &e))?;
-        let (timeout, head_timeout) = deployment
-            .map_or((Duration::from_secs(600), Duration::from_secs(600)), |d| {
-                (d.timeout, d.stream_timeout)
-            });
+        let (timeout, head_timeout) = match (timeouts, deployment) {
+            (Some(t), _) => (t.total, t.first_chunk),
+            (None, Some(d)) => (d.timeout, d.stream_timeout),
+            (None, None) => (DEFAULT_TIMEOUT, DEFAULT_TIMEOUT),
+        };
         let api_base = credential.base.as_str();
         let response = tokio::time::timeout(head_timeout, client.send(request))
             .await
@@ -185,12 +190,10 @@ impl PassThrough<'_> {
 impl Operation for PassThrough<'_> {
     type Output = PassOutput;
 
-    /// Pass-through relays the provider's own protocol and keeps its own
-    /// deadlines; a body's `timeout` is the provider's to read.
     async fn call(
         &self,
         deployment: &Deployment,
-        _timeouts: crate::router::Timeouts,
+        timeouts: Timeouts,
     ) -> Result<PassOutput, ProviderError> {
         if !self.family.serves(deployment) {
             // 403: the router tries the group's other deployments and its
@@ -215,6 +218,7 @@ impl Operation for PassThrough<'_> {
             &client,
             &credential,
             Some(deployment),
+            Some(timeouts),
             self.body_for(deployment),
         )
         .await

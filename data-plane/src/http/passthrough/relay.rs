@@ -26,8 +26,8 @@ fn apply(accounting: &mut Accounting, reported: Reported) {
     accounting.set_cache_creation(reported.cache_creation);
 }
 
-fn tokens(reported: Option<Reported>) -> Usage {
-    reported.map_or_else(Usage::default, |r| r.usage)
+fn usage_of(reported: Option<Reported>) -> Usage {
+    reported.map(|r| r.usage).unwrap_or_default()
 }
 
 pub fn respond(output: PassOutput, mut accounting: Accounting) -> Response {
@@ -51,7 +51,7 @@ pub fn respond(output: PassOutput, mut accounting: Accounting) -> Response {
                 apply(&mut accounting, reported);
             }
             if let Some(meter) = meter {
-                meter.finish(&tokens(reported));
+                meter.finish(&usage_of(reported));
             }
             if status.is_success() && reported.is_none() {
                 // An OpenAI-format answer without usage is counted (the
@@ -101,7 +101,7 @@ pub fn respond(output: PassOutput, mut accounting: Accounting) -> Response {
                     }
                 }
                 if let Some(meter) = meter {
-                    meter.finish(&tokens(applied));
+                    meter.finish(&usage_of(applied));
                 }
                 drop(accounting);
             };
@@ -184,7 +184,7 @@ pub async fn custom(
         secret: None,
     };
     match op
-        .send(&app.client, &credential, None, op.body.clone())
+        .send(&app.client, &credential, None, None, op.body.clone())
         .await
     {
         Ok(output) => {
