@@ -26,6 +26,8 @@ pub struct AppState {
     /// Fleet-wide limits leased to data planes.
     pub quota: Arc<crate::quota::Coordinator>,
     pub database: sea_orm::DatabaseConnection,
+    /// The dashboard's sessions, login throttle and live tail.
+    pub ui: Arc<crate::ui::UiState>,
 }
 
 impl AppState {

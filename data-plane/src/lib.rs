@@ -14,6 +14,7 @@ pub mod providers;
 pub mod router;
 pub mod runtime;
 pub mod sync;
+pub mod ui;
 #[cfg(test)]
 mod test_support;
 pub mod usage;
@@ -96,6 +97,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
     let admin_channel = endpoint.connect_lazy();
     let spend =
         tollgate_proto::v1::spend_service_client::SpendServiceClient::new(admin_channel.clone());
+    let ui = ui::Tunnel::new(endpoint.clone(), admin_channel.clone());
     let admin = tollgate_proto::v1::admin_service_client::AdminServiceClient::new(admin_channel);
     let sync_task = tokio::spawn(sync::run(
         Arc::clone(&live),
@@ -143,6 +145,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         cooldowns: Arc::default(),
         stats: Arc::default(),
         limiter,
+        ui,
     };
     http::health_check::spawn_background(state.clone(), cancel.clone());
     let app = http::router(state);
@@ -153,7 +156,10 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        let served = axum::serve(listener, app)
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
             .with_graceful_shutdown(cancel.cancelled_owned())
             .await;
         // In-flight requests have finished: their usage is in the channel.

@@ -42,6 +42,8 @@ pub struct AppState {
     /// Fleet-wide rpm/tpm/parallel/budget limits, leased from the control
     /// plane.
     pub limiter: Arc<crate::limits::Limiter>,
+    /// The dashboard's API, tunnelled to the control plane.
+    pub ui: crate::ui::Tunnel,
 }
 
 /// Admin calls carry the caller's key, not the cluster token; the channel
@@ -93,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .merge(management::key_routes())
         .merge(management::org_routes())
         .merge(management::spend_routes())
+        .merge(crate::ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
