@@ -149,6 +149,15 @@ pub async fn logout(
     response
 }
 
-pub async fn session(Authed(s): Authed) -> Response {
-    Json(session_json(&s)).into_response()
+/// 200 either way (a page asking "am I logged in?" is not an error):
+/// `{"logged_in": false}`, or the session with its CSRF token.
+pub async fn session(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    match super::guard::current(&app, &headers) {
+        Some(s) => {
+            let mut body = session_json(&s);
+            body["logged_in"] = json!(true);
+            Json(body).into_response()
+        }
+        None => Json(json!({"logged_in": false})).into_response(),
+    }
 }

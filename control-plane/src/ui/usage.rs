@@ -106,14 +106,21 @@ fn dim(q: &SeriesQuery) -> Result<Dim, Response> {
 async fn labels(app: &AppState, dim: Dim, ids: &[String]) -> HashMap<String, String> {
     let db = app.spend_logs.connection();
     match dim {
-        Dim::Key => spend_names::keys(db, ids.to_vec())
-            .await
-            .map(|m| {
-                m.into_iter()
-                    .map(|(token, (alias, name))| (token, alias.unwrap_or(name)))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        Dim::Key => {
+            let mut names: HashMap<String, String> = spend_names::keys(db, ids.to_vec())
+                .await
+                .map(|m| {
+                    m.into_iter()
+                        .map(|(token, (alias, name))| (token, alias.unwrap_or(name)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            // The master key is no row; its hash is all the log holds.
+            if let Some(master) = app.current().and_then(|p| p.master_key_hash) {
+                names.insert(master.to_hex(), "(master key)".into());
+            }
+            names
+        }
         Dim::Team => spend_names::teams(db, ids.to_vec()).await.unwrap_or_default(),
         Dim::Global => [(String::new(), "All requests".to_string())].into(),
         _ => HashMap::new(),
