@@ -10,9 +10,7 @@ from typing import Any
 import httpx
 
 from harness import http_client
-from ui_support import browser, open_tab  # noqa: F401  (fixture)
-
-__all__ = ["browser"]
+from ui_support import open_tab
 
 
 def key_count(dp: Any) -> int:

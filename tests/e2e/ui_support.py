@@ -17,7 +17,6 @@ import pytest
 
 from harness import REPO_ROOT
 
-playwright_sync = pytest.importorskip("playwright.sync_api", reason="pip install playwright (tests/requirements.txt)")
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = REPO_ROOT / "target" / "ui-shots"
@@ -26,9 +25,10 @@ LOOPBACK = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (tests/requirements.txt)")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (see .ci/run)", pytrace=False)
-    with playwright_sync.sync_playwright() as p:
+    with sync_api.sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
         )
@@ -59,9 +59,11 @@ class Tab:
 
     def goto(self, hash_route: str, heading: str) -> None:
         self.page.evaluate("h => { location.hash = h }", hash_route)
-        self.page.wait_for_selector(f"main h1:text-is('{heading}')")
-        # Every widget's request has answered once no request is in flight.
-        self.page.wait_for_load_state("networkidle")
+        self.wait_ready(heading)
+
+    def wait_ready(self, heading: str) -> None:
+        """The page has rendered every widget with its data (the view marks itself ready)."""
+        self.page.wait_for_selector(f"main .view[data-ready] h1:text-is('{heading}')")
 
     def shot(self, name: str) -> Path:
         SHOTS.mkdir(parents=True, exist_ok=True)

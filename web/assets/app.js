@@ -106,16 +106,23 @@ async function render() {
   if (!renderer) { page = PAGES[0]; renderer = overview; }
   document.querySelectorAll(".sidebar a").forEach(a => a.classList.toggle("active", a.dataset.page === r.parts[0]));
   if (cleanup) { try { cleanup(); } catch { /* ignore */ } cleanup = null; }
+  // A render still waiting for its data when the next one starts writes
+  // into its own view, which is no longer in the page.
   clear(main);
+  const view = h("div", { class: "view" });
+  main.append(view);
   const ctx = { session, canWrite: session.role === "proxy_admin", params: r.params, parts: r.parts, go, onLeave: (fn) => { cleanup = fn; } };
   try {
-    await renderer(main, ctx);
+    await renderer(view, ctx);
+    // Every widget has its data: what a test (or a screen reader) waits on.
+    view.dataset.ready = "true";
   } catch (err) {
-    if (err.status !== 401) main.append(h("div", { class: "card error-box", role: "alert" }, "Could not load this page: ", err.message));
+    if (err.status !== 401) view.append(h("div", { class: "card error-box", role: "alert" }, "Could not load this page: ", err.message));
   }
 }
 
 function start(s) {
+  if (!location.hash) history.replaceState(null, "", "#/overview");
   session = s;
   api.setSession(s);
   layout();

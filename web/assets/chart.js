@@ -5,7 +5,7 @@ import { h, s } from "./dom.js";
 
 export const PALETTE = ["#2f6fed", "#16a34a", "#f59e0b", "#db2777", "#7c3aed", "#0891b2", "#dc2626", "#65a30d", "#ea580c", "#475569"];
 
-const W = 640, H = 220, PAD = { l: 70, r: 10, t: 12, b: 28 };
+const W = 640, H = 220, PAD = { l: 84, r: 10, t: 12, b: 28 };
 
 function niceMax(v) {
   if (!(v > 0)) return 1;
@@ -26,7 +26,7 @@ function axes(svg, max, fmt, labels) {
   labels.forEach((l, i) => {
     if (i % every) return;
     const x = PAD.l + (iw * (i + 0.5)) / labels.length;
-    svg.append(s("text", { x, y: H - 8, class: "tick", "text-anchor": "middle" }, l.length > 10 ? l.slice(5) : l));
+    svg.append(s("text", { x, y: H - 8, class: "tick", "text-anchor": "middle" }, l.length >= 10 ? l.slice(5) : l));
   });
 }
 

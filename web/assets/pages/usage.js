@@ -70,10 +70,11 @@ export default async function usage(main, ctx) {
   main.append(h("div", { class: "grid2" },
     card("Spend", t.requests ? bars(data.buckets, series("spend"), { fmt: f.usd, onBar, title: "Spend over time" }) : none),
     card("Requests", t.requests ? bars(data.buckets, series("requests"), { fmt: f.int, onBar, title: "Requests over time" }) : none.cloneNode(true))));
-  main.append(card("Tokens", t.requests ? bars(data.buckets, [
+  main.append(h("div", { class: "grid2" }, card("Tokens", t.requests ? bars(data.buckets, [
     { label: "Tokens in", values: data.buckets.map((_, i) => data.series.reduce((a, sr) => a + sr.prompt_tokens[i], 0)) },
     { label: "Tokens out", values: data.buckets.map((_, i) => data.series.reduce((a, sr) => a + sr.completion_tokens[i], 0)) },
-  ], { fmt: f.int, title: "Tokens over time" }) : none.cloneNode(true)));
+  ], { fmt: f.int, title: "Tokens over time" }) : none.cloneNode(true)),
+    card("Errors", t.errors ? bars(data.buckets, series("errors"), { fmt: f.int, onBar, title: "Errors over time" }) : h("div", { class: "empty" }, "No failed requests in this range."))));
 
   main.append(card(`By ${GROUPS.find(g => g[0] === group)[1].toLowerCase()}`, table([
     { label: "Name", cell: r => group === "key" ? h("a", { href: "#/keys/" + encodeURIComponent(r.key) }, r.label) : (r.label || "(none)") },
