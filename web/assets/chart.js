@@ -5,7 +5,12 @@ import { h, s } from "./dom.js";
 
 export const PALETTE = ["#2f6fed", "#16a34a", "#f59e0b", "#db2777", "#7c3aed", "#0891b2", "#dc2626", "#65a30d", "#ea580c", "#475569"];
 
-const W = 640, H = 220, PAD = { l: 84, r: 10, t: 12, b: 28 };
+const PAD = { l: 96, r: 10, t: 12, b: 30 };
+// viewBox sizes: a half-width card's chart, and a full-width one (the same
+// text size on screen either way).
+const SIZE = { normal: [640, 230], wide: [1280, 300] };
+let W = 640, H = 230;
+function size(wide) { [W, H] = SIZE[wide ? "wide" : "normal"]; }
 
 function niceMax(v) {
   if (!(v > 0)) return 1;
@@ -37,7 +42,8 @@ function legend(series) {
   }));
 }
 
-export function bars(labels, series, { fmt = String, onBar, title } = {}) {
+export function bars(labels, series, { fmt = String, onBar, title, wide } = {}) {
+  size(wide);
   const totals = labels.map((_, i) => series.reduce((a, sr) => a + (sr.values[i] || 0), 0));
   const max = niceMax(Math.max(0, ...totals));
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": title || "chart" });
@@ -68,7 +74,8 @@ export function bars(labels, series, { fmt = String, onBar, title } = {}) {
   return h("figure", { class: "chart-box" }, svg, series.length > 1 ? legend(series) : null);
 }
 
-export function lines(labels, series, { fmt = String, title } = {}) {
+export function lines(labels, series, { fmt = String, title, wide } = {}) {
+  size(wide);
   const max = niceMax(Math.max(0, ...series.flatMap(sr => sr.values)));
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": title || "chart" });
   axes(svg, max, fmt, labels);

@@ -29,7 +29,7 @@ export default async function keyDetail(main, ctx) {
     tile("Latency p50 / p95 / p99", `${f.ms(l.p50_ms)} / ${f.ms(l.p95_ms)} / ${f.ms(l.p99_ms)}`, l.p50_ms, "30 days", "key_latency"),
     tile("Status", k.blocked ? "Blocked" : "Active", k.blocked ? "blocked" : "active", k.expires ? "expires " + f.when(k.expires) : "never expires", "key_status")));
   const series = spend.series.map(sr => ({ key: sr.key, label: sr.label, values: sr.spend }));
-  main.append(card("Spend per day (30 days, UTC)", spend.totals.requests ? bars(spend.buckets, series, { fmt: f.usd, title: "Spend per day" }) : h("div", { class: "empty" }, "No requests with this key in the last 30 days.")));
+  main.append(card("Spend per day (30 days, UTC)", spend.totals.requests ? bars(spend.buckets, series, { fmt: f.usd, title: "Spend per day", wide: true }) : h("div", { class: "empty" }, "No requests with this key in the last 30 days.")));
   main.append(card("Settings", h("dl", { class: "facts" },
     ["token", "key_name", "team_id", "user_id", "models", "max_budget", "budget_duration", "rpm_limit", "tpm_limit", "created_at"].flatMap(name => [
       h("dt", {}, name), h("dd", {}, Array.isArray(k[name]) ? (k[name].length ? k[name].join(", ") : "all") : (k[name] ?? "—"))]))));
