@@ -4,13 +4,13 @@
 use crate::master_key::bearer;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
-use std::net::SocketAddr;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use std::net::SocketAddr;
 
 pub fn router(state: AppState) -> Router {
     let root = tollgate_web::root_path_from_env();

@@ -205,9 +205,9 @@ pub async fn start(
             http_listener,
             http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
         )
-            .with_graceful_shutdown(http_cancel.cancelled_owned())
-            .await
-            .context("control-plane HTTP server failed")
+        .with_graceful_shutdown(http_cancel.cancelled_owned())
+        .await
+        .context("control-plane HTTP server failed")
     });
     info!(grpc = %grpc_addr, http = %http_addr, "control plane listening");
 

@@ -14,9 +14,9 @@ pub mod providers;
 pub mod router;
 pub mod runtime;
 pub mod sync;
-pub mod ui;
 #[cfg(test)]
 mod test_support;
+pub mod ui;
 pub mod usage;
 
 use anyhow::Context as _;
@@ -160,8 +160,8 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
             listener,
             app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
-            .with_graceful_shutdown(cancel.cancelled_owned())
-            .await;
+        .with_graceful_shutdown(cancel.cancelled_owned())
+        .await;
         // In-flight requests have finished: their usage is in the channel.
         reporter_cancel.cancel();
         let _ = reporter.await;

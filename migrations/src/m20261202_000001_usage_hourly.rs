@@ -52,12 +52,7 @@ impl MigrationTrait for Migration {
             UsageHourly::LatencyMsSum,
             UsageHourly::OverheadUsSum,
         ] {
-            table.col(
-                ColumnDef::new(column)
-                    .big_integer()
-                    .not_null()
-                    .default(0),
-            );
+            table.col(ColumnDef::new(column).big_integer().not_null().default(0));
         }
         for i in 0..LATENCY_BUCKETS {
             table.col(

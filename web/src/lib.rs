@@ -81,7 +81,8 @@ async fn index() -> Response {
     let Some(bytes) = assets::get("index.html") else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let html = String::from_utf8_lossy(bytes).replace("{{STATIC}}", &format!("static/{}", *BUILD_ID));
+    let html =
+        String::from_utf8_lossy(bytes).replace("{{STATIC}}", &format!("static/{}", *BUILD_ID));
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -196,7 +197,12 @@ mod tests {
             .expect("answer");
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.expect("body").to_bytes();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         (status, headers, String::from_utf8_lossy(&body).into_owned())
     }
 
@@ -221,7 +227,12 @@ mod tests {
             headers[header::CACHE_CONTROL],
             "public, max-age=31536000, immutable"
         );
-        assert!(headers[header::CONTENT_TYPE].to_str().unwrap_or("").starts_with("text/javascript"));
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap_or("")
+                .starts_with("text/javascript")
+        );
         let (status, _, _) = get_path(app(""), "/ui/static/000000000000/app.js").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let missing = format!("/ui/static/{}/missing.js", *BUILD_ID);

@@ -22,10 +22,34 @@ struct Table {
 }
 
 const TABLES: [Table; 4] = [
-    Table { kind: "key", table: "virtual_keys", id: "token", name: "key_alias", live_only: true },
-    Table { kind: "team", table: "teams", id: "team_id", name: "team_alias", live_only: false },
-    Table { kind: "user", table: "users", id: "user_id", name: "user_email", live_only: false },
-    Table { kind: "customer", table: "customers", id: "user_id", name: "alias", live_only: false },
+    Table {
+        kind: "key",
+        table: "virtual_keys",
+        id: "token",
+        name: "key_alias",
+        live_only: true,
+    },
+    Table {
+        kind: "team",
+        table: "teams",
+        id: "team_id",
+        name: "team_alias",
+        live_only: false,
+    },
+    Table {
+        kind: "user",
+        table: "users",
+        id: "user_id",
+        name: "user_email",
+        live_only: false,
+    },
+    Table {
+        kind: "customer",
+        table: "customers",
+        id: "user_id",
+        name: "alias",
+        live_only: false,
+    },
 ];
 
 /// Up to `limit` per kind, fullest first.

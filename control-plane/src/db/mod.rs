@@ -15,8 +15,8 @@ mod spend_logs;
 pub mod spend_names;
 mod spend_totals;
 mod team_members;
-pub mod usage_hourly;
 mod teams;
+pub mod usage_hourly;
 mod users;
 mod virtual_keys;
 

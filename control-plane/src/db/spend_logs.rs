@@ -199,9 +199,7 @@ impl SpendLogs {
             && tail.receiver_count() > 0
             && !new_logs.is_empty()
         {
-            let _ = tail.send(std::sync::Arc::new(
-                new_logs.into_iter().cloned().collect(),
-            ));
+            let _ = tail.send(std::sync::Arc::new(new_logs.into_iter().cloned().collect()));
         }
         Ok(inserted.into_iter().collect())
     }

@@ -3,7 +3,9 @@
 //! over it, never the log.
 
 use crate::spend::hourly::{Dim, HourKey, HourSums, LATENCY_BUCKETS};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, SimpleExpr,
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult};
 use std::collections::BTreeMap;
 
@@ -113,7 +115,10 @@ fn sum_select(dim: Dim, range: &HourRange) -> SelectStatement {
     q.from(Alias::new(TABLE));
     for c in summed_columns() {
         // BIGINT sums are NUMERIC on PostgreSQL: cast back.
-        q.expr_as(Expr::cust(format!("CAST(SUM({c}) AS BIGINT)")), Alias::new(c));
+        q.expr_as(
+            Expr::cust(format!("CAST(SUM({c}) AS BIGINT)")),
+            Alias::new(c),
+        );
     }
     q.and_where(Expr::col(Alias::new("dim")).eq(dim.as_str()))
         .and_where(Expr::col(Alias::new("hour")).gte(range.from.clone()))
@@ -122,9 +127,8 @@ fn sum_select(dim: Dim, range: &HourRange) -> SelectStatement {
 }
 
 fn read_sums(row: &QueryResult) -> Result<HourSums, DbErr> {
-    let get = |c: &str| -> Result<i64, DbErr> {
-        Ok(row.try_get::<Option<i64>>("", c)?.unwrap_or(0))
-    };
+    let get =
+        |c: &str| -> Result<i64, DbErr> { Ok(row.try_get::<Option<i64>>("", c)?.unwrap_or(0)) };
     let mut s = HourSums {
         requests: get("requests")?,
         errors: get("errors")?,

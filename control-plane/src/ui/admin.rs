@@ -1,6 +1,7 @@
 //! In-process AdminService calls with the session's role, so the
 //! dashboard's rights are exactly the management API's.
 
+use super::UiError;
 use super::error;
 use super::session::Session;
 use crate::grpc::AdminService;
@@ -23,7 +24,7 @@ pub async fn call<T, R>(
         &AdminService,
         tonic::Request<T>,
     ) -> Result<tonic::Response<R>, tonic::Status>,
-) -> Result<(R, Applied), Response> {
+) -> Result<(R, Applied), UiError> {
     let service = AdminService::new(app.clone());
     let mut request = tonic::Request::new(message);
     request.extensions_mut().insert(session.role.principal());
@@ -52,7 +53,7 @@ pub fn reply(body: Value, applied: Applied) -> Response {
 }
 
 /// gRPC status → the HTTP error the management routes give for it.
-pub fn from_status(status: tonic::Status) -> Response {
+pub fn from_status(status: tonic::Status) -> UiError {
     use tonic::Code;
     let message = status.message().to_string();
     match status.code() {

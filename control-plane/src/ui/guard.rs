@@ -1,13 +1,13 @@
 //! Who is calling: the session behind the cookie, and for a write the CSRF
 //! token and a same-origin request.
 
+use super::UiError;
 use super::error;
 use super::session::Session;
 use crate::state::AppState;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::response::Response;
 use tollgate_shared::keys::KeyHash;
 
 pub const COOKIE: &str = "tollgate_session";
@@ -67,7 +67,7 @@ where
     S: Send + Sync,
     AppState: FromRef<S>,
 {
-    type Rejection = Response;
+    type Rejection = UiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let app = AppState::from_ref(state);
@@ -91,7 +91,7 @@ pub fn current(app: &AppState, headers: &HeaderMap) -> Option<Session> {
     app.ui.sessions.touch(id, master.as_ref())
 }
 
-pub fn check_write(headers: &HeaderMap, session: &Session) -> Result<(), Response> {
+pub fn check_write(headers: &HeaderMap, session: &Session) -> Result<(), UiError> {
     let token_ok = headers
         .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -114,7 +114,10 @@ mod tests {
     #[test]
     fn the_cookie_is_found_among_others() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; tollgate_session=abc; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; tollgate_session=abc; b=2"),
+        );
         assert_eq!(cookie_value(&h, COOKIE), Some("abc"));
         assert_eq!(cookie_value(&h, "c"), None);
     }
@@ -124,11 +127,20 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:4000"));
         assert!(same_origin(&h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:4000"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:4000"),
+        );
         assert!(same_origin(&h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
         assert!(!same_origin(&h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:4000"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:4000"),
+        );
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!same_origin(&h));
     }

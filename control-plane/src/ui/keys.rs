@@ -2,6 +2,7 @@
 //! create (the key shown once), edit, block/unblock, regenerate, delete —
 //! each write answered with `x-tollgate-applied` from the fleet.
 
+use super::UiError;
 use super::admin::{Applied, call, reply};
 use super::bad_request;
 use super::guard::Authed;
@@ -34,7 +35,7 @@ pub async fn list(
     State(app): State<AppState>,
     Authed(session): Authed,
     Query(q): Query<ListQuery>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let size = q.size.unwrap_or(50).clamp(1, MAX_PAGE_SIZE);
     let request = ListKeysRequest {
         page: q.page.unwrap_or(1).max(1),
@@ -77,7 +78,7 @@ pub struct KeyForm {
     metadata: Option<Map<String, Value>>,
 }
 
-fn form(body: &Bytes) -> Result<KeyForm, Response> {
+fn form(body: &Bytes) -> Result<KeyForm, UiError> {
     if body.is_empty() {
         return Ok(KeyForm::default());
     }
@@ -119,7 +120,7 @@ pub async fn create(
     State(app): State<AppState>,
     Authed(session): Authed,
     body: Bytes,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let request = GenerateKeyRequest {
         spec: Some(form(&body)?.spec()),
         key: String::new(),
@@ -135,10 +136,13 @@ pub async fn info(
     State(app): State<AppState>,
     Authed(session): Authed,
     Path(token): Path<String>,
-) -> Result<Response, Response> {
-    let (r, applied) = call(&app, &session, KeyRef { key: token }, async |s: &AdminService, r| {
-        s.get_key(r).await
-    })
+) -> Result<Response, UiError> {
+    let (r, applied) = call(
+        &app,
+        &session,
+        KeyRef { key: token },
+        async |s: &AdminService, r| s.get_key(r).await,
+    )
     .await?;
     Ok(reply(stored(&r), applied))
 }
@@ -148,7 +152,7 @@ pub async fn update(
     Authed(session): Authed,
     Path(token): Path<String>,
     body: Bytes,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let request = UpdateKeyRequest {
         key: Some(KeyRef { key: token }),
         spec: Some(form(&body)?.spec()),
@@ -165,7 +169,7 @@ async fn set_blocked(
     session: super::session::Session,
     token: String,
     blocked: bool,
-) -> Result<(KeyResponse, Applied), Response> {
+) -> Result<(KeyResponse, Applied), UiError> {
     let request = SetKeyBlockedRequest {
         key: Some(KeyRef { key: token }),
         blocked,
@@ -180,7 +184,7 @@ pub async fn block(
     State(app): State<AppState>,
     Authed(session): Authed,
     Path(token): Path<String>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let (r, applied) = set_blocked(app, session, token, true).await?;
     Ok(reply(stored(&r), applied))
 }
@@ -189,7 +193,7 @@ pub async fn unblock(
     State(app): State<AppState>,
     Authed(session): Authed,
     Path(token): Path<String>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let (r, applied) = set_blocked(app, session, token, false).await?;
     Ok(reply(stored(&r), applied))
 }
@@ -198,7 +202,7 @@ pub async fn regenerate(
     State(app): State<AppState>,
     Authed(session): Authed,
     Path(token): Path<String>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let request = RegenerateKeyRequest {
         key: Some(KeyRef { key: token }),
         new_key: String::new(),
@@ -215,7 +219,7 @@ pub async fn delete(
     State(app): State<AppState>,
     Authed(session): Authed,
     Path(token): Path<String>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let request = DeleteKeysRequest {
         keys: vec![token],
         key_aliases: Vec::new(),

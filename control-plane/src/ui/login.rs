@@ -36,7 +36,13 @@ fn session_json(s: &Session) -> serde_json::Value {
     })
 }
 
-fn cookie(app: &AppState, headers: &HeaderMap, base: &str, value: &str, max_age: Option<u64>) -> String {
+fn cookie(
+    app: &AppState,
+    headers: &HeaderMap,
+    base: &str,
+    value: &str,
+    max_age: Option<u64>,
+) -> String {
     let https = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
@@ -92,7 +98,7 @@ pub async fn login(
     body: Bytes,
 ) -> Response {
     let Ok(credentials) = serde_json::from_slice::<Credentials>(&body) else {
-        return bad_request("Send {\"username\": …, \"password\": …} as JSON.");
+        return bad_request("Send {\"username\": …, \"password\": …} as JSON.").into_response();
     };
     let ip = ip.map(|Extension(ClientIp(ip))| ip).unwrap_or_default();
     let who = format!("{ip}|{}", credentials.username);
@@ -106,7 +112,8 @@ pub async fn login(
                 session::WINDOW.as_secs(),
                 wait.as_secs().max(1)
             ),
-        );
+        )
+        .into_response();
         if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
@@ -118,11 +125,14 @@ pub async fn login(
             StatusCode::UNAUTHORIZED,
             "auth_error",
             "Invalid username or password.",
-        );
+        )
+        .into_response();
     };
     app.ui.login_failures.succeeded(&who);
     let (id, session) = app.ui.sessions.open(user_id, role, master_key);
-    let base = base.map(|Extension(UiBase(b))| b).unwrap_or_else(|| "/ui".into());
+    let base = base
+        .map(|Extension(UiBase(b))| b)
+        .unwrap_or_else(|| "/ui".into());
     let set = cookie(&app, &headers, &base, &id, None);
     let mut response = Json(session_json(&session)).into_response();
     if let Ok(v) = HeaderValue::from_str(&set) {
@@ -140,7 +150,9 @@ pub async fn logout(
     if let Some(id) = cookie_value(&headers, COOKIE) {
         app.ui.sessions.close(id);
     }
-    let base = base.map(|Extension(UiBase(b))| b).unwrap_or_else(|| "/ui".into());
+    let base = base
+        .map(|Extension(UiBase(b))| b)
+        .unwrap_or_else(|| "/ui".into());
     let clear = cookie(&app, &headers, &base, "", Some(0));
     let mut response = Json(json!({"logged_out": true})).into_response();
     if let Ok(v) = HeaderValue::from_str(&clear) {

@@ -2,6 +2,7 @@
 //! carrying everything its detail drawer shows; and the live tail, one
 //! server-sent-events stream of newly ingested rows.
 
+use super::UiError;
 use super::guard::Authed;
 use super::{bad_request, internal};
 use crate::db::log_page::{self, LogQuery};
@@ -45,7 +46,7 @@ fn given(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-fn time(name: &str, v: Option<String>) -> Result<Option<DateTime<Utc>>, Response> {
+fn time(name: &str, v: Option<String>) -> Result<Option<DateTime<Utc>>, UiError> {
     match given(v) {
         None => Ok(None),
         Some(t) => DateTime::parse_from_rfc3339(&t)
@@ -54,7 +55,7 @@ fn time(name: &str, v: Option<String>) -> Result<Option<DateTime<Utc>>, Response
     }
 }
 
-fn query(p: LogParams) -> Result<LogQuery, Response> {
+fn query(p: LogParams) -> Result<LogQuery, UiError> {
     let key = given(p.key);
     let is_hash = key
         .as_deref()
@@ -101,7 +102,7 @@ pub async fn list(
     State(app): State<AppState>,
     Authed(_): Authed,
     Query(p): Query<LogParams>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let limit = p.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let q = query(p)?;
     // One more than a page: whether a next page exists, without a count.
@@ -111,7 +112,10 @@ pub async fn list(
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let next = more
-        .then(|| rows.last().map(|l| format!("{}~{}", l.start_time.to_rfc3339(), l.request_id)))
+        .then(|| {
+            rows.last()
+                .map(|l| format!("{}~{}", l.start_time.to_rfc3339(), l.request_id))
+        })
         .flatten();
     let rows: Vec<Value> = rows.into_iter().map(row).collect();
     Ok(Json(json!({"rows": rows, "next_cursor": next})).into_response())
@@ -121,7 +125,7 @@ pub async fn stream(
     State(app): State<AppState>,
     Authed(_): Authed,
     Query(p): Query<LogParams>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let q = query(p)?;
     let events = BroadcastStream::new(app.ui.tail.subscribe()).map(move |batch| {
         let mut out: Vec<Result<Event, Infallible>> = Vec::new();

@@ -89,22 +89,48 @@ pub fn api(state: AppState) -> Router {
         .route("/logs/stream", get(logs::stream))
         .route("/fleet", get(fleet::fleet))
         .fallback(|| async {
-            error(StatusCode::NOT_FOUND, "not_found_error", "No such dashboard API route.")
+            error(
+                StatusCode::NOT_FOUND,
+                "not_found_error",
+                "No such dashboard API route.",
+            )
         })
         .with_state(state)
 }
 
-/// An error in OpenAI's envelope, as every other Tollgate route answers.
-pub fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
-    let envelope = tollgate_shared::error::ErrorEnvelope::new(message.into(), kind, status.as_u16());
-    (status, Json(envelope)).into_response()
+/// A refusal or failure, answered in OpenAI's envelope as every other
+/// Tollgate route answers.
+#[derive(Debug)]
+pub struct UiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
 }
 
-pub fn bad_request(message: impl Into<String>) -> Response {
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let envelope = tollgate_shared::error::ErrorEnvelope::new(
+            self.message,
+            self.kind,
+            self.status.as_u16(),
+        );
+        (self.status, Json(envelope)).into_response()
+    }
+}
+
+pub fn error(status: StatusCode, kind: &'static str, message: impl Into<String>) -> UiError {
+    UiError {
+        status,
+        kind,
+        message: message.into(),
+    }
+}
+
+pub fn bad_request(message: impl Into<String>) -> UiError {
     error(StatusCode::BAD_REQUEST, "invalid_request_error", message)
 }
 
-pub fn internal(e: impl std::fmt::Display) -> Response {
+pub fn internal(e: impl std::fmt::Display) -> UiError {
     tracing::warn!("dashboard API: {e}");
     error(
         StatusCode::INTERNAL_SERVER_ERROR,

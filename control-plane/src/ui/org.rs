@@ -1,5 +1,6 @@
 //! Teams, internal users and customers (end users): lists, create, delete.
 
+use super::UiError;
 use super::admin::{call, reply};
 use super::bad_request;
 use super::guard::Authed;
@@ -18,7 +19,7 @@ use tollgate_proto::v1::{
     ListTeamsRequest, ListUsersRequest, StringList, TeamSpec, UserSpec,
 };
 
-fn parse<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> Result<T, Response> {
+fn parse<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> Result<T, UiError> {
     if body.is_empty() {
         return Ok(T::default());
     }
@@ -32,7 +33,7 @@ fn text(v: Option<String>) -> Option<String> {
 pub async fn teams(
     State(app): State<AppState>,
     Authed(session): Authed,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let (r, applied) = call(
         &app,
         &session,
@@ -40,7 +41,11 @@ pub async fn teams(
         async |s: &AdminService, r| s.list_teams(r).await,
     )
     .await?;
-    let teams: Vec<Value> = r.teams.iter().map(|t| Value::Object(team_json(t))).collect();
+    let teams: Vec<Value> = r
+        .teams
+        .iter()
+        .map(|t| Value::Object(team_json(t)))
+        .collect();
     Ok(reply(json!({"teams": teams}), applied))
 }
 
@@ -59,7 +64,7 @@ pub async fn create_team(
     State(app): State<AppState>,
     Authed(session): Authed,
     body: Bytes,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let f: TeamForm = parse(&body)?;
     let request = CreateTeamRequest {
         team_id: String::new(),
@@ -88,7 +93,7 @@ pub async fn delete_team(
     State(app): State<AppState>,
     Authed(session): Authed,
     Path(id): Path<String>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let request = DeleteTeamsRequest { team_ids: vec![id] };
     let (r, applied) = call(&app, &session, request, async |s: &AdminService, r| {
         s.delete_teams(r).await
@@ -110,7 +115,7 @@ pub async fn users(
     State(app): State<AppState>,
     Authed(session): Authed,
     Query(p): Query<Page>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let request = ListUsersRequest {
         page: p.page.unwrap_or(1).max(1),
         page_size: p.size.unwrap_or(50).clamp(1, super::keys::MAX_PAGE_SIZE),
@@ -120,7 +125,11 @@ pub async fn users(
         s.list_users(r).await
     })
     .await?;
-    let users: Vec<Value> = r.users.iter().map(|u| Value::Object(user_json(u))).collect();
+    let users: Vec<Value> = r
+        .users
+        .iter()
+        .map(|u| Value::Object(user_json(u)))
+        .collect();
     Ok(reply(
         json!({"users": users, "total": r.total, "page": r.page, "page_size": r.page_size, "total_pages": r.total_pages}),
         applied,
@@ -141,7 +150,7 @@ pub async fn create_user(
     State(app): State<AppState>,
     Authed(session): Authed,
     body: Bytes,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let f: UserForm = parse(&body)?;
     let request = CreateUserRequest {
         user_id: text(f.user_id).unwrap_or_default(),
@@ -171,7 +180,7 @@ pub async fn delete_user(
     State(app): State<AppState>,
     Authed(session): Authed,
     Path(id): Path<String>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let request = DeleteUsersRequest { user_ids: vec![id] };
     let (r, applied) = call(&app, &session, request, async |s: &AdminService, r| {
         s.delete_users(r).await
@@ -186,7 +195,7 @@ pub async fn delete_user(
 pub async fn customers(
     State(app): State<AppState>,
     Authed(session): Authed,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let (r, applied) = call(
         &app,
         &session,
@@ -215,7 +224,7 @@ pub async fn create_customer(
     State(app): State<AppState>,
     Authed(session): Authed,
     body: Bytes,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let f: CustomerForm = parse(&body)?;
     let Some(user_id) = text(f.user_id) else {
         return Err(bad_request("`user_id` is required: the end user's id."));
@@ -243,11 +252,14 @@ pub async fn delete_customer(
     State(app): State<AppState>,
     Authed(session): Authed,
     Path(id): Path<String>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let request = DeleteCustomersRequest { user_ids: vec![id] };
     let (r, applied) = call(&app, &session, request, async |s: &AdminService, r| {
         s.delete_customers(r).await
     })
     .await?;
-    Ok(reply(json!({"deleted_user_ids": r.deleted_user_ids}), applied))
+    Ok(reply(
+        json!({"deleted_user_ids": r.deleted_user_ids}),
+        applied,
+    ))
 }

@@ -70,10 +70,10 @@ impl Timeouts {
             std::env::var(name)
                 .ok()
                 .and_then(|v| tollgate_shared::duration::Span::parse(&v).ok())
-                .and_then(|span| match span {
-                    tollgate_shared::duration::Span::Seconds(s) => Some(Duration::from_secs(s)),
+                .map(|span| match span {
+                    tollgate_shared::duration::Span::Seconds(s) => Duration::from_secs(s),
                     tollgate_shared::duration::Span::Months(m) => {
-                        Some(Duration::from_secs(u64::from(m) * 30 * 86_400))
+                        Duration::from_secs(u64::from(m) * 30 * 86_400)
                     }
                 })
                 .unwrap_or(default)

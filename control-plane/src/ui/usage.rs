@@ -6,6 +6,7 @@
 //! any offset that is a whole number of hours; for the rest (India, Nepal)
 //! a bucket holds the UTC hours that *start* in it.
 
+use super::UiError;
 use super::guard::Authed;
 use super::{bad_request, internal};
 use crate::db::spend_names;
@@ -61,21 +62,31 @@ struct Range {
     hours: HourRange,
 }
 
-fn range(q: &SeriesQuery, default_days: i64) -> Result<Range, Response> {
+fn range(q: &SeriesQuery, default_days: i64) -> Result<Range, UiError> {
     let now = Utc::now();
     let end = match q.end.as_deref().filter(|s| !s.is_empty()) {
-        Some(t) => parse_time(t).ok_or_else(|| bad_request(format!("`end`: {t} is not an RFC 3339 time or a YYYY-MM-DD day.")))?,
+        Some(t) => parse_time(t).ok_or_else(|| {
+            bad_request(format!(
+                "`end`: {t} is not an RFC 3339 time or a YYYY-MM-DD day."
+            ))
+        })?,
         None => floor_hour(now) + Duration::hours(1),
     };
     let start = match q.start.as_deref().filter(|s| !s.is_empty()) {
-        Some(t) => parse_time(t).ok_or_else(|| bad_request(format!("`start`: {t} is not an RFC 3339 time or a YYYY-MM-DD day.")))?,
+        Some(t) => parse_time(t).ok_or_else(|| {
+            bad_request(format!(
+                "`start`: {t} is not an RFC 3339 time or a YYYY-MM-DD day."
+            ))
+        })?,
         None => end - Duration::days(default_days),
     };
     if end <= start {
         return Err(bad_request("`end` must be after `start`."));
     }
     if end - start > Duration::days(MAX_RANGE_DAYS) {
-        return Err(bad_request(format!("A range may span {MAX_RANGE_DAYS} days at most.")));
+        return Err(bad_request(format!(
+            "A range may span {MAX_RANGE_DAYS} days at most."
+        )));
     }
     let (start, end) = (floor_hour(start), {
         let f = floor_hour(end);
@@ -91,7 +102,7 @@ fn range(q: &SeriesQuery, default_days: i64) -> Result<Range, Response> {
     })
 }
 
-fn dim(q: &SeriesQuery) -> Result<Dim, Response> {
+fn dim(q: &SeriesQuery) -> Result<Dim, UiError> {
     match q.group_by.as_deref().filter(|s| !s.is_empty()) {
         None => Ok(Dim::Global),
         Some(g) => Dim::parse(g).ok_or_else(|| {
@@ -121,7 +132,9 @@ async fn labels(app: &AppState, dim: Dim, ids: &[String]) -> HashMap<String, Str
             }
             names
         }
-        Dim::Team => spend_names::teams(db, ids.to_vec()).await.unwrap_or_default(),
+        Dim::Team => spend_names::teams(db, ids.to_vec())
+            .await
+            .unwrap_or_default(),
         Dim::Global => [(String::new(), "All requests".to_string())].into(),
         _ => HashMap::new(),
     }
@@ -160,7 +173,12 @@ impl Buckets {
             }
             t += Duration::hours(1);
         }
-        Self { labels, index, daily, offset }
+        Self {
+            labels,
+            index,
+            daily,
+            offset,
+        }
     }
 
     fn label_of(utc_hour: DateTime<Utc>, daily: bool, offset: Duration) -> String {
@@ -173,7 +191,9 @@ impl Buckets {
     }
 
     fn slot(&self, hour: &str) -> Option<usize> {
-        let t = chrono::NaiveDateTime::parse_from_str(&format!("{hour}:00:00"), "%Y-%m-%dT%H:%M:%S").ok()?;
+        let t =
+            chrono::NaiveDateTime::parse_from_str(&format!("{hour}:00:00"), "%Y-%m-%dT%H:%M:%S")
+                .ok()?;
         let label = Self::label_of(Utc.from_utc_datetime(&t), self.daily, self.offset);
         self.index.get(&label).copied()
     }
@@ -191,13 +211,17 @@ struct Series {
     top_totals: Vec<SumRow>,
 }
 
-async fn series(app: &AppState, q: SeriesQuery) -> Result<Series, Response> {
+async fn series(app: &AppState, q: SeriesQuery) -> Result<Series, UiError> {
     let range = range(&q, 7)?;
     let dim = dim(&q)?;
     let daily = match q.bucket.as_deref() {
         None | Some("") | Some("day") => true,
         Some("hour") => false,
-        Some(other) => return Err(bad_request(format!("`bucket`: {other} is not hour or day."))),
+        Some(other) => {
+            return Err(bad_request(format!(
+                "`bucket`: {other} is not hour or day."
+            )));
+        }
     };
     let offset = q.tz_offset.unwrap_or(0).clamp(-14 * 60, 14 * 60);
     let db = app.spend_logs.connection();
@@ -223,7 +247,9 @@ async fn series(app: &AppState, q: SeriesQuery) -> Result<Series, Response> {
     // The range's totals: the whole proxy's (what /global/spend adds up),
     // or the one value asked for.
     let totals = match (&id, dim) {
-        (Some(id), d) if d != Dim::Global => usage_hourly::totals(db, d, &range.hours, Some(id)).await,
+        (Some(id), d) if d != Dim::Global => {
+            usage_hourly::totals(db, d, &range.hours, Some(id)).await
+        }
         _ => usage_hourly::totals(db, Dim::Global, &range.hours, None).await,
     }
     .map_err(internal)?;
@@ -254,7 +280,9 @@ impl Series {
             let (Some(hour), Some(cols)) = (row.hour.as_deref(), out.get_mut(&row.dim_id)) else {
                 continue;
             };
-            let Some(i) = self.buckets.slot(hour) else { continue };
+            let Some(i) = self.buckets.slot(hour) else {
+                continue;
+            };
             let s = &row.sums;
             for (col, v) in cols.iter_mut().zip([
                 s.spend_picos,
@@ -272,7 +300,11 @@ impl Series {
 
     fn label(&self, id: &str) -> String {
         self.labels.get(id).cloned().unwrap_or_else(|| {
-            if id.is_empty() { "(none)".into() } else { id.to_string() }
+            if id.is_empty() {
+                "(none)".into()
+            } else {
+                id.to_string()
+            }
         })
     }
 
@@ -315,13 +347,17 @@ pub async fn timeseries(
     State(app): State<AppState>,
     Authed(_): Authed,
     Query(q): Query<SeriesQuery>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     Ok(Json(series(&app, q).await?.json()).into_response())
 }
 
 fn csv_field(s: &str) -> String {
     // Quoted, and a leading formula character defused (CSV injection).
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
@@ -329,14 +365,16 @@ pub async fn export_csv(
     State(app): State<AppState>,
     Authed(_): Authed,
     Query(q): Query<SeriesQuery>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let s = series(&app, q).await?;
     let columns = s.columns();
     let mut out = String::from(
         "bucket,group_by,id,label,spend_usd,spend_picos,requests,errors,prompt_tokens,completion_tokens,cached_tokens\n",
     );
     for t in &s.top_totals {
-        let Some(c) = columns.get(&t.dim_id) else { continue };
+        let Some(c) = columns.get(&t.dim_id) else {
+            continue;
+        };
         for (i, bucket) in s.buckets.labels.iter().enumerate() {
             if c[1][i] == 0 && c[0][i] == 0 {
                 continue;
@@ -391,7 +429,7 @@ pub async fn latency(
     State(app): State<AppState>,
     Authed(_): Authed,
     Query(q): Query<SeriesQuery>,
-) -> Result<Response, Response> {
+) -> Result<Response, UiError> {
     let r = range(&q, 1)?;
     let dim = dim(&q)?;
     let db = app.spend_logs.connection();
@@ -400,7 +438,9 @@ pub async fn latency(
         vec![SumRow {
             hour: None,
             dim_id: String::new(),
-            sums: usage_hourly::totals(db, dim, &r.hours, None).await.map_err(internal)?,
+            sums: usage_hourly::totals(db, dim, &r.hours, None)
+                .await
+                .map_err(internal)?,
         }]
     } else {
         usage_hourly::top(db, dim, &r.hours, q.limit.unwrap_or(20).clamp(1, 100), id)
@@ -414,7 +454,12 @@ pub async fn latency(
         .map(|row| {
             let mut v = latency_json(&row.sums);
             v["key"] = json!(row.dim_id);
-            v["label"] = json!(names.get(&row.dim_id).cloned().unwrap_or_else(|| row.dim_id.clone()));
+            v["label"] = json!(
+                names
+                    .get(&row.dim_id)
+                    .cloned()
+                    .unwrap_or_else(|| row.dim_id.clone())
+            );
             v
         })
         .collect();
@@ -430,10 +475,7 @@ pub async fn latency(
 }
 
 /// The landing page's tiles, top lists, budget alerts and fleet: one call.
-pub async fn overview(
-    State(app): State<AppState>,
-    Authed(_): Authed,
-) -> Result<Response, Response> {
+pub async fn overview(State(app): State<AppState>, Authed(_): Authed) -> Result<Response, UiError> {
     let db = app.spend_logs.connection();
     let now = Utc::now();
     let next_hour = floor_hour(now) + Duration::hours(1);
@@ -452,16 +494,16 @@ pub async fn overview(
     // /global/spend's window: the last 30 UTC days, today included.
     let window = hours(today - Duration::days(29));
     let last_day = hours(next_hour - Duration::hours(24));
-    let total = |r: HourRange| async move {
-        usage_hourly::totals(db, Dim::Global, &r, None).await
-    };
+    let total = |r: HourRange| async move { usage_hourly::totals(db, Dim::Global, &r, None).await };
     let spend_today = total(hours(today)).await.map_err(internal)?;
     let spend_month = total(hours(month)).await.map_err(internal)?;
     let spend_window = total(window.clone()).await.map_err(internal)?;
     let day = total(last_day).await.map_err(internal)?;
     let mut top = serde_json::Map::new();
     for dim in [Dim::Key, Dim::Model, Dim::Team] {
-        let rows = usage_hourly::top(db, dim, &window, 5, None).await.map_err(internal)?;
+        let rows = usage_hourly::top(db, dim, &window, 5, None)
+            .await
+            .map_err(internal)?;
         let ids: Vec<String> = rows.iter().map(|r| r.dim_id.clone()).collect();
         let names = labels(&app, dim, &ids).await;
         let list: Vec<Value> = rows
@@ -469,7 +511,12 @@ pub async fn overview(
             .map(|r| {
                 let mut v = sums_json(&r.sums);
                 v["key"] = json!(r.dim_id);
-                v["label"] = json!(names.get(&r.dim_id).cloned().unwrap_or_else(|| r.dim_id.clone()));
+                v["label"] = json!(
+                    names
+                        .get(&r.dim_id)
+                        .cloned()
+                        .unwrap_or_else(|| r.dim_id.clone())
+                );
                 v
             })
             .collect();
@@ -535,7 +582,10 @@ mod tests {
             ..SeriesQuery::default()
         };
         let r = range(&q, 7).expect("range");
-        assert_eq!((r.hours.from.as_str(), r.hours.to.as_str()), ("2026-11-01T10", "2026-11-01T13"));
+        assert_eq!(
+            (r.hours.from.as_str(), r.hours.to.as_str()),
+            ("2026-11-01T10", "2026-11-01T13")
+        );
         let q = SeriesQuery {
             start: Some("2020-01-01".into()),
             end: Some("2026-01-01".into()),

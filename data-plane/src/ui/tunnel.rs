@@ -5,8 +5,8 @@
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::sync::connect::Endpoint;
-use axum::body::{Body, Bytes};
 use axum::Extension;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -88,9 +88,12 @@ pub async fn forward(
             .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string()),
         headers: forwarded,
         body: body.to_vec(),
-        client_ip: peer.map(|Extension(ConnectInfo(a))| a.ip().to_string()).unwrap_or_default(),
+        client_ip: peer
+            .map(|Extension(ConnectInfo(a))| a.ip().to_string())
+            .unwrap_or_default(),
     };
-    let mut client = UiServiceClient::with_interceptor(tunnel.channel.clone(), tunnel.endpoint.auth());
+    let mut client =
+        UiServiceClient::with_interceptor(tunnel.channel.clone(), tunnel.endpoint.auth());
     let mut stream = match client.forward(request).await {
         Ok(r) => r.into_inner(),
         Err(e) => {
@@ -113,15 +116,17 @@ pub async fn forward(
         Err(status) => Err(std::io::Error::other(status.message().to_string())),
     });
     let mut response = Response::new(Body::from_stream(body));
-    *response.status_mut() =
-        StatusCode::from_u16(u16::try_from(head.status).unwrap_or(502)).unwrap_or(StatusCode::BAD_GATEWAY);
+    *response.status_mut() = StatusCode::from_u16(u16::try_from(head.status).unwrap_or(502))
+        .unwrap_or(StatusCode::BAD_GATEWAY);
     for h in head.headers {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(h.name.as_bytes()),
             HeaderValue::from_str(&h.value),
         ) {
             // Framing is this connection's own.
-            if name != axum::http::header::CONTENT_LENGTH && name != axum::http::header::TRANSFER_ENCODING {
+            if name != axum::http::header::CONTENT_LENGTH
+                && name != axum::http::header::TRANSFER_ENCODING
+            {
                 response.headers_mut().append(name, value);
             }
         }
