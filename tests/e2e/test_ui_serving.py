@@ -76,3 +76,23 @@ def test_the_live_tail_shows_a_new_request(cluster: Any, browser: Any) -> None:
     tab.page.click("main button:text('Stop live tail')")
     assert reply.id
     assert tab.console_errors == []
+
+
+def test_logout_ends_an_open_live_tail(cluster: Any) -> None:
+    c = cluster(data_planes=1)
+    dp = c.dps[0]
+    with http_client(timeout=30.0) as h:
+        login = h.post(f"{dp.base_url}/ui/api/login", json={"username": "admin", "password": c.master_key})
+        assert login.status_code == 200, login.text
+        jar = {"cookie": f"tollgate_session={h.cookies['tollgate_session']}"}
+        csrf = login.json()["csrf_token"]
+        h.cookies.clear()
+        with h.stream("GET", f"{dp.base_url}/ui/api/logs/stream", headers=jar) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            r = h.post(f"{dp.base_url}/ui/api/logout", headers={**jar, "x-tollgate-csrf": csrf})
+            assert r.status_code == 200, r.text
+            # The next record ingested ends the stream instead of reaching it.
+            dp.openai_client().chat.completions.create(model="local-mock", messages=[{"role": "user", "content": "x"}])
+            body = stream.read().decode()
+    assert "event: log" not in body

@@ -124,10 +124,25 @@ pub async fn list(
 pub async fn stream(
     State(app): State<AppState>,
     Authed(_): Authed,
+    headers: axum::http::HeaderMap,
     Query(p): Query<LogParams>,
 ) -> Result<Response, UiError> {
     let q = query(p)?;
-    let events = BroadcastStream::new(app.ui.tail.subscribe()).map(move |batch| {
+    let id = super::guard::cookie_value(&headers, super::guard::COOKIE)
+        .unwrap_or_default()
+        .to_string();
+    let ui = std::sync::Arc::clone(&app.ui);
+    // The stream ends with its session (logout, expiry): checked at every
+    // batch and at every keep-alive tick.
+    let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(
+        std::time::Duration::from_secs(15),
+    ))
+    .map(|_| None);
+    let batches = BroadcastStream::new(app.ui.tail.subscribe()).map(Some);
+    let live = futures::stream::select(batches, ticks)
+        .take_while(move |_| futures::future::ready(ui.sessions.is_live(&id)))
+        .filter_map(futures::future::ready);
+    let events = live.map(move |batch| {
         let mut out: Vec<Result<Event, Infallible>> = Vec::new();
         match batch {
             Ok(batch) => {

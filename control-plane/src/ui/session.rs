@@ -167,6 +167,15 @@ impl Sessions {
         Some(session.clone())
     }
 
+    /// Still open (without counting as use: a long-lived stream does not
+    /// keep an idle session alive).
+    pub fn is_live(&self, id: &str) -> bool {
+        let now = Instant::now();
+        self.map()
+            .get(&KeyHash::of(id))
+            .is_some_and(|s| self.alive(s, now))
+    }
+
     pub fn close(&self, id: &str) -> bool {
         self.map().remove(&KeyHash::of(id)).is_some()
     }
