@@ -132,6 +132,18 @@ def test_every_page_shows_the_seeded_numbers(cluster: Any, browser: Any) -> None
     assert c.provider_key not in tab.page.content()
     tab.shot("fleet")
 
+    tab.goto("#/models", "Models")
+    names = tab.page.locator("main section.card .model-head h2").all_inner_texts()
+    assert names == [m["model_name"] for m in c.config["model_list"]]
+    assert c.provider_key not in tab.page.content()
+    models_json = tab.context.request.get(tab.api_requests("models")[0]).text()
+    assert c.provider_key not in models_json
+    assert c.mock.api_base in tab.page.locator("main").inner_text()
+    gpt = tab.page.locator("main section.card:has(h2:text-is('gpt-4o-mini'))")
+    assert "5 requests (24 h)" in gpt.inner_text()
+    assert "$0.15" in gpt.inner_text()  # gpt-4o-mini's built-in input price per 1M tokens
+    tab.shot("models")
+
     for route, heading in [("#/teams", "Teams"), ("#/users", "Users"), ("#/customers", "Customers")]:
         tab.goto(route, heading)
         tab.shot(heading.lower())

@@ -9,6 +9,7 @@ import keys from "./pages/keys.js";
 import keyDetail from "./pages/key_detail.js";
 import { teams, users, customers } from "./pages/org.js";
 import logs from "./pages/logs.js";
+import models from "./pages/models.js";
 import fleet from "./pages/fleet.js";
 
 const PAGES = [
@@ -18,6 +19,7 @@ const PAGES = [
   { path: "teams", label: "Teams", render: teams },
   { path: "users", label: "Users", render: users },
   { path: "customers", label: "Customers", render: customers },
+  { path: "models", label: "Models", render: models },
   { path: "logs", label: "Logs", render: logs },
   { path: "fleet", label: "Fleet & settings", render: fleet },
 ];

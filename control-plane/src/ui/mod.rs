@@ -15,6 +15,7 @@ mod guard;
 mod keys;
 mod login;
 mod logs;
+mod models;
 mod org;
 pub mod session;
 pub mod tunnel;
@@ -88,6 +89,7 @@ pub fn api(state: AppState) -> Router {
         .route("/logs", get(logs::list))
         .route("/logs/stream", get(logs::stream))
         .route("/fleet", get(fleet::fleet))
+        .route("/models", get(models::models))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,
