@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tollgate/v1/admin.proto",
         "tollgate/v1/spend.proto",
         "tollgate/v1/quota.proto",
+        "tollgate/v1/ui.proto",
     ];
     let fds = protox::compile(files, ["."])?;
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);

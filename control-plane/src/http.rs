@@ -3,14 +3,38 @@
 
 use crate::master_key::bearer;
 use crate::state::AppState;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use std::net::SocketAddr;
 
 pub fn router(state: AppState) -> Router {
+    let root = tollgate_web::root_path_from_env();
+    let base = format!("{root}/ui");
+    // The dashboard's API sees who connected and where the page lives
+    // (data planes set both in the tunnelled request instead).
+    let api = crate::ui::api(state.clone()).layer(axum::middleware::from_fn(
+        move |ConnectInfo(peer): ConnectInfo<SocketAddr>, mut request: Request, next: Next| {
+            request
+                .extensions_mut()
+                .insert(crate::ui::ClientIp(peer.ip().to_string()));
+            request
+                .extensions_mut()
+                .insert(crate::ui::UiBase(base.clone()));
+            next.run(request)
+        },
+    ));
+    let dashboard = tollgate_web::router(
+        api,
+        tollgate_web::UiConfig {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            server_root_path: root,
+        },
+    );
     let routes = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/api/status", get(status))
@@ -20,9 +44,10 @@ pub fn router(state: AppState) -> Router {
             std::sync::Arc::new(tollgate_telemetry::metrics::HttpMetrics::default()),
             tollgate_telemetry::http::layer,
         ))
+        .with_state(state)
+        .merge(dashboard)
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
+        .method_not_allowed_fallback(method_not_allowed);
     // Every answer, the 401 and the 404 included, after the body is read.
     tollgate_shared::read_body::read_bodies_first(routes)
 }
@@ -85,7 +110,7 @@ async fn not_found(method: Method, uri: Uri) -> Response {
     error(
         StatusCode::NOT_FOUND,
         format!(
-            "Unknown route {method} {} on the control plane's HTTP port, which serves GET /health and GET /api/status; the OpenAI API is on the data planes.",
+            "Unknown route {method} {} on the control plane's HTTP port, which serves GET /health, GET /api/status and the dashboard at /ui; the OpenAI API is on the data planes.",
             uri.path()
         ),
     )

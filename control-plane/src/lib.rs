@@ -25,6 +25,7 @@ pub mod spend;
 pub mod state;
 pub mod status;
 pub mod teams;
+pub mod ui;
 pub mod users;
 
 mod config_watch;
@@ -153,12 +154,13 @@ pub async fn start(
         db::VirtualKeys::new(database.clone()),
         Arc::clone(&publisher),
     ));
+    let ui = Arc::new(ui::UiState::from_env());
     let state = state::AppState {
         published: publisher.subscribe(),
         publisher: Arc::clone(&publisher),
         apply_wait: opts.apply_wait,
         registry,
-        spend_logs: db::SpendLogs::new(database.clone()),
+        spend_logs: db::SpendLogs::new(database.clone()).with_tail(ui.tail.clone()),
         quota: Arc::default(),
         database: database.clone(),
         metrics_require_auth: otel.metrics_require_auth,
@@ -179,6 +181,7 @@ pub async fn start(
             database.clone(),
             Arc::clone(&publisher),
         )),
+        ui,
     };
 
     quota::spawn_budget_clock(
@@ -222,10 +225,13 @@ pub async fn start(
     });
     let http_cancel = cancel.clone();
     let http_task = tokio::spawn(async move {
-        let served = axum::serve(http_listener, http::router(state))
-            .with_graceful_shutdown(http_cancel.cancelled_owned())
-            .await
-            .context("control-plane HTTP server failed");
+        let served = axum::serve(
+            http_listener,
+            http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(http_cancel.cancelled_owned())
+        .await
+        .context("control-plane HTTP server failed");
         tollgate_telemetry::shutdown(Duration::from_secs(5)).await;
         served
     });

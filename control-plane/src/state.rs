@@ -28,6 +28,8 @@ pub struct AppState {
     pub database: sea_orm::DatabaseConnection,
     /// `general_settings.require_auth_for_metrics_endpoint`, read at start.
     pub metrics_require_auth: bool,
+    /// The dashboard's sessions, login throttle and live tail.
+    pub ui: Arc<crate::ui::UiState>,
 }
 
 impl AppState {

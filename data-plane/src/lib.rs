@@ -19,6 +19,7 @@ pub mod runtime;
 pub mod sync;
 #[cfg(test)]
 mod test_support;
+pub mod ui;
 pub mod usage;
 
 use anyhow::Context as _;
@@ -84,6 +85,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
     let admin_channel = endpoint.connect_lazy();
     let spend =
         tollgate_proto::v1::spend_service_client::SpendServiceClient::new(admin_channel.clone());
+    let ui = ui::Tunnel::new(endpoint.clone(), admin_channel.clone());
     let admin = tollgate_proto::v1::admin_service_client::AdminServiceClient::new(admin_channel);
     let sync_task = tokio::spawn(sync::run(
         Arc::clone(&live),
@@ -134,6 +136,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         cooldowns: Arc::default(),
         stats: Arc::default(),
         limiter,
+        ui,
     };
     http::health_check::spawn_background(state.clone(), cancel.clone());
     let app = http::router(state);
@@ -155,9 +158,12 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
                 tokio::time::sleep(drain_delay).await;
             }
         };
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(stop_accepting)
-            .await;
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop_accepting)
+        .await;
         // In-flight requests have finished: their usage is in the channel.
         reporter_cancel.cancel();
         let _ = reporter.await;

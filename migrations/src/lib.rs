@@ -11,6 +11,9 @@ mod m20261124_000005_spend;
 mod m20261124_000006_teams_users;
 mod m20261124_000007_spend_aggregates;
 mod m20261124_000008_key_budget_reset;
+mod m20261202_000001_usage_hourly;
+
+pub use m20261202_000001_usage_hourly::LATENCY_BUCKETS;
 mod m20261202_000009_spend_log_trace;
 
 pub struct Migrator;
@@ -27,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_teams_users::Migration),
             Box::new(m20261124_000007_spend_aggregates::Migration),
             Box::new(m20261124_000008_key_budget_reset::Migration),
+            Box::new(m20261202_000001_usage_hourly::Migration),
             Box::new(m20261202_000009_spend_log_trace::Migration),
         ]
     }

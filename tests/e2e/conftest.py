@@ -22,6 +22,9 @@ from psycopg import sql
 from components import Cluster, Launcher, MockProvider
 from harness import Harness, Process, bin_path
 
+# The dashboard tests' browser fixture (tests/e2e/test_ui_*.py).
+pytest_plugins = ["ui_support"]
+
 BINARIES = ("tollgate", "tollgate-control-plane", "tollgate-data-plane", "tollgate-mock-provider")
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_TIMEOUT = 60

@@ -2,11 +2,13 @@
 //! Migrations run at start; the rest of the crate goes through the
 //! repositories in this module, never raw connections.
 
+pub mod budget_alerts;
 pub mod budgets;
 mod config_versions;
 mod customers;
 mod data_planes;
 pub mod entities;
+pub mod log_page;
 mod spend_bulk;
 pub mod spend_daily;
 mod spend_logs;
@@ -14,6 +16,7 @@ pub mod spend_names;
 mod spend_totals;
 mod team_members;
 mod teams;
+pub mod usage_hourly;
 mod users;
 mod virtual_keys;
 

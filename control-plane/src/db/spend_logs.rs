@@ -18,6 +18,9 @@ use tracing::warn;
 #[derive(Clone)]
 pub struct SpendLogs {
     db: DatabaseConnection,
+    /// Each committed transaction's new records, for the dashboard's live
+    /// tail (no receiver: nothing is kept).
+    tail: Option<tokio::sync::broadcast::Sender<std::sync::Arc<Vec<Model>>>>,
 }
 
 /// Rows per INSERT statement: keeps statements under the bind-parameter
@@ -72,7 +75,16 @@ fn retryable(e: &DbErr) -> bool {
 
 impl SpendLogs {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self { db, tail: None }
+    }
+
+    /// Publishes every transaction's new records on `tail` after commit.
+    pub fn with_tail(
+        mut self,
+        tail: tokio::sync::broadcast::Sender<std::sync::Arc<Vec<Model>>>,
+    ) -> Self {
+        self.tail = Some(tail);
+        self
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -159,11 +171,12 @@ impl SpendLogs {
         }
         let by_id: HashMap<&str, &Model> =
             logs.iter().map(|l| (l.request_id.as_str(), l)).collect();
-        let rollup = Rollup::of(
-            inserted
-                .iter()
-                .filter_map(|id| by_id.get(id.as_str()).copied()),
-        );
+        let new_logs: Vec<&Model> = inserted
+            .iter()
+            .filter_map(|id| by_id.get(id.as_str()).copied())
+            .collect();
+        let rollup = Rollup::of(new_logs.iter().copied());
+        super::usage_hourly::upsert(&txn, &rollup.hourly).await?;
         if postgres {
             spend_bulk::upsert_daily(&txn, &rollup.daily).await?;
         } else {
@@ -182,6 +195,12 @@ impl SpendLogs {
             spend_totals::upsert_customers(&txn, &rollup.customers, Utc::now()).await?;
         }
         txn.commit().await?;
+        if let Some(tail) = &self.tail
+            && tail.receiver_count() > 0
+            && !new_logs.is_empty()
+        {
+            let _ = tail.send(std::sync::Arc::new(new_logs.into_iter().cloned().collect()));
+        }
         Ok(inserted.into_iter().collect())
     }
 

@@ -9,6 +9,10 @@ mod config_service;
 mod spend_service;
 mod usage_service;
 
+pub use admin_access::Principal;
+pub(crate) use admin_access::principal;
+pub(crate) use admin_service::AdminService;
+
 use crate::state::AppState;
 use std::path::PathBuf;
 use tokio::net::TcpListener;
@@ -17,6 +21,7 @@ use tollgate_proto::v1::admin_service_server::AdminServiceServer;
 use tollgate_proto::v1::config_distribution_server::ConfigDistributionServer;
 use tollgate_proto::v1::quota_service_server::QuotaServiceServer;
 use tollgate_proto::v1::spend_service_server::SpendServiceServer;
+use tollgate_proto::v1::ui_service_server::UiServiceServer;
 use tollgate_proto::v1::usage_reporting_server::UsageReportingServer;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
@@ -91,6 +96,10 @@ pub async fn serve(
                 crate::db::budgets::Budgets::new(state.database.clone()),
                 std::sync::Arc::clone(&state.registry),
             ),
+            auth.clone(),
+        ))
+        .add_service(UiServiceServer::with_interceptor(
+            crate::ui::tunnel::Tunnel::new(state.clone()),
             auth,
         ))
         .add_service(SpendServiceServer::new(spend_service::SpendService::new(

@@ -272,6 +272,13 @@ impl Publisher {
         Some(full)
     }
 
+    /// The published config part (deployments and settings as JSON). It
+    /// holds provider keys: callers read the fields they show, nothing else.
+    pub async fn config_part(&self) -> Option<Bytes> {
+        let state = self.state.lock().await;
+        state.store.as_ref().map(|s| s.config().clone())
+    }
+
     /// The deltas from what a data plane serves to `target`, when the
     /// history still has them all.
     pub fn deltas(&self, version: u64, hash: &str, target: u64) -> Option<Vec<Arc<Published>>> {

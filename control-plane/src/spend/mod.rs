@@ -4,6 +4,7 @@
 pub mod convert;
 pub mod dates;
 pub mod error;
+pub mod hourly;
 pub mod ingest;
 pub mod rollup;
 pub mod service;

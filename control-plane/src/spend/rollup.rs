@@ -65,6 +65,8 @@ pub struct Rollup {
     pub teams: BTreeMap<String, i64>,
     pub users: BTreeMap<String, i64>,
     pub customers: BTreeMap<String, i64>,
+    /// The dashboard's hourly rows (`usage_hourly`).
+    pub hourly: BTreeMap<super::hourly::HourKey, super::hourly::HourSums>,
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
@@ -86,6 +88,7 @@ impl Rollup {
     }
 
     pub fn add(&mut self, log: &spend_log::Model) {
+        super::hourly::add(&mut self.hourly, log);
         let sums = Sums::of(log);
         let day = log.start_time.format("%Y-%m-%d").to_string();
         let key = non_empty(Some(log.api_key.as_str()));

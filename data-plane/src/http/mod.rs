@@ -48,6 +48,8 @@ pub struct AppState {
     /// Fleet-wide rpm/tpm/parallel/budget limits, leased from the control
     /// plane.
     pub limiter: Arc<crate::limits::Limiter>,
+    /// The dashboard's API, tunnelled to the control plane.
+    pub ui: crate::ui::Tunnel,
 }
 
 /// Admin calls carry the caller's key, not the cluster token; the channel
@@ -136,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .merge(management::key_routes())
         .merge(management::org_routes())
         .merge(management::spend_routes())
+        .merge(crate::ui::routes())
         .route("/metrics", get(metrics::metrics))
         .route("/metrics/", get(metrics::metrics))
         // Every route above: its SERVER span, request id and HTTP metrics
