@@ -45,11 +45,14 @@ def test_create_key_shows_it_once_and_block_is_in_force_everywhere(cluster: Any,
     for dp in (dp1, dp2):
         assert chat(dp, key).choices[0].message.content
     tab.page.locator("dialog.dialog button:text('Done')").click()
+    # Closing the dialog reloads the list in the page (its own fetch): wait for the browser to
+    # render the new row, then check it is the only one and the secret went with the dialog.
+    row = tab.page.locator("main table tbody tr:has-text('from-ui')")
+    row.wait_for()
     tab.wait_ready("Keys")
+    assert row.count() == 1
     assert tab.page.locator("dialog").count() == 0
     assert key not in tab.page.content()
-    row = tab.page.locator("main table tbody tr:has-text('from-ui')")
-    assert row.count() == 1
     # Block from the page: refused by every data plane once the page says it is in force.
     row.locator("button:text('Block')").click()
     tab.page.wait_for_selector("#toast:text('in force on 2/2 data planes')")
