@@ -165,6 +165,17 @@ fn end_user_header(headers: &HeaderMap) -> Option<String> {
 /// The caller, or the 401 LiteLLM would give.
 /// Who is calling (see [`authenticate_caller`]); the decision is an event
 /// on the request's span: result, key alias, team, user — never the key.
+/// The runtime being served and who is calling, for the read-only routes:
+/// 503 before any snapshot, else `authenticate`'s verdict.
+pub fn served_caller(
+    app: &super::AppState,
+    headers: &HeaderMap,
+) -> Result<(std::sync::Arc<Runtime>, Caller), ApiError> {
+    let runtime = app.live.runtime().ok_or_else(ApiError::not_ready)?;
+    let caller = authenticate(headers, &runtime)?;
+    Ok((runtime, caller))
+}
+
 pub fn authenticate(headers: &HeaderMap, runtime: &Runtime) -> Result<Caller, ApiError> {
     let result = authenticate_caller(headers, runtime);
     match &result {

@@ -6,8 +6,7 @@
 //! `tpm` / `rpm` summed.
 
 use super::AppState;
-use super::auth::authenticate;
-use super::error::ApiError;
+use super::auth::served_caller;
 use crate::http::extract::ApiQuery;
 use crate::runtime::Deployment;
 use axum::Json;
@@ -29,11 +28,8 @@ pub async fn info(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<GroupQuery>,
 ) -> Response {
-    let Some(runtime) = app.live.runtime() else {
-        return ApiError::not_ready().into_response();
-    };
-    let caller = match authenticate(&headers, &runtime) {
-        Ok(caller) => caller,
+    let (runtime, caller) = match served_caller(&app, &headers) {
+        Ok(served) => served,
         Err(e) => return e.into_response(),
     };
     // In the config's order, each group where it first appears, as

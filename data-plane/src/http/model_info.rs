@@ -4,8 +4,7 @@
 //! context window, output limit) merged under the config's own fields.
 
 use super::AppState;
-use super::auth::authenticate;
-use super::error::ApiError;
+use super::auth::served_caller;
 use crate::http::extract::ApiQuery;
 use crate::runtime::Deployment;
 use axum::Json;
@@ -26,11 +25,8 @@ pub async fn info(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<InfoQuery>,
 ) -> Response {
-    let Some(runtime) = app.live.runtime() else {
-        return ApiError::not_ready().into_response();
-    };
-    let caller = match authenticate(&headers, &runtime) {
-        Ok(caller) => caller,
+    let (runtime, caller) = match served_caller(&app, &headers) {
+        Ok(served) => served,
         Err(e) => return e.into_response(),
     };
     let data: Vec<Value> = runtime

@@ -2,7 +2,7 @@
 //! `GET /v1/models/{model}`: one of them (OpenAI's retrieve).
 
 use super::AppState;
-use super::auth::authenticate;
+use super::auth::served_caller;
 use super::error::ApiError;
 use crate::http::extract::ApiPath;
 use axum::extract::State;
@@ -10,11 +10,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 pub async fn list(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(runtime) = app.live.runtime() else {
-        return ApiError::not_ready().into_response();
-    };
-    let caller = match authenticate(&headers, &runtime) {
-        Ok(caller) => caller,
+    let (runtime, caller) = match served_caller(&app, &headers) {
+        Ok(served) => served,
         Err(e) => return e.into_response(),
     };
     // Keys limited to some models (by their own, their team's or their
@@ -48,11 +45,8 @@ pub async fn retrieve(
     ApiPath(model): ApiPath<String>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(runtime) = app.live.runtime() else {
-        return ApiError::not_ready().into_response();
-    };
-    let caller = match authenticate(&headers, &runtime) {
-        Ok(caller) => caller,
+    let (runtime, caller) = match served_caller(&app, &headers) {
+        Ok(served) => served,
         Err(e) => return e.into_response(),
     };
     if !caller.may_use(&model) {
