@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.7
 # One image with every Tollgate binary: tollgate-control-plane, tollgate-data-plane,
 # tollgate (CLI and one-command launcher) and tollgate-mock-provider.
 #
@@ -7,6 +6,9 @@
 #
 # No secret is baked in: the master key, cluster token, database URL and provider keys come
 # from the environment at run time (.env.example lists them).
+#
+# No `# syntax=` directive: the daemon's built-in Dockerfile frontend has everything used here
+# (cache mounts included), so the image builds where no registry is reachable to pull one.
 
 ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=bookworm
@@ -20,18 +22,21 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY proto/Cargo.toml proto/Cargo.toml
 COPY shared/Cargo.toml shared/Cargo.toml
+COPY telemetry/Cargo.toml telemetry/Cargo.toml
 COPY migrations/Cargo.toml migrations/Cargo.toml
 COPY control-plane/Cargo.toml control-plane/Cargo.toml
 COPY data-plane/Cargo.toml data-plane/Cargo.toml
 COPY cli/Cargo.toml cli/Cargo.toml
 COPY tests/mock-provider/Cargo.toml tests/mock-provider/Cargo.toml
+COPY web/Cargo.toml web/Cargo.toml
 RUN set -eu; \
-    for crate in proto shared migrations control-plane data-plane cli tests/mock-provider; do \
+    for crate in proto shared telemetry migrations control-plane data-plane cli tests/mock-provider web; do \
       mkdir -p "$crate/src"; echo '' > "$crate/src/lib.rs"; echo 'fn main() {}' > "$crate/src/main.rs"; \
     done; \
     mkdir -p data-plane/benches; echo 'fn main() {}' > data-plane/benches/router.rs; \
     cp data-plane/benches/router.rs data-plane/benches/keys.rs; \
-    echo 'fn main() {}' > proto/build.rs
+    echo 'fn main() {}' > proto/build.rs; \
+    echo 'fn main() {}' > web/build.rs
 # Warms the cache only (every dependency compiled against the stubs); the real build below is
 # the one whose failure counts, so a stub that does not link does not stop the image.
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
@@ -40,14 +45,16 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
 # Our code: the real sources replace the stubs (newer mtimes, so cargo rebuilds our crates only).
 COPY proto proto
 COPY shared shared
+COPY telemetry telemetry
 COPY migrations migrations
 COPY control-plane control-plane
 COPY data-plane data-plane
 COPY cli cli
 COPY tests/mock-provider tests/mock-provider
+COPY web web
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     set -eu; \
-    find proto shared migrations control-plane data-plane cli tests/mock-provider -name '*.rs' -exec touch {} +; \
+    find proto shared telemetry migrations control-plane data-plane cli tests/mock-provider web -name '*.rs' -exec touch {} +; \
     cargo build --release --locked --workspace --bins; \
     mkdir -p /out; \
     cp target/release/tollgate target/release/tollgate-control-plane \

@@ -4,7 +4,9 @@
 #                         when `docker compose` is not installed), against .env.example;
 #   deploy/haproxy        with `haproxy -c` (Debian's haproxy, the one tests/cluster runs);
 #   deploy/kubernetes     every resource kustomization.yaml lists, with kubernetes-validate
-#                         --strict, and no manifest left out of the kustomization.
+#                         --strict, and no manifest left out of the kustomization;
+#   Dockerfile            copies every workspace member (a crate added to Cargo.toml but not
+#                         to the Dockerfile builds here and breaks only `docker build`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"
@@ -36,4 +38,15 @@ for name in kust["resources"]:
 PY
 )
 "$PY" -m kubernetes_validate --strict --quiet "${resources[@]}"
+echo "Dockerfile covers every workspace member"
+"$PY" - <<'PY'
+import pathlib, re, sys, tomllib
+members = tomllib.loads(pathlib.Path("Cargo.toml").read_text())["workspace"]["members"]
+dockerfile = pathlib.Path("Dockerfile").read_text()
+copied = set(re.findall(r"^COPY (\S+) \1$", dockerfile, re.M))
+manifests = set(re.findall(r"^COPY (\S+)/Cargo\.toml \1/Cargo\.toml$", dockerfile, re.M))
+missing = [m for m in members if m not in copied or m not in manifests]
+if missing:
+    sys.exit(f"Dockerfile does not COPY these workspace members (sources and Cargo.toml): {missing}")
+PY
 echo "deployment files valid"
