@@ -8,6 +8,7 @@
 //! retries, fallbacks, limits and budgets.
 
 pub mod custom;
+mod eventstream_usage;
 mod families;
 mod operation;
 mod relay;
@@ -260,6 +261,7 @@ async fn handle_provider(
                         &credential,
                         lender.map(Arc::as_ref),
                         None,
+                        &op.path,
                         op.body.clone(),
                     )
                     .await

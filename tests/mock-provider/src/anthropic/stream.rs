@@ -9,17 +9,33 @@ use super::{Reply, SIGNATURE, THINKING};
 use crate::reply;
 use crate::sse::SsePlan;
 
-fn push(plan: &mut SsePlan, event: &Value) {
-    let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
-    plan.frames
-        .push(Bytes::from(format!("event: {kind}\ndata: {event}\n\n")));
+fn push(events: &mut Vec<Value>, event: &Value) {
+    events.push(event.clone());
+}
+
+/// The events as Anthropic's SSE frames.
+pub fn plan(id: &str, model: &str, reply: &Reply, input_tokens: u64, thinking: bool) -> SsePlan {
+    let mut plan = SsePlan::default();
+    for event in events(id, model, reply, input_tokens, thinking) {
+        let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
+        plan.frames
+            .push(Bytes::from(format!("event: {kind}\ndata: {event}\n\n")));
+    }
+    plan
 }
 
 /// `message_start`, a thinking block when thinking is on, one content block
 /// (text deltas per word, or a tool_use with its input JSON in two
-/// fragments), `message_delta`, `message_stop`.
-pub fn plan(id: &str, model: &str, reply: &Reply, input_tokens: u64, thinking: bool) -> SsePlan {
-    let mut plan = SsePlan::default();
+/// fragments), `message_delta`, `message_stop` — the Messages API's events,
+/// which Bedrock's InvokeModelWithResponseStream wraps in its own frames.
+pub fn events(
+    id: &str,
+    model: &str,
+    reply: &Reply,
+    input_tokens: u64,
+    thinking: bool,
+) -> Vec<Value> {
+    let mut plan = Vec::new();
     push(
         &mut plan,
         &json!({"type": "message_start", "message": {
