@@ -53,9 +53,10 @@ def c(cluster, mock_provider):
             deployment(m, "gpt", "openai/gpt-4o-mini"),
             deployment(m, "claude", "anthropic/claude-3-5-sonnet-20241022"),
             deployment(m, "flash", "gemini/gemini-2.0-flash"),
+            deployment(m, "flash-500", "gemini/mock-500"),
             bedrock_deployment(m, "haiku", "anthropic.claude-3-haiku-20240307-v1:0", **PRICES),
         ],
-        "router_settings": {"num_retries": 0, "fallbacks": [{"azure-500": ["gpt-azure"]}, {"mistral-500": ["mistral-small"]}]},
+        "router_settings": {"num_retries": 0, "fallbacks": [{"azure-500": ["gpt-azure"]}, {"mistral-500": ["mistral-small"]}, {"flash-500": ["flash"]}]},
         "general_settings": {"master_key": c.master_key},
     }  # fmt: skip
     c.write_config(config)
@@ -170,6 +171,21 @@ def test_cohere_v2_chat_over_raw_http(c, mock_provider, pg_url):
         assert "".join(e["delta"]["message"]["content"]["text"] for e in events if e["type"] == "content-delta") == REPLY
         spent = row(pg_url, call_id)
         assert spent["stream"] is True and spent["spend_picos"] == cost(prompt, words(REPLY))
+
+
+def test_gemini_fallback_takes_the_fallback_model_path(c, mock_provider, pg_url):
+    dp = c.dps[0]
+    contents = {"contents": [{"role": "user", "parts": [{"text": "hello there families"}]}]}
+    with dp.http() as h:
+        r = h.post("/gemini/v1beta/models/mock-500:generateContent", json=contents, headers={"x-goog-api-key": new_key(c)})
+    assert r.status_code == 200, r.text
+    assert (r.headers["x-litellm-attempted-fallbacks"], r.headers["x-litellm-model-group"]) == ("1", "flash")
+    paths = [q["path"] for q in mock_provider.requests() if q["path"].startswith("/v1beta/")]
+    assert paths == ["/v1beta/models/mock-500:generateContent", "/v1beta/models/gemini-2.0-flash:generateContent"]
+    meta = r.json()["usageMetadata"]
+    spent = row(pg_url, r.headers["x-litellm-call-id"])
+    assert spent["model_group"] == "flash"
+    assert spent["spend_picos"] == cost(meta["promptTokenCount"], meta["candidatesTokenCount"])
 
 
 # Every pass-through family: (route, how a client sends its key there, a request).
