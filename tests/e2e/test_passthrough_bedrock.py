@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 import eventstream
@@ -169,3 +170,27 @@ def test_refusals_budgets_and_fallbacks(c, mock_provider, pg_url):
     spent = row(pg_url, r.headers["x-litellm-call-id"])
     assert spent["model_group"] == "haiku"
     assert spent["spend_picos"] == cost(mock_input_tokens(MESSAGES), words(REPLY))
+
+
+def test_a_stream_that_breaks_is_charged_for_what_it_reported(c, mock_provider, pg_url):
+    """The provider's stream breaks after three frames (client headers go upstream on a
+    pass-through, so the mock's fault header reaches it): the client gets those frames intact,
+    then a broken body; the record is a failure charged for the usage message_start reported."""
+    dp = c.dps[0]
+    received = b""
+    with dp.http() as h:
+        headers = {"Authorization": f"Bearer {new_key(c)}", "x-mock-fail-after-chunks": "3"}
+        path = f"/bedrock/model/{HAIKU_PATH}/invoke-with-response-stream"
+        with h.stream("POST", path, json=invoke_body(), headers=headers) as r:
+            assert r.status_code == 200
+            call_id = r.headers["x-litellm-call-id"]
+            with pytest.raises(httpx.HTTPError):
+                for piece in r.iter_raw():
+                    received += piece
+    events = [f.chunk_event() for f in eventstream.decode(received)]
+    assert [e["type"] for e in events] == ["message_start", "content_block_start", "ping"]
+    spent = row(pg_url, call_id)
+    assert (spent["status"], spent["stream"]) == ("failure", True)
+    prompt = mock_input_tokens(MESSAGES)
+    assert (spent["prompt_tokens"], spent["completion_tokens"]) == (prompt, 1)
+    assert spent["spend_picos"] == cost(prompt, 1)
