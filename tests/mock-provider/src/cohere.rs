@@ -140,7 +140,7 @@ mod tests {
         ]});
         assert_eq!(
             read(&body),
-            Ok(("command-r".into(), "hello there".into(), 5))
+            Ok(("command-r".into(), "hello there".into(), 6))
         );
         assert!(read(&json!({"model": "command-r", "messages": []})).is_err());
         assert!(read(&json!({"messages": [{"role": "user", "content": "x"}]})).is_err());

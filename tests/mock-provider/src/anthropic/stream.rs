@@ -35,9 +35,9 @@ pub fn events(
     input_tokens: u64,
     thinking: bool,
 ) -> Vec<Value> {
-    let mut plan = Vec::new();
+    let mut out = Vec::new();
     push(
-        &mut plan,
+        &mut out,
         &json!({"type": "message_start", "message": {
             "id": id, "type": "message", "role": "assistant", "model": model, "content": [],
             "stop_reason": null, "stop_sequence": null,
@@ -47,42 +47,39 @@ pub fn events(
     let index = usize::from(thinking);
     if thinking {
         push(
-            &mut plan,
+            &mut out,
             &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}),
         );
         push(
-            &mut plan,
+            &mut out,
             &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": THINKING}}),
         );
         push(
-            &mut plan,
+            &mut out,
             &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": SIGNATURE}}),
         );
-        push(
-            &mut plan,
-            &json!({"type": "content_block_stop", "index": 0}),
-        );
+        push(&mut out, &json!({"type": "content_block_stop", "index": 0}));
     }
     match reply {
         Reply::Text(text) => {
             push(
-                &mut plan,
+                &mut out,
                 &json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}),
             );
-            push(&mut plan, &json!({"type": "ping"}));
+            push(&mut out, &json!({"type": "ping"}));
             for piece in reply::stream_pieces(text) {
                 push(
-                    &mut plan,
+                    &mut out,
                     &json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}}),
                 );
             }
         }
         Reply::Tool { id, name, input } => {
             push(
-                &mut plan,
+                &mut out,
                 &json!({"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
             );
-            push(&mut plan, &json!({"type": "ping"}));
+            push(&mut out, &json!({"type": "ping"}));
             let arguments = input.to_string();
             // Split on a char boundary so every fragment is valid UTF-8.
             let mut mid = arguments.len() / 2;
@@ -91,21 +88,21 @@ pub fn events(
             }
             for fragment in [&arguments[..mid], &arguments[mid..]] {
                 push(
-                    &mut plan,
+                    &mut out,
                     &json!({"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": fragment}}),
                 );
             }
         }
     }
     push(
-        &mut plan,
+        &mut out,
         &json!({"type": "content_block_stop", "index": index}),
     );
     push(
-        &mut plan,
+        &mut out,
         &json!({"type": "message_delta", "delta": {"stop_reason": reply.stop_reason(), "stop_sequence": null},
                 "usage": {"output_tokens": reply.output_tokens()}}),
     );
-    push(&mut plan, &json!({"type": "message_stop"}));
-    plan
+    push(&mut out, &json!({"type": "message_stop"}));
+    out
 }
