@@ -27,8 +27,9 @@ def c(cluster, mock_provider):
             ),
             deployment("whisper", "openai/whisper-1", mock.api_base, input_cost_per_second=PER_SECOND / PICOS),
             deployment("whisper-down", "openai/mock-500", mock.api_base),
+            deployment("tts-down", "openai/mock-500", mock.api_base),
         ],
-        fallbacks=[{"whisper-down": ["whisper"]}],
+        fallbacks=[{"whisper-down": ["whisper"]}, {"tts-down": ["tts"]}],
     )
 
 
@@ -50,6 +51,12 @@ def test_speech_bytes_priced_per_character(c, mock_provider, pg_url):
         call_id = streamed.headers["x-litellm-call-id"]
     assert charged(pg_url, call_id)["spend_picos"] == 5 * PER_CHARACTER
     assert any(r["path"] == "/openai/deployments/my-tts/audio/speech" for r in mock_provider.requests())
+
+    # A failing group falls back, and the fallback's price is charged.
+    raw = client.audio.speech.with_raw_response.create(model="tts-down", voice="alloy", input="hi")
+    assert (raw.headers["x-litellm-attempted-fallbacks"], raw.headers["x-litellm-model-group"]) == ("1", "tts")
+    assert raw.content == b"MOCK-AUDIO:hi"
+    assert charged(pg_url, raw.headers["x-litellm-call-id"])["spend_picos"] == 2 * PER_CHARACTER
 
 
 def test_transcription_upload_priced_per_second(c, mock_provider, pg_url):
@@ -77,6 +84,10 @@ def test_audio_refusals_and_bad_input(c):
     broke = new_key(c, max_budget=1e-9)
     assert post(dp, "/v1/audio/speech", key=broke, json={"model": "tts", "voice": "a", "input": "x"}).status_code == 200
     assert_openai_error(post(c.dps[1], "/v1/audio/speech", key=broke, json={"model": "tts", "voice": "a", "input": "x"}), 429, type="budget_exceeded")
+    # The upload route refuses the same way, in OpenAI's shape.
+    upload = {"files": {"file": ("a.wav", b"zz")}, "data": {"model": "whisper"}}
+    assert_openai_error(post(dp, "/v1/audio/transcriptions", key="sk-unknown", **upload), 401)
+    assert_openai_error(post(c.dps[1], "/v1/audio/transcriptions", key=broke, **upload), 429, type="budget_exceeded")
 
     for body, param in [({"model": "tts", "voice": "a"}, "input"), ({"model": "tts", "input": "x"}, "voice")]:
         assert assert_openai_error(post(dp, "/v1/audio/speech", json=body), 400)["param"] == param

@@ -3,17 +3,17 @@
 
 use super::AppState;
 use super::MAX_BODY_BYTES;
+use super::admission;
 use super::auth::authenticate;
 use super::endpoint::{
-    Routed, account_failed, account_served, hold_limits, resolve_group, set_header,
-    set_litellm_headers,
+    Routed, account_failed, account_served, resolve_group, set_header, set_litellm_headers,
 };
 use super::error::ApiError;
 use super::usage_headers::{Timing, set_response_cost};
 use crate::providers::{ChatOutput, sse_body};
 use crate::router;
+use crate::usage::RequestMeta;
 use crate::usage::tokenizer::PromptKind;
-use crate::usage::{Accounting, RequestMeta};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -111,33 +111,30 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let runtime = app.live.runtime().ok_or_else(ApiError::not_ready)?;
     let caller = authenticate(&headers, &runtime)?;
-    let mut request = parse(&body)?;
+    let request = parse(&body)?;
     tracing::Span::current().record("model", request.model.as_str());
-    caller.authorize_model(&runtime, &request.model)?;
-    caller.authorize_end_user(&runtime, request.end_user.as_deref())?;
+    admission::authorize(
+        &runtime,
+        &caller,
+        &request.model,
+        request.end_user.as_deref(),
+    )?;
 
     let resolved = resolve_group(&runtime, &caller, &request.model)?;
     let group = resolved.group;
 
-    let mut accounting = Accounting::start(
-        app.usage.clone(),
-        request_id,
-        CALL_TYPE,
-        caller.key_hash.to_hex(),
-    );
-    accounting.set_stream(request.stream);
-    accounting.set_key(caller.key.as_deref());
+    // The body's `user`, else LiteLLM's end-user header, is metered.
     let meta = RequestMeta::read(&request.body, &headers);
-    // The body's `user`, else LiteLLM's end-user header.
-    request.end_user.clone_from(&meta.end_user);
-    accounting.set_request_meta(meta);
-    let scope = crate::limits::RequestScope {
-        key: caller.key.as_deref(),
-        end_user: request.end_user.as_deref(),
+    let metered = admission::Metered {
+        call_type: CALL_TYPE,
+        request_id,
         model: &request.model,
+        stream: request.stream,
+        meta,
         budget_estimate: crate::limits::estimate::chat(&request.body, group),
     };
-    let (mut accounting, limit_headers) = hold_limits(&app, &runtime, &scope, accounting).await?;
+    let (mut accounting, limit_headers) =
+        admission::meter(&app, &runtime, &caller, metered).await?;
     let call_id = accounting.request_id().to_string();
     let overrides = router::Overrides::from_body(&request.body);
     let upstream_started = Instant::now();

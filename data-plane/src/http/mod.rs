@@ -1,5 +1,6 @@
 //! The OpenAI-compatible HTTP API.
 
+pub(crate) mod admission;
 mod anthropic;
 pub mod auth;
 mod chat;

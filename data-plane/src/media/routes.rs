@@ -6,10 +6,9 @@ use super::multipart::Form;
 use super::operation::{Answer, Payload, Relay};
 use super::unit_price::{Unit, cost, per_unit};
 use crate::http::AppState;
-use crate::http::auth::authenticate;
+use crate::http::admission;
 use crate::http::endpoint::{
-    Admitted, Routed, hold_limits, parse_object, read_body, resolve_group, route_call,
-    set_litellm_headers,
+    Admitted, Routed, parse_object, read_body, resolve_group, route_call, set_litellm_headers,
 };
 use crate::http::error::ApiError;
 use crate::http::usage_headers::{Timing, set_response_cost};
@@ -17,7 +16,7 @@ use crate::providers::ChatOutput;
 use crate::providers::stream::Usage;
 use crate::router;
 use crate::runtime::Deployment;
-use crate::usage::{Accounting, RequestMeta};
+use crate::usage::RequestMeta;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -208,33 +207,24 @@ async fn handle(
     let (headers, raw) = read_body(request).await?;
     let (model, payload) = read(kind, &headers, raw)?;
     let runtime = app.live.runtime().ok_or_else(ApiError::not_ready)?;
-    let caller = authenticate(&headers, &runtime)?;
-    caller.authorize_model(&runtime, &model)?;
     let empty = Map::new();
     let body = match &payload {
         Payload::Json(body) => body,
         Payload::Multipart(_) => &empty,
     };
     let meta = RequestMeta::read(body, &headers);
-    caller.authorize_end_user(&runtime, meta.end_user.as_deref())?;
+    let caller = admission::caller_for(&runtime, &headers, &model, meta.end_user.as_deref())?;
     let resolved = resolve_group(&runtime, &caller, &model)?;
     let group = resolved.group;
-    let mut accounting = Accounting::start(
-        app.usage.clone(),
+    let metered = admission::Metered {
+        call_type: kind.call_type(),
         request_id,
-        kind.call_type(),
-        caller.key_hash.to_hex(),
-    );
-    accounting.set_key(caller.key.as_deref());
-    let end_user = meta.end_user.clone();
-    accounting.set_request_meta(meta);
-    let scope = crate::limits::RequestScope {
-        key: caller.key.as_deref(),
-        end_user: end_user.as_deref(),
         model: &model,
+        stream: false,
+        meta,
         budget_estimate: estimate(kind, &payload, group),
     };
-    let (accounting, limit_headers) = hold_limits(&app, &runtime, &scope, accounting).await?;
+    let (accounting, limit_headers) = admission::meter(&app, &runtime, &caller, metered).await?;
     let overrides = router::Overrides::from_body(body);
     // Speech is priced by the characters asked for.
     let characters = body

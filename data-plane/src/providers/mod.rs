@@ -29,6 +29,8 @@ pub mod stream;
 pub use anthropic::native::{Endpoint as AnthropicEndpoint, NativeAnswer, NativeCall};
 pub use anthropic::{AnthropicUpstream, AnthropicUsage};
 pub use bedrock::BedrockUpstream;
+/// AWS event-stream framing, which Bedrock pass-through streams are read in.
+pub use bedrock::eventstream;
 pub use chat::{ChatCall, ChatOutput, ChunkStream, StreamEvent};
 pub use client::{ClientError, HttpClient, RequestBody};
 pub use completions::CompletionCall;

@@ -11,10 +11,11 @@ use super::native::NativeIds;
 use super::operation::{Output, Responses, is_native};
 use super::sse;
 use crate::http::AppState;
+use crate::http::admission;
 use crate::http::auth::{Caller, authenticate, presented_key};
 use crate::http::endpoint::{
-    Admitted, Routed, hold_limits, parse_object, read_body, resolve_group, route_call,
-    set_litellm_headers, stream_flags,
+    Admitted, Routed, parse_object, read_body, resolve_group, route_call, set_litellm_headers,
+    stream_flags,
 };
 use crate::http::error::ApiError;
 use crate::http::usage_headers::{Timing, set_response_cost};
@@ -149,10 +150,8 @@ async fn handle(
     }
 
     let runtime = app.live.runtime().ok_or_else(ApiError::not_ready)?;
-    let caller = authenticate(&headers, &runtime)?;
-    caller.authorize_model(&runtime, &model)?;
     let meta = RequestMeta::read(&body, &headers);
-    caller.authorize_end_user(&runtime, meta.end_user.as_deref())?;
+    let caller = admission::caller_for(&runtime, &headers, &model, meta.end_user.as_deref())?;
     let sealer = Sealer::for_key(presented_key(&headers).unwrap_or_default());
     let previous = previous(&sealer, &body)?;
     let resolved = resolve_group(&runtime, &caller, &model)?;
@@ -214,27 +213,19 @@ async fn handle(
         return Err(unbridgeable(e.clone()));
     }
 
-    let mut accounting = Accounting::start(
-        app.usage.clone(),
-        request_id,
-        CALL_TYPE,
-        caller.key_hash.to_hex(),
-    );
-    accounting.set_stream(stream);
-    accounting.set_key(caller.key.as_deref());
-    let end_user = meta.end_user.clone();
-    accounting.set_request_meta(meta);
     let estimate = match &chat_body {
         Ok(chat) => crate::limits::estimate::chat(chat, group),
         Err(_) => crate::limits::estimate::input_output(&native, group),
     };
-    let scope = crate::limits::RequestScope {
-        key: caller.key.as_deref(),
-        end_user: end_user.as_deref(),
+    let metered = admission::Metered {
+        call_type: CALL_TYPE,
+        request_id,
         model: &model,
+        stream,
+        meta,
         budget_estimate: estimate,
     };
-    let (accounting, limit_headers) = hold_limits(&app, &runtime, &scope, accounting).await?;
+    let (accounting, limit_headers) = admission::meter(&app, &runtime, &caller, metered).await?;
     let overrides = router::Overrides::from_body(&body);
     let call_id = accounting.request_id().to_string();
     let chat_bytes = chat_body

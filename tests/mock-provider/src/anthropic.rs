@@ -120,6 +120,79 @@ async fn handle(
     Ok(json_response(StatusCode::OK, &message))
 }
 
+/// Bedrock's InvokeModel for an Anthropic model: the Messages API's body
+/// with `anthropic_version: bedrock-2023-05-31` and without `model` (the
+/// path names it) or `stream` (the operation does); the answer is the
+/// Messages API's message, or its events for the streamed operation.
+pub struct BedrockInvoke {
+    pub message: Value,
+    pub events: Vec<Value>,
+    pub output_tokens: u64,
+}
+
+pub fn bedrock_invoke(
+    state: &crate::app::AppState,
+    model_id: &str,
+    body: &Value,
+) -> Result<BedrockInvoke, String> {
+    let Value::Object(fields) = body else {
+        return Err("Malformed input request: expected an object".into());
+    };
+    if fields.get("anthropic_version").and_then(Value::as_str) != Some("bedrock-2023-05-31") {
+        return Err(
+            "Malformed input request: #: required key [anthropic_version] not found".into(),
+        );
+    }
+    if let Some(extra) = ["model", "stream"]
+        .iter()
+        .find(|k| fields.contains_key(**k))
+    {
+        return Err(format!(
+            "Malformed input request: #: extraneous key [{extra}] is not permitted"
+        ));
+    }
+    let mut messages_body = fields.clone();
+    messages_body.remove("anthropic_version");
+    messages_body.insert("model".into(), Value::String(model_id.to_string()));
+    let request = validate(&Value::Object(messages_body)).map_err(|e| e.message)?;
+    let id = format!("msg_bdrk_mock_{}", state.next_id());
+    let reply = match &request.tool_call {
+        Some((name, input)) => Reply::Tool {
+            id: format!("toolu_bdrk_mock_{}", state.next_id()),
+            name: name.clone(),
+            input: input.clone(),
+        },
+        None => Reply::Text(reply::echo(&request.last_user_text)),
+    };
+    let events = stream::events(
+        &id,
+        model_id,
+        &reply,
+        request.input_tokens,
+        request.thinking,
+    );
+    let mut content = Vec::with_capacity(2);
+    if request.thinking {
+        content.push(json!({"type": "thinking", "thinking": THINKING, "signature": SIGNATURE}));
+    }
+    content.push(reply.block());
+    let message = json!({
+        "id": id,
+        "type": "message",
+        "role": "assistant",
+        "model": model_id,
+        "content": content,
+        "stop_reason": reply.stop_reason(),
+        "stop_sequence": null,
+        "usage": usage_head(model_id, request.input_tokens, reply.output_tokens()),
+    });
+    Ok(BedrockInvoke {
+        message,
+        events,
+        output_tokens: reply.output_tokens(),
+    })
+}
+
 /// Anthropic's `usage`: `input_tokens` excludes what was read from the
 /// prompt cache (`cache_read_input_tokens`) and what was written to it
 /// (`cache_creation_input_tokens`).

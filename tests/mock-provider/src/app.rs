@@ -14,7 +14,9 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Serialize;
 
-use crate::{anthropic, azure, bedrock, faults, gemini, ollama, ollama_embed, openai, recorder};
+use crate::{
+    anthropic, azure, bedrock, cohere, faults, gemini, ollama, ollama_embed, openai, recorder,
+};
 
 /// Paths under this prefix control the mock and are never recorded.
 pub const ADMIN_PREFIX: &str = "/__mock/";
@@ -56,6 +58,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(anthropic::routes())
         .merge(azure::routes())
         .merge(bedrock::routes())
+        .merge(cohere::routes())
         .merge(ollama_embed::routes())
         .route("/__mock/health", get(health))
         .route(

@@ -1,6 +1,8 @@
 //! AWS Bedrock Runtime's wire protocol: `POST /model/{modelId}/converse`,
-//! `/converse-stream` (binary event stream) and `/invoke` (Titan and Cohere
-//! embeddings), behind SigV4 `Authorization` checks.
+//! `/converse-stream` (binary event stream), `/invoke` (Titan and Cohere
+//! embeddings, Anthropic models' Messages bodies) and
+//! `/invoke-with-response-stream` (Anthropic models: each Messages event
+//! base64-encoded in a `chunk` frame), behind SigV4 `Authorization` checks.
 
 mod request;
 mod sigv4;
@@ -18,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::app::{SharedState, json_response};
 use crate::faults::{self, Fault, FaultKind, StreamFaults};
-use crate::{eventstream, reply};
+use crate::{anthropic, base64, eventstream, reply};
 
 pub use request::Converse;
 
@@ -30,6 +32,7 @@ pub const STREAM_EXCEPTION_HEADER: &str = "x-mock-stream-exception";
 const STREAM_THROTTLED_MODEL: &str = "mock-stream-throttling";
 /// Vectors have this many dimensions unless the request asks (as the OpenAI mock).
 const DEFAULT_DIMENSIONS: usize = 8;
+const INVOKE_STREAM: &str = "invoke-with-response-stream";
 
 pub fn routes() -> Router<SharedState> {
     Router::new().route("/model/{model_id}/{action}", post(handle))
@@ -132,7 +135,10 @@ async fn serve(
     body: &[u8],
 ) -> Result<Response, AwsError> {
     sigv4::verify(&Method::POST, uri, headers, body)?;
-    if !matches!(action, "converse" | "converse-stream" | "invoke") {
+    if !matches!(
+        action,
+        "converse" | "converse-stream" | "invoke" | INVOKE_STREAM
+    ) {
         return Err(AwsError::new(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
@@ -146,11 +152,25 @@ async fn serve(
         tokio::time::sleep(delay).await;
     }
     let guardrail = match &injection.fault {
-        Some(f) if f.kind == FaultKind::ContentPolicy && action != "invoke" => true,
+        Some(f) if f.kind == FaultKind::ContentPolicy && !action.starts_with("invoke") => true,
         Some(f) => return Err(AwsError::from_fault(f)),
         None => false,
     };
-    if action == "invoke" {
+    if action.starts_with("invoke") {
+        if is_anthropic(model_id) {
+            return anthropic_invoke(
+                state,
+                model_id,
+                &value,
+                action == INVOKE_STREAM,
+                StreamFaults::from_headers(headers),
+            );
+        }
+        if action == INVOKE_STREAM {
+            return Err(AwsError::validation(format!(
+                "The provided model identifier {model_id} does not support InvokeModelWithResponseStream in this mock"
+            )));
+        }
         return invoke(model_id, &value);
     }
     let converse = request::parse(&value)?;
@@ -306,7 +326,68 @@ fn stream_events(answer: &Answer, exception: Option<&str>) -> Vec<Bytes> {
 }
 
 fn stream_response(answer: &Answer, exception: Option<&str>, faults: StreamFaults) -> Response {
-    let mut events = stream_events(answer, exception);
+    eventstream_response(stream_events(answer, exception), faults)
+}
+
+/// `anthropic.claude-…`, or a cross-region inference profile of one
+/// (`us.anthropic.claude-…`).
+fn is_anthropic(model_id: &str) -> bool {
+    model_id.starts_with("anthropic.") || model_id.contains(".anthropic.")
+}
+
+/// InvokeModel / InvokeModelWithResponseStream for an Anthropic model: the
+/// Messages API's answer, whole (token counts also in Bedrock's headers) or
+/// as `chunk` frames whose `bytes` are each event's JSON in base64, the
+/// last one carrying `amazon-bedrock-invocationMetrics`, as Bedrock sends.
+fn anthropic_invoke(
+    state: &crate::app::AppState,
+    model_id: &str,
+    body: &Value,
+    stream: bool,
+    faults: StreamFaults,
+) -> Result<Response, AwsError> {
+    let invoked = anthropic::bedrock_invoke(state, model_id, body).map_err(AwsError::validation)?;
+    let usage = &invoked.message["usage"];
+    let uncached = usage["input_tokens"].as_u64().unwrap_or(0);
+    if !stream {
+        let mut response = json_response(StatusCode::OK, &invoked.message);
+        for (name, count) in [
+            ("x-amzn-bedrock-input-token-count", uncached),
+            ("x-amzn-bedrock-output-token-count", invoked.output_tokens),
+        ] {
+            if let Ok(value) = HeaderValue::try_from(count.to_string()) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        return Ok(response);
+    }
+    let metrics = json!({
+        "inputTokenCount": uncached,
+        "outputTokenCount": invoked.output_tokens,
+        "cacheReadInputTokenCount": usage["cache_read_input_tokens"],
+        "cacheWriteInputTokenCount": usage["cache_creation_input_tokens"],
+        "invocationLatency": 1,
+        "firstByteLatency": 1,
+    });
+    let mut events = invoked.events;
+    if let Some(last) = events.last_mut().and_then(Value::as_object_mut) {
+        last.insert("amazon-bedrock-invocationMetrics".into(), metrics);
+    }
+    let frames = events
+        .iter()
+        .map(|event| {
+            eventstream::event(
+                "chunk",
+                &json!({"bytes": base64::encode(event.to_string().as_bytes())}),
+            )
+        })
+        .collect();
+    Ok(eventstream_response(frames, faults))
+}
+
+/// A `application/vnd.amazon.eventstream` answer, one frame per write,
+/// with the stream faults applied.
+fn eventstream_response(mut events: Vec<Bytes>, faults: StreamFaults) -> Response {
     let fail = faults.fail_after_chunks.is_some();
     if let Some(limit) = faults.fail_after_chunks {
         events.truncate(limit);

@@ -8,6 +8,7 @@ mod app;
 mod azure;
 mod base64;
 mod bedrock;
+mod cohere;
 mod eventstream;
 mod faults;
 mod gemini;

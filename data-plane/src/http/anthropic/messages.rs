@@ -6,15 +6,16 @@ use super::operation::Messages;
 use super::request::{self, MessagesRequest};
 use super::{forwarded_headers, native, sse, to_chat};
 use crate::http::AppState;
+use crate::http::admission;
 use crate::http::auth::authenticate;
 use crate::http::endpoint::{
-    Routed, account_failed, account_served, hold_limits, read_body, resolve_group, set_header,
+    Routed, account_failed, account_served, read_body, resolve_group, set_header,
     set_litellm_headers,
 };
 use crate::http::usage_headers::{Timing, set_response_cost};
 use crate::providers::{AnthropicEndpoint, ChatOutput, StreamAccounting};
 use crate::router;
-use crate::usage::{Accounting, RequestMeta};
+use crate::usage::RequestMeta;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -66,38 +67,30 @@ async fn handle(
         body,
     } = request::parse(&body, true)?;
     tracing::Span::current().record("model", model.as_str());
-    caller.authorize_model(&runtime, &model)?;
-    caller.authorize_end_user(&runtime, end_user.as_deref())?;
+    admission::authorize(&runtime, &caller, &model, end_user.as_deref())?;
     let resolved = resolve_group(&runtime, &caller, &model)?;
     let group = resolved.group;
     let chat = to_chat::translate(&body).map_err(|e| e.message);
 
-    let mut accounting = Accounting::start(
-        app.usage.clone(),
-        request_id,
-        CALL_TYPE,
-        caller.key_hash.to_hex(),
-    );
-    accounting.set_stream(stream);
-    accounting.set_key(caller.key.as_deref());
     let mut meta = RequestMeta::read(&body, &headers);
     // `metadata.user_id` is the end user, else LiteLLM's header.
     if end_user.is_some() {
         meta.end_user.clone_from(&end_user);
     }
-    let end_user = meta.end_user.clone();
-    accounting.set_request_meta(meta);
     let estimate = match &chat {
         Ok(chat) => crate::limits::estimate::chat(chat, group),
         Err(_) => crate::limits::estimate::chat(&body, group),
     };
-    let scope = crate::limits::RequestScope {
-        key: caller.key.as_deref(),
-        end_user: end_user.as_deref(),
+    let metered = admission::Metered {
+        call_type: CALL_TYPE,
+        request_id,
         model: &model,
+        stream,
+        meta,
         budget_estimate: estimate,
     };
-    let (mut accounting, limit_headers) = hold_limits(&app, &runtime, &scope, accounting).await?;
+    let (mut accounting, limit_headers) =
+        admission::meter(&app, &runtime, &caller, metered).await?;
     let call_id = accounting.request_id().to_string();
     let overrides = router::Overrides::from_body(&body);
     let op = Messages {

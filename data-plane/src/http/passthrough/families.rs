@@ -82,8 +82,9 @@ pub const FAMILIES: [Family; 7] = [
     },
     Family {
         name: "cohere",
-        // No Cohere deployments yet: the environment's key, as LiteLLM.
-        kinds: &[],
+        // A `cohere/` (rerank) deployment lends its key; else the
+        // environment's, as LiteLLM.
+        kinds: &[ProviderKind::Cohere],
         auth: Auth::Bearer,
         env_key: "COHERE_API_KEY",
         env_base: "COHERE_API_BASE",
@@ -256,6 +257,40 @@ pub fn model_in_path(path: &str) -> Option<String> {
     None
 }
 
+/// `path` with the model it names (as [`model_in_path`] reads it) replaced
+/// by `model`, percent-encoded as a client would: the deployment that
+/// serves a call (the group's, or a fallback's) gets its own model, not the
+/// one the client named. `None` when the path names no model.
+pub fn with_model_in_path(path: &str, model: &str) -> Option<String> {
+    let mut segments: Vec<String> = path.split('/').map(str::to_string).collect();
+    let at = segments.iter().enumerate().position(|(i, segment)| {
+        matches!(segment.as_str(), "models" | "deployments" | "model")
+            && path.split('/').nth(i + 1).is_some_and(|n| !n.is_empty())
+    })? + 1;
+    let named = &segments[at];
+    // Gemini's `models/{model}:generateContent`: the method stays.
+    let method = named.find(':').map(|i| named[i..].to_string());
+    let encoded = percent_encode(model);
+    segments[at] = match method {
+        Some(method) if !named.starts_with(':') => format!("{encoded}{method}"),
+        _ => encoded,
+    };
+    Some(segments.join("/"))
+}
+
+/// What a path segment cannot hold as is (Bedrock's model ids have `:`).
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -315,5 +350,37 @@ mod tests {
             Some("anthropic.claude-3:0")
         );
         assert_eq!(model_in_path("v1/messages"), None);
+    }
+
+    #[test]
+    fn the_serving_deployment_gets_its_own_model_in_the_path() {
+        assert_eq!(
+            with_model_in_path(
+                "model/mock-429/invoke-with-response-stream",
+                "anthropic.claude-3-haiku-20240307-v1:0"
+            )
+            .as_deref(),
+            Some("model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke-with-response-stream")
+        );
+        assert_eq!(
+            with_model_in_path(
+                "v1beta/models/flash:streamGenerateContent",
+                "gemini-2.0-flash"
+            )
+            .as_deref(),
+            Some("v1beta/models/gemini-2.0-flash:streamGenerateContent")
+        );
+        assert_eq!(
+            with_model_in_path("openai/deployments/gpt/chat/completions", "gpt-4o").as_deref(),
+            Some("openai/deployments/gpt-4o/chat/completions")
+        );
+        assert_eq!(with_model_in_path("v1/messages", "x"), None);
+        // What is written is read back as the model.
+        let path = with_model_in_path("model/a/converse", "us.anthropic.claude:0/x y")
+            .expect("names a model");
+        assert_eq!(
+            model_in_path(&path).as_deref(),
+            Some("us.anthropic.claude:0/x y")
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! retries, fallbacks, limits and budgets.
 
 pub mod custom;
+mod eventstream_usage;
 mod families;
 mod operation;
 mod relay;
@@ -17,8 +18,9 @@ pub use custom::CustomEndpoints;
 
 use super::AppState;
 use super::MAX_BODY_BYTES;
+use super::admission;
 use super::auth::{Caller, authenticate};
-use super::endpoint::{account_failed, account_served, hold_limits, set_header};
+use super::endpoint::{account_failed, account_served, set_header};
 use super::error::ApiError;
 use crate::http::anthropic::error::AnthropicError;
 use crate::router;
@@ -167,30 +169,24 @@ async fn handle_provider(
         .and_then(|m| group_for(&runtime, family, m));
     authorize(&runtime, &caller, routed_group, family)?;
 
-    let mut accounting = Accounting::start(
-        app.usage.clone(),
-        request_id,
-        CALL_TYPE,
-        caller.key_hash.to_hex(),
-    );
-    accounting.set_key(caller.key.as_deref());
     let meta = object
         .as_ref()
         .map(|b| RequestMeta::read(b, &incoming.headers))
         .unwrap_or_default();
-    let end_user = meta.end_user.clone();
-    accounting.set_request_meta(meta);
     let estimate = match (&object, routed_group) {
         (Some(body), Some(group)) => crate::limits::estimate::chat(body, group),
         _ => 0,
     };
-    let scope = crate::limits::RequestScope {
-        key: caller.key.as_deref(),
-        end_user: end_user.as_deref(),
+    let metered = admission::Metered {
+        call_type: CALL_TYPE,
+        request_id,
         model: model.as_deref().unwrap_or(family.name),
+        // The answer's framing says; the relay sets it.
+        stream: false,
+        meta,
         budget_estimate: estimate,
     };
-    let (mut accounting, limit_headers) = hold_limits(app, &runtime, &scope, accounting).await?;
+    let (mut accounting, limit_headers) = admission::meter(app, &runtime, &caller, metered).await?;
     if family.speaks_openai()
         && let (Some(model), Some(body)) = (&model, &object)
         && body.get("messages").is_some()
@@ -260,6 +256,7 @@ async fn handle_provider(
                         &credential,
                         lender.map(Arc::as_ref),
                         None,
+                        &op.path,
                         op.body.clone(),
                     )
                     .await

@@ -100,21 +100,36 @@ impl PassThrough<'_> {
         serde_json::to_vec(&object).map_or_else(|_| self.body.clone(), Bytes::from)
     }
 
-    /// Sends to `credential`'s base; `deployment` (when one lends the
-    /// credential) signs for Bedrock and bounds the exchange.
+    /// The path the deployment gets: a model named in it (Bedrock's
+    /// `model/{id}/…`, Gemini's `models/{model}:…`, Azure's
+    /// `deployments/{name}/…`) that is not the deployment's — the client
+    /// named the group, or the router fell back — becomes the deployment's.
+    fn path_for(&self, deployment: &Deployment) -> String {
+        match families::model_in_path(&self.path) {
+            Some(named) if named != deployment.upstream_model => {
+                families::with_model_in_path(&self.path, &deployment.upstream_model)
+                    .unwrap_or_else(|| self.path.clone())
+            }
+            _ => self.path.clone(),
+        }
+    }
+
+    /// Sends `path` to `credential`'s base; `deployment` (when one lends
+    /// the credential) signs for Bedrock and bounds the exchange.
     pub async fn send(
         &self,
         client: &HttpClient,
         credential: &Credential,
         deployment: Option<&Deployment>,
         timeouts: Option<Timeouts>,
+        path: &str,
         body: Bytes,
     ) -> Result<PassOutput, ProviderError> {
         let provider = self.family.name;
-        let url = families::join(&credential.base, &self.path, self.query.as_deref());
+        let url = families::join(&credential.base, path, self.query.as_deref());
         let uri: http::Uri = url.parse().map_err(|_| {
             ProviderError::invalid_request(
-                format!("{provider}: `{}` is not a valid path", self.path),
+                format!("{provider}: `{path}` is not a valid path"),
                 None,
             )
         })?;
@@ -219,6 +234,7 @@ impl Operation for PassThrough<'_> {
             &credential,
             Some(deployment),
             Some(timeouts),
+            &self.path_for(deployment),
             self.body_for(deployment),
         )
         .await

@@ -6,7 +6,7 @@
 use super::custom::CustomEndpoint;
 use super::families::{Auth, Credential, Family};
 use super::operation::{PassBody, PassOutput, PassThrough, relayable};
-use super::usage::{Reported, Scanner, of_body};
+use super::usage::{Reported, StreamScanner, of_body};
 use super::{CALL_TYPE, read};
 use crate::http::AppState;
 use crate::http::auth::authenticate;
@@ -68,8 +68,11 @@ pub fn respond(output: PassOutput, mut accounting: Accounting) -> Response {
         }
         PassBody::Stream(mut incoming) => {
             accounting.set_stream(true);
+            let content_type = headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            let mut scanner = StreamScanner::for_content_type(content_type);
             let stream = async_stream::stream! {
-                let mut scanner = Scanner::default();
                 let mut applied: Option<Reported> = None;
                 let mut first = true;
                 loop {
@@ -184,7 +187,14 @@ pub async fn custom(
         secret: None,
     };
     match op
-        .send(&app.client, &credential, None, None, op.body.clone())
+        .send(
+            &app.client,
+            &credential,
+            None,
+            None,
+            &op.path,
+            op.body.clone(),
+        )
         .await
     {
         Ok(output) => {

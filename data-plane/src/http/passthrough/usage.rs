@@ -6,7 +6,9 @@
 //! `meta.billed_units`) and Bedrock (`usage.inputTokens`). Streams report
 //! it in their events (Anthropic's `message_start` / `message_delta`,
 //! OpenAI's usage chunk, Responses' `response.completed`, Gemini's last
-//! chunk); [`Scanner`] reads them as the bytes pass.
+//! chunk, Bedrock's `metadata` event or `amazon-bedrock-invocationMetrics`);
+//! [`StreamScanner`] reads them as the bytes pass, SSE lines or AWS
+//! event-stream frames (`eventstream_usage`).
 
 use crate::providers::stream::Usage;
 use serde_json::Value;
@@ -144,13 +146,83 @@ pub fn of_body(body: &[u8]) -> Option<Reported> {
     of_object(&serde_json::from_slice(body).ok()?)
 }
 
+/// The usage of a stream's events so far, whatever their framing:
+/// Anthropic's events add up (`message_start` then `message_delta`), any
+/// other format's latest report is the whole call's.
+#[derive(Debug, Default)]
+pub struct Tally {
+    anthropic: Option<AnthropicCounts>,
+    latest: Option<Reported>,
+}
+
+impl Tally {
+    /// One decoded event (an SSE `data:` object, an event-stream payload).
+    pub fn event(&mut self, event: &Value) {
+        match event.get("type").and_then(Value::as_str) {
+            Some("message_start") => {
+                if let Some(usage) = event.get("message").and_then(|m| m.get("usage")) {
+                    self.anthropic
+                        .get_or_insert_with(AnthropicCounts::default)
+                        .merge(AnthropicCounts::of(usage));
+                }
+            }
+            Some("message_delta") => {
+                if let Some(usage) = event.get("usage") {
+                    self.anthropic
+                        .get_or_insert_with(AnthropicCounts::default)
+                        .merge(AnthropicCounts::of(usage));
+                }
+            }
+            // Cohere's v2 chat stream: the last event's `delta` has `usage`.
+            Some("message-end") => {
+                if let Some(reported) = event.get("delta").and_then(of_object) {
+                    self.latest = Some(reported);
+                }
+            }
+            Some(kind) if kind.starts_with("response.") => {
+                if let Some(response) = event.get("response")
+                    && let Some(reported) = of_object(response)
+                {
+                    self.latest = Some(reported);
+                }
+            }
+            _ => {
+                if let Some(reported) = of_object(event).or_else(|| invocation_metrics(event)) {
+                    self.latest = Some(reported);
+                }
+            }
+        }
+    }
+
+    /// What the stream reported so far.
+    pub fn reported(&self) -> Option<Reported> {
+        self.anthropic.map(|a| a.reported()).or(self.latest)
+    }
+}
+
+/// Bedrock's `InvokeModelWithResponseStream` ends every model's stream with
+/// `amazon-bedrock-invocationMetrics` (the only usage a Llama or Titan
+/// stream carries; Anthropic's own events, which come first, win over it).
+fn invocation_metrics(event: &Value) -> Option<Reported> {
+    let metrics = event.get("amazon-bedrock-invocationMetrics")?;
+    let read = count(metrics, "cacheReadInputTokenCount").unwrap_or(0);
+    let write = count(metrics, "cacheWriteInputTokenCount").unwrap_or(0);
+    Some(Reported {
+        usage: Usage {
+            prompt_tokens: count(metrics, "inputTokenCount").unwrap_or(0) + read + write,
+            completion_tokens: count(metrics, "outputTokenCount").unwrap_or(0),
+            cached_tokens: read,
+        },
+        cache_creation: write,
+    })
+}
+
 /// Reads usage out of an SSE stream as its bytes pass, without holding
 /// more than the current line.
 #[derive(Debug, Default)]
 pub struct Scanner {
     line: Vec<u8>,
-    anthropic: Option<AnthropicCounts>,
-    latest: Option<Reported>,
+    tally: Tally,
 }
 
 impl Scanner {
@@ -177,39 +249,45 @@ impl Scanner {
         let Ok(event) = serde_json::from_slice::<Value>(data.trim_ascii_start()) else {
             return;
         };
-        match event.get("type").and_then(Value::as_str) {
-            Some("message_start") => {
-                if let Some(usage) = event.get("message").and_then(|m| m.get("usage")) {
-                    self.anthropic
-                        .get_or_insert_with(AnthropicCounts::default)
-                        .merge(AnthropicCounts::of(usage));
-                }
-            }
-            Some("message_delta") => {
-                if let Some(usage) = event.get("usage") {
-                    self.anthropic
-                        .get_or_insert_with(AnthropicCounts::default)
-                        .merge(AnthropicCounts::of(usage));
-                }
-            }
-            Some(kind) if kind.starts_with("response.") => {
-                if let Some(response) = event.get("response")
-                    && let Some(reported) = of_object(response)
-                {
-                    self.latest = Some(reported);
-                }
-            }
-            _ => {
-                if let Some(reported) = of_object(&event) {
-                    self.latest = Some(reported);
-                }
-            }
-        }
+        self.tally.event(&event);
     }
 
     /// What the stream reported so far.
     pub fn reported(&self) -> Option<Reported> {
-        self.anthropic.map(|a| a.reported()).or(self.latest)
+        self.tally.reported()
+    }
+}
+
+/// A relayed stream's usage reader, chosen by the answer's framing: AWS's
+/// binary event stream (Bedrock's `…-stream` operations), else SSE.
+#[derive(Debug)]
+pub enum StreamScanner {
+    Sse(Scanner),
+    EventStream(super::eventstream_usage::EventStreamScanner),
+}
+
+impl StreamScanner {
+    pub fn for_content_type(content_type: Option<&str>) -> Self {
+        match content_type {
+            Some(t) if t.contains("vnd.amazon.eventstream") => {
+                Self::EventStream(super::eventstream_usage::EventStreamScanner::default())
+            }
+            _ => Self::Sse(Scanner::default()),
+        }
+    }
+
+    pub fn feed(&mut self, bytes: &[u8]) {
+        match self {
+            Self::Sse(s) => s.feed(bytes),
+            Self::EventStream(s) => s.feed(bytes),
+        }
+    }
+
+    pub fn reported(&self) -> Option<Reported> {
+        match self {
+            Self::Sse(s) => s.reported(),
+            Self::EventStream(s) => s.reported(),
+        }
     }
 }
 
@@ -286,6 +364,10 @@ mod tests {
             "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"usage\\\"\"}}\n\n",
             "event: message_delta\r\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}\r\n\r\n",
         );
+        let cohere = concat!(
+            "event: content-delta\ndata: {\"type\":\"content-delta\",\"index\":0,\"delta\":{\"message\":{\"content\":{\"text\":\"usage\\\"\"}}}}\n\n",
+            "event: message-end\ndata: {\"type\":\"message-end\",\"delta\":{\"finish_reason\":\"COMPLETE\",\"usage\":{\"billed_units\":{\"input_tokens\":5,\"output_tokens\":2},\"tokens\":{\"input_tokens\":71,\"output_tokens\":2}}}}\n\n",
+        );
         let openai = "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}\n\ndata: [DONE]\n\n";
         for (text, expected) in [
             (
@@ -299,6 +381,14 @@ mod tests {
                 openai,
                 Reported {
                     usage: usage(3, 4, 0),
+                    cache_creation: 0,
+                },
+            ),
+            (
+                // The tokens the model read, not the billed units.
+                cohere,
+                Reported {
+                    usage: usage(71, 2, 0),
                     cache_creation: 0,
                 },
             ),

@@ -41,7 +41,7 @@ pub enum DecodeError {
     Headers,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Decoder {
     buffer: BytesMut,
     failed: bool,
@@ -295,6 +295,33 @@ mod tests {
             }
             chunks.push(&bytes[start..]);
             prop_assert_eq!(decode_all(&chunks), whole);
+        }
+
+        /// Every byte is under a CRC-32, which catches any one flipped bit:
+        /// the frames before it come out intact, then one error, then
+        /// nothing — however the reads are cut.
+        #[test]
+        fn a_flipped_bit_is_always_caught(
+            texts in proptest::collection::vec("[a-z ]{0,40}", 1..5),
+            at in any::<usize>(),
+            bit in 0u8..8,
+            cut in any::<usize>(),
+        ) {
+            let mut bytes = Vec::new();
+            let mut ends = Vec::new();
+            for t in &texts {
+                bytes.extend(event("contentBlockDelta", &format!(r#"{{"delta":{{"text":"{t}"}}}}"#)));
+                ends.push(bytes.len());
+            }
+            let whole = decode_all(&[&bytes]);
+            let at = at % bytes.len();
+            bytes[at] ^= 1 << bit;
+            let intact = ends.iter().filter(|end| **end <= at).count();
+            let cut = cut % (bytes.len() + 1);
+            let got = decode_all(&[&bytes[..cut], &bytes[cut..]]);
+            prop_assert_eq!(got.len(), intact + 1);
+            prop_assert_eq!(&got[..intact], &whole[..intact]);
+            prop_assert!(got[intact].is_err());
         }
     }
 }

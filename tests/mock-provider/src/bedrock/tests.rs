@@ -82,3 +82,38 @@ fn embeddings_for_titan_and_cohere() {
         .is_ok()
     );
 }
+
+#[test]
+fn anthropic_invoke_takes_bedrock_bodies_only() {
+    let state = crate::app::AppState::new(false);
+    let model = "anthropic.claude-3-haiku-20240307-v1:0";
+    let messages = json!([{"role": "user", "content": "hello there"}]);
+    let good =
+        json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 16, "messages": messages});
+    let invoked = anthropic::bedrock_invoke(&state, model, &good).expect("valid");
+    assert_eq!(
+        invoked.message["content"][0]["text"],
+        json!("Echo: hello there")
+    );
+    assert_eq!(invoked.message["model"], json!(model));
+    let kinds: Vec<&str> = invoked
+        .events
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"message_start"));
+    assert_eq!(kinds.last(), Some(&"message_stop"));
+    for bad in [
+        json!({"max_tokens": 16, "messages": messages}),
+        json!({"anthropic_version": "bedrock-2023-05-31", "model": model, "max_tokens": 16, "messages": messages}),
+        json!({"anthropic_version": "bedrock-2023-05-31", "stream": true, "max_tokens": 16, "messages": messages}),
+        json!({"anthropic_version": "bedrock-2023-05-31", "messages": messages}),
+    ] {
+        assert!(
+            anthropic::bedrock_invoke(&state, model, &bad).is_err(),
+            "{bad}"
+        );
+    }
+    assert!(is_anthropic("us.anthropic.claude-3-5-sonnet-20241022-v2:0"));
+    assert!(!is_anthropic("amazon.titan-embed-text-v2:0"));
+}
