@@ -134,6 +134,10 @@ pub struct OtelSettings {
     /// `general_settings.metrics_key_label: true`: an `api_key_alias`
     /// label (off by default; per-key series are unbounded).
     pub metrics_key_label: bool,
+    /// `litellm_settings.prometheus_initialize_budget_metrics: true`: the
+    /// control plane also exports budget gauges per key and per user (off
+    /// by default: one series per key is unbounded).
+    pub budget_metrics_per_key_and_user: bool,
 }
 
 impl OtelSettings {
@@ -169,6 +173,7 @@ impl OtelSettings {
                 && flag(litellm, "tollgate_otel_capture_content"),
             metrics_team_label: flag(general, "metrics_team_label"),
             metrics_key_label: flag(general, "metrics_key_label"),
+            budget_metrics_per_key_and_user: flag(litellm, "prometheus_initialize_budget_metrics"),
         }
     }
 }
