@@ -464,6 +464,85 @@ def test_message_content_only_when_opted_in(otlp, cluster, mock_provider):
     assert json.loads(attempt.attributes["gen_ai.input.messages"]) == MSG
 
 
+def content_config(c, mock, litellm_settings: dict[str, Any]) -> None:
+    c.write_config(
+        {
+            "model_list": [deployment("gpt-4o-mini", "openai/gpt-4o-mini", mock)],
+            "litellm_settings": litellm_settings,
+            "general_settings": {"master_key": c.master_key},
+        }
+    )
+
+
+def test_message_content_with_the_genai_variable_covers_answers_and_streams(otlp, monkeypatch, cluster, mock_provider):
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    c = cluster(data_planes=0, start=False)
+    content_config(c, mock_provider, {})
+    c.cp.start()
+    dp = c.add_data_plane()
+    client = dp.openai_client()
+    messages = [{"role": "user", "content": f"capture {secrets.token_hex(4)}"}]
+
+    header, trace_id, _ = traceparent()
+    answer = client.chat.completions.create(model="gpt-4o-mini", messages=messages, extra_headers={"traceparent": header})
+    (attempt,) = by_name(otlp.wait_for_trace(trace_id, server_and_attempts("chat gpt-4o-mini")), "chat gpt-4o-mini")
+    assert json.loads(attempt.attributes["gen_ai.input.messages"]) == messages
+    (out,) = json.loads(attempt.attributes["gen_ai.output.messages"])
+    assert out["role"] == "assistant" and out["content"] == answer.choices[0].message.content
+
+    header, trace_id, _ = traceparent()
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=messages, stream=True, extra_headers={"traceparent": header}
+    )
+    text = "".join(ch.choices[0].delta.content or "" for ch in stream if ch.choices)
+    assert text
+    (attempt,) = by_name(otlp.wait_for_trace(trace_id, server_and_attempts("chat gpt-4o-mini")), "chat gpt-4o-mini")
+    assert attempt.attributes["gen_ai.request.stream"] is True
+    assert json.loads(attempt.attributes["gen_ai.output.messages"]) == [{"role": "assistant", "content": text}]
+
+
+@pytest.mark.parametrize(
+    "settings, variable",
+    [
+        ({}, None),  # the default
+        ({"turn_off_message_logging": False}, None),  # LiteLLM's default alone is not an opt-in
+        ({"turn_off_message_logging": True, "tollgate_otel_capture_content": True}, "true"),  # the kill switch wins
+    ],
+)
+def test_no_message_content_anywhere_unless_opted_in(otlp, monkeypatch, cluster, mock_provider, settings, variable):
+    if variable:
+        monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", variable)
+    c = cluster(data_planes=0, start=False)
+    content_config(c, mock_provider, settings)
+    c.cp.start()
+    dp = c.add_data_plane()
+    client = dp.openai_client()
+    prompt = f"private {secrets.token_hex(6)}"
+    header, trace_id, _ = traceparent()
+    answer = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}], extra_headers={"traceparent": header}
+    )
+    reply = answer.choices[0].message.content
+    assert reply
+    header2, trace_id2, _ = traceparent()
+    streamed = "".join(
+        ch.choices[0].delta.content or ""
+        for ch in client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": prompt}],
+            stream=True,
+            extra_headers={"traceparent": header2},
+        )
+        if ch.choices
+    )
+    spans = otlp.wait_for_trace(trace_id, server_and_attempts("chat gpt-4o-mini"))
+    spans += otlp.wait_for_trace(trace_id2, server_and_attempts("chat gpt-4o-mini"))
+    for s in spans:
+        assert "gen_ai.input.messages" not in s.attributes and "gen_ai.output.messages" not in s.attributes
+        for text in s.all_strings():
+            assert prompt not in text and reply not in text and streamed not in text, f"span {s.name} carries content"
+
+
 def test_litellm_otel_callback_switches_export_on(monkeypatch, cluster, mock_provider):
     """No standard OTLP variable: LiteLLM's `callbacks: ["otel"]` + `OTEL_ENDPOINT` turn it on
     (the data plane when it applies the snapshot)."""
