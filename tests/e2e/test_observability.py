@@ -683,6 +683,8 @@ def test_budget_gauges_per_key_and_user_when_opted_in(cluster, mock_provider):
         }
     )
     c.cp.start()
+    # A setting Tollgate acts on: no "not recognised" warning for it.
+    assert c.cp.status()["config"]["warnings"] == []
     dp = c.add_data_plane()
     before = scrape(c.cp.http_url)
     with dp.http() as h:
