@@ -88,10 +88,12 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
         }
     }
+    let budgets = crate::metrics::budgets::render(&state).await;
+    // After the budget queries: the pool's gauges say what the rest of the
+    // control plane holds, not this scrape's own connection.
     crate::metrics::refresh(&state);
-    crate::metrics::refresh_budgets(&state).await;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let (content_type, body) = tollgate_telemetry::metrics::render(accept);
+    let (content_type, body) = tollgate_telemetry::metrics::render_with(accept, &budgets);
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 

@@ -18,6 +18,7 @@ pub mod master_key;
 mod metrics;
 pub mod options;
 pub mod prices;
+pub mod propagation;
 pub mod publisher;
 pub mod quota;
 pub mod registry;
@@ -138,18 +139,22 @@ pub async fn start(
         .with_context(|| format!("cannot open database {}", db::redact_url(&db_url)))?;
     info!(database = %db::redact_url(&db_url), "database ready");
 
-    let publisher = Arc::new(publisher::Publisher::new(
-        opts.config.clone(),
-        fallback_key,
-        db::ConfigVersions::new(database.clone()),
-        database.clone(),
-    ));
+    let registry = Arc::new(registry::Registry::load(db::DataPlanes::new(database.clone())).await?);
+    propagation::spawn_sweeper(Arc::clone(&registry), cancel.clone());
+    let publisher = Arc::new(
+        publisher::Publisher::new(
+            opts.config.clone(),
+            fallback_key,
+            db::ConfigVersions::new(database.clone()),
+            database.clone(),
+        )
+        .with_propagation(Arc::clone(&registry)),
+    );
     publisher
         .publish_current()
         .await
         .context("cannot publish the initial snapshot")?;
 
-    let registry = Arc::new(registry::Registry::load(db::DataPlanes::new(database.clone())).await?);
     let key_service = Arc::new(keys::KeyService::new(
         db::VirtualKeys::new(database.clone()),
         Arc::clone(&publisher),
@@ -164,6 +169,7 @@ pub async fn start(
         quota: Arc::default(),
         database: database.clone(),
         metrics_require_auth: otel.metrics_require_auth,
+        budget_metrics_per_key_and_user: otel.budget_metrics_per_key_and_user,
         config_status: publisher.status(),
         cancel: cancel.clone(),
         keys: Arc::clone(&key_service),

@@ -5,6 +5,7 @@
 //! `data_planes` table for dashboards and for the next start.
 
 use crate::db::{DataPlaneRow, DataPlanes};
+use crate::propagation::{self, Tracker};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +30,9 @@ pub struct Registry {
     /// Bumped on every change of what a node serves or whether it is
     /// connected: what `wait_applied` waits on.
     changes: watch::Sender<u64>,
+    /// Published versions on their way to the fleet, settled on every
+    /// change before `changes` wakes anyone (`propagation.rs`).
+    propagations: Mutex<Tracker>,
 }
 
 /// How many connected data planes serve a version (management writes
@@ -39,6 +43,17 @@ pub struct FleetApplied {
     pub connected: usize,
     /// Connected nodes that did not apply it in time (or rejected it).
     pub laggards: Vec<String>,
+}
+
+/// Where one connected data plane is with a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Progress {
+    /// It serves the version or a later one.
+    Applied,
+    /// It rejected (NACKed) the version or a later one.
+    Rejected,
+    /// Neither yet.
+    Pending,
 }
 
 impl FleetApplied {
@@ -70,34 +85,54 @@ impl Registry {
             next_connection: AtomicU64::new(1),
             db,
             changes: watch::Sender::new(0),
+            propagations: Mutex::default(),
         })
     }
 
-    /// Where the fleet is with `version`: connected nodes that serve it or
-    /// a later one, and those that do not.
-    pub fn applied(&self, version: u64) -> (FleetApplied, bool) {
+    /// Where each connected node is with `version`, sorted by node id.
+    pub fn progress(&self, version: u64) -> Vec<(String, Progress)> {
         let entries = self.lock();
+        let at = |v: Option<i64>| v.is_some_and(|v| v.unsigned_abs() >= version);
+        let mut nodes: Vec<_> = entries
+            .values()
+            .filter(|e| e.connection.is_some())
+            .map(|e| {
+                let state = if at(e.row.applied_version) {
+                    Progress::Applied
+                } else if at(e.row.last_nack_version) {
+                    // It rejected this version (or a later one): it will
+                    // not apply it, so waiting for it is pointless.
+                    Progress::Rejected
+                } else {
+                    Progress::Pending
+                };
+                (e.row.node_id.clone(), state)
+            })
+            .collect();
+        nodes.sort();
+        nodes
+    }
+
+    /// Where the fleet is with `version`: connected nodes that serve it or
+    /// a later one, and those that do not; settled once none is pending.
+    pub fn applied(&self, version: u64) -> (FleetApplied, bool) {
         let mut fleet = FleetApplied {
             applied: 0,
             connected: 0,
             laggards: Vec::new(),
         };
         let mut settled = true;
-        for entry in entries.values().filter(|e| e.connection.is_some()) {
+        for (node_id, state) in self.progress(version) {
             fleet.connected += 1;
-            let at = |v: Option<i64>| v.is_some_and(|v| v.unsigned_abs() >= version);
-            if at(entry.row.applied_version) {
-                fleet.applied += 1;
-            } else {
-                fleet.laggards.push(entry.row.node_id.clone());
-                // A node that rejected this version (or a later one) will
-                // not apply it: waiting for it is pointless.
-                if !at(entry.row.last_nack_version) {
+            match state {
+                Progress::Applied => fleet.applied += 1,
+                Progress::Rejected => fleet.laggards.push(node_id),
+                Progress::Pending => {
+                    fleet.laggards.push(node_id);
                     settled = false;
                 }
             }
         }
-        fleet.laggards.sort();
         (fleet, settled)
     }
 
@@ -120,7 +155,28 @@ impl Registry {
     }
 
     fn changed(&self) {
+        // Propagations first: whoever the change wakes (a management write
+        // answering "applied") finds them already counted.
+        self.lock_propagations().update(|v| self.progress(v));
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Follows a just-published version until the fleet has answered
+    /// (called before any stream pushes it).
+    pub fn track(&self, published: propagation::Published) {
+        self.lock_propagations()
+            .track(published, |v| self.progress(v));
+    }
+
+    /// Ends the propagations followed for longer than `limit`.
+    pub fn expire_propagations(&self, limit: Duration) {
+        self.lock_propagations().expire(limit, |v| self.progress(v));
+    }
+
+    // Lock order: propagations, then entries (`progress`), never the
+    // other way round.
+    fn lock_propagations(&self) -> std::sync::MutexGuard<'_, Tracker> {
+        self.propagations.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Data planes with a live config stream.

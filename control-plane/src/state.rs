@@ -28,6 +28,9 @@ pub struct AppState {
     pub database: sea_orm::DatabaseConnection,
     /// `general_settings.require_auth_for_metrics_endpoint`, read at start.
     pub metrics_require_auth: bool,
+    /// `litellm_settings.prometheus_initialize_budget_metrics`, read at
+    /// start: budget gauges per key and per user too.
+    pub budget_metrics_per_key_and_user: bool,
     /// The dashboard's sessions, login throttle and live tail.
     pub ui: Arc<crate::ui::UiState>,
 }

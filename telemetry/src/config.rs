@@ -113,6 +113,25 @@ pub fn from_env_enabled() -> bool {
         || var("OTEL_TRACES_EXPORTER").is_some_and(|v| v.eq_ignore_ascii_case("otlp"))
 }
 
+/// The GenAI instrumentations' switch for message content on spans.
+pub const CAPTURE_CONTENT_VAR: &str = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+
+/// Whether message content goes on spans. LiteLLM's kill switch,
+/// `litellm_settings.turn_off_message_logging: true`, wins over everything.
+/// Otherwise content is on when the process has
+/// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true` (the
+/// OpenTelemetry instrumentations' variable), or when the config says both
+/// `turn_off_message_logging: false` and `tollgate_otel_capture_content:
+/// true` (LiteLLM's default is to log content; the conventions' is not to,
+/// so the config needs Tollgate's own switch too).
+pub fn content_opt_in(turn_off: Option<bool>, tollgate_flag: bool, env: Option<&str>) -> bool {
+    if turn_off == Some(true) {
+        return false;
+    }
+    let env_on = env.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    env_on || (turn_off == Some(false) && tollgate_flag)
+}
+
 /// What the config file asks of observability (LiteLLM's keys).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OtelSettings {
@@ -124,9 +143,9 @@ pub struct OtelSettings {
     pub prometheus_callback: bool,
     /// `general_settings.require_auth_for_metrics_endpoint`.
     pub metrics_require_auth: bool,
-    /// Message content on spans: `litellm_settings.turn_off_message_logging:
-    /// false` *and* `tollgate_otel_capture_content: true` (both; off by
-    /// default, as the GenAI conventions ask).
+    /// Message content on spans (`gen_ai.input.messages`,
+    /// `gen_ai.output.messages`); off by default, as the GenAI conventions
+    /// ask. See [`content_opt_in`].
     pub capture_content: bool,
     /// `general_settings.metrics_team_label: true`: a `team` label on the
     /// data plane's request counters (off: team count unbounded).
@@ -134,6 +153,10 @@ pub struct OtelSettings {
     /// `general_settings.metrics_key_label: true`: an `api_key_alias`
     /// label (off by default; per-key series are unbounded).
     pub metrics_key_label: bool,
+    /// `litellm_settings.prometheus_initialize_budget_metrics: true`: the
+    /// control plane also exports budget gauges per key and per user (off
+    /// by default: one series per key is unbounded).
+    pub budget_metrics_per_key_and_user: bool,
 }
 
 impl OtelSettings {
@@ -165,10 +188,14 @@ impl OtelSettings {
                 .iter()
                 .any(|n| lists(n, "prometheus")),
             metrics_require_auth: flag(general, "require_auth_for_metrics_endpoint"),
-            capture_content: turn_off == Some(false)
-                && flag(litellm, "tollgate_otel_capture_content"),
+            capture_content: content_opt_in(
+                turn_off,
+                flag(litellm, "tollgate_otel_capture_content"),
+                var(CAPTURE_CONTENT_VAR).as_deref(),
+            ),
             metrics_team_label: flag(general, "metrics_team_label"),
             metrics_key_label: flag(general, "metrics_key_label"),
+            budget_metrics_per_key_and_user: flag(litellm, "prometheus_initialize_budget_metrics"),
         }
     }
 }
@@ -193,6 +220,21 @@ mod tests {
             OtelSettings::from_sections(None, None),
             OtelSettings::default()
         );
+    }
+
+    #[test]
+    fn content_needs_an_opt_in_and_the_kill_switch_wins() {
+        assert!(!content_opt_in(None, false, None));
+        assert!(!content_opt_in(Some(false), false, None));
+        assert!(
+            !content_opt_in(None, true, None),
+            "turn_off_message_logging: false too"
+        );
+        assert!(content_opt_in(Some(false), true, None));
+        assert!(content_opt_in(None, false, Some("true")));
+        assert!(content_opt_in(None, false, Some("TRUE")));
+        assert!(!content_opt_in(None, false, Some("false")));
+        assert!(!content_opt_in(Some(true), true, Some("true")));
     }
 
     #[test]

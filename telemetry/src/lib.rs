@@ -10,6 +10,7 @@
 
 pub mod config;
 mod export;
+pub mod exposition;
 pub mod http;
 mod logs;
 pub mod metrics;

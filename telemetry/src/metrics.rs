@@ -24,6 +24,13 @@ pub const OVERHEAD_BUCKETS: [f64; 10] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 ];
 
+/// A snapshot's way from publish to the fleet's last ACK (seconds): a
+/// delta applies in milliseconds, a full snapshot of 100,000 keys in
+/// seconds; the last bucket is the tracker's limit.
+pub const PROPAGATION_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the process's recorder (once). Metrics recorded before it are
@@ -40,6 +47,12 @@ pub fn install() -> Option<&'static PrometheusHandle> {
                     b.set_buckets_for_metric(
                         Matcher::Full("tollgate_overhead_seconds".into()),
                         &OVERHEAD_BUCKETS,
+                    )
+                })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full("tollgate_snapshot_propagation_seconds".into()),
+                        &PROPAGATION_BUCKETS,
                     )
                 })
                 .and_then(|b| b.set_buckets(&DURATION_BUCKETS));
@@ -79,12 +92,25 @@ pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; char
 
 /// The scrape body in the format `accept` asks for, with its content type.
 pub fn render(accept: Option<&str>) -> (&'static str, String) {
+    render_with(accept, "")
+}
+
+/// [`render`], with `extra` (complete families in Prometheus text format)
+/// appended: series computed at scrape that must not outlive it in the
+/// registry (a deleted row's gauge disappears with the row).
+pub fn render_with(accept: Option<&str>, extra: &str) -> (&'static str, String) {
     metrics::counter!("tollgate_otel_dropped_spans_total").absolute(crate::dropped_spans());
     let Some(handle) = install() else {
         return (TEXT, String::new());
     };
     handle.run_upkeep();
-    let text = handle.render();
+    let mut text = handle.render();
+    if !extra.is_empty() {
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(extra);
+    }
     if accept.is_some_and(|a| a.contains("application/openmetrics-text")) {
         (OPENMETRICS, to_openmetrics(&text))
     } else {

@@ -10,6 +10,10 @@ Any suite can use it::
 
 Spans are flattened into ``Span`` records (hex ids, attributes as Python values, the
 resource's ``service.name``), so assertions read like the Jaeger UI.
+
+Standalone, as a sink that counts and discards (the tracing benchmark's OTLP endpoint)::
+
+    python tests/e2e/otlp_receiver.py --port 4317 --discard
 """
 
 from __future__ import annotations
@@ -84,8 +88,11 @@ class _Service(trace_service_pb2_grpc.TraceServiceServicer):
 class OtlpReceiver:
     """OTLP/gRPC on ``endpoint`` and OTLP/HTTP (protobuf, ``POST /v1/traces``) on ``http_endpoint``."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None, keep: bool = True) -> None:
+        self.port = port or free_port()
+        # keep=False: count spans and drop them (a sink under load keeps no memory).
+        self.keep = keep
+        self.received = 0
         self.endpoint = f"http://127.0.0.1:{self.port}"
         receiver = self
 
@@ -126,6 +133,11 @@ class OtlpReceiver:
         self._http.server_close()
 
     def _store(self, request: trace_service_pb2.ExportTraceServiceRequest) -> None:
+        if not self.keep:
+            n = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+            with self._lock:
+                self.received += n
+            return
         batch = []
         for rs in request.resource_spans:
             resource = {kv.key: _value(kv.value) for kv in rs.resource.attributes}
@@ -151,6 +163,7 @@ class OtlpReceiver:
                     )
         with self._lock:
             self._spans.extend(batch)
+            self.received += len(batch)
 
     def spans(self) -> list[Span]:
         with self._lock:
@@ -175,3 +188,24 @@ class OtlpReceiver:
             return next((s for s in self.spans() if match(s)), None)
 
         return wait_until(probe, timeout=timeout, interval=0.05, desc="span exported")
+
+
+def main() -> None:
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description="OTLP trace receiver (gRPC and HTTP/protobuf)")
+    parser.add_argument("--port", type=int, default=0, help="gRPC port (default: a free one)")
+    parser.add_argument("--discard", action="store_true", help="count spans, keep none")
+    args = parser.parse_args()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with OtlpReceiver(port=args.port or None, keep=not args.discard) as receiver:
+        print(f"listening grpc={receiver.endpoint} http={receiver.http_endpoint}", flush=True)
+        stop.wait()
+        print(f"spans received: {receiver.received}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ The OTLP receiver (otlp_receiver.py) stands in for Jaeger. Export is asynchronou
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from typing import Any
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from components import ControlPlane
 from harness import free_port, wait_until
 from otlp_receiver import OtlpReceiver, Span
 
@@ -462,6 +464,85 @@ def test_message_content_only_when_opted_in(otlp, cluster, mock_provider):
     assert json.loads(attempt.attributes["gen_ai.input.messages"]) == MSG
 
 
+def content_config(c, mock, litellm_settings: dict[str, Any]) -> None:
+    c.write_config(
+        {
+            "model_list": [deployment("gpt-4o-mini", "openai/gpt-4o-mini", mock)],
+            "litellm_settings": litellm_settings,
+            "general_settings": {"master_key": c.master_key},
+        }
+    )
+
+
+def test_message_content_with_the_genai_variable_covers_answers_and_streams(otlp, monkeypatch, cluster, mock_provider):
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    c = cluster(data_planes=0, start=False)
+    content_config(c, mock_provider, {})
+    c.cp.start()
+    dp = c.add_data_plane()
+    client = dp.openai_client()
+    messages = [{"role": "user", "content": f"capture {secrets.token_hex(4)}"}]
+
+    header, trace_id, _ = traceparent()
+    answer = client.chat.completions.create(model="gpt-4o-mini", messages=messages, extra_headers={"traceparent": header})
+    (attempt,) = by_name(otlp.wait_for_trace(trace_id, server_and_attempts("chat gpt-4o-mini")), "chat gpt-4o-mini")
+    assert json.loads(attempt.attributes["gen_ai.input.messages"]) == messages
+    (out,) = json.loads(attempt.attributes["gen_ai.output.messages"])
+    assert out["role"] == "assistant" and out["content"] == answer.choices[0].message.content
+
+    header, trace_id, _ = traceparent()
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=messages, stream=True, extra_headers={"traceparent": header}
+    )
+    text = "".join(ch.choices[0].delta.content or "" for ch in stream if ch.choices)
+    assert text
+    (attempt,) = by_name(otlp.wait_for_trace(trace_id, server_and_attempts("chat gpt-4o-mini")), "chat gpt-4o-mini")
+    assert attempt.attributes["gen_ai.request.stream"] is True
+    assert json.loads(attempt.attributes["gen_ai.output.messages"]) == [{"role": "assistant", "content": text}]
+
+
+@pytest.mark.parametrize(
+    "settings, variable",
+    [
+        ({}, None),  # the default
+        ({"turn_off_message_logging": False}, None),  # LiteLLM's default alone is not an opt-in
+        ({"turn_off_message_logging": True, "tollgate_otel_capture_content": True}, "true"),  # the kill switch wins
+    ],
+)
+def test_no_message_content_anywhere_unless_opted_in(otlp, monkeypatch, cluster, mock_provider, settings, variable):
+    if variable:
+        monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", variable)
+    c = cluster(data_planes=0, start=False)
+    content_config(c, mock_provider, settings)
+    c.cp.start()
+    dp = c.add_data_plane()
+    client = dp.openai_client()
+    prompt = f"private {secrets.token_hex(6)}"
+    header, trace_id, _ = traceparent()
+    answer = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}], extra_headers={"traceparent": header}
+    )
+    reply = answer.choices[0].message.content
+    assert reply
+    header2, trace_id2, _ = traceparent()
+    streamed = "".join(
+        ch.choices[0].delta.content or ""
+        for ch in client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": prompt}],
+            stream=True,
+            extra_headers={"traceparent": header2},
+        )
+        if ch.choices
+    )
+    spans = otlp.wait_for_trace(trace_id, server_and_attempts("chat gpt-4o-mini"))
+    spans += otlp.wait_for_trace(trace_id2, server_and_attempts("chat gpt-4o-mini"))
+    for s in spans:
+        assert "gen_ai.input.messages" not in s.attributes and "gen_ai.output.messages" not in s.attributes
+        for text in s.all_strings():
+            assert prompt not in text and reply not in text and streamed not in text, f"span {s.name} carries content"
+
+
 def test_litellm_otel_callback_switches_export_on(monkeypatch, cluster, mock_provider):
     """No standard OTLP variable: LiteLLM's `callbacks: ["otel"]` + `OTEL_ENDPOINT` turn it on
     (the data plane when it applies the snapshot)."""
@@ -516,3 +597,185 @@ def test_spans_that_cannot_leave_are_counted_and_requests_do_not_wait(monkeypatc
         return n if n >= 6 else None  # 3 × (SERVER + CLIENT)
 
     wait_until(dropped, timeout=10, desc="failed exports counted as dropped spans")
+
+
+# ------------------------------------------------------------- control plane: propagation, pool, budgets
+
+
+def cp_delta(before: dict, after: dict, name: str, **labels: str) -> float:
+    return sample(after, name, **labels) - sample(before, name, **labels)
+
+
+def budget_series(samples: dict, kind: str) -> list[tuple[str, tuple]]:
+    """Every sample of LiteLLM's budget gauges of one kind (`api_key`, `user`, `team`)."""
+    names = (f"litellm_{kind}_max_budget_metric", f"litellm_remaining_{kind}_budget_metric", f"litellm_{kind}_budget_remaining_hours_metric")
+    return [key for key in samples if key[0] in names]
+
+
+def test_propagation_is_counted_once_per_write_when_every_data_plane_acked(cluster, mock_provider):
+    c = cluster(data_planes=0, start=False)
+    c.write_config(
+        {
+            "model_list": [deployment("gpt-4o-mini", "openai/gpt-4o-mini", mock_provider)],
+            "general_settings": {"master_key": c.master_key, "database_connection_pool_limit": 4},
+        }
+    )
+    c.cp.start()
+    dp, _ = c.add_data_plane(), c.add_data_plane()
+    before = scrape(c.cp.http_url)
+    n = 3
+    with dp.http() as h:
+        for i in range(n):
+            r = h.post("/key/generate", json={"key_alias": f"spread-{i}", "max_budget": 5}, headers=dp.auth_headers())
+            assert r.status_code == 200, r.text
+            # Answered once both data planes serve it: its propagation is complete, and counted.
+            assert r.headers["x-tollgate-applied"] == "2/2"
+    after = scrape(c.cp.http_url)
+    assert cp_delta(before, after, "tollgate_snapshot_propagation_seconds_count", kind="delta") == n
+    assert cp_delta(before, after, "tollgate_snapshot_propagations_total", kind="delta", result="complete") == n
+    for result in ("rejected", "timeout", "no_dataplanes"):
+        assert cp_delta(before, after, "tollgate_snapshot_propagations_total", kind="delta", result=result) == 0
+    assert cp_delta(before, after, "tollgate_snapshot_propagation_seconds_count", kind="full") == 0
+    # Each observation is in a bucket no later than the limit.
+    assert cp_delta(before, after, "tollgate_snapshot_propagation_seconds_bucket", kind="delta", le="30") == n
+    assert 0 < cp_delta(before, after, "tollgate_snapshot_propagation_seconds_sum", kind="delta") < 3 * n
+    assert cp_delta(before, after, "tollgate_snapshot_acks_total", result="ack") == 2 * n
+
+    # The database pool, as configured (general_settings.database_connection_pool_limit).
+    assert sample(after, "db_client_connection_max", db_system_name="postgresql") == 4
+    used = sample(after, "db_client_connection_count", db_client_connection_state="used", db_system_name="postgresql")
+    idle = sample(after, "db_client_connection_count", db_client_connection_state="idle", db_system_name="postgresql")
+    assert used >= 0 and idle >= 0 and 1 <= used + idle <= 4
+
+    # Per-key and per-user budget gauges are opt-in: three budgeted keys, no series.
+    assert budget_series(after, "api_key") == [] and budget_series(after, "user") == []
+    assert not any(dict(labels).get("hashed_api_key") or dict(labels).get("api_key_alias") for _, labels in after)
+
+
+def test_pool_gauges_on_sqlite(cluster, mock_provider, tmp_path):
+    c = cluster(data_planes=0, start=False)
+    c.cp = ControlPlane(
+        c.harness,
+        config_path=c.config_path,
+        database_url=f"sqlite://{tmp_path / 'cp.db'}?mode=rwc",
+        data_dir=tmp_path / "cp-sqlite",
+        cluster_token=c.cluster_token,
+        master_key=c.master_key,
+        env={"MOCK_PROVIDER_KEY": c.provider_key},
+        name="control-plane-sqlite",
+    ).start()
+    samples = scrape(c.cp.http_url)
+    # One connection: SQLite has one writer (db::connect).
+    assert sample(samples, "db_client_connection_max", db_system_name="sqlite") == 1
+    used = sample(samples, "db_client_connection_count", db_client_connection_state="used", db_system_name="sqlite")
+    idle = sample(samples, "db_client_connection_count", db_client_connection_state="idle", db_system_name="sqlite")
+    assert used + idle == 1
+    assert sample(samples, "db_client_connection_max", db_system_name="postgresql") == 0
+
+
+def test_budget_gauges_per_key_and_user_when_opted_in(cluster, mock_provider):
+    c = cluster(data_planes=0, start=False)
+    c.write_config(
+        {
+            "model_list": [deployment("gpt-4o-mini", "openai/gpt-4o-mini", mock_provider)],
+            "litellm_settings": {"prometheus_initialize_budget_metrics": True},
+            "general_settings": {"master_key": c.master_key},
+        }
+    )
+    c.cp.start()
+    # A setting Tollgate acts on: no "not recognised" warning for it.
+    assert c.cp.status()["config"]["warnings"] == []
+    dp = c.add_data_plane()
+    before = scrape(c.cp.http_url)
+    with dp.http() as h:
+        r = h.post("/user/new", json={"user_id": "budget-user", "max_budget": 7}, headers=dp.auth_headers())
+        assert r.status_code == 200, r.text
+        r = h.post(
+            "/key/generate",
+            json={"key_alias": "budgeted", "max_budget": 5, "budget_duration": "1d", "user_id": "budget-user"},
+            headers=dp.auth_headers(),
+        )
+        assert r.status_code == 200, r.text
+        key = r.json()["key"]
+        # A key without a budget has nothing to watch: no series.
+        r = h.post("/key/generate", json={"key_alias": "unlimited"}, headers=dp.auth_headers())
+        assert r.status_code == 200, r.text
+    raw = dp.openai_client(api_key=key).chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MSG)
+    cost = float(raw.headers["x-litellm-response-cost"])
+    assert cost > 0
+
+    # Spend reaches the control plane asynchronously (usage is batched).
+    def spent() -> float | None:
+        with dp.http() as h:
+            r = h.get("/key/info", params={"key": key}, headers=dp.auth_headers())
+        assert r.status_code == 200, r.text
+        return r.json()["info"]["spend"] or None
+
+    assert wait_until(spent, timeout=10, desc="the key's spend stored") == pytest.approx(cost, rel=1e-9)
+    after = scrape(c.cp.http_url)
+    assert cp_delta(before, after, "tollgate_usage_ingested_total", result="stored") == 1
+    hashed = hashlib.sha256(key.encode()).hexdigest()
+    labels = {"hashed_api_key": hashed, "api_key_alias": "budgeted"}
+    assert sample(after, "litellm_api_key_max_budget_metric", **labels) == 5
+    assert sample(after, "litellm_remaining_api_key_budget_metric", **labels) == pytest.approx(5 - cost, rel=1e-9)
+    hours = sample(after, "litellm_api_key_budget_remaining_hours_metric", **labels)
+    assert 23 < hours <= 24
+    assert len(budget_series(after, "api_key")) == 3, "one series per gauge, for the budgeted key only"
+    assert not any(dict(ls).get("api_key_alias") == "unlimited" for _, ls in after)
+    assert sample(after, "litellm_user_max_budget_metric", user="budget-user") == 7
+    assert sample(after, "litellm_remaining_user_budget_metric", user="budget-user") == pytest.approx(7 - cost, rel=1e-9)
+    assert key not in scrape_text(c.cp.http_url), "the label is the key's hash, never the key"
+
+    # A deleted key's series goes with it.
+    with dp.http() as h:
+        r = h.post("/key/delete", json={"keys": [key]}, headers=dp.auth_headers())
+        assert r.status_code == 200, r.text
+    assert budget_series(scrape(c.cp.http_url), "api_key") == []
+
+
+def scrape_text(base: str) -> str:
+    r = httpx.get(f"{base}/metrics", trust_env=False, timeout=5)
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def test_snapshot_propagation_span_ends_with_the_last_ack(otlp, cluster, mock_provider):
+    c, dp = start(cluster, mock_provider)
+    dp2 = c.add_data_plane()
+    header, trace_id, _ = traceparent()
+    with dp.http() as h:
+        r = h.post("/key/generate", json={"key_alias": "spread"}, headers={**dp.auth_headers(), "traceparent": header})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-tollgate-applied"] == "2/2"
+    version = int(r.headers["x-tollgate-snapshot-version"])
+    spans = otlp.wait_for_trace(trace_id, lambda s: bool(by_name(s, "tollgate.snapshot.propagate")))
+    (delta,) = by_name(spans, "tollgate.snapshot.delta")
+    (propagate,) = by_name(spans, "tollgate.snapshot.propagate")
+    assert propagate.service == "tollgate-controlplane" and propagate.kind == "INTERNAL"
+    assert propagate.parent_span_id == delta.span_id
+    a = propagate.attributes
+    assert a["tollgate.snapshot.version"] == version
+    assert a["tollgate.snapshot.delta"] is True
+    assert a["tollgate.snapshot.dataplanes"] == 2
+    assert a["tollgate.snapshot.acks"] == 2 and a["tollgate.snapshot.nacks"] == 0
+    assert a["tollgate.snapshot.result"] == "complete"
+    assert propagate.status_code == 0
+    acks = [attrs for name, attrs in propagate.events if name == "tollgate.snapshot.ack"]
+    assert sorted(e["tollgate.dataplane.node_id"] for e in acks) == sorted([dp.node_id, dp2.node_id])
+    for e in acks:
+        assert 0 <= e["tollgate.snapshot.elapsed_seconds"] <= (propagate.end_ns - propagate.start_ns) / 1e9
+    # It ends with the last ACK, inside the management call that waited for it.
+    (call,) = by_name(spans, "tollgate.v1.AdminService/GenerateKey")
+    assert call.start_ns <= propagate.start_ns and propagate.end_ns <= call.end_ns
+
+    # A config change: a full snapshot, its build span a root of its own trace.
+    c.write_config({**c.config, "model_list": [*c.config["model_list"], deployment("extra", "openai/gpt-4o", mock_provider)]})
+    st = c.wait_in_sync(min_version=version + 1)
+    full = otlp.wait_for(
+        lambda s: s.name == "tollgate.snapshot.propagate"
+        and s.attributes.get("tollgate.snapshot.version") == st["snapshot"]["version"]
+    )
+    assert full.attributes["tollgate.snapshot.delta"] is False
+    assert full.attributes["tollgate.snapshot.acks"] == 2 and full.attributes["tollgate.snapshot.result"] == "complete"
+    (build,) = [s for s in otlp.trace(full.trace_id) if s.span_id == full.parent_span_id]
+    assert build.name == "tollgate.snapshot.build"

@@ -44,6 +44,15 @@ impl Users {
             .await
     }
 
+    /// Users with a `max_budget` (the budget gauges).
+    pub async fn with_budget(&self) -> Result<Vec<Model>, DbErr> {
+        Entity::find()
+            .filter(Column::MaxBudget.is_not_null())
+            .order_by_asc(Column::UserId)
+            .all(&self.db)
+            .await
+    }
+
     pub async fn page(
         &self,
         role: Option<&str>,

@@ -55,6 +55,16 @@ impl VirtualKeys {
             .await
     }
 
+    /// Live keys with a `max_budget` (the budget gauges).
+    pub async fn with_budget(&self) -> Result<Vec<Model>, DbErr> {
+        Entity::find()
+            .filter(Column::DeletedAt.is_null())
+            .filter(Column::MaxBudget.is_not_null())
+            .order_by_asc(Column::Token)
+            .all(&self.db)
+            .await
+    }
+
     pub async fn list(
         &self,
         filter: &KeyFilter,

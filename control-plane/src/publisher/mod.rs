@@ -100,6 +100,9 @@ pub struct Publisher {
     /// The last price file read: its source, its version (a file's
     /// modification time; `None` for a URL) and its prices.
     prices: Mutex<Option<CachedPrices>>,
+    /// Follows each published version to the fleet's ACKs
+    /// (`propagation.rs`).
+    registry: Option<Arc<crate::registry::Registry>>,
 }
 
 /// A price file's source, version and prices.
@@ -148,7 +151,15 @@ impl Publisher {
             state: tokio::sync::Mutex::new(State::default()),
             history: Mutex::new(History::default()),
             prices: Mutex::new(None),
+            registry: None,
         }
+    }
+
+    /// Has the registry follow every version published from now on to
+    /// the fleet's ACKs.
+    pub fn with_propagation(mut self, registry: Arc<crate::registry::Registry>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     pub fn subscribe(&self) -> watch::Receiver<Option<Arc<Published>>> {
@@ -301,6 +312,15 @@ impl Publisher {
             delta = published.delta.is_some(),
             "publishing snapshot"
         );
+        if let Some(registry) = &self.registry {
+            // Before any stream is woken to push it; the span starts here,
+            // under the build or delta span, and ends when the fleet has
+            // answered.
+            registry.track(crate::propagation::Published::now(
+                published.version,
+                published.delta.is_some(),
+            ));
+        }
         let published = Arc::new(published);
         self.history
             .lock()

@@ -81,8 +81,7 @@ pub(super) async fn attempt_group<O: Operation>(
             && !span.is_disabled()
             && let Some(content) = op.input_content()
         {
-            // Opted in (turn_off_message_logging: false and
-            // tollgate_otel_capture_content: true): off by default.
+            // Opted in (OtelSettings::capture_content): off by default.
             span.record(
                 tollgate_telemetry::semconv::GEN_AI_INPUT_MESSAGES,
                 content.as_str(),
@@ -296,9 +295,10 @@ async fn call<O: Operation>(
                 _in_flight: in_flight,
                 break_cooldown,
                 permit,
-                span,
                 started,
                 first_chunk,
+                capture_content: ctx.runtime.otel.capture_content && !span.is_disabled(),
+                span,
             }))
         }
         Err(error) => {

@@ -74,6 +74,9 @@ pub struct Meter {
     pub(super) started: Instant,
     /// Time to the first chunk, for streams.
     pub(super) first_chunk: Option<Duration>,
+    /// The operator opted in to message content on spans, and this span is
+    /// exported: the answer's content goes on it.
+    pub(super) capture_content: bool,
 }
 
 impl Meter {
@@ -111,6 +114,9 @@ impl Metered for ChatOutput {
         match self {
             ChatOutput::Complete { body, usage } => {
                 super::span::response_body(&meter.span, &body);
+                if meter.capture_content {
+                    super::span::output_messages(&meter.span, &body);
+                }
                 meter.finish(&usage);
                 ChatOutput::Complete { body, usage }
             }
@@ -118,12 +124,18 @@ impl Metered for ChatOutput {
                 // The meter (and its in-flight count) lives as long as the
                 // stream: a stream is busy until it ends.
                 let metered = async_stream::stream! {
+                    let mut content = meter
+                        .capture_content
+                        .then(super::span::StreamedContent::default);
                     let mut meter = Some(meter);
                     let mut usage = Usage::default();
                     let mut chunks = chunks;
                     while let Some(event) = chunks.next().await {
                         if let (StreamEvent::Data { frame, .. }, Some(m)) = (&event, &meter) {
                             super::span::response_chunk(&m.span, frame);
+                            if let Some(content) = content.as_mut() {
+                                content.add(frame);
+                            }
                         }
                         match &event {
                             StreamEvent::Data { usage: Some(u), .. } => {
@@ -139,6 +151,9 @@ impl Metered for ChatOutput {
                         yield event;
                     }
                     if let Some(m) = meter.take() {
+                        if let Some(content) = content.take() {
+                            content.record(&m.span);
+                        }
                         m.finish(&usage);
                     }
                 };

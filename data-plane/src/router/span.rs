@@ -3,7 +3,8 @@
 //! semantic-convention attributes (semconv v1.41.1) and Tollgate's own
 //! (attempt, retry and fallback, deployment, cost). Built only when traces
 //! are exported: otherwise every function here is a no-op on a disabled
-//! span. Never a key, a credential or message content.
+//! span. Never a key or a credential; message content only when the
+//! operator opted in (`OtelSettings::capture_content`).
 
 use crate::providers::stream::Usage;
 use crate::runtime::Deployment;
@@ -60,6 +61,7 @@ pub(super) fn attempt(
         tollgate.fallback_reason = Empty,
         tollgate.cost_usd = Empty,
         gen_ai.input.messages = Empty,
+        gen_ai.output.messages = Empty,
     );
     if span.is_disabled() {
         return span;
@@ -165,6 +167,99 @@ pub(super) fn response_chunk(span: &tracing::Span, frame: &[u8]) {
     };
     if let Ok(head) = serde_json::from_slice::<Head<'_>>(json) {
         record_head(span, &head);
+    }
+}
+
+/// Opted in: a complete answer's messages (OpenAI's `choices[].message`,
+/// as the input is OpenAI's `messages`) as `gen_ai.output.messages`.
+pub(super) fn output_messages(span: &tracing::Span, body: &[u8]) {
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        choices: Vec<AnswerChoice>,
+    }
+    #[derive(Deserialize)]
+    struct AnswerChoice {
+        message: Option<serde_json::Value>,
+    }
+    if span.is_disabled() {
+        return;
+    }
+    let Ok(answer) = serde_json::from_slice::<Answer>(body) else {
+        return;
+    };
+    let messages: Vec<_> = answer
+        .choices
+        .into_iter()
+        .filter_map(|c| c.message)
+        .collect();
+    if let Ok(json) = serde_json::to_string(&messages) {
+        span.record(semconv::GEN_AI_OUTPUT_MESSAGES, json.as_str());
+    }
+}
+
+/// Opted in: a stream's text, gathered chunk by chunk (per choice: its
+/// role and the concatenated `delta.content`), recorded when it ends.
+#[derive(Default)]
+pub(super) struct StreamedContent {
+    choices: std::collections::BTreeMap<u64, (String, String)>,
+}
+
+impl StreamedContent {
+    pub(super) fn add(&mut self, frame: &[u8]) {
+        #[derive(Deserialize)]
+        struct Chunk<'a> {
+            #[serde(borrow, default)]
+            choices: Vec<ChunkChoice<'a>>,
+        }
+        #[derive(Deserialize)]
+        struct ChunkChoice<'a> {
+            #[serde(default)]
+            index: u64,
+            #[serde(borrow, default)]
+            delta: Option<Delta<'a>>,
+        }
+        #[derive(Deserialize)]
+        struct Delta<'a> {
+            #[serde(borrow, default)]
+            role: Option<std::borrow::Cow<'a, str>>,
+            #[serde(borrow, default)]
+            content: Option<std::borrow::Cow<'a, str>>,
+        }
+        let Some(json) = frame
+            .strip_prefix(b"data: ")
+            .map(<[u8]>::trim_ascii)
+            .filter(|j| j.first() == Some(&b'{'))
+        else {
+            return;
+        };
+        let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(json) else {
+            return;
+        };
+        for choice in chunk.choices {
+            let Some(delta) = choice.delta else { continue };
+            let entry = self
+                .choices
+                .entry(choice.index)
+                .or_insert_with(|| ("assistant".into(), String::new()));
+            if let Some(role) = delta.role {
+                entry.0 = role.into_owned();
+            }
+            if let Some(content) = delta.content {
+                entry.1.push_str(&content);
+            }
+        }
+    }
+
+    pub(super) fn record(self, span: &tracing::Span) {
+        let messages: Vec<_> = self
+            .choices
+            .into_values()
+            .map(|(role, content)| serde_json::json!({"role": role, "content": content}))
+            .collect();
+        if let Ok(json) = serde_json::to_string(&messages) {
+            span.record(semconv::GEN_AI_OUTPUT_MESSAGES, json.as_str());
+        }
     }
 }
 

@@ -125,7 +125,7 @@ pub fn load(text: &str, env: &dyn EnvLookup) -> Result<LoadedConfig, ConfigError
 
     let mut warnings = Vec::new();
     for path in ignored {
-        if is_provider_param(&path) {
+        if is_provider_param(&path) || read_by_telemetry(&path, &raw) {
             continue;
         }
         warnings.push(ConfigWarning {
@@ -173,6 +173,41 @@ fn is_provider_param(path: &str) -> bool {
     parts.next() == Some("model_list")
         && parts.next().is_some()
         && matches!(parts.next(), Some("litellm_params" | "model_info"))
+}
+
+/// Settings the telemetry crate reads from the raw sections
+/// (`OtelSettings`): they have an effect, so they get no "not recognised"
+/// warning. A callback list counts only when every callback in it is one
+/// Tollgate has (`otel`, `prometheus`); `["langfuse"]` still warns.
+fn read_by_telemetry(path: &str, raw: &Value) -> bool {
+    const FLAGS: [&str; 6] = [
+        "litellm_settings.turn_off_message_logging",
+        "litellm_settings.tollgate_otel_capture_content",
+        "litellm_settings.prometheus_initialize_budget_metrics",
+        "general_settings.require_auth_for_metrics_endpoint",
+        "general_settings.metrics_team_label",
+        "general_settings.metrics_key_label",
+    ];
+    if FLAGS.contains(&path) {
+        return true;
+    }
+    let Some(name) = path
+        .strip_prefix("litellm_settings.")
+        .filter(|n| matches!(*n, "callbacks" | "success_callback"))
+    else {
+        return false;
+    };
+    raw.get("litellm_settings")
+        .and_then(|s| s.get(name))
+        .and_then(Value::as_array)
+        .is_some_and(|list| {
+            !list.is_empty()
+                && list.iter().all(|c| {
+                    c.as_str().is_some_and(|c| {
+                        c.eq_ignore_ascii_case("otel") || c.eq_ignore_ascii_case("prometheus")
+                    })
+                })
+        })
 }
 
 fn resolve_secret(
@@ -476,6 +511,13 @@ surprise_section: {a: 1}
         let paths: Vec<_> = loaded.warnings.iter().map(|w| w.path.as_str()).collect();
         assert!(paths.contains(&"router_settings.redis_host"), "{paths:?}");
         assert!(paths.contains(&"litellm_settings.success_callback"));
+        let observability = "model_list: []\nlitellm_settings:\n  callbacks: [\"otel\", \"prometheus\"]\n  turn_off_message_logging: false\n  prometheus_initialize_budget_metrics: true\ngeneral_settings:\n  require_auth_for_metrics_endpoint: true\n";
+        let acted_on = load(observability, &env()).expect("valid config");
+        assert!(
+            acted_on.warnings.is_empty(),
+            "settings Tollgate acts on do not warn: {:?}",
+            acted_on.warnings
+        );
         assert!(paths.contains(&"general_settings.alerting"));
         assert!(paths.contains(&"surprise_section"));
         assert!(!paths.iter().any(|p| p.contains("temperature")));
