@@ -22,7 +22,7 @@ duration=${BENCH_DURATION:-8s}
 connections=${BENCH_CONNECTIONS:-"1 64"}
 python=${BENCH_PYTHON:-}
 if [ -z "$python" ]; then
-  for candidate in .venv/bin/python /work/main/.venv/bin/python python3; do
+  for candidate in .venv/bin/python python3; do
     if [ -x "$candidate" ] || command -v "$candidate" >/dev/null; then python=$candidate; break; fi
   done
 fi
