@@ -22,6 +22,31 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 mock_port=$(free_port)
 "$bin/tollgate-mock-provider" --port "$mock_port" --no-record >/dev/null 2>&1 & pids+=($!)
 
+# The one-model config every throughput benchmark uses: model group `bench`
+# on the mock, the master key sk-bench-master.
+write_bench_config() {
+  cat >"$work/config.yaml" <<YAML
+model_list:
+  - model_name: bench
+    litellm_params:
+      model: openai/bench
+      api_base: http://127.0.0.1:$mock_port/v1
+      api_key: sk-upstream
+general_settings:
+  master_key: sk-bench-master
+YAML
+}
+
+# A virtual key with rpm, tpm and a budget, all too high ever to refuse: the
+# cost measured is the checking (and the budget's reservations). Printed.
+# generate_limited_key base_url
+generate_limited_key() {
+  curl -fs "$1/key/generate" -H 'authorization: Bearer sk-bench-master' \
+    -H 'content-type: application/json' \
+    -d '{"rpm_limit": 1000000000, "tpm_limit": 1000000000000, "max_budget": 1000000}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])'
+}
+
 # Starts a control plane on "$work/config.yaml" (extra arguments go to it)
 # and a data plane, and waits until the data plane serves its snapshot.
 # Sets cp_pid, dp_pid and dp_port.

@@ -27,32 +27,15 @@ rate=${BENCH_RATE:-10000}
 
 . bench/lib.sh
 
-cat >"$work/config.yaml" <<YAML
-model_list:
-  - model_name: bench
-    litellm_params:
-      model: openai/bench
-      api_base: http://127.0.0.1:$mock_port/v1
-      api_key: sk-upstream
-general_settings:
-  master_key: sk-bench-master
-YAML
+write_bench_config
 
 db_args=()
 [ -n "${BENCH_DATABASE_URL:-}" ] && db_args=(--database-url "$BENCH_DATABASE_URL")
 start_cluster "${db_args[@]}"
 bearer=sk-bench-master
 if [ "${BENCH_KEY:-0}" = 1 ]; then
-  # Limits high enough never to refuse: the cost measured is the checking.
-  bearer=$(curl -fs "http://127.0.0.1:$dp_port/key/generate" -H "authorization: Bearer $bearer" \
-    -H 'content-type: application/json' \
-    -d '{"rpm_limit": 1000000000, "tpm_limit": 1000000000000, "max_budget": 1000000}' |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-  for _ in $(seq 1 100); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$dp_port/v1/models" -H "authorization: Bearer $bearer")
-    [ "$code" = 200 ] && break
-    sleep 0.05
-  done
+  # In force on the data plane when /key/generate returns: no wait needed.
+  bearer=$(generate_limited_key "http://127.0.0.1:$dp_port")
 fi
 if [ "${BENCH_CP:-on}" = off ]; then
   kill "$cp_pid"

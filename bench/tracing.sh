@@ -31,16 +31,7 @@ fi
 
 . bench/lib.sh
 
-cat >"$work/config.yaml" <<YAML
-model_list:
-  - model_name: bench
-    litellm_params:
-      model: openai/bench
-      api_base: http://127.0.0.1:$mock_port/v1
-      api_key: sk-upstream
-general_settings:
-  master_key: sk-bench-master
-YAML
+write_bench_config
 
 body='{"model":"bench","messages":[{"role":"user","content":"Hello there, how are you today?"}]}'
 # Prints "rps p50_us p99_us success_rate".
@@ -53,6 +44,10 @@ measure() { # url connections
 dropped() {
   curl -fs "http://127.0.0.1:$dp_port/metrics" |
     awk '$1 == "tollgate_otel_dropped_spans_total" {print $2; found=1} END {if (!found) print 0}'
+}
+# User + system CPU seconds a process has used so far.
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"
 }
 stop_cluster() {
   kill "$cp_pid" "$dp_pid" 2>/dev/null || true
@@ -94,6 +89,9 @@ for mode in off 10% 100%; do
       "$mode" "$c" "$rps" "$p50" "$((p50 - bp50))" "$p99" "$((p99 - bp99))" "$ok")")
   done
   drops=$(dropped)
+  cpu_dp=$(cpu_seconds "$dp_pid") cpu_cp=$(cpu_seconds "$cp_pid")
+  cpu_sink=—
+  [ -n "$sink_pid" ] && cpu_sink=$(cpu_seconds "$sink_pid")
   stop_cluster # the last batches flush on shutdown
   spans=—
   if [ -n "$sink_pid" ]; then
@@ -101,7 +99,7 @@ for mode in off 10% 100%; do
     spans=$(awk '/^spans received:/ {print $3}' "$work/sink.log")
     [ "${spans:-0}" -gt 0 ] || { echo "tracing $mode: no span reached the sink"; cat "$work/sink.log"; exit 1; }
   fi
-  exports+=("| $mode | $spans | $drops |")
+  exports+=("| $mode | $spans | $drops | $cpu_dp s | $cpu_cp s | $cpu_sink s |")
 done
 unset OTEL_EXPORTER_OTLP_ENDPOINT OTEL_TRACES_SAMPLER OTEL_TRACES_SAMPLER_ARG
 
@@ -114,5 +112,7 @@ done
 printf '%s\n' "${rows[@]}"
 echo
 # Both planes export to the sink (the control plane's spans are few).
-printf '| tracing | spans at the sink | spans dropped by the data plane |\n|---|---|---|\n'
+# CPU time of each process over the mode's whole run (same load for every
+# mode): where tracing's cost lands on these shared cores.
+printf '| tracing | spans at the sink | spans dropped by the data plane | data plane CPU | control plane CPU | sink CPU |\n|---|---|---|---|---|---|\n'
 printf '%s\n' "${exports[@]}"

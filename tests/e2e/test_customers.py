@@ -84,9 +84,15 @@ def test_customer_lifecycle_and_block_on_two_data_planes(cluster, mock_provider)
         for header in (False, True):
             err = assert_openai_error(chat_as(dp, key, "acme", header=header), 400, type="invalid_request_error")
             assert err["message"] == "User blocked from making LLM API Calls. User=acme"
+    # Embeddings and legacy completions too, by body field and by header (as chat).
+    routes = [("/v1/embeddings", {"model": "gpt-4o-mini", "input": "x"}), ("/v1/completions", {"model": "gpt-4o-mini", "prompt": "x"})]
     with dp1.http() as h:
-        emb = h.post("/v1/embeddings", json={"model": "gpt-4o-mini", "input": "x", "user": "acme"}, headers={"Authorization": f"Bearer {key}"})
-    assert_openai_error(emb, 400)
+        for path, body in routes:
+            for by_header in (False, True):
+                sent = body if by_header else {**body, "user": "acme"}
+                headers = {"Authorization": f"Bearer {key}"} | ({"x-litellm-end-user-id": "acme"} if by_header else {})
+                err = assert_openai_error(h.post(path, json=sent, headers=headers), 400, type="invalid_request_error")
+                assert err["message"] == "User blocked from making LLM API Calls. User=acme", (path, by_header, err)
     assert mock_provider.requests() == [], "a blocked customer never reaches the provider"
     # Other end users are unaffected.
     assert chat_as(dp1, key, "someone-else").status_code == 200

@@ -166,6 +166,15 @@ def test_refusals_budgets_and_fallbacks(cluster, mock_provider, pg_url):
     assert "Budget has been exceeded" in str(budget.value)
     with pytest.raises(anthropic.RateLimitError):
         anthropic_at(dp, broke).messages.create(model=CLAUDE, max_tokens=8, messages=MESSAGES)
+    # Nothing prices these (a listing; a model no deployment serves; a configured endpoint
+    # without `cost_per_request`): unknown cost is not free, the spent budget still refuses.
+    with dp.http() as h:
+        auth = {"Authorization": f"Bearer {broke}"}
+        for r in (
+            h.get("/openai/v1/models", headers=auth),
+            h.post("/openai/v1/chat/completions", json={"model": "gpt-unlisted", "messages": MESSAGES}, headers=auth),
+        ):
+            assert "Budget has been exceeded" in assert_openai_error(r, 429)["message"], r.text
 
     limited = new_key(c, models=["gpt"])
     with dp.http() as h:

@@ -160,6 +160,9 @@ def test_cohere_v2_chat_over_raw_http(c, mock_provider, pg_url):
         assert sent["path"] == "/v2/chat" and sent["body"] == body
         assert sent["headers"]["authorization"] == f"Bearer {c.provider_key}"
         spent = row(pg_url, r.headers["x-litellm-call-id"])
+        # Spend is Cohere's `billed_units` (the mock's `tokens` add its prompt template).
+        usage = r.json()["usage"]
+        assert usage["tokens"]["input_tokens"] > usage["billed_units"]["input_tokens"] == prompt
         assert spent["model_group"] == "command" and spent["spend_picos"] == cost(prompt, words(REPLY))
 
         # Cohere's stream: the usage is in message-end's delta.

@@ -16,7 +16,6 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 use tracing::Instrument;
 
 const CALL_TYPE: &str = "atext_completion";
@@ -50,16 +49,8 @@ async fn handle(
     let (model, body) = parse_object(&raw)?;
     super::validate::completion(&body)?;
     let (stream, include_usage) = stream_flags(&body)?;
-    let end_user = body.get("user").and_then(Value::as_str).map(str::to_string);
-    // A blocked end user is refused before anything is admitted or sent.
-    if let (Some(user), Some(runtime)) = (&end_user, app.live.runtime()) {
-        super::auth::check_end_user(&runtime, user)?;
-    }
     let mut admitted = admit(&app, &headers, &model, &body, request_id, CALL_TYPE).await?;
     admitted.accounting.set_stream(stream);
-    admitted
-        .accounting
-        .set_request_meta(crate::usage::RequestMeta::read(&body, &headers));
     let overrides = router::Overrides::from_body(&body);
     let wildcard = admitted.wildcard.clone();
     let op = router::Completion {

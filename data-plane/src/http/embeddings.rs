@@ -60,15 +60,7 @@ async fn handle(
             }
         },
     };
-    let end_user = body.get("user").and_then(Value::as_str).map(str::to_string);
-    // A blocked end user is refused before anything is admitted or sent.
-    if let (Some(user), Some(runtime)) = (&end_user, app.live.runtime()) {
-        super::auth::check_end_user(&runtime, user)?;
-    }
-    let mut admitted = admit(&app, &headers, &model, &body, request_id, CALL_TYPE).await?;
-    admitted
-        .accounting
-        .set_request_meta(crate::usage::RequestMeta::read(&body, &headers));
+    let admitted = admit(&app, &headers, &model, &body, request_id, CALL_TYPE).await?;
     let overrides = router::Overrides::from_body(&body);
     let wildcard = admitted.wildcard.clone();
     let op = router::Embedding {

@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::MAX_BODY_BYTES;
-use super::auth::{Caller, authenticate};
+use super::auth::Caller;
 use super::error::ApiError;
 use crate::providers::stream::Usage;
 use crate::router;
@@ -88,7 +88,7 @@ pub struct Admitted {
 
 pub type LimitHeaders = Vec<(&'static str, String)>;
 
-/// Authenticates, authorizes `model`, resolves it to a model group and
+/// Authenticates, authorizes `model` and the end user, resolves it to a model group and
 /// starts accounting for `call_type` (LiteLLM's names: `aembedding`,
 /// `atext_completion`).
 pub async fn admit(
@@ -100,8 +100,10 @@ pub async fn admit(
     call_type: &str,
 ) -> Result<Admitted, ApiError> {
     let runtime = app.live.runtime().ok_or_else(ApiError::not_ready)?;
-    let caller = authenticate(headers, &runtime)?;
-    caller.authorize_model(&runtime, model)?;
+    // End user from the body's `user` or LiteLLM's header, as the spend log
+    // reads it: a blocked one is refused (400) before anything is held.
+    let meta = crate::usage::RequestMeta::read(body, headers);
+    let caller = super::admission::caller_for(&runtime, headers, model, meta.end_user.as_deref())?;
     let resolved = resolve_group(&runtime, &caller, model)?;
     let (group, wildcard) = (resolved.group.name.clone(), resolved.wildcard.clone());
     let mut accounting = Accounting::start(
@@ -111,13 +113,11 @@ pub async fn admit(
         caller.key_hash.to_hex(),
     );
     accounting.set_key(caller.key.as_deref());
-    let end_user = body
-        .get("user")
-        .and_then(Value::as_str)
-        .or_else(|| headers.get("x-litellm-end-user-id")?.to_str().ok());
+    let end_user = meta.end_user.clone();
+    accounting.set_request_meta(meta);
     let scope = crate::limits::RequestScope {
         key: caller.key.as_deref(),
-        end_user,
+        end_user: end_user.as_deref(),
         model,
         budget_estimate: crate::limits::estimate::input_output(body, resolved.group),
     };

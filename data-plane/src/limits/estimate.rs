@@ -7,6 +7,13 @@ use crate::runtime::ModelGroup;
 use serde_json::{Map, Value};
 use tollgate_shared::pricing::{Price, Tokens};
 
+/// What a request reserves when its cost cannot be estimated at all (a
+/// pass-through no configured deployment prices, a custom endpoint without
+/// `cost_per_request`): unknown is not free, so one picodollar — enough
+/// that a budget already reached refuses it, as LiteLLM's auth does on every
+/// route, and nothing a budget still below its limit would notice.
+pub const UNKNOWN_COST: u64 = 1;
+
 /// Completion tokens reserved when the request sets no `max_tokens`.
 const DEFAULT_MAX_TOKENS: u64 = 256;
 

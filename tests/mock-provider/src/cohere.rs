@@ -17,6 +17,9 @@ use crate::faults::{self, StreamFaults};
 use crate::reply;
 use crate::sse::SsePlan;
 
+/// The tokens Cohere's prompt template adds to what the model reads (never billed).
+const PROMPT_TEMPLATE_TOKENS: u64 = 66;
+
 pub fn routes() -> Router<SharedState> {
     Router::new().route("/v2/chat", post(chat))
 }
@@ -93,9 +96,11 @@ async fn chat(State(state): State<SharedState>, headers: HeaderMap, body: Bytes)
     }
     let text = reply::echo(&last);
     let output_tokens = reply::completion_tokens(&text);
+    // As Cohere: `tokens` is what the model read, its prompt template
+    // included; `billed_units` is what is charged (the client's text).
     let usage = json!({
         "billed_units": {"input_tokens": input_tokens, "output_tokens": output_tokens},
-        "tokens": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+        "tokens": {"input_tokens": input_tokens + PROMPT_TEMPLATE_TOKENS, "output_tokens": output_tokens},
     });
     let id = format!("mock-cohere-chat-{}", state.next_id());
     if body.get("stream").and_then(Value::as_bool) != Some(true) {

@@ -175,7 +175,8 @@ async fn handle_provider(
         .unwrap_or_default();
     let estimate = match (&object, routed_group) {
         (Some(body), Some(group)) => crate::limits::estimate::chat(body, group),
-        _ => 0,
+        // Not routed to a configured group: nothing prices it here.
+        _ => crate::limits::estimate::UNKNOWN_COST,
     };
     let metered = admission::Metered {
         call_type: CALL_TYPE,

@@ -165,7 +165,9 @@ pub async fn custom(
             key: caller.key.as_deref(),
             end_user: None,
             model: &endpoint.path,
-            budget_estimate: endpoint.cost_per_request.unwrap_or(0),
+            budget_estimate: endpoint
+                .cost_per_request
+                .unwrap_or(crate::limits::estimate::UNKNOWN_COST),
         };
         let (held, headers) = hold_limits(app, runtime, &scope, accounting).await?;
         accounting = held;

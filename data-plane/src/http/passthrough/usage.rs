@@ -90,7 +90,13 @@ pub fn of_object(object: &Value) -> Option<Reported> {
         });
     }
     let usage = object.get("usage").filter(|u| u.is_object())?;
-    if let Some(tokens) = usage.get("tokens").filter(|t| t.is_object()) {
+    // Cohere v2 reports both what the model read (`tokens`, with the
+    // prompt template) and what it charges (`billed_units`): spend is what
+    // the provider bills, as for v1's `meta.billed_units`.
+    let cohere = ["billed_units", "tokens"]
+        .iter()
+        .find_map(|k| usage.get(*k).filter(|t| t.is_object()));
+    if let Some(tokens) = cohere {
         return Some(Reported {
             usage: Usage {
                 prompt_tokens: count(tokens, "input_tokens").unwrap_or(0),
@@ -385,10 +391,10 @@ mod tests {
                 },
             ),
             (
-                // The tokens the model read, not the billed units.
+                // The billed units, not the tokens the model read.
                 cohere,
                 Reported {
-                    usage: usage(71, 2, 0),
+                    usage: usage(5, 2, 0),
                     cache_creation: 0,
                 },
             ),
