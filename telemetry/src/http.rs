@@ -88,7 +88,7 @@ pub async fn layer(
         // Usage records take the SERVER span's ids; without export there
         // is no span of ours to point at.
         crate::enabled().then(|| ids.clone()).flatten(),
-        next.run(request).instrument(span.clone()),
+        propagation::with_sampling(&span, next.run(request).instrument(span.clone())),
     )
     .await;
     let status = response.status();

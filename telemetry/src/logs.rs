@@ -45,6 +45,7 @@ pub(crate) fn install(service: crate::Service) {
     let tracer = crate::export::provider(service).tracer("tollgate");
     let exported = FilterFn::new(|meta| {
         ENABLED.load(Ordering::Relaxed)
+            && !crate::propagation::in_unsampled_request()
             && (meta.target() == crate::TARGET
                 || meta.fields().field("otel.kind").is_some()
                 || (meta.is_event()

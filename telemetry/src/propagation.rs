@@ -47,6 +47,29 @@ impl TraceIds {
 tokio::task_local! {
     static REQUEST_TRACE: Option<TraceIds>;
     static INJECT: bool;
+    /// Set for the handler of a request whose trace is not sampled: its
+    /// SERVER span's context (valid, sampled flag off).
+    static UNSAMPLED: Option<opentelemetry::Context>;
+}
+
+/// Inside a request whose trace is not sampled? The OpenTelemetry layer
+/// then builds nothing below the SERVER span: `tracing-opentelemetry`
+/// would assemble every span's data only for the SDK to drop it when the
+/// span ends (measured: most of tracing's cost at 10 % sampling).
+pub(crate) fn in_unsampled_request() -> bool {
+    UNSAMPLED.try_with(Option::is_some).unwrap_or(false)
+}
+
+/// Runs a request's handler, telling the layer whether its SERVER span's
+/// trace is sampled (the sampler has decided once `context()` was read).
+pub(crate) async fn with_sampling<F: Future>(server: &tracing::Span, f: F) -> F::Output {
+    let unsampled = crate::enabled()
+        .then(|| server.context())
+        .filter(|cx| {
+            let sc = cx.span().span_context().clone();
+            sc.is_valid() && !sc.is_sampled()
+        });
+    UNSAMPLED.scope(unsampled, f).await
 }
 
 /// Runs a provider call with injection on or off (a deployment's
@@ -92,11 +115,19 @@ pub fn inject_current(headers: &mut http::HeaderMap) {
     if !crate::enabled() || !INJECT.try_with(|on| *on).unwrap_or(true) {
         return;
     }
-    let span = tracing::Span::current();
-    if span.is_disabled() {
-        return;
-    }
-    let cx = span.context();
+    // Below an unsampled SERVER span no span of ours has a context: the
+    // provider still gets the trace, unsampled, so it samples alike.
+    let unsampled = UNSAMPLED.try_with(Clone::clone).ok().flatten();
+    let cx = match unsampled {
+        Some(cx) => cx,
+        None => {
+            let span = tracing::Span::current();
+            if span.is_disabled() {
+                return;
+            }
+            span.context()
+        }
+    };
     if !cx.span().span_context().is_valid() {
         return;
     }

@@ -143,6 +143,28 @@ def test_chat_span_tree_and_propagation_to_the_provider(otlp, cluster, mock_prov
     assert row["metadata"]["span_id"] == server.span_id
 
 
+def test_unsampled_request_exports_nothing_and_still_propagates(otlp, cluster, mock_provider):
+    """A caller's unsampled trace (flags 00, parent-based sampling): no span of it is built or
+    exported, the provider still receives the trace unsampled; a sampled request after it gets its
+    whole tree (so the unsampled one had its chance to arrive)."""
+    c, dp = start(cluster, mock_provider)
+    mock_provider.clear()
+    client = dp.openai_client()
+    unsampled_id = secrets.token_hex(16)
+    client.chat.completions.create(
+        model="gpt-4o-mini", messages=MSG, extra_headers={"traceparent": f"00-{unsampled_id}-{secrets.token_hex(8)}-00"}
+    )
+    (received,) = mock_provider.chat_requests()
+    version, trace_id, parent, flags = received["headers"]["traceparent"].split("-")
+    assert (version, trace_id, flags) == ("00", unsampled_id, "00") and len(parent) == 16
+
+    header, sampled_id, _ = traceparent()
+    client.chat.completions.create(model="gpt-4o-mini", messages=MSG, extra_headers={"traceparent": header})
+    spans = otlp.wait_for_trace(sampled_id, server_and_attempts("chat gpt-4o-mini"))
+    assert by_name(spans, "chat gpt-4o-mini"), "the sampled request's attempt span is exported"
+    assert otlp.trace(unsampled_id) == [], "nothing of an unsampled trace is exported"
+
+
 def test_streamed_chat_attempt_has_time_to_first_chunk_and_usage(otlp, cluster, mock_provider):
     c, dp = start(cluster, mock_provider)
     header, trace_id, _ = traceparent()
