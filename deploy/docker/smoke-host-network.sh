@@ -60,8 +60,16 @@ for i in 0 1 2; do
 done
 
 # Docker's own HEALTHCHECK (interval 10 s, start period 20 s) decides; this waits for it.
+# The standby control plane listens only once elected (docs/DEPLOYMENT.md): Docker cannot call it
+# healthy; it must be running and say it is the standby.
 for n in "${names[@]}"; do
   [ "$n" = smoke-mock ] && continue
+  if [ "$n" = smoke-cp-1 ]; then
+    "$docker" logs smoke-cp-1 2>&1 | grep -q 'standby: another control plane is active' ||
+      { "$docker" logs smoke-cp-1 | tail -20; exit 1; }
+    echo "$n: standby (running: $("$docker" inspect -f '{{.State.Running}}' "$n")), uid $("$docker" exec "$n" id -u)"
+    continue
+  fi
   for _ in $(seq 1 60); do
     status=$("$docker" inspect -f '{{.State.Health.Status}}' "$n")
     [ "$status" = healthy ] && break
@@ -85,4 +93,22 @@ for port in ports[1:]:
     answer = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hello"}])
     print(f"data plane :{port}: {answer.choices[0].message.content!r}, {answer.usage.total_tokens} tokens")
 PY
+# Failover: the active control plane's container is killed; the standby takes the lock, listens,
+# turns healthy, and a management write is in force on all three data planes again.
+"$docker" kill smoke-cp-0 >/dev/null
+killed=$(date +%s.%N)
+for _ in $(seq 1 90); do
+  [ "$("$docker" inspect -f '{{.State.Health.Status}}' smoke-cp-1)" = healthy ] && break
+  sleep 1
+done
+[ "$("$docker" inspect -f '{{.State.Health.Status}}' smoke-cp-1)" = healthy ] || { "$docker" logs smoke-cp-1 | tail -20; exit 1; }
+echo "smoke-cp-1: healthy after the active one was killed ($(awk -v a="$killed" -v b="$(date +%s.%N)" 'BEGIN {printf "%.0f", b - a}') s, Docker's 10 s check interval included)"
+for _ in $(seq 1 30); do
+  applied=$(curl -s -o /dev/null -w '%header{x-tollgate-applied}' -X POST "http://127.0.0.1:${dp_port[0]}/key/generate" \
+    -H "authorization: Bearer $master" -H 'content-type: application/json' -d '{}')
+  [ "$applied" = 3/3 ] && break
+  sleep 1 # the data planes reconnect to the new active control plane
+done
+echo "key generated after failover: applied $applied"
+[ "$applied" = 3/3 ]
 "$docker" image ls "$image" --format 'image {{.Repository}}:{{.Tag}} {{.Size}}'
