@@ -6,7 +6,8 @@
 use crate::export::ENABLED;
 use opentelemetry::trace::TracerProvider as _;
 use std::sync::atomic::Ordering;
-use tracing_subscriber::filter::{EnvFilter, FilterFn};
+use tracing::subscriber::Interest;
+use tracing_subscriber::filter::{DynFilterFn, EnvFilter};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{Layer as _, fmt};
@@ -43,16 +44,33 @@ pub(crate) fn install(service: crate::Service) {
             .boxed()
     };
     let tracer = crate::export::provider(service).tracer("tollgate");
-    let exported = FilterFn::new(|meta| {
+    // Which callsites may ever be exported is static (decided once per
+    // callsite); whether one is, right now, is not: export may be switched
+    // on after start (`callbacks: ["otel"]`), and nothing is built below an
+    // unsampled request. A plain `FilterFn` would cache its first answer per
+    // callsite forever, so the dynamic half is asked on every span.
+    fn exportable(meta: &tracing::Metadata<'_>) -> bool {
+        meta.target() == crate::TARGET
+            || meta.fields().field("otel.kind").is_some()
+            || (meta.is_event()
+                && meta
+                    .fields()
+                    .iter()
+                    .any(|f| f.name().starts_with("tollgate.")))
+    }
+    // The callsite filter is only a hint (a callsite another layer wants is
+    // still asked here), so the static half is checked again per span.
+    let exported = DynFilterFn::new(|meta, _cx| {
         ENABLED.load(Ordering::Relaxed)
+            && exportable(meta)
             && !crate::propagation::in_unsampled_request()
-            && (meta.target() == crate::TARGET
-                || meta.fields().field("otel.kind").is_some()
-                || (meta.is_event()
-                    && meta
-                        .fields()
-                        .iter()
-                        .any(|f| f.name().starts_with("tollgate."))))
+    })
+    .with_callsite_filter(|meta| {
+        if exportable(meta) {
+            Interest::sometimes()
+        } else {
+            Interest::never()
+        }
     });
     let otel_layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)

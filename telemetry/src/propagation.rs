@@ -63,12 +63,10 @@ pub(crate) fn in_unsampled_request() -> bool {
 /// Runs a request's handler, telling the layer whether its SERVER span's
 /// trace is sampled (the sampler has decided once `context()` was read).
 pub(crate) async fn with_sampling<F: Future>(server: &tracing::Span, f: F) -> F::Output {
-    let unsampled = crate::enabled()
-        .then(|| server.context())
-        .filter(|cx| {
-            let sc = cx.span().span_context().clone();
-            sc.is_valid() && !sc.is_sampled()
-        });
+    let unsampled = crate::enabled().then(|| server.context()).filter(|cx| {
+        let sc = cx.span().span_context().clone();
+        sc.is_valid() && !sc.is_sampled()
+    });
     UNSAMPLED.scope(unsampled, f).await
 }
 

@@ -21,6 +21,7 @@ from messages_support import PICOS, PRICE, assert_anthropic_error, cost, deploym
 API_VERSION = "2024-06-01"
 MESSAGES = [{"role": "user", "content": "hello there families"}]
 REPLY = "Echo: hello there families"
+PER_QUERY = 2_000_000_000  # $0.002 per search unit
 PRICES = {"input_cost_per_token": PRICE[0] / PICOS, "output_cost_per_token": PRICE[1] / PICOS}
 
 
@@ -49,6 +50,7 @@ def c(cluster, mock_provider):
             deployment(m, "mistral-500", "mistral/mock-500"),
             # Cohere's API is at the mock's root (/v2/chat).
             {"model_name": "command", "litellm_params": {"model": "cohere/command-r", "api_base": m.url, "api_key": "os.environ/MOCK_PROVIDER_KEY", **PRICES}},
+            {"model_name": "rerank", "litellm_params": {"model": "cohere/rerank-v3.5", "api_base": m.url, "api_key": "os.environ/MOCK_PROVIDER_KEY", "input_cost_per_query": PER_QUERY / PICOS}},
             # The families test_passthrough.py covers, for the refusals below.
             deployment(m, "gpt", "openai/gpt-4o-mini"),
             deployment(m, "claude", "anthropic/claude-3-5-sonnet-20241022"),
@@ -174,6 +176,19 @@ def test_cohere_v2_chat_over_raw_http(c, mock_provider, pg_url):
         assert "".join(e["delta"]["message"]["content"]["text"] for e in events if e["type"] == "content-delta") == REPLY
         spent = row(pg_url, call_id)
         assert spent["stream"] is True and spent["spend_picos"] == cost(prompt, words(REPLY))
+
+
+def test_cohere_rerank_is_charged_per_search_unit(c, mock_provider, pg_url):
+    dp = c.dps[0]
+    body = {"model": "rerank-v3.5", "query": "quick fox", "documents": ["the fox", "a quick brown fox"]}
+    with dp.http() as h:
+        r = h.post("/cohere/v2/rerank", json=body, headers={"Authorization": f"Bearer {new_key(c)}"})
+    assert r.status_code == 200, r.text
+    units = r.json()["meta"]["billed_units"]["search_units"]
+    assert units == 1
+    assert last_request(mock_provider, "/v2/rerank")["body"] == body
+    spent = row(pg_url, r.headers["x-litellm-call-id"])
+    assert (spent["model_group"], spent["spend_picos"]) == ("rerank", units * PER_QUERY), spent
 
 
 def test_gemini_fallback_takes_the_fallback_model_path(c, mock_provider, pg_url):

@@ -13,3 +13,11 @@ mod routes;
 mod unit_price;
 
 pub use routes::{images, moderations, rerank, speech, transcriptions};
+
+/// A deployment's `input_cost_per_query` (rerank), for the pass-through
+/// routes, which charge the queries a provider's answer reports.
+pub fn query_price(
+    deployment: &crate::runtime::Deployment,
+) -> Option<tollgate_shared::pricing::Picodollars> {
+    unit_price::per_unit(deployment, unit_price::Unit::Query)
+}

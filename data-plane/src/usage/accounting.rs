@@ -23,6 +23,12 @@ pub struct Accounting {
     /// What the request cost by LiteLLM's per-unit prices (images, audio
     /// seconds or characters, rerank queries), on top of its tokens.
     unit_cost: Option<Picodollars>,
+    /// A pass-through's per-query price (`input_cost_per_query` of the
+    /// deployment that answered) and what the queries its answer reported
+    /// (Cohere rerank's `search_units`) cost; set, not added: a stream
+    /// reports its usage more than once.
+    query_price: Option<Picodollars>,
+    query_cost: Option<Picodollars>,
     recorded: bool,
     /// Monotonic start, for durations (the record's times are wall-clock).
     started: Instant,
@@ -79,6 +85,8 @@ impl Accounting {
             },
             price: None,
             unit_cost: None,
+            query_price: None,
+            query_cost: None,
             recorded: false,
             started: Instant::now(),
             request_tags: Vec::new(),
@@ -156,6 +164,16 @@ impl Accounting {
         self.unit_cost = Some(self.unit_cost.unwrap_or(0).saturating_add(cost));
     }
 
+    /// The per-query price answers reporting queries are charged at.
+    pub fn set_query_price(&mut self, price: Option<Picodollars>) {
+        self.query_price = price;
+    }
+
+    /// The answer reported `queries` billed queries (search units).
+    pub fn set_queries(&mut self, queries: u64) {
+        self.query_cost = self.query_price.map(|p| p.saturating_mul(queries));
+    }
+
     /// The cost of what has been counted so far.
     pub fn cost(&self) -> Option<Picodollars> {
         if self.flat_cost.is_some() {
@@ -169,7 +187,11 @@ impl Accounting {
         let token_cost = self
             .price
             .map(|p| p.cost_with_cache_writes(tokens, self.cache_creation));
-        match (token_cost, self.unit_cost) {
+        let units = match (self.unit_cost, self.query_cost) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+        };
+        match (token_cost, units) {
             (None, None) => None,
             (tokens, units) => Some(tokens.unwrap_or(0).saturating_add(units.unwrap_or(0))),
         }
@@ -269,8 +291,10 @@ impl Accounting {
                 self.record.first_token_time_ms = self.record.end_time_ms;
             }
         }
-        self.record.cost_known =
-            self.price.is_some() || self.flat_cost.is_some() || self.unit_cost.is_some();
+        self.record.cost_known = self.price.is_some()
+            || self.flat_cost.is_some()
+            || self.unit_cost.is_some()
+            || self.query_cost.is_some();
         self.record.cost_picos = self.cost().unwrap_or(0);
         self.record.tags = merge_tags(&self.request_tags, &self.key_tags);
         if let Some(permit) = self.permit.take() {

@@ -149,6 +149,7 @@ mod tests {
             cached_tokens: 2,
         },
         cache_creation: 3,
+        search_units: 0,
     };
 
     #[test]
@@ -163,7 +164,8 @@ mod tests {
             scan(&[&converse_stream()]),
             Some(Reported {
                 usage: usage(7, 4, 1),
-                cache_creation: 0
+                cache_creation: 0,
+                search_units: 0
             })
         );
     }
@@ -178,7 +180,8 @@ mod tests {
             scan(&[&bytes]),
             Some(Reported {
                 usage: usage(9, 2, 0),
-                cache_creation: 0
+                cache_creation: 0,
+                search_units: 0
             })
         );
     }

@@ -225,6 +225,7 @@ async fn handle_provider(
             match router::route_call(&ctx, &op, group).await {
                 Ok(routed) => {
                     account_served(&mut accounting, &routed);
+                    accounting.set_query_price(crate::media::query_price(&routed.deployment));
                     let response_headers = vec![
                         ("x-litellm-model-group", routed.group.clone()),
                         ("x-litellm-model-id", routed.deployment.id.clone()),
@@ -315,6 +316,14 @@ fn price_unrouted(
             .and_then(|d| d.price)
             .or_else(|| tollgate_shared::pricing::builtin(m).map(|c| c.price))
     });
+    let per_query = model.and_then(|m| {
+        runtime
+            .deployments()
+            .iter()
+            .filter(|d| d.upstream_model == m)
+            .find_map(|d| crate::media::query_price(d))
+    });
+    accounting.set_query_price(per_query);
     let (group, id, base) = lender.map_or((family.name, "", ""), |d| {
         (d.model_name.as_str(), d.id.as_str(), d.upstream.api_base())
     });

@@ -24,6 +24,9 @@ use http_body_util::BodyExt;
 fn apply(accounting: &mut Accounting, reported: Reported) {
     accounting.usage(reported.usage);
     accounting.set_cache_creation(reported.cache_creation);
+    if reported.search_units > 0 {
+        accounting.set_queries(reported.search_units);
+    }
 }
 
 fn usage_of(reported: Option<Reported>) -> Usage {

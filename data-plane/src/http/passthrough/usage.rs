@@ -18,6 +18,9 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Reported {
     pub usage: Usage,
+    /// Billed queries (Cohere rerank's `meta.billed_units.search_units`),
+    /// charged at the deployment's `input_cost_per_query`.
+    pub search_units: u64,
     pub cache_creation: u64,
 }
 
@@ -60,6 +63,7 @@ impl AnthropicCounts {
                 cached_tokens: read,
             },
             cache_creation: write,
+            search_units: 0,
         }
     }
 }
@@ -77,6 +81,7 @@ pub fn of_object(object: &Value) -> Option<Reported> {
                 cached_tokens: count(meta, "cachedContentTokenCount").unwrap_or(0),
             },
             cache_creation: 0,
+            search_units: 0,
         });
     }
     if let Some(units) = object.get("meta").and_then(|m| m.get("billed_units")) {
@@ -86,6 +91,7 @@ pub fn of_object(object: &Value) -> Option<Reported> {
                 completion_tokens: count(units, "output_tokens").unwrap_or(0),
                 cached_tokens: 0,
             },
+            search_units: count(units, "search_units").unwrap_or(0),
             cache_creation: 0,
         });
     }
@@ -104,6 +110,7 @@ pub fn of_object(object: &Value) -> Option<Reported> {
                 cached_tokens: 0,
             },
             cache_creation: 0,
+            search_units: 0,
         });
     }
     if usage.get("inputTokens").is_some() {
@@ -116,6 +123,7 @@ pub fn of_object(object: &Value) -> Option<Reported> {
                 cached_tokens: count(usage, "cacheReadInputTokens").unwrap_or(0),
             },
             cache_creation: count(usage, "cacheWriteInputTokens").unwrap_or(0),
+            search_units: 0,
         });
     }
     if usage.get("prompt_tokens").is_some() {
@@ -123,6 +131,7 @@ pub fn of_object(object: &Value) -> Option<Reported> {
         return Some(Reported {
             usage,
             cache_creation: 0,
+            search_units: 0,
         });
     }
     if object.get("type").and_then(Value::as_str) == Some("message")
@@ -143,6 +152,7 @@ pub fn of_object(object: &Value) -> Option<Reported> {
                     .unwrap_or(0),
             },
             cache_creation: 0,
+            search_units: 0,
         });
     }
     None
@@ -220,6 +230,7 @@ fn invocation_metrics(event: &Value) -> Option<Reported> {
             cached_tokens: read,
         },
         cache_creation: write,
+        search_units: 0,
     })
 }
 
@@ -354,7 +365,8 @@ mod tests {
                 of_object(&body),
                 Some(Reported {
                     usage: expected,
-                    cache_creation: writes
+                    cache_creation: writes,
+                    search_units: 0
                 }),
                 "{body}"
             );
@@ -381,6 +393,7 @@ mod tests {
                 Reported {
                     usage: usage(6, 9, 0),
                     cache_creation: 2,
+                    search_units: 0,
                 },
             ),
             (
@@ -388,6 +401,7 @@ mod tests {
                 Reported {
                     usage: usage(3, 4, 0),
                     cache_creation: 0,
+                    search_units: 0,
                 },
             ),
             (
@@ -396,6 +410,7 @@ mod tests {
                 Reported {
                     usage: usage(5, 2, 0),
                     cache_creation: 0,
+                    search_units: 0,
                 },
             ),
         ] {
