@@ -1,5 +1,6 @@
 //! Overview, usage over time, latency percentiles and the CSV export — all
-//! sums over `usage_hourly` (kept by ingest), never a scan of the log.
+//! sums over `usage_hourly` and `usage_daily` (kept by ingest), never a scan
+//! of the log.
 //!
 //! Ranges are whole UTC hours. `tz_offset` (minutes east of UTC, as the
 //! browser reports it) moves bucket boundaries: hourly buckets are exact for
@@ -241,7 +242,8 @@ async fn series(app: &AppState, q: SeriesQuery) -> Result<Series, UiError> {
             .map_err(internal)?
     };
     let ids: Vec<String> = top_totals.iter().map(|r| r.dim_id.clone()).collect();
-    let rows = usage_hourly::hours(db, dim, &range.hours, Some(&ids))
+    // Day rows are UTC days: they fill day buckets only at offset 0.
+    let rows = usage_hourly::hours(db, dim, &range.hours, Some(&ids), daily && offset == 0)
         .await
         .map_err(internal)?;
     // The range's totals: the whole proxy's (what /global/spend adds up),
