@@ -2,7 +2,7 @@
 each page's API calls timed against a real control plane (the dashboard's API lives there;
 data planes tunnel to it). Seeding is SQL (a million records through ingest would take
 most of an hour on this machine): the keys copy one made through the dashboard's API, the
-spend rows are generated over 30 days, and `usage_hourly` and `usage_daily` are filled with
+spend rows are generated over 30 days, and `usage_hourly`, `usage_daily` and `usage_monthly` are filled with
 exactly the sums ingest keeps (same dimensions, same log-scale latency buckets).
 
     TOLLGATE_BIN_DIR=target/release .venv/bin/python bench/ui_pages.py
@@ -85,6 +85,10 @@ def seed(url: str, template_token: str) -> None:
             INSERT INTO usage_daily (dim, day, dim_id, {', '.join(sums)})
             SELECT dim, substr(hour, 1, 10), dim_id, {', '.join(f'sum({c})' for c in sums)}
             FROM usage_hourly GROUP BY dim, substr(hour, 1, 10), dim_id""")
+        conn.execute(f"""
+            INSERT INTO usage_monthly (dim, month, dim_id, {', '.join(sums)})
+            SELECT dim, substr(hour, 1, 7), dim_id, {', '.join(f'sum({c})' for c in sums)}
+            FROM usage_hourly GROUP BY dim, substr(hour, 1, 7), dim_id""")
         conn.execute("ANALYZE")
 
 

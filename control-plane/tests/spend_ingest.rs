@@ -362,6 +362,22 @@ async fn check_usage_daily(conn: &DatabaseConnection, logs: &[spend_log::Model])
     )
     .await;
     assert_eq!(hourly_by_day, expected);
+    let mut by_month = Usage::new();
+    for ((dim, day, id), v) in &expected {
+        let slot = by_month
+            .entry((dim.clone(), day[..7].to_string(), id.clone()))
+            .or_insert([0; 5]);
+        for (s, x) in slot.iter_mut().zip(v) {
+            *s += x;
+        }
+    }
+    let monthly = usage_rows(
+        conn,
+        "SELECT dim, month, dim_id, requests, errors, spend_picos, prompt_tokens, \
+         completion_tokens FROM usage_monthly",
+    )
+    .await;
+    assert_eq!(monthly, by_month);
     // A range of whole days with partial edge days on both sides (the logs
     // straddle midnight), and one that cuts the last day's first hour off.
     let sum = |f: &dyn Fn(&spend_log::Model) -> bool| -> i64 {
@@ -401,6 +417,15 @@ async fn check_usage_daily(conn: &DatabaseConnection, logs: &[spend_log::Model])
     let mut want: Vec<(String, i64)> = keys.into_iter().collect();
     want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let got: Vec<(String, i64)> = top
+        .into_iter()
+        .map(|r| (r.dim_id, r.sums.spend_picos))
+        .collect();
+    assert_eq!(got, want);
+    // March's top keys from the monthly rollup: the same order and sums.
+    let march = usage_hourly::top_of_month(conn, Dim::Key, "2026-03", 5)
+        .await
+        .expect("top of month");
+    let got: Vec<(String, i64)> = march
         .into_iter()
         .map(|r| (r.dim_id, r.sums.spend_picos))
         .collect();

@@ -5,6 +5,9 @@
 //! hourly rows only for their partial edge days. Filled here from the
 //! hourly rows already stored, so the two agree from the start.
 //!
+//! `usage_monthly`: the same per UTC calendar month, indexed on spend, so
+//! the Overview's month-to-date top lists are an index range, not a sum.
+//!
 //! Also an index on `spend_logs (key_alias, start_time)`: the log page
 //! filters by alias when it has no key hash.
 
@@ -51,6 +54,104 @@ const METRICS: [&str; 8] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create_daily(manager).await?;
+        create_monthly(manager).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("idx_spend_logs_key_alias_start_time")
+                    .table(SpendLogs::Table)
+                    .col(SpendLogs::KeyAlias)
+                    .col(SpendLogs::StartTime)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for t in ["usage_monthly", "usage_daily"] {
+            manager
+                .drop_table(Table::drop().table(Alias::new(t)).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn summed() -> Vec<String> {
+    METRICS
+        .iter()
+        .map(|m| (*m).to_string())
+        .chain((0..LATENCY_BUCKETS).map(|i| format!("lat_{i:02}")))
+        .collect()
+}
+
+/// Fills `table` from the hourly rows already stored, its time column the
+/// first `len` characters of the hour.
+async fn backfill(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    column: &str,
+    len: usize,
+) -> Result<(), DbErr> {
+    let columns = summed();
+    let sums: Vec<String> = columns.iter().map(|c| format!("SUM({c})")).collect();
+    manager
+        .get_connection()
+        .execute_unprepared(&format!(
+            "INSERT INTO {table} (dim, {column}, dim_id, {}) \
+             SELECT dim, substr(hour, 1, {len}), dim_id, {} FROM usage_hourly \
+             GROUP BY dim, substr(hour, 1, {len}), dim_id",
+            columns.join(", "),
+            sums.join(", ")
+        ))
+        .await
+        .map(|_| ())
+}
+
+async fn create_monthly(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let mut table = Table::create();
+    table
+        .table(Alias::new("usage_monthly"))
+        .if_not_exists()
+        // "YYYY-MM", UTC.
+        .col(ColumnDef::new(Alias::new("month")).string().not_null())
+        .col(ColumnDef::new(Alias::new("dim")).string().not_null())
+        .col(ColumnDef::new(Alias::new("dim_id")).string().not_null());
+    for column in summed() {
+        table.col(
+            ColumnDef::new(Alias::new(column))
+                .big_integer()
+                .not_null()
+                .default(0),
+        );
+    }
+    table.primary_key(
+        Index::create()
+            .col(Alias::new("dim"))
+            .col(Alias::new("month"))
+            .col(Alias::new("dim_id")),
+    );
+    manager.create_table(table.to_owned()).await?;
+    // Top-N of a month: ORDER BY spend_picos DESC LIMIT n walks this.
+    manager
+        .create_index(
+            Index::create()
+                .if_not_exists()
+                .name("idx_usage_monthly_dim_month_spend")
+                .table(Alias::new("usage_monthly"))
+                .col(Alias::new("dim"))
+                .col(Alias::new("month"))
+                .col(Alias::new("spend_picos"))
+                .to_owned(),
+        )
+        .await?;
+    backfill(manager, "usage_monthly", "month", 7).await
+}
+
+async fn create_daily(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    {
         let mut table = Table::create();
         table
             .table(UsageDaily::Table)
@@ -98,38 +199,6 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let columns: Vec<String> = METRICS
-            .iter()
-            .map(|m| (*m).to_string())
-            .chain((0..LATENCY_BUCKETS).map(|i| format!("lat_{i:02}")))
-            .collect();
-        let sums: Vec<String> = columns.iter().map(|c| format!("SUM({c})")).collect();
-        manager
-            .get_connection()
-            .execute_unprepared(&format!(
-                "INSERT INTO usage_daily (dim, day, dim_id, {}) \
-                 SELECT dim, substr(hour, 1, 10), dim_id, {} FROM usage_hourly \
-                 GROUP BY dim, substr(hour, 1, 10), dim_id",
-                columns.join(", "),
-                sums.join(", ")
-            ))
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("idx_spend_logs_key_alias_start_time")
-                    .table(SpendLogs::Table)
-                    .col(SpendLogs::KeyAlias)
-                    .col(SpendLogs::StartTime)
-                    .to_owned(),
-            )
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(UsageDaily::Table).to_owned())
-            .await
+        backfill(manager, "usage_daily", "day", 10).await
     }
 }

@@ -4,6 +4,8 @@
 //! than [`DAILY_AFTER_HOURS`] reads day rows for its whole UTC days and hour
 //! rows only for its partial edge days, so its totals are exact (equal to
 //! what the hourly table alone would give) at a 24th of the rows.
+//! `usage_monthly` holds the same per calendar month, for month-to-date
+//! top lists.
 
 use crate::spend::hourly::{Dim, HourKey, HourSums, LATENCY_BUCKETS};
 use sea_orm::sea_query::{
@@ -14,6 +16,7 @@ use std::collections::BTreeMap;
 
 const TABLE: &str = "usage_hourly";
 const DAILY_TABLE: &str = "usage_daily";
+const MONTHLY_TABLE: &str = "usage_monthly";
 /// Ranges up to two days read hour rows only: at most 48 per value.
 pub const DAILY_AFTER_HOURS: i64 = 48;
 const METRICS: [&str; 8] = [
@@ -73,7 +76,51 @@ pub async fn upsert(
         .or_default()
         .add(v);
     }
-    upsert_into(txn, DAILY_TABLE, "day", &days).await
+    upsert_into(txn, DAILY_TABLE, "day", &days).await?;
+    let mut months: BTreeMap<HourKey, HourSums> = BTreeMap::new();
+    for (k, v) in &days {
+        months
+            .entry(HourKey {
+                dim: k.dim,
+                hour: k.hour.get(..7).unwrap_or(&k.hour).to_string(),
+                dim_id: k.dim_id.clone(),
+            })
+            .or_default()
+            .add(v);
+    }
+    upsert_into(txn, MONTHLY_TABLE, "month", &months).await
+}
+
+/// The `limit` values of `dim` with the most spend in a UTC calendar month
+/// ("YYYY-MM"), from `usage_monthly`: an index walk, however many values
+/// the month has.
+pub async fn top_of_month(
+    db: &DatabaseConnection,
+    dim: Dim,
+    month: &str,
+    limit: u64,
+) -> Result<Vec<SumRow>, DbErr> {
+    let mut q = Query::select();
+    q.column(Alias::new("dim_id"));
+    for c in summed_columns() {
+        q.column(Alias::new(c));
+    }
+    q.from(Alias::new(MONTHLY_TABLE))
+        .and_where(Expr::col(Alias::new("dim")).eq(dim.as_str()))
+        .and_where(Expr::col(Alias::new("month")).eq(month))
+        .order_by(Alias::new("spend_picos"), Order::Desc)
+        .order_by(Alias::new("requests"), Order::Desc)
+        .order_by(Alias::new("dim_id"), Order::Asc)
+        .limit(limit);
+    let mut out = Vec::new();
+    for row in db.query_all(&q).await? {
+        out.push(SumRow {
+            hour: None,
+            dim_id: row.try_get("", "dim_id")?,
+            sums: read_sums(&row)?,
+        });
+    }
+    Ok(out)
 }
 
 async fn upsert_into(
