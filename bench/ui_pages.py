@@ -2,8 +2,8 @@
 each page's API calls timed against a real control plane (the dashboard's API lives there;
 data planes tunnel to it). Seeding is SQL (a million records through ingest would take
 most of an hour on this machine): the keys copy one made through the dashboard's API, the
-spend rows are generated over 30 days, and `usage_hourly` is filled with exactly the sums
-ingest keeps (same dimensions, same log-scale latency buckets).
+spend rows are generated over 30 days, and `usage_hourly`, `usage_daily` and `usage_monthly` are filled with
+exactly the sums ingest keeps (same dimensions, same log-scale latency buckets).
 
     TOLLGATE_BIN_DIR=target/release .venv/bin/python bench/ui_pages.py
 """
@@ -78,6 +78,17 @@ def seed(url: str, template_token: str) -> None:
                 SELECT '{dim}', hour, {expr}, count(*), count(*) FILTER (WHERE status <> 'success'), sum(spend_picos),
                     sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(ms), sum(overhead_us), {hist}
                 FROM r WHERE {expr} IS NOT NULL GROUP BY 2, 3""")
+        # `usage_daily`: what ingest adds there, the hourly rows summed per UTC day.
+        sums = ["requests", "errors", "spend_picos", "prompt_tokens", "completion_tokens", "cached_tokens",
+                "latency_ms_sum", "overhead_us_sum"] + [f"lat_{i:02d}" for i in range(36)]
+        conn.execute(f"""
+            INSERT INTO usage_daily (dim, day, dim_id, {', '.join(sums)})
+            SELECT dim, substr(hour, 1, 10), dim_id, {', '.join(f'sum({c})' for c in sums)}
+            FROM usage_hourly GROUP BY dim, substr(hour, 1, 10), dim_id""")
+        conn.execute(f"""
+            INSERT INTO usage_monthly (dim, month, dim_id, {', '.join(sums)})
+            SELECT dim, substr(hour, 1, 7), dim_id, {', '.join(f'sum({c})' for c in sums)}
+            FROM usage_hourly GROUP BY dim, substr(hour, 1, 7), dim_id""")
         conn.execute("ANALYZE")
 
 

@@ -284,6 +284,152 @@ async fn check_totals(conn: &DatabaseConnection, logs: &[spend_log::Model]) {
         sum(&|_| true)
     );
     assert_eq!(daily_rows(conn).await, expected_daily(logs));
+    check_usage_daily(conn, logs).await;
+}
+
+/// (dim, day, dim_id) → (requests, errors, spend, prompt, completion)
+type Usage = BTreeMap<(String, String, String), [i64; 5]>;
+
+async fn usage_rows(conn: &DatabaseConnection, sql: &str) -> Usage {
+    let rows = conn
+        .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .expect(sql);
+    rows.into_iter()
+        .map(|r| {
+            let s = |i: usize| r.try_get_by_index::<String>(i).expect("text");
+            let n = |i: usize| r.try_get_by_index::<i64>(i).expect("int");
+            ((s(0), s(1), s(2)), [n(3), n(4), n(5), n(6), n(7)])
+        })
+        .collect()
+}
+
+/// `usage_daily` equals the logs summed per UTC day (recomputed here, not
+/// by the ingest code), and the dashboard's range reads over day rows plus
+/// hourly edges give the raw rows' totals.
+async fn check_usage_daily(conn: &DatabaseConnection, logs: &[spend_log::Model]) {
+    use tollgate_control_plane::db::usage_hourly::{self, HourRange};
+    use tollgate_control_plane::spend::hourly::Dim;
+    let mut expected = Usage::new();
+    for l in logs {
+        let day = l.start_time.format("%Y-%m-%d").to_string();
+        let v = [
+            1,
+            i64::from(l.status != "success"),
+            l.spend_picos,
+            l.prompt_tokens,
+            l.completion_tokens,
+        ];
+        let mut dims = vec![
+            ("global", String::new()),
+            ("model", l.model_group.clone()),
+            ("provider", l.provider.clone()),
+        ];
+        if !l.api_key.is_empty() {
+            dims.push(("key", l.api_key.clone()));
+        }
+        for (dim, id) in [
+            ("team", &l.team_id),
+            ("user", &l.user_id),
+            ("end_user", &l.end_user),
+        ] {
+            if let Some(id) = id.as_ref().filter(|s| !s.is_empty()) {
+                dims.push((dim, id.clone()));
+            }
+        }
+        for (dim, id) in dims {
+            let slot = expected
+                .entry((dim.to_string(), day.clone(), id))
+                .or_insert([0; 5]);
+            for (s, x) in slot.iter_mut().zip(v) {
+                *s += x;
+            }
+        }
+    }
+    let daily = usage_rows(
+        conn,
+        "SELECT dim, day, dim_id, requests, errors, spend_picos, prompt_tokens, \
+         completion_tokens FROM usage_daily",
+    )
+    .await;
+    assert_eq!(daily, expected);
+    let hourly_by_day = usage_rows(
+        conn,
+        "SELECT dim, substr(hour, 1, 10), dim_id, CAST(SUM(requests) AS BIGINT), \
+         CAST(SUM(errors) AS BIGINT), CAST(SUM(spend_picos) AS BIGINT), \
+         CAST(SUM(prompt_tokens) AS BIGINT), CAST(SUM(completion_tokens) AS BIGINT) \
+         FROM usage_hourly GROUP BY dim, substr(hour, 1, 10), dim_id",
+    )
+    .await;
+    assert_eq!(hourly_by_day, expected);
+    let mut by_month = Usage::new();
+    for ((dim, day, id), v) in &expected {
+        let slot = by_month
+            .entry((dim.clone(), day[..7].to_string(), id.clone()))
+            .or_insert([0; 5]);
+        for (s, x) in slot.iter_mut().zip(v) {
+            *s += x;
+        }
+    }
+    let monthly = usage_rows(
+        conn,
+        "SELECT dim, month, dim_id, requests, errors, spend_picos, prompt_tokens, \
+         completion_tokens FROM usage_monthly",
+    )
+    .await;
+    assert_eq!(monthly, by_month);
+    // A range of whole days with partial edge days on both sides (the logs
+    // straddle midnight), and one that cuts the last day's first hour off.
+    let sum = |f: &dyn Fn(&spend_log::Model) -> bool| -> i64 {
+        logs.iter().filter(|l| f(l)).map(|l| l.spend_picos).sum()
+    };
+    let wide = HourRange {
+        from: "2026-02-25T05".into(),
+        to: "2026-03-20T07".into(),
+    };
+    let total = usage_hourly::totals(conn, Dim::Global, &wide, None)
+        .await
+        .expect("totals");
+    assert_eq!(total.spend_picos, sum(&|_| true));
+    assert_eq!(total.requests, i64::try_from(logs.len()).unwrap_or(0));
+    let cut = HourRange {
+        from: "2026-02-25T05".into(),
+        to: "2026-03-05T07".into(),
+    };
+    let before = |l: &spend_log::Model| {
+        l.start_time
+            < Utc
+                .with_ymd_and_hms(2026, 3, 5, 7, 0, 0)
+                .single()
+                .expect("time")
+    };
+    let total = usage_hourly::totals(conn, Dim::Global, &cut, None)
+        .await
+        .expect("totals");
+    assert_eq!(total.spend_picos, sum(&before));
+    let top = usage_hourly::top(conn, Dim::Key, &wide, 5, None)
+        .await
+        .expect("top");
+    let mut keys: BTreeMap<String, i64> = BTreeMap::new();
+    for l in logs.iter().filter(|l| !l.api_key.is_empty()) {
+        *keys.entry(l.api_key.clone()).or_insert(0) += l.spend_picos;
+    }
+    let mut want: Vec<(String, i64)> = keys.into_iter().collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let got: Vec<(String, i64)> = top
+        .into_iter()
+        .map(|r| (r.dim_id, r.sums.spend_picos))
+        .collect();
+    assert_eq!(got, want);
+    // March's top keys from the monthly rollup: the same order and sums.
+    let march = usage_hourly::top_of_month(conn, Dim::Key, "2026-03", 5)
+        .await
+        .expect("top of month");
+    let got: Vec<(String, i64)> = march
+        .into_iter()
+        .map(|r| (r.dim_id, r.sums.spend_picos))
+        .collect();
+    assert_eq!(got, want);
 }
 
 async fn replay_counts_once(conn: DatabaseConnection) {
@@ -305,6 +451,34 @@ async fn replay_counts_once(conn: DatabaseConnection) {
     mixed.push(all[55].clone());
     assert_eq!(logs.insert_batch(mixed).await.expect("mixed"), 20);
     check_totals(&conn, &all).await;
+}
+
+/// Logs five hours apart over twelve days, ingested in three batches.
+async fn daily_rollup_matches_logs(conn: DatabaseConnection) {
+    seed(&conn).await;
+    let logs = SpendLogs::new(conn.clone());
+    let base = Utc
+        .with_ymd_and_hms(2026, 3, 1, 3, 30, 0)
+        .single()
+        .expect("day");
+    let all: Vec<spend_log::Model> = (0..60)
+        .map(|i| log(i, base + Duration::hours(5 * i64::try_from(i).unwrap_or(0))))
+        .collect();
+    for chunk in all.chunks(20) {
+        assert_eq!(logs.insert_batch(chunk.to_vec()).await.expect("batch"), 20);
+    }
+    check_usage_daily(&conn, &all).await;
+}
+
+#[tokio::test]
+async fn sqlite_daily_rollup_sums_equal_the_logs() {
+    let (conn, _dir) = sqlite().await;
+    daily_rollup_matches_logs(conn).await;
+}
+
+#[tokio::test]
+async fn postgres_daily_rollup_sums_equal_the_logs() {
+    daily_rollup_matches_logs(postgres("tollgate_test_spend_ingest_daily").await).await;
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ mod m20261202_000001_usage_hourly;
 
 pub use m20261202_000001_usage_hourly::LATENCY_BUCKETS;
 mod m20261202_000009_spend_log_trace;
+mod m20261202_000010_usage_daily;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_key_budget_reset::Migration),
             Box::new(m20261202_000001_usage_hourly::Migration),
             Box::new(m20261202_000009_spend_log_trace::Migration),
+            Box::new(m20261202_000010_usage_daily::Migration),
         ]
     }
 }

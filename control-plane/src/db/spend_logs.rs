@@ -118,6 +118,9 @@ impl SpendLogs {
                 logs.push(log.clone());
             }
         }
+        // Concurrent transactions inserting overlapping ids in different
+        // orders deadlock on the unique index; one order (by id) cannot.
+        logs.sort_by(|a, b| a.request_id.cmp(&b.request_id));
         let mut inserted = if logs.is_empty() {
             HashSet::new()
         } else {

@@ -1,15 +1,24 @@
-//! `usage_hourly`: the dashboard's rollup (see `spend/hourly.rs`). Ingest
-//! upserts it in the same transaction as the logs; the dashboard reads sums
-//! over it, never the log.
+//! `usage_hourly` and `usage_daily`: the dashboard's rollups (see
+//! `spend/hourly.rs`). Ingest upserts both in the same transaction as the
+//! logs; the dashboard reads sums over them, never the log. A range longer
+//! than [`DAILY_AFTER_HOURS`] reads day rows for its whole UTC days and hour
+//! rows only for its partial edge days, so its totals are exact (equal to
+//! what the hourly table alone would give) at a 24th of the rows.
+//! `usage_monthly` holds the same per calendar month, for month-to-date
+//! top lists.
 
 use crate::spend::hourly::{Dim, HourKey, HourSums, LATENCY_BUCKETS};
 use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, SimpleExpr,
+    Alias, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, SimpleExpr, UnionType,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult};
 use std::collections::BTreeMap;
 
 const TABLE: &str = "usage_hourly";
+const DAILY_TABLE: &str = "usage_daily";
+const MONTHLY_TABLE: &str = "usage_monthly";
+/// Ranges up to two days read hour rows only: at most 48 per value.
+pub const DAILY_AFTER_HOURS: i64 = 48;
 const METRICS: [&str; 8] = [
     "requests",
     "errors",
@@ -50,8 +59,74 @@ fn values(s: &HourSums) -> Vec<i64> {
     v
 }
 
+/// Adds the rows to `usage_hourly`, and their sums per UTC day to
+/// `usage_daily`.
 pub async fn upsert(
     txn: &DatabaseTransaction,
+    rows: &BTreeMap<HourKey, HourSums>,
+) -> Result<(), DbErr> {
+    upsert_into(txn, TABLE, "hour", rows).await?;
+    let mut days: BTreeMap<HourKey, HourSums> = BTreeMap::new();
+    for (k, v) in rows {
+        days.entry(HourKey {
+            dim: k.dim,
+            hour: k.hour.get(..10).unwrap_or(&k.hour).to_string(),
+            dim_id: k.dim_id.clone(),
+        })
+        .or_default()
+        .add(v);
+    }
+    upsert_into(txn, DAILY_TABLE, "day", &days).await?;
+    let mut months: BTreeMap<HourKey, HourSums> = BTreeMap::new();
+    for (k, v) in &days {
+        months
+            .entry(HourKey {
+                dim: k.dim,
+                hour: k.hour.get(..7).unwrap_or(&k.hour).to_string(),
+                dim_id: k.dim_id.clone(),
+            })
+            .or_default()
+            .add(v);
+    }
+    upsert_into(txn, MONTHLY_TABLE, "month", &months).await
+}
+
+/// The `limit` values of `dim` with the most spend in a UTC calendar month
+/// ("YYYY-MM"), from `usage_monthly`: an index walk, however many values
+/// the month has.
+pub async fn top_of_month(
+    db: &DatabaseConnection,
+    dim: Dim,
+    month: &str,
+    limit: u64,
+) -> Result<Vec<SumRow>, DbErr> {
+    let mut q = Query::select();
+    q.column(Alias::new("dim_id"));
+    for c in summed_columns() {
+        q.column(Alias::new(c));
+    }
+    q.from(Alias::new(MONTHLY_TABLE))
+        .and_where(Expr::col(Alias::new("dim")).eq(dim.as_str()))
+        .and_where(Expr::col(Alias::new("month")).eq(month))
+        .order_by(Alias::new("spend_picos"), Order::Desc)
+        .order_by(Alias::new("requests"), Order::Desc)
+        .order_by(Alias::new("dim_id"), Order::Asc)
+        .limit(limit);
+    let mut out = Vec::new();
+    for row in db.query_all(&q).await? {
+        out.push(SumRow {
+            hour: None,
+            dim_id: row.try_get("", "dim_id")?,
+            sums: read_sums(&row)?,
+        });
+    }
+    Ok(out)
+}
+
+async fn upsert_into(
+    txn: &DatabaseTransaction,
+    table: &str,
+    time_column: &str,
     rows: &BTreeMap<HourKey, HourSums>,
 ) -> Result<(), DbErr> {
     if rows.is_empty() {
@@ -63,7 +138,7 @@ pub async fn upsert(
         .map(|c| {
             (
                 Alias::new(c),
-                Expr::col((Alias::new(TABLE), Alias::new(c)))
+                Expr::col((Alias::new(table), Alias::new(c)))
                     .add(Expr::col((Alias::new("excluded"), Alias::new(c)))),
             )
         })
@@ -71,9 +146,13 @@ pub async fn upsert(
     let entries: Vec<(&HourKey, &HourSums)> = rows.iter().collect();
     for chunk in entries.chunks(ROWS_PER_STATEMENT) {
         let mut insert = Query::insert();
-        let mut columns = vec![Alias::new("dim"), Alias::new("hour"), Alias::new("dim_id")];
+        let mut columns = vec![
+            Alias::new("dim"),
+            Alias::new(time_column),
+            Alias::new("dim_id"),
+        ];
         columns.extend(summed.iter().map(Alias::new));
-        insert.into_table(Alias::new(TABLE)).columns(columns);
+        insert.into_table(Alias::new(table)).columns(columns);
         for (k, s) in chunk {
             let mut row: Vec<SimpleExpr> = vec![
                 k.dim.as_str().into(),
@@ -83,12 +162,16 @@ pub async fn upsert(
             row.extend(values(s).into_iter().map(SimpleExpr::from));
             insert
                 .values(row)
-                .map_err(|e| DbErr::Custom(format!("usage_hourly row: {e}")))?;
+                .map_err(|e| DbErr::Custom(format!("{table} row: {e}")))?;
         }
         insert.on_conflict(
-            OnConflict::columns([Alias::new("dim"), Alias::new("hour"), Alias::new("dim_id")])
-                .values(increments.clone())
-                .to_owned(),
+            OnConflict::columns([
+                Alias::new("dim"),
+                Alias::new(time_column),
+                Alias::new("dim_id"),
+            ])
+            .values(increments.clone())
+            .to_owned(),
         );
         txn.execute(&insert).await?;
     }
@@ -110,9 +193,75 @@ pub struct SumRow {
     pub sums: HourSums,
 }
 
-fn sum_select(dim: Dim, range: &HourRange) -> SelectStatement {
-    let mut q = Query::select();
-    q.from(Alias::new(TABLE));
+/// One table's share of a range: `from`..`to` in its time column's format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Part {
+    daily: bool,
+    from: String,
+    to: String,
+}
+
+impl Part {
+    fn table(&self) -> &'static str {
+        if self.daily { DAILY_TABLE } else { TABLE }
+    }
+    fn time_column(&self) -> &'static str {
+        if self.daily { "day" } else { "hour" }
+    }
+}
+
+fn parse_hour(h: &str) -> Option<chrono::NaiveDateTime> {
+    chrono::NaiveDateTime::parse_from_str(&format!("{h}:00:00"), "%Y-%m-%dT%H:%M:%S").ok()
+}
+
+/// The parts a range reads: hour rows only for up to [`DAILY_AFTER_HOURS`]
+/// (or when `allow_daily` is false), else day rows for the whole UTC days
+/// and hour rows for the partial days at either edge.
+fn parts(range: &HourRange, allow_daily: bool) -> Vec<Part> {
+    let hourly = |from: &str, to: &str| Part {
+        daily: false,
+        from: from.to_string(),
+        to: to.to_string(),
+    };
+    let (Some(from), Some(to)) = (parse_hour(&range.from), parse_hour(&range.to)) else {
+        return vec![hourly(&range.from, &range.to)];
+    };
+    if !allow_daily || (to - from).num_hours() <= DAILY_AFTER_HOURS {
+        return vec![hourly(&range.from, &range.to)];
+    }
+    let first_day = if from.format("%H").to_string() == "00" {
+        from.date()
+    } else {
+        from.date() + chrono::Duration::days(1)
+    };
+    let last_day = to.date();
+    let mut out = Vec::new();
+    let day_start = |d: chrono::NaiveDate| d.format("%Y-%m-%dT00").to_string();
+    if range.from < day_start(first_day) {
+        out.push(hourly(&range.from, &day_start(first_day)));
+    }
+    if first_day < last_day {
+        out.push(Part {
+            daily: true,
+            from: first_day.format("%Y-%m-%d").to_string(),
+            to: last_day.format("%Y-%m-%d").to_string(),
+        });
+    }
+    if day_start(last_day) < range.to {
+        out.push(hourly(&day_start(last_day), &range.to));
+    }
+    out
+}
+
+fn where_part(q: &mut SelectStatement, dim: Dim, part: &Part) {
+    let t = part.time_column();
+    q.from(Alias::new(part.table()))
+        .and_where(Expr::col(Alias::new("dim")).eq(dim.as_str()))
+        .and_where(Expr::col(Alias::new(t)).gte(part.from.clone()))
+        .and_where(Expr::col(Alias::new(t)).lt(part.to.clone()));
+}
+
+fn add_sums(q: &mut SelectStatement) {
     for c in summed_columns() {
         // BIGINT sums are NUMERIC on PostgreSQL: cast back.
         q.expr_as(
@@ -120,9 +269,12 @@ fn sum_select(dim: Dim, range: &HourRange) -> SelectStatement {
             Alias::new(c),
         );
     }
-    q.and_where(Expr::col(Alias::new("dim")).eq(dim.as_str()))
-        .and_where(Expr::col(Alias::new("hour")).gte(range.from.clone()))
-        .and_where(Expr::col(Alias::new("hour")).lt(range.to.clone()));
+}
+
+fn sum_select(dim: Dim, part: &Part) -> SelectStatement {
+    let mut q = Query::select();
+    add_sums(&mut q);
+    where_part(&mut q, dim, part);
     q
 }
 
@@ -153,14 +305,17 @@ pub async fn totals(
     range: &HourRange,
     dim_id: Option<&str>,
 ) -> Result<HourSums, DbErr> {
-    let mut q = sum_select(dim, range);
-    if let Some(id) = dim_id {
-        q.and_where(Expr::col(Alias::new("dim_id")).eq(id));
+    let mut total = HourSums::default();
+    for part in parts(range, true) {
+        let mut q = sum_select(dim, &part);
+        if let Some(id) = dim_id {
+            q.and_where(Expr::col(Alias::new("dim_id")).eq(id));
+        }
+        if let Some(row) = db.query_one(&q).await? {
+            total.add(&read_sums(&row)?);
+        }
     }
-    match db.query_one(&q).await? {
-        Some(row) => read_sums(&row),
-        None => Ok(HourSums::default()),
-    }
+    Ok(total)
 }
 
 /// The `limit` values of `dim` with the most spend (then requests) in the
@@ -172,16 +327,39 @@ pub async fn top(
     limit: u64,
     filter_id: Option<&str>,
 ) -> Result<Vec<SumRow>, DbErr> {
-    let mut q = sum_select(dim, range);
-    q.column(Alias::new("dim_id"))
+    // The parts' raw rows, unioned, then summed per value: one statement,
+    // so ORDER BY … LIMIT sees whole-range sums.
+    let mut union: Option<SelectStatement> = None;
+    for part in parts(range, true) {
+        let mut inner = Query::select();
+        inner.column(Alias::new("dim_id"));
+        for c in summed_columns() {
+            inner.column(Alias::new(c));
+        }
+        where_part(&mut inner, dim, &part);
+        if let Some(id) = filter_id {
+            inner.and_where(Expr::col(Alias::new("dim_id")).eq(id));
+        }
+        union = Some(match union {
+            None => inner,
+            Some(mut u) => {
+                u.union(UnionType::All, inner);
+                u
+            }
+        });
+    }
+    let Some(union) = union else {
+        return Ok(Vec::new());
+    };
+    let mut q = Query::select();
+    add_sums(&mut q);
+    q.from_subquery(union, Alias::new("u"))
+        .column(Alias::new("dim_id"))
         .group_by_col(Alias::new("dim_id"))
         .order_by_expr(Expr::cust("SUM(spend_picos)"), Order::Desc)
         .order_by_expr(Expr::cust("SUM(requests)"), Order::Desc)
         .order_by(Alias::new("dim_id"), Order::Asc)
         .limit(limit);
-    if let Some(id) = filter_id {
-        q.and_where(Expr::col(Alias::new("dim_id")).eq(id));
-    }
     let mut out = Vec::new();
     for row in db.query_all(&q).await? {
         out.push(SumRow {
@@ -193,33 +371,94 @@ pub async fn top(
     Ok(out)
 }
 
-/// Hourly rows of `dim` in the range, for the given values only (`None`:
-/// every value — only for small dimensions such as the whole proxy).
+/// Rows of `dim` in the range, for the given values only (`None`: every
+/// value — only for small dimensions such as the whole proxy), in time
+/// order. With `days` (day buckets on UTC days) whole days come as one row
+/// each, its `hour` that day's "YYYY-MM-DDT00"; else one row per hour.
 pub async fn hours(
     db: &DatabaseConnection,
     dim: Dim,
     range: &HourRange,
     ids: Option<&[String]>,
+    days: bool,
 ) -> Result<Vec<SumRow>, DbErr> {
-    let mut q = sum_select(dim, range);
-    q.column(Alias::new("hour"))
-        .column(Alias::new("dim_id"))
-        .group_by_col(Alias::new("hour"))
-        .group_by_col(Alias::new("dim_id"))
-        .order_by(Alias::new("hour"), Order::Asc);
-    if let Some(ids) = ids {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        q.and_where(Expr::col(Alias::new("dim_id")).is_in(ids.iter().cloned()));
+    if ids.is_some_and(|ids| ids.is_empty()) {
+        return Ok(Vec::new());
     }
     let mut out = Vec::new();
-    for row in db.query_all(&q).await? {
-        out.push(SumRow {
-            hour: Some(row.try_get("", "hour")?),
-            dim_id: row.try_get("", "dim_id")?,
-            sums: read_sums(&row)?,
-        });
+    for part in parts(range, days) {
+        let t = part.time_column();
+        let mut q = sum_select(dim, &part);
+        q.column(Alias::new(t))
+            .column(Alias::new("dim_id"))
+            .group_by_col(Alias::new(t))
+            .group_by_col(Alias::new("dim_id"))
+            .order_by(Alias::new(t), Order::Asc);
+        if let Some(ids) = ids {
+            q.and_where(Expr::col(Alias::new("dim_id")).is_in(ids.iter().cloned()));
+        }
+        for row in db.query_all(&q).await? {
+            let time: String = row.try_get("", t)?;
+            out.push(SumRow {
+                hour: Some(if part.daily {
+                    format!("{time}T00")
+                } else {
+                    time
+                }),
+                dim_id: row.try_get("", "dim_id")?,
+                sums: read_sums(&row)?,
+            });
+        }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(from: &str, to: &str) -> HourRange {
+        HourRange {
+            from: from.into(),
+            to: to.into(),
+        }
+    }
+
+    #[test]
+    fn long_ranges_read_whole_days_and_hourly_edges() {
+        let short = range("2026-11-01T05", "2026-11-03T05");
+        assert_eq!(parts(&short, true).len(), 1);
+        let long = range("2026-11-01T05", "2026-11-05T07");
+        let p = parts(&long, true);
+        assert_eq!(
+            p,
+            [
+                Part {
+                    daily: false,
+                    from: "2026-11-01T05".into(),
+                    to: "2026-11-02T00".into()
+                },
+                Part {
+                    daily: true,
+                    from: "2026-11-02".into(),
+                    to: "2026-11-05".into()
+                },
+                Part {
+                    daily: false,
+                    from: "2026-11-05T00".into(),
+                    to: "2026-11-05T07".into()
+                },
+            ]
+        );
+        let aligned = range("2026-11-01T00", "2026-11-05T00");
+        assert_eq!(
+            parts(&aligned, true),
+            [Part {
+                daily: true,
+                from: "2026-11-01".into(),
+                to: "2026-11-05".into()
+            }]
+        );
+        assert_eq!(parts(&long, false).len(), 1);
+    }
 }

@@ -1,5 +1,6 @@
 //! Overview, usage over time, latency percentiles and the CSV export — all
-//! sums over `usage_hourly` (kept by ingest), never a scan of the log.
+//! sums over `usage_hourly` and `usage_daily` (kept by ingest), never a scan
+//! of the log.
 //!
 //! Ranges are whole UTC hours. `tz_offset` (minutes east of UTC, as the
 //! browser reports it) moves bucket boundaries: hourly buckets are exact for
@@ -241,7 +242,8 @@ async fn series(app: &AppState, q: SeriesQuery) -> Result<Series, UiError> {
             .map_err(internal)?
     };
     let ids: Vec<String> = top_totals.iter().map(|r| r.dim_id.clone()).collect();
-    let rows = usage_hourly::hours(db, dim, &range.hours, Some(&ids))
+    // Day rows are UTC days: they fill day buckets only at offset 0.
+    let rows = usage_hourly::hours(db, dim, &range.hours, Some(&ids), daily && offset == 0)
         .await
         .map_err(internal)?;
     // The range's totals: the whole proxy's (what /global/spend adds up),
@@ -497,11 +499,14 @@ pub async fn overview(State(app): State<AppState>, Authed(_): Authed) -> Result<
     let total = |r: HourRange| async move { usage_hourly::totals(db, Dim::Global, &r, None).await };
     let spend_today = total(hours(today)).await.map_err(internal)?;
     let spend_month = total(hours(month)).await.map_err(internal)?;
-    let spend_window = total(window.clone()).await.map_err(internal)?;
+    let spend_window = total(window).await.map_err(internal)?;
     let day = total(last_day).await.map_err(internal)?;
     let mut top = serde_json::Map::new();
     for dim in [Dim::Key, Dim::Model, Dim::Team] {
-        let rows = usage_hourly::top(db, dim, &window, 5, None)
+        // Month to date, from the monthly rollup: an exact top-N over a
+        // sliding 30 days sums every value's rows (a million for keys at
+        // scale); a calendar month's running totals are an index walk.
+        let rows = usage_hourly::top_of_month(db, dim, &month.format("%Y-%m").to_string(), 5)
             .await
             .map_err(internal)?;
         let ids: Vec<String> = rows.iter().map(|r| r.dim_id.clone()).collect();

@@ -52,9 +52,9 @@ export default async function overview(main, ctx) {
     { label: "Requests", num: true, cell: r => f.int(r.requests) },
   ], rows, `No ${name.toLowerCase()} spend yet.`);
   main.append(h("div", { class: "grid3" },
-    card("Top keys (30 days)", topTable(o.top.key, "Key", r => "#/keys/" + encodeURIComponent(r.key))),
-    card("Top models (30 days)", topTable(o.top.model, "Model", r => "#/logs?model=" + encodeURIComponent(r.key))),
-    card("Top teams (30 days)", topTable(o.top.team, "Team", null))));
+    card("Top keys (month to date)", topTable(o.top.key, "Key", r => "#/keys/" + encodeURIComponent(r.key))),
+    card("Top models (month to date)", topTable(o.top.model, "Model", r => "#/logs?model=" + encodeURIComponent(r.key))),
+    card("Top teams (month to date)", topTable(o.top.team, "Team", null))));
 
   main.append(card("Budgets above 80 %", table([
     { label: "Kind", cell: r => r.kind },
