@@ -45,10 +45,8 @@ url="http://127.0.0.1:$dp_port/v1/chat/completions"
 # Prints "rps p50_us p99_us success_rate".
 measure() { # model connections [extra oha args]
   local model=$1 c=$2; shift 2
-  oha --no-tui --output-format json -z "$duration" -c "$c" -m POST \
-    -H 'content-type: application/json' -H 'authorization: Bearer sk-bench-master' \
-    -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello there, how are you today?\"}]}" \
-    "$@" "$url" | oha_summary
+  oha_post "$url" sk-bench-master \
+    "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello there, how are you today?\"}]}" "$c" "$@"
 }
 # Every fallback answer must be a success served by `direct`.
 check=$(curl -fsS -D - -o /dev/null -H 'authorization: Bearer sk-bench-master' -H 'content-type: application/json' \

@@ -67,6 +67,15 @@ start_cluster() {
   curl -fs "http://127.0.0.1:$dp_port/health/readiness" >/dev/null
 }
 
+# One oha run of POST requests for $duration, summarised:
+# oha_post url bearer body connections [extra oha args] → "rps p50_us p99_us success_rate".
+oha_post() {
+  local url=$1 bearer=$2 body=$3 c=$4; shift 4
+  oha --no-tui --output-format json -z "$duration" -c "$c" -m POST \
+    -H 'content-type: application/json' -H "authorization: Bearer $bearer" \
+    -d "$body" "$@" "$url" | oha_summary
+}
+
 # oha's JSON report (stdin) → "rps p50_us p99_us success_rate".
 oha_summary() {
   python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["summary"]; p=d["latencyPercentiles"]; print("%.0f %.0f %.0f %.3f" % (s["requestsPerSec"], p["p50"]*1e6, p["p99"]*1e6, s["successRate"]))'

@@ -48,9 +48,7 @@ body="{\"model\":\"bench\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\
 # Prints "rps p50_us p99_us success_rate".
 measure() { # url connections [extra oha args]
   local url=$1 c=$2; shift 2
-  oha --no-tui --output-format json -z "$duration" -c "$c" -m POST \
-    -H 'content-type: application/json' -H "authorization: Bearer $bearer" \
-    -d "$body" "$@" "$url" | oha_summary
+  oha_post "$url" "$bearer" "$body" "$c" "$@"
 }
 direct="http://127.0.0.1:$mock_port/v1/chat/completions"
 gateway="http://127.0.0.1:$dp_port/v1/chat/completions"

@@ -50,13 +50,7 @@ otel_off() { unset OTEL_EXPORTER_OTLP_ENDPOINT OTEL_TRACES_SAMPLER OTEL_TRACES_S
 body_json='{"model":"bench","messages":[{"role":"user","content":"Hello there, how are you today?"}]}'
 body_stream='{"model":"bench","stream":true,"messages":[{"role":"user","content":"Hello there, how are you today?"}]}'
 
-# measure url bearer body connections [oha args] → "rps p50_us p99_us success_rate"
-measure() {
-  local url=$1 bearer=$2 body=$3 c=$4; shift 4
-  oha --no-tui --output-format json -z "$duration" -c "$c" -m POST \
-    -H 'content-type: application/json' -H "authorization: Bearer $bearer" \
-    -d "$body" "$@" "$url" | oha_summary
-}
+
 # ttfb url bearer body → median time to the first response byte, µs.
 ttfb() {
   for _ in $(seq 1 "$ttfb_runs"); do
@@ -71,11 +65,11 @@ run_all() {
   local name=$1 url=$2 bearer=$3 mode body c
   for mode in json stream; do
     [ "$mode" = json ] && body=$body_json || body=$body_stream
-    duration=2s measure "$url" "$bearer" "$body" 16 >/dev/null # warm pools and caches
+    duration=2s oha_post "$url" "$bearer" "$body" 16 >/dev/null # warm pools and caches
     for c in 1 16 64; do
-      res[$name,$mode,c$c]=$(measure "$url" "$bearer" "$body" "$c")
+      res[$name,$mode,c$c]=$(oha_post "$url" "$bearer" "$body" "$c")
     done
-    res[$name,$mode,open]=$(measure "$url" "$bearer" "$body" 64 -q "$rate" --latency-correction)
+    res[$name,$mode,open]=$(oha_post "$url" "$bearer" "$body" 64 -q "$rate" --latency-correction)
     res[$name,$mode,ttfb]=$(ttfb "$url" "$bearer" "$body")
   done
 }

@@ -36,9 +36,7 @@ write_bench_config
 body='{"model":"bench","messages":[{"role":"user","content":"Hello there, how are you today?"}]}'
 # Prints "rps p50_us p99_us success_rate".
 measure() { # url connections
-  oha --no-tui --output-format json -z "$duration" -c "$2" -m POST \
-    -H 'content-type: application/json' -H 'authorization: Bearer sk-bench-master' \
-    -d "$body" "$1" | oha_summary
+  oha_post "$1" sk-bench-master "$body" "$2"
 }
 # The data plane's dropped-span counter.
 dropped() {

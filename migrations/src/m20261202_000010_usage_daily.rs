@@ -18,22 +18,6 @@ use sea_orm_migration::prelude::*;
 pub struct Migration;
 
 #[derive(DeriveIden)]
-enum UsageDaily {
-    Table,
-    Day,
-    Dim,
-    DimId,
-    Requests,
-    Errors,
-    SpendPicos,
-    PromptTokens,
-    CompletionTokens,
-    CachedTokens,
-    LatencyMsSum,
-    OverheadUsSum,
-}
-
-#[derive(DeriveIden)]
 enum SpendLogs {
     Table,
     KeyAlias,
@@ -110,13 +94,22 @@ async fn backfill(
         .map(|_| ())
 }
 
-async fn create_monthly(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+/// A rollup table: its time column (the first `time_len` characters of the
+/// hour, "YYYY-MM-DD" or "YYYY-MM", UTC: sorts as text on both backends),
+/// `dim`, `dim_id` and every summed column, keyed on (`dim`, time,
+/// `dim_id`), plus `index` on (`dim`, its two columns), then filled from
+/// the hourly rows already stored.
+async fn create_rollup(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    (time_column, time_len): (&str, usize),
+    index: (&str, [&str; 2]),
+) -> Result<(), DbErr> {
     let mut table = Table::create();
     table
-        .table(Alias::new("usage_monthly"))
+        .table(Alias::new(name))
         .if_not_exists()
-        // "YYYY-MM", UTC.
-        .col(ColumnDef::new(Alias::new("month")).string().not_null())
+        .col(ColumnDef::new(Alias::new(time_column)).string().not_null())
         .col(ColumnDef::new(Alias::new("dim")).string().not_null())
         .col(ColumnDef::new(Alias::new("dim_id")).string().not_null());
     for column in summed() {
@@ -130,75 +123,47 @@ async fn create_monthly(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     table.primary_key(
         Index::create()
             .col(Alias::new("dim"))
-            .col(Alias::new("month"))
+            .col(Alias::new(time_column))
             .col(Alias::new("dim_id")),
     );
     manager.create_table(table.to_owned()).await?;
-    // Top-N of a month: ORDER BY spend_picos DESC LIMIT n walks this.
+    let (index_name, [first, second]) = index;
     manager
         .create_index(
             Index::create()
                 .if_not_exists()
-                .name("idx_usage_monthly_dim_month_spend")
-                .table(Alias::new("usage_monthly"))
+                .name(index_name)
+                .table(Alias::new(name))
                 .col(Alias::new("dim"))
-                .col(Alias::new("month"))
-                .col(Alias::new("spend_picos"))
+                .col(Alias::new(first))
+                .col(Alias::new(second))
                 .to_owned(),
         )
         .await?;
-    backfill(manager, "usage_monthly", "month", 7).await
+    backfill(manager, name, time_column, time_len).await
 }
 
 async fn create_daily(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    {
-        let mut table = Table::create();
-        table
-            .table(UsageDaily::Table)
-            .if_not_exists()
-            // "YYYY-MM-DD", UTC: sorts as text on both backends.
-            .col(ColumnDef::new(UsageDaily::Day).string().not_null())
-            .col(ColumnDef::new(UsageDaily::Dim).string().not_null())
-            .col(ColumnDef::new(UsageDaily::DimId).string().not_null());
-        for column in [
-            UsageDaily::Requests,
-            UsageDaily::Errors,
-            UsageDaily::SpendPicos,
-            UsageDaily::PromptTokens,
-            UsageDaily::CompletionTokens,
-            UsageDaily::CachedTokens,
-            UsageDaily::LatencyMsSum,
-            UsageDaily::OverheadUsSum,
-        ] {
-            table.col(ColumnDef::new(column).big_integer().not_null().default(0));
-        }
-        for i in 0..LATENCY_BUCKETS {
-            table.col(
-                ColumnDef::new(Alias::new(format!("lat_{i:02}")))
-                    .big_integer()
-                    .not_null()
-                    .default(0),
-            );
-        }
-        table.primary_key(
-            Index::create()
-                .col(UsageDaily::Dim)
-                .col(UsageDaily::Day)
-                .col(UsageDaily::DimId),
-        );
-        manager.create_table(table.to_owned()).await?;
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("idx_usage_daily_dim_id_day")
-                    .table(UsageDaily::Table)
-                    .col(UsageDaily::Dim)
-                    .col(UsageDaily::DimId)
-                    .col(UsageDaily::Day)
-                    .to_owned(),
-            )
-            .await?;
-        backfill(manager, "usage_daily", "day", 10).await
-    }
+    // A value's days in a range: (dim, dim_id, day).
+    create_rollup(
+        manager,
+        "usage_daily",
+        ("day", 10),
+        ("idx_usage_daily_dim_id_day", ["dim_id", "day"]),
+    )
+    .await
+}
+
+async fn create_monthly(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    // Top-N of a month: ORDER BY spend_picos DESC LIMIT n walks this.
+    create_rollup(
+        manager,
+        "usage_monthly",
+        ("month", 7),
+        (
+            "idx_usage_monthly_dim_month_spend",
+            ["month", "spend_picos"],
+        ),
+    )
+    .await
 }

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -135,16 +136,25 @@ def cluster(harness: Harness, mock_provider: MockProvider, pg_url: str, tmp_path
     """Factory: ``cluster(data_planes=2)`` writes the config, starts a control plane on
     the test's database and N data planes, and waits until each data plane is ready.
 
-    ``cluster(data_planes=0, start=False)`` returns an unstarted cluster whose config
-    can be edited first.
+    ``cluster(data_planes=1, config=lambda c: {...})`` starts on that config instead of the
+    default (a function of the cluster, for its master key); ``cluster(data_planes=0,
+    start=False)`` returns an unstarted cluster whose config can be edited first.
     """
     made: list[Cluster] = []
 
-    def make(data_planes: int = 2, *, start: bool = True, tls: bool = False) -> Cluster:
+    def make(
+        data_planes: int = 2,
+        *,
+        start: bool = True,
+        tls: bool = False,
+        config: Callable[[Cluster], Mapping[str, Any]] | None = None,
+    ) -> Cluster:
         if made:
             raise RuntimeError("one cluster per test")
         c = Cluster(harness, root=tmp_path / "cluster", mock=mock_provider, pg_url=pg_url, tls=tls)
         made.append(c)
+        if config is not None:
+            c.write_config(config(c))
         if start:
             c.cp.start()
             for _ in range(data_planes):

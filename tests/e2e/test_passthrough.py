@@ -8,7 +8,6 @@ route."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import anthropic
 import openai
@@ -23,8 +22,7 @@ MESSAGES = [{"role": "user", "content": "hello there passthrough"}]
 
 
 def start(cluster, mock):
-    c = cluster(data_planes=0, start=False)
-    config: dict[str, Any] = {
+    return cluster(data_planes=1, config=lambda c: {
         "model_list": [
             deployment(mock, "gpt", "openai/gpt-4o-mini"),
             deployment(mock, "gpt35", "openai/gpt-3.5-turbo"),
@@ -47,11 +45,7 @@ def start(cluster, mock):
                 {"path": "/raw", "target": mock.url, "include_subpath": True},
             ],
         },
-    }
-    c.write_config(config)
-    c.cp.start()
-    c.add_data_plane()
-    return c
+    })
 
 
 def openai_at(dp, key: str) -> openai.OpenAI:

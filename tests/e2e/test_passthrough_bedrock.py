@@ -36,21 +36,19 @@ PRICES = {
 
 @pytest.fixture
 def c(cluster, mock_provider):
-    c = cluster(data_planes=0, start=False)
     m = mock_provider
-    config: dict[str, Any] = {
-        "model_list": [
-            bedrock_deployment(m, "haiku", HAIKU, **PRICES),
-            bedrock_deployment(m, "haiku-cached", CACHED, **PRICES),
-            bedrock_deployment(m, "bedrock-500", "mock-500", **PRICES),
-        ],
-        "router_settings": {"num_retries": 0, "fallbacks": [{"bedrock-500": ["haiku"]}]},
-        "general_settings": {"master_key": c.master_key},
-    }
-    c.write_config(config)
-    c.cp.start()
-    c.add_data_plane()
-    return c
+    return cluster(
+        data_planes=1,
+        config=lambda c: {
+            "model_list": [
+                bedrock_deployment(m, "haiku", HAIKU, **PRICES),
+                bedrock_deployment(m, "haiku-cached", CACHED, **PRICES),
+                bedrock_deployment(m, "bedrock-500", "mock-500", **PRICES),
+            ],
+            "router_settings": {"num_retries": 0, "fallbacks": [{"bedrock-500": ["haiku"]}]},
+            "general_settings": {"master_key": c.master_key},
+        },
+    )
 
 
 def invoke_body(**extra: Any) -> dict[str, Any]:

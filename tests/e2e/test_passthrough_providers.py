@@ -40,9 +40,8 @@ def azure(mock, name: str, azure_deployment: str) -> dict[str, Any]:
 
 @pytest.fixture
 def c(cluster, mock_provider):
-    c = cluster(data_planes=0, start=False)
     m = mock_provider
-    config: dict[str, Any] = {
+    return cluster(data_planes=1, config=lambda c: {
         "model_list": [
             azure(m, "gpt-azure", "my-gpt4o"),
             azure(m, "azure-500", "mock-500"),
@@ -60,11 +59,7 @@ def c(cluster, mock_provider):
         ],
         "router_settings": {"num_retries": 0, "fallbacks": [{"azure-500": ["gpt-azure"]}, {"mistral-500": ["mistral-small"]}, {"flash-500": ["flash"]}]},
         "general_settings": {"master_key": c.master_key},
-    }  # fmt: skip
-    c.write_config(config)
-    c.cp.start()
-    c.add_data_plane()
-    return c
+    })  # fmt: skip
 
 
 def azure_sdk(dp, key: str) -> openai.AzureOpenAI:

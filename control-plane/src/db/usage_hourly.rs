@@ -66,29 +66,46 @@ pub async fn upsert(
     rows: &BTreeMap<HourKey, HourSums>,
 ) -> Result<(), DbErr> {
     upsert_into(txn, TABLE, "hour", rows).await?;
-    let mut days: BTreeMap<HourKey, HourSums> = BTreeMap::new();
+    // "YYYY-MM-DDTHH" → "YYYY-MM-DD" → "YYYY-MM".
+    let days = coarsen(rows, 10);
+    upsert_into(txn, DAILY_TABLE, "day", &days).await?;
+    upsert_into(txn, MONTHLY_TABLE, "month", &coarsen(&days, 7)).await
+}
+
+/// `rows` summed per time key cut to its first `len` characters.
+fn coarsen(rows: &BTreeMap<HourKey, HourSums>, len: usize) -> BTreeMap<HourKey, HourSums> {
+    let mut out: BTreeMap<HourKey, HourSums> = BTreeMap::new();
     for (k, v) in rows {
-        days.entry(HourKey {
+        out.entry(HourKey {
             dim: k.dim,
-            hour: k.hour.get(..10).unwrap_or(&k.hour).to_string(),
+            hour: k.hour.get(..len).unwrap_or(&k.hour).to_string(),
             dim_id: k.dim_id.clone(),
         })
         .or_default()
         .add(v);
     }
-    upsert_into(txn, DAILY_TABLE, "day", &days).await?;
-    let mut months: BTreeMap<HourKey, HourSums> = BTreeMap::new();
-    for (k, v) in &days {
-        months
-            .entry(HourKey {
-                dim: k.dim,
-                hour: k.hour.get(..7).unwrap_or(&k.hour).to_string(),
-                dim_id: k.dim_id.clone(),
-            })
-            .or_default()
-            .add(v);
+    out
+}
+
+/// Selects `dim_id` and every summed column as stored (not summed).
+fn select_raw(q: &mut SelectStatement) {
+    q.column(Alias::new("dim_id"));
+    for c in summed_columns() {
+        q.column(Alias::new(c));
     }
-    upsert_into(txn, MONTHLY_TABLE, "month", &months).await
+}
+
+/// Rows of `dim_id` and sums, for a top list (no time bucket).
+fn top_rows(rows: Vec<QueryResult>) -> Result<Vec<SumRow>, DbErr> {
+    rows.iter()
+        .map(|row| {
+            Ok(SumRow {
+                hour: None,
+                dim_id: row.try_get("", "dim_id")?,
+                sums: read_sums(row)?,
+            })
+        })
+        .collect()
 }
 
 /// The `limit` values of `dim` with the most spend in a UTC calendar month
@@ -101,10 +118,7 @@ pub async fn top_of_month(
     limit: u64,
 ) -> Result<Vec<SumRow>, DbErr> {
     let mut q = Query::select();
-    q.column(Alias::new("dim_id"));
-    for c in summed_columns() {
-        q.column(Alias::new(c));
-    }
+    select_raw(&mut q);
     q.from(Alias::new(MONTHLY_TABLE))
         .and_where(Expr::col(Alias::new("dim")).eq(dim.as_str()))
         .and_where(Expr::col(Alias::new("month")).eq(month))
@@ -112,15 +126,7 @@ pub async fn top_of_month(
         .order_by(Alias::new("requests"), Order::Desc)
         .order_by(Alias::new("dim_id"), Order::Asc)
         .limit(limit);
-    let mut out = Vec::new();
-    for row in db.query_all(&q).await? {
-        out.push(SumRow {
-            hour: None,
-            dim_id: row.try_get("", "dim_id")?,
-            sums: read_sums(&row)?,
-        });
-    }
-    Ok(out)
+    top_rows(db.query_all(&q).await?)
 }
 
 async fn upsert_into(
@@ -332,10 +338,7 @@ pub async fn top(
     let mut union: Option<SelectStatement> = None;
     for part in parts(range, true) {
         let mut inner = Query::select();
-        inner.column(Alias::new("dim_id"));
-        for c in summed_columns() {
-            inner.column(Alias::new(c));
-        }
+        select_raw(&mut inner);
         where_part(&mut inner, dim, &part);
         if let Some(id) = filter_id {
             inner.and_where(Expr::col(Alias::new("dim_id")).eq(id));
@@ -360,15 +363,7 @@ pub async fn top(
         .order_by_expr(Expr::cust("SUM(requests)"), Order::Desc)
         .order_by(Alias::new("dim_id"), Order::Asc)
         .limit(limit);
-    let mut out = Vec::new();
-    for row in db.query_all(&q).await? {
-        out.push(SumRow {
-            hour: None,
-            dim_id: row.try_get("", "dim_id")?,
-            sums: read_sums(&row)?,
-        });
-    }
-    Ok(out)
+    top_rows(db.query_all(&q).await?)
 }
 
 /// Rows of `dim` in the range, for the given values only (`None`: every

@@ -102,22 +102,27 @@ async fn handle(
         );
         return Ok(plan.into_response(StreamFaults::for_request(&headers, &request.model)));
     }
+    let message = message(&id, &request.model, &request, &reply);
+    Ok(json_response(StatusCode::OK, &message))
+}
+
+/// The Messages API's whole (not streamed) answer.
+fn message(id: &str, model: &str, request: &Request, reply: &Reply) -> Value {
     let mut content = Vec::with_capacity(2);
     if request.thinking {
         content.push(json!({"type": "thinking", "thinking": THINKING, "signature": SIGNATURE}));
     }
     content.push(reply.block());
-    let message = json!({
+    json!({
         "id": id,
         "type": "message",
         "role": "assistant",
-        "model": request.model,
+        "model": model,
         "content": content,
         "stop_reason": reply.stop_reason(),
         "stop_sequence": null,
-        "usage": usage_head(&request.model, request.input_tokens, reply.output_tokens()),
-    });
-    Ok(json_response(StatusCode::OK, &message))
+        "usage": usage_head(model, request.input_tokens, reply.output_tokens()),
+    })
 }
 
 /// Bedrock's InvokeModel for an Anthropic model: the Messages API's body
@@ -171,23 +176,8 @@ pub fn bedrock_invoke(
         request.input_tokens,
         request.thinking,
     );
-    let mut content = Vec::with_capacity(2);
-    if request.thinking {
-        content.push(json!({"type": "thinking", "thinking": THINKING, "signature": SIGNATURE}));
-    }
-    content.push(reply.block());
-    let message = json!({
-        "id": id,
-        "type": "message",
-        "role": "assistant",
-        "model": model_id,
-        "content": content,
-        "stop_reason": reply.stop_reason(),
-        "stop_sequence": null,
-        "usage": usage_head(model_id, request.input_tokens, reply.output_tokens()),
-    });
     Ok(BedrockInvoke {
-        message,
+        message: message(&id, model_id, &request, &reply),
         events,
         output_tokens: reply.output_tokens(),
     })

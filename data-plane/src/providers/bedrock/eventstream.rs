@@ -186,6 +186,22 @@ pub fn encode(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `bytes` cut at the given points (any values, taken modulo the length):
+/// a stream as the network might tear it, for property tests.
+#[cfg(test)]
+pub fn torn<'a>(bytes: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    points.sort_unstable();
+    let mut chunks = Vec::with_capacity(points.len() + 1);
+    let mut start = 0;
+    for p in points {
+        chunks.push(&bytes[start..p]);
+        start = p;
+    }
+    chunks.push(&bytes[start..]);
+    chunks
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,16 +301,7 @@ mod tests {
             }
             let whole = decode_all(&[&bytes]);
             prop_assert_eq!(whole.len(), texts.len());
-            let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
-            points.sort_unstable();
-            let mut chunks = Vec::new();
-            let mut start = 0;
-            for p in points {
-                chunks.push(&bytes[start..p]);
-                start = p;
-            }
-            chunks.push(&bytes[start..]);
-            prop_assert_eq!(decode_all(&chunks), whole);
+            prop_assert_eq!(decode_all(&torn(&bytes, &cuts)), whole);
         }
 
         /// Every byte is under a CRC-32, which catches any one flipped bit:
