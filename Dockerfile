@@ -85,6 +85,6 @@ ENV TOLLGATE_LISTEN=0.0.0.0:4000 \
     TOLLGATE_CONFIG=/etc/tollgate/litellm_config.yaml \
     TOLLGATE_HEALTH_URL=http://127.0.0.1:4000/health/liveliness
 EXPOSE 4000 4001 50051
-# Liveness of whichever binary runs: TOLLGATE_HEALTH_URL (the control plane sets its /health).
+# Liveness of whichever binary runs: TOLLGATE_HEALTH_URL (the control plane's is :4001/health/liveliness).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["/usr/local/bin/tollgate-healthcheck"]
 CMD ["tollgate-data-plane"]

@@ -36,7 +36,10 @@ pub fn router(state: AppState) -> Router {
         },
     );
     let routes = Router::new()
+        // `/health`: this control plane is the active one, serving (ports.rs
+        // answers 503 before). `/health/liveliness`: the process is alive.
         .route("/health", get(|| async { "ok" }))
+        .route("/health/liveliness", get(|| async { "alive" }))
         .route("/api/status", get(status))
         .route("/metrics", get(metrics))
         .route("/metrics/", get(metrics))
@@ -112,7 +115,7 @@ async fn not_found(method: Method, uri: Uri) -> Response {
     error(
         StatusCode::NOT_FOUND,
         format!(
-            "Unknown route {method} {} on the control plane's HTTP port, which serves GET /health, GET /api/status and the dashboard at /ui; the OpenAI API is on the data planes.",
+            "Unknown route {method} {} on the control plane's HTTP port, which serves GET /health, GET /health/liveliness, GET /api/status and the dashboard at /ui; the OpenAI API is on the data planes.",
             uri.path()
         ),
     )

@@ -3,8 +3,9 @@
 //! Every control plane on PostgreSQL takes a session-level advisory lock on
 //! a connection of its own before it migrates, publishes or listens. The one
 //! holding it is active; the others poll for it every
-//! [`STANDBY_POLL`] and listen on nothing meanwhile, so data planes given
-//! every address (`--control-plane a,b`) connect to the active one only.
+//! [`STANDBY_POLL`] and accept no gRPC connection meanwhile (ports.rs), so
+//! data planes given every address (`--control-plane a,b`) connect to the
+//! active one only.
 //!
 //! PostgreSQL frees the lock when the holder's session ends: at once when
 //! its process dies (the socket closes), within [`SERVER_KEEPALIVE`] when
@@ -46,9 +47,14 @@ pub struct Leadership {
 }
 
 /// Waits until this control plane holds the lock. `None` if cancelled
-/// first (shut down while standing by).
-pub async fn acquire(url: &str, cancel: &CancellationToken) -> anyhow::Result<Option<Leadership>> {
-    let mut announced = false;
+/// first (shut down while standing by). `standing_by` runs once, when
+/// another control plane is found active.
+pub async fn acquire(
+    url: &str,
+    cancel: &CancellationToken,
+    standing_by: impl FnOnce(),
+) -> anyhow::Result<Option<Leadership>> {
+    let mut standing_by = Some(standing_by);
     // One connection polls (reconnected only after an error): a standby
     // costs PostgreSQL one idle session, not a connection per poll.
     let mut candidate: Option<Leadership> = None;
@@ -66,9 +72,9 @@ pub async fn acquire(url: &str, cancel: &CancellationToken) -> anyhow::Result<Op
                     return Ok(Some(leadership));
                 }
                 Ok(false) => {
-                    if !announced {
+                    if let Some(standing_by) = standing_by.take() {
                         info!("standby: another control plane is active; waiting for its lock");
-                        announced = true;
+                        standing_by();
                     }
                     candidate = Some(leadership);
                 }

@@ -31,6 +31,7 @@ pub mod users;
 
 mod config_watch;
 mod http;
+mod ports;
 
 use anyhow::Context as _;
 use std::net::SocketAddr;
@@ -124,10 +125,33 @@ pub async fn start(
         std::fs::create_dir_all(&opts.data_dir)
             .with_context(|| format!("cannot create data directory {}", opts.data_dir.display()))?;
     }
+    // Both ports before the election (ports.rs): a standby holds its
+    // addresses and answers its health while it waits.
+    let grpc_port = ports::GrpcPort::bind(opts.grpc_listen)?;
+    let grpc_addr = grpc_port.addr;
+    let http_listener = TcpListener::bind(opts.http_listen)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", opts.http_listen))?;
+    let http_addr = http_listener.local_addr()?;
+    let http_port = ports::HttpPort::default();
+    let http_cancel = cancel.clone();
+    let http_service = http_port.router();
+    let http_task = tokio::spawn(async move {
+        let served = axum::serve(
+            http_listener,
+            http_service.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(http_cancel.cancelled_owned())
+        .await
+        .context("control-plane HTTP server failed");
+        tollgate_telemetry::shutdown(Duration::from_secs(5)).await;
+        served
+    });
+
     // On PostgreSQL, one control plane is active: a standby waits here,
-    // before migrating or listening (leader.rs).
+    // before migrating or serving (leader.rs).
     let leadership = if db_url.starts_with("postgres") {
-        match leader::acquire(&db_url, &cancel).await? {
+        match leader::acquire(&db_url, &cancel, || http_port.standing_by()).await? {
             Some(leadership) => Some(leadership),
             None => anyhow::bail!("shut down while standing by (another control plane was active)"),
         }
@@ -205,14 +229,7 @@ pub async fn start(
         cancel.clone(),
     ));
 
-    let grpc_listener = TcpListener::bind(opts.grpc_listen)
-        .await
-        .with_context(|| format!("cannot listen for gRPC on {}", opts.grpc_listen))?;
-    let grpc_addr = grpc_listener.local_addr()?;
-    let http_listener = TcpListener::bind(opts.http_listen)
-        .await
-        .with_context(|| format!("cannot listen for HTTP on {}", opts.http_listen))?;
-    let http_addr = http_listener.local_addr()?;
+    let grpc_listener = grpc_port.listen()?;
 
     let tls = match (opts.tls_cert, opts.tls_key) {
         (Some(cert), Some(key)) => Some(grpc::Tls { cert, key }),
@@ -229,18 +246,7 @@ pub async fn start(
         }
         result.map_err(anyhow::Error::from)
     });
-    let http_cancel = cancel.clone();
-    let http_task = tokio::spawn(async move {
-        let served = axum::serve(
-            http_listener,
-            http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(http_cancel.cancelled_owned())
-        .await
-        .context("control-plane HTTP server failed");
-        tollgate_telemetry::shutdown(Duration::from_secs(5)).await;
-        served
-    });
+    http_port.activate(http::router(state));
     info!(grpc = %grpc_addr, http = %http_addr, "control plane listening");
 
     let mut tasks = vec![grpc_task, http_task];

@@ -3,9 +3,11 @@ data planes are given both addresses and follow the active one."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 import psycopg
+import pytest
 
 from harness import wait_until
 from topology import Load
@@ -14,7 +16,19 @@ from topology import Load
 def test_sigkill_active_control_plane_standby_takes_over(topology, figures):
     t = topology(control_planes=2)
     active, standby = t.cps
-    assert not standby.healthy(), "the standby listens on nothing until elected"
+    # The standby holds both ports: its HTTP port says what it is, its gRPC port refuses
+    # connections (bound, not listening), so the data planes given both addresses use the active one.
+    wait_until(lambda: standby.health()[0] == 503 and standby.health()[1]["status"] == "standby",
+               timeout=15, desc="the standby says it is the standby", fail_fast=standby.proc.exit_reason)
+    status, body = standby.health()
+    assert status == 503 and "leader lock" in body["detail"], body
+    assert standby.liveness() == 200, "a standby is alive: Docker and liveness probes keep it"
+    refused = standby.status_response()
+    assert refused.status_code == 503, refused.text
+    error = refused.json()["error"]
+    assert error["type"] == "service_unavailable" and "standby" in error["message"], error
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", standby.grpc_port), timeout=1).close()
     key, _ = t.generate_key()
     version_before = active.status()["snapshot"]["version"]
     with Load(t.base_url, key, clients=6) as load:

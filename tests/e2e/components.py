@@ -333,8 +333,19 @@ class ControlPlane:
         except httpx.TransportError:
             return False
 
+    def health(self) -> tuple[int, dict[str, Any] | str]:
+        """``/health``: 200 when active; 503 ``{"status": "starting" | "standby"}`` before."""
+        with http_client(timeout=1.0) as c:
+            r = c.get(f"{self.http_url}/health")
+        is_json = r.headers.get("content-type", "").startswith("application/json")
+        return r.status_code, (r.json() if is_json else r.text)
+
+    def liveness(self) -> int:
+        with http_client(timeout=1.0) as c:
+            return c.get(f"{self.http_url}/health/liveliness").status_code
+
     def start(self, wait_healthy: bool = True) -> ControlPlane:
-        """``wait_healthy=False`` for a standby, which listens on nothing until elected."""
+        """``wait_healthy=False`` for a standby, which answers ``/health`` 503 until elected."""
         self.proc.start()
         if wait_healthy:
             self.wait_healthy()
