@@ -5,6 +5,7 @@
 # (default 2,000) sequential requests are counted (small chat, master key), then dumped.
 #
 #   bash bench/callgrind.sh            # prints the top functions by self cost per request
+#   BENCH_CALLERS_OF=^memcpy bash bench/callgrind.sh   # and who calls memcpy, by inclusive cost
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requests=${BENCH_REQUESTS:-2000}
@@ -31,4 +32,4 @@ send 200
 callgrind_control -z "$dp_pid" >/dev/null
 send "$requests"
 callgrind_control -d "$dp_pid" >/dev/null
-python3 bench/callgrind_top.py "$work/callgrind.out.1" "$requests" "${BENCH_TOP:-30}"
+python3 bench/callgrind_top.py "$work/callgrind.out.1" "$requests" "${BENCH_TOP:-30}" ${BENCH_CALLERS_OF:+"$BENCH_CALLERS_OF"}

@@ -1,5 +1,5 @@
 //! Usage-ingest benchmark: a real control plane (in this process, on
-//! PostgreSQL) receives usage batches over the real gRPC `ReportUsage`
+//! PostgreSQL, or on the embedded SQLite default with `--server sqlite`) receives usage batches over the real gRPC `ReportUsage`
 //! stream from several simulated data planes; the rate is records stored
 //! and acknowledged per second.
 //!
@@ -8,7 +8,8 @@
 //!     --records 200000 --streams 2 --batch-size 500
 //! ```
 //!
-//! It creates (and drops) its own database on the given server.
+//! On PostgreSQL it creates (and drops) its own database on the given
+//! server; on SQLite the database is a file in a temporary directory.
 
 #![allow(clippy::print_stdout)]
 
@@ -26,7 +27,8 @@ use tonic::metadata::MetadataValue;
 
 #[derive(Parser)]
 struct Args {
-    /// A PostgreSQL server URL with rights to create databases.
+    /// A PostgreSQL server URL with rights to create databases, or `sqlite`
+    /// for the embedded default (a fresh file in a temporary directory).
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     server: String,
     #[arg(long, default_value_t = 200_000)]
@@ -44,6 +46,48 @@ struct Args {
     /// Distinct virtual keys, teams and end users the records spread over.
     #[arg(long, default_value_t = 1_000)]
     keys: usize,
+}
+
+/// Where the control plane stores the records.
+enum Target {
+    Sqlite,
+    Postgres {
+        admin: sea_orm::DatabaseConnection,
+        name: String,
+        url: String,
+    },
+}
+
+impl Target {
+    async fn postgres(server: &str) -> anyhow::Result<Self> {
+        let name = format!("tollgate_ingest_bench_{}", std::process::id());
+        let admin = Database::connect(server).await.context("PostgreSQL")?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
+        let base = server
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .context("server URL")?;
+        let url = format!("{base}/{name}");
+        Ok(Self::Postgres { admin, name, url })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres { .. } => "PostgreSQL",
+        }
+    }
+
+    async fn drop(self) -> anyhow::Result<()> {
+        if let Self::Postgres { admin, name, .. } = self {
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 const TOKEN: &str = "ingest-bench-cluster-token-0123456789";
@@ -135,21 +179,17 @@ async fn run_stream(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let name = format!("tollgate_ingest_bench_{}", std::process::id());
-    let admin = Database::connect(&args.server)
-        .await
-        .context("PostgreSQL")?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await?;
-    let base = args
-        .server
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .context("server URL")?;
-    let db_url = format!("{base}/{name}");
-
     let dir = tempfile::tempdir()?;
+    let target = if args.server == "sqlite" {
+        Target::Sqlite
+    } else {
+        Target::postgres(&args.server).await?
+    };
+    let db_url = match &target {
+        Target::Sqlite => tollgate_control_plane::db::resolve_url(None, None, dir.path()),
+        Target::Postgres { url, .. } => url.clone(),
+    };
+
     let config = dir.path().join("litellm_config.yaml");
     std::fs::write(
         &config,
@@ -159,7 +199,8 @@ async fn main() -> anyhow::Result<()> {
     let cp = tollgate_control_plane::start(
         Options {
             config,
-            database_url: Some(db_url.clone()),
+            // None on SQLite: the embedded default in the data directory.
+            database_url: matches!(target, Target::Postgres { .. }).then(|| db_url.clone()),
             data_dir: dir.path().to_path_buf(),
             grpc_listen: "127.0.0.1:0".parse()?,
             http_listen: "127.0.0.1:0".parse()?,
@@ -204,7 +245,8 @@ async fn main() -> anyhow::Result<()> {
     let in_db: i64 = row.try_get_by_index(0)?;
     let expected = per_stream * args.streams.max(1);
     println!(
-        "ingest: {expected} records over {} stream(s), batch {}, {} in flight: {:.2}s, {:.0} records/s (acked {stored}, in spend_logs {in_db})",
+        "ingest ({}): {expected} records over {} stream(s), batch {}, {} in flight: {:.2}s, {:.0} records/s (acked {stored}, in spend_logs {in_db})",
+        target.name(),
         args.streams,
         args.batch_size,
         args.in_flight,
@@ -214,9 +256,7 @@ async fn main() -> anyhow::Result<()> {
     drop(db);
     cancel.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(10), cp.wait()).await;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await?;
+    target.drop().await?;
     anyhow::ensure!(
         stored as usize == expected && in_db as usize == expected,
         "lost or doubled records"

@@ -127,7 +127,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
     let addr = listener.local_addr()?;
     let draining = Arc::clone(&live);
     let drain_delay = opts.drain_delay;
-    let state = http::AppState {
+    let state = http::AppState::new(http::Shared {
         live,
         client,
         usage,
@@ -137,7 +137,7 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         stats: Arc::default(),
         limiter,
         ui,
-    };
+    });
     http::health_check::spawn_background(state.clone(), cancel.clone());
     let app = http::router(state);
     info!(%addr, node_id, "data plane listening");

@@ -54,16 +54,34 @@ impl Limiter {
             Ok(taken) => return Ok(self.permit(with_units(needs, &taken))),
             Err(missing) => missing,
         };
-        let reserved = self.refill(&needs, &missing).await;
+        let mut reserved = self.refill(&needs, &missing).await;
+        let mut asked = missing;
         let mut refused: Vec<usize> = reserved
             .iter()
             .filter(|(_, r)| r.granted == 0)
             .map(|(&i, _)| i)
             .collect();
-        if refused.is_empty() {
+        while refused.is_empty() {
             match self.try_take(&needs, &reserved) {
-                Ok(taken) => needs = with_units(needs, &taken),
-                Err(missing) => refused = missing,
+                Ok(taken) => {
+                    needs = with_units(needs, &taken);
+                    break;
+                }
+                Err(missing) => {
+                    // A lease that covered the request before the exchange
+                    // can have run out while it was awaited: its rate
+                    // window ended. That is no refusal; ask for it once.
+                    let fresh: Vec<usize> =
+                        missing.iter().copied().filter(|i| !asked.contains(i)).collect();
+                    if fresh.is_empty() {
+                        refused = missing;
+                        break;
+                    }
+                    let more = self.refill(&needs, &fresh).await;
+                    refused.extend(more.iter().filter(|(_, r)| r.granted == 0).map(|(&i, _)| i));
+                    reserved.extend(more);
+                    asked.extend(fresh);
+                }
             }
         }
         if let Some(&first) = refused.iter().min() {
@@ -394,6 +412,7 @@ impl Drop for Permit {
 mod tests {
     use super::*;
     use crate::limits::LimitIndex;
+    use std::time::Duration;
     use crate::limits::plan::{RequestScope, plan};
     use tollgate_shared::keys::KeyHash;
     use tollgate_shared::snapshot::VirtualKey;
@@ -492,6 +511,12 @@ mod tests {
         spend: u64,
         held: u64,
         seen: Vec<MeterUpdate>,
+        /// rpm meters: grant what is asked, in windows this long (a new
+        /// window per grant); else refuse every rpm.
+        rpm_window_ms: Option<u64>,
+        rpm_windows: u64,
+        /// How long an exchange carrying a budget takes to answer.
+        budget_delay: Duration,
     }
 
     struct FakeService(Arc<std::sync::Mutex<FakeQuota>>);
@@ -502,25 +527,41 @@ mod tests {
             &self,
             request: tonic::Request<tollgate_proto::v1::QuotaRequest>,
         ) -> Result<tonic::Response<tollgate_proto::v1::QuotaResponse>, tonic::Status> {
+            let request = request.into_inner();
+            let delay = self.0.lock().unwrap_or_else(|p| p.into_inner()).budget_delay;
+            if request
+                .meters
+                .iter()
+                .any(|u| u.kind == MeterKind::Budget as i32)
+            {
+                tokio::time::sleep(delay).await;
+            }
             let mut q = self.0.lock().unwrap_or_else(|p| p.into_inner());
             let mut grants = Vec::new();
-            for u in request.into_inner().meters {
+            for u in request.meters {
+                let (mut resets_in_ms, mut epoch) = (0, 0);
                 q.held = q.held.saturating_sub(u.release);
                 q.spend += u.spent;
                 let granted = if u.kind == MeterKind::Budget as i32 {
                     let remaining = q.limit.saturating_sub(q.spend + q.held);
                     u.need.min(remaining)
+                } else if let Some(window) = q.rpm_window_ms {
+                    q.rpm_windows += 1;
+                    (resets_in_ms, epoch) = (window, q.rpm_windows);
+                    u.need.max(u.want)
                 } else {
                     0
                 };
-                q.held += granted;
+                if u.kind == MeterKind::Budget as i32 {
+                    q.held += granted;
+                }
                 grants.push(tollgate_proto::v1::MeterGrant {
                     meter: u.meter.clone(),
                     granted,
                     used: q.spend + q.held,
                     limit: u.limit,
-                    resets_in_ms: 0,
-                    epoch: 0,
+                    resets_in_ms,
+                    epoch,
                     spend: q.spend,
                 });
                 q.seen.push(u);
@@ -533,10 +574,15 @@ mod tests {
     }
 
     async fn fake_control_plane(limit: u64) -> (Arc<Limiter>, Arc<std::sync::Mutex<FakeQuota>>) {
-        let state = Arc::new(std::sync::Mutex::new(FakeQuota {
+        serve_fake(FakeQuota {
             limit,
             ..FakeQuota::default()
-        }));
+        })
+        .await
+    }
+
+    async fn serve_fake(fake: FakeQuota) -> (Arc<Limiter>, Arc<std::sync::Mutex<FakeQuota>>) {
+        let state = Arc::new(std::sync::Mutex::new(fake));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a free port");
@@ -649,6 +695,32 @@ mod tests {
         let name = &budgeted(1, None, 1)[0].name;
         let lease = limiter.leases.get(name).expect("lease");
         assert_eq!((lease.pending_release, lease.in_flight), (30, 0));
+    }
+
+    /// Found by the allocation guard on a loaded machine: a key with rpm
+    /// and a `max_budget` was refused "rpm exceeded" (limit 1,000,000)
+    /// when its rate window ended while the request awaited its budget
+    /// reservation.
+    #[tokio::test]
+    async fn a_rate_window_that_ends_during_the_budget_exchange_is_renewed_not_refused() {
+        let (limiter, state) = serve_fake(FakeQuota {
+            limit: 1_000_000,
+            rpm_window_ms: Some(30),
+            budget_delay: Duration::from_millis(60),
+            ..FakeQuota::default()
+        })
+        .await;
+        for n in 0..3 {
+            let permit = limiter
+                .admit(budgeted(1_000_000, Some(1_000_000), 10))
+                .await
+                .unwrap_or_else(|r| panic!("request {n} refused on {:?}", r.meter.dimension));
+            permit.settle(0, 1);
+        }
+        let q = state.lock().unwrap_or_else(|p| p.into_inner());
+        // The first exchange leased the window; each later request found it
+        // ended after its budget exchange (60 ms > 30 ms) and renewed it.
+        assert_eq!(q.rpm_windows, 3, "{:?}", q.seen);
     }
 
     #[tokio::test]
