@@ -71,8 +71,11 @@ impl Limiter {
                     // A lease that covered the request before the exchange
                     // can have run out while it was awaited: its rate
                     // window ended. That is no refusal; ask for it once.
-                    let fresh: Vec<usize> =
-                        missing.iter().copied().filter(|i| !asked.contains(i)).collect();
+                    let fresh: Vec<usize> = missing
+                        .iter()
+                        .copied()
+                        .filter(|i| !asked.contains(i))
+                        .collect();
                     if fresh.is_empty() {
                         refused = missing;
                         break;
@@ -412,8 +415,8 @@ impl Drop for Permit {
 mod tests {
     use super::*;
     use crate::limits::LimitIndex;
-    use std::time::Duration;
     use crate::limits::plan::{RequestScope, plan};
+    use std::time::Duration;
     use tollgate_shared::keys::KeyHash;
     use tollgate_shared::snapshot::VirtualKey;
 
@@ -528,7 +531,11 @@ mod tests {
             request: tonic::Request<tollgate_proto::v1::QuotaRequest>,
         ) -> Result<tonic::Response<tollgate_proto::v1::QuotaResponse>, tonic::Status> {
             let request = request.into_inner();
-            let delay = self.0.lock().unwrap_or_else(|p| p.into_inner()).budget_delay;
+            let delay = self
+                .0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .budget_delay;
             if request
                 .meters
                 .iter()
