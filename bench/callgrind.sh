@@ -6,6 +6,7 @@
 #
 #   bash bench/callgrind.sh            # prints the top functions by self cost per request
 #   BENCH_CALLERS_OF=^memcpy bash bench/callgrind.sh   # and who calls memcpy, by inclusive cost
+#   BENCH_STREAM=1 bash bench/callgrind.sh             # the same chat, streamed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requests=${BENCH_REQUESTS:-2000}
@@ -23,7 +24,8 @@ for _ in $(seq 1 300); do
   curl -fs -o /dev/null "http://127.0.0.1:$dp_port/health/readiness" && break
   sleep 0.2 # a process starting under valgrind
 done
-body='{"model":"bench","messages":[{"role":"user","content":"Hello there, how are you today?"}]}'
+stream=${BENCH_STREAM:+,\"stream\":true}
+body="{\"model\":\"bench\"$stream,\"messages\":[{\"role\":\"user\",\"content\":\"Hello there, how are you today?\"}]}"
 send() {
   oha --no-tui -n "$1" -c 1 -m POST -H 'content-type: application/json' \
     -H 'authorization: Bearer sk-bench-master' -d "$body" "http://127.0.0.1:$dp_port/v1/chat/completions" >/dev/null

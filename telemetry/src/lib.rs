@@ -19,7 +19,7 @@ pub mod semconv;
 
 pub use config::{OtelSettings, Service};
 pub use export::{TelemetryError, dropped_spans, enable, enabled, shutdown};
-pub use propagation::{TraceIds, current_trace};
+pub use propagation::{TraceIds, current_trace, recording};
 
 /// A target whose spans and events are exported. Also exported: spans with
 /// an `otel.kind` field, and events with a `tollgate.*` field (`trace!(tollgate.auth.result = "ok", "tollgate.auth")`).

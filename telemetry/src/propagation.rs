@@ -56,6 +56,16 @@ tokio::task_local! {
 /// then builds nothing below the SERVER span: `tracing-opentelemetry`
 /// would assemble every span's data only for the SDK to drop it when the
 /// span ends (measured: most of tracing's cost at 10 % sampling).
+/// Are the current request's spans exported: tracing on, and (within the
+/// handler) its trace sampled? Attributes that cost work to compute — a
+/// JSON parse per streamed chunk — are only worth filling then; with export
+/// off the spans still exist for the log lines, which do not print them.
+/// A response body polled after the handler returned is outside the
+/// sampling scope and counts as sampled.
+pub fn recording() -> bool {
+    crate::enabled() && !in_unsampled_request()
+}
+
 pub(crate) fn in_unsampled_request() -> bool {
     UNSAMPLED.try_with(Option::is_some).unwrap_or(false)
 }

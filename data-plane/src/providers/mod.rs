@@ -24,6 +24,7 @@ mod ollama;
 mod openai;
 pub mod relay;
 pub mod responses;
+pub mod sse;
 pub mod stream;
 
 pub use anthropic::native::{Endpoint as AnthropicEndpoint, NativeAnswer, NativeCall};

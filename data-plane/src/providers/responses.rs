@@ -15,7 +15,6 @@ use super::error::ProviderError;
 use super::exchange;
 use super::stream::{Usage, error_event};
 use bytes::Bytes;
-use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use http::{Method, header::CONTENT_TYPE};
 use serde_json::{Map, Value};
@@ -163,7 +162,7 @@ fn azure_uri_error() -> ProviderError {
 fn events(body: hyper::body::Incoming) -> super::ChunkStream {
     let bytes = http_body_util::BodyDataStream::new(body);
     Box::pin(async_stream::stream! {
-        let mut events = std::pin::pin!(bytes.eventsource());
+        let mut events = std::pin::pin!(super::sse::parse(bytes));
         while let Some(event) = events.next().await {
             match event {
                 Ok(event) if event.data == "[DONE]" => return,

@@ -78,7 +78,7 @@ pub(super) async fn attempt_group<O: Operation>(
         };
         let span = super::span::attempt(op.operation_name(), &deployment, &info);
         if ctx.runtime.otel.capture_content
-            && !span.is_disabled()
+            && !super::span::unrecorded(&span)
             && let Some(content) = op.input_content()
         {
             // Opted in (OtelSettings::capture_content): off by default.
@@ -297,7 +297,8 @@ async fn call<O: Operation>(
                 permit,
                 started,
                 first_chunk,
-                capture_content: ctx.runtime.otel.capture_content && !span.is_disabled(),
+                capture_content: ctx.runtime.otel.capture_content
+                    && !super::span::unrecorded(&span),
                 span,
             }))
         }

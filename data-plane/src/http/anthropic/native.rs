@@ -10,7 +10,6 @@ use crate::providers::{
 };
 use crate::runtime::Deployment;
 use bytes::Bytes;
-use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
@@ -127,7 +126,7 @@ where
     E: std::fmt::Display + Send + 'static,
 {
     Box::pin(async_stream::stream! {
-        let mut events = std::pin::pin!(bytes.eventsource());
+        let mut events = std::pin::pin!(crate::providers::sse::parse(bytes));
         let mut usage = AnthropicUsage::default();
         while let Some(event) = events.next().await {
             match event {

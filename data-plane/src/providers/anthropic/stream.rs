@@ -8,7 +8,6 @@ use super::response::{AnthropicUsage, finish_reason};
 use crate::providers::chat::{ChunkStream, StreamEvent};
 use crate::providers::stream::Usage;
 use bytes::Bytes;
-use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -240,7 +239,7 @@ where
 {
     Box::pin(async_stream::stream! {
         let mut translator = Translator::new(ctx);
-        let mut sse = std::pin::pin!(body.eventsource());
+        let mut sse = std::pin::pin!(crate::providers::sse::parse(body));
         while let Some(event) = sse.next().await {
             let event = match event {
                 Ok(event) => event,
