@@ -43,17 +43,7 @@ struct Params {
     mock_response: Option<Value>,
 }
 
-/// `https://user:secret@host/path?key=…` → `https://host/path`.
-pub fn public_base(url: &str) -> String {
-    let without_query = url.split(['?', '#']).next().unwrap_or_default();
-    match without_query.split_once("://") {
-        Some((scheme, rest)) => {
-            let host_and_path = rest.rsplit_once('@').map_or(rest, |(_, after)| after);
-            format!("{scheme}://{host_and_path}")
-        }
-        None => without_query.to_string(),
-    }
-}
+use crate::publisher::redact::public_base;
 
 fn per_million(cost: Option<f64>) -> Option<f64> {
     cost.map(|c| (c * 1e6 * 1e6).round() / 1e6)
