@@ -99,6 +99,7 @@ pub fn api(state: AppState) -> Router {
         .route("/logs/stream", get(logs::stream))
         .route("/fleet", get(fleet::fleet))
         .route("/models", get(models::models))
+        .route("/models/{id}/check", post(models::check))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,
