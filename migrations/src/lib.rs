@@ -16,6 +16,7 @@ mod m20261202_000001_usage_hourly;
 pub use m20261202_000001_usage_hourly::LATENCY_BUCKETS;
 mod m20261202_000009_spend_log_trace;
 mod m20261202_000010_usage_daily;
+mod m20261202_000011_key_list_order;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_usage_hourly::Migration),
             Box::new(m20261202_000009_spend_log_trace::Migration),
             Box::new(m20261202_000010_usage_daily::Migration),
+            Box::new(m20261202_000011_key_list_order::Migration),
         ]
     }
 }

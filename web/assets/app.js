@@ -7,7 +7,7 @@ import overview from "./pages/overview.js";
 import usage from "./pages/usage.js";
 import keys from "./pages/keys.js";
 import keyDetail from "./pages/key_detail.js";
-import { teams, users, customers } from "./pages/org.js";
+import { teams, teamDetail, users, customers } from "./pages/org.js";
 import logs from "./pages/logs.js";
 import models from "./pages/models.js";
 import fleet from "./pages/fleet.js";
@@ -105,6 +105,7 @@ async function render() {
   let page = PAGES.find(p => p.path === r.parts[0]);
   let renderer = page ? page.render : null;
   if (r.parts[0] === "keys" && r.parts[1]) renderer = keyDetail;
+  if (r.parts[0] === "teams" && r.parts[1]) renderer = teamDetail;
   if (!renderer) { page = PAGES[0]; renderer = overview; }
   document.querySelectorAll(".sidebar a").forEach(a => a.classList.toggle("active", a.dataset.page === r.parts[0]));
   if (cleanup) { try { cleanup(); } catch { /* ignore */ } cleanup = null; }

@@ -27,7 +27,7 @@ pub use spend_logs::{LogFilter, SpendLogs, SummaryRow};
 pub use team_members::{TeamMemberRow, TeamMembers};
 pub use teams::{TeamRow, Teams};
 pub use users::{UserRow, Users};
-pub use virtual_keys::{KeyFilter, VirtualKeyRow, VirtualKeys};
+pub use virtual_keys::{Direction, KeyFilter, ListPosition, VirtualKeyRow, VirtualKeys};
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 use std::path::Path;

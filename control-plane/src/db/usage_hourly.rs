@@ -8,11 +8,12 @@
 //! top lists.
 
 use crate::spend::hourly::{Dim, HourKey, HourSums, LATENCY_BUCKETS};
+use chrono::Datelike;
 use sea_orm::sea_query::{
     Alias, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, SimpleExpr, UnionType,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 const TABLE: &str = "usage_hourly";
 const DAILY_TABLE: &str = "usage_daily";
@@ -199,20 +200,45 @@ pub struct SumRow {
     pub sums: HourSums,
 }
 
-/// One table's share of a range: `from`..`to` in its time column's format.
+/// A rollup table: hour, day or calendar-month rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grain {
+    Hour,
+    Day,
+    Month,
+}
+
+/// One table's share of a range: `from`..`to` in its time column's format,
+/// added, or (`negative`) subtracted — a month's rows less what of the
+/// month lies outside the range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Part {
-    daily: bool,
+    grain: Grain,
     from: String,
     to: String,
+    negative: bool,
 }
 
 impl Part {
     fn table(&self) -> &'static str {
-        if self.daily { DAILY_TABLE } else { TABLE }
+        match self.grain {
+            Grain::Hour => TABLE,
+            Grain::Day => DAILY_TABLE,
+            Grain::Month => MONTHLY_TABLE,
+        }
     }
     fn time_column(&self) -> &'static str {
-        if self.daily { "day" } else { "hour" }
+        match self.grain {
+            Grain::Hour => "hour",
+            Grain::Day => "day",
+            Grain::Month => "month",
+        }
+    }
+    fn negated(self) -> Self {
+        Self {
+            negative: !self.negative,
+            ..self
+        }
     }
 }
 
@@ -220,14 +246,19 @@ fn parse_hour(h: &str) -> Option<chrono::NaiveDateTime> {
     chrono::NaiveDateTime::parse_from_str(&format!("{h}:00:00"), "%Y-%m-%dT%H:%M:%S").ok()
 }
 
+fn hour_text(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H").to_string()
+}
+
 /// The parts a range reads: hour rows only for up to [`DAILY_AFTER_HOURS`]
 /// (or when `allow_daily` is false), else day rows for the whole UTC days
 /// and hour rows for the partial days at either edge.
 fn parts(range: &HourRange, allow_daily: bool) -> Vec<Part> {
     let hourly = |from: &str, to: &str| Part {
-        daily: false,
+        grain: Grain::Hour,
         from: from.to_string(),
         to: to.to_string(),
+        negative: false,
     };
     let (Some(from), Some(to)) = (parse_hour(&range.from), parse_hour(&range.to)) else {
         return vec![hourly(&range.from, &range.to)];
@@ -248,15 +279,75 @@ fn parts(range: &HourRange, allow_daily: bool) -> Vec<Part> {
     }
     if first_day < last_day {
         out.push(Part {
-            daily: true,
+            grain: Grain::Day,
             from: first_day.format("%Y-%m-%d").to_string(),
             to: last_day.format("%Y-%m-%d").to_string(),
+            negative: false,
         });
     }
     if day_start(last_day) < range.to {
         out.push(hourly(&day_start(last_day), &range.to));
     }
     out
+}
+
+/// The parts whose signed sum is the range, for totals and top lists,
+/// using month rows where they save rows: per calendar month the range
+/// touches, the whole month's row when the range covers it; when it covers
+/// more of the month's past (up to `now`) than it leaves out, the month's
+/// row *less* the parts outside the range (so "month to date" or the
+/// 30 days before today are one month row each, less a few days); else the
+/// inside's day and hour parts. Every column is a sum, so the difference is
+/// exact. Ranges up to [`DAILY_AFTER_HOURS`] read hour rows only.
+fn signed_parts(range: &HourRange, now: chrono::NaiveDateTime) -> Vec<Part> {
+    let (Some(from), Some(to)) = (parse_hour(&range.from), parse_hour(&range.to)) else {
+        return parts(range, true);
+    };
+    if (to - from).num_hours() <= DAILY_AFTER_HOURS {
+        return parts(range, true);
+    }
+    let piece = |a: chrono::NaiveDateTime, b: chrono::NaiveDateTime| HourRange {
+        from: hour_text(a),
+        to: hour_text(b),
+    };
+    // Hours of [a, b) that lie in the past: where rows can be.
+    let past = |a: chrono::NaiveDateTime, b: chrono::NaiveDateTime| {
+        Ord::max((Ord::min(b, now) - a).num_hours(), 0)
+    };
+    let mut out = Vec::new();
+    let mut month = from.date().with_day(1).unwrap_or(from.date());
+    while month.and_time(chrono::NaiveTime::MIN) < to {
+        let next = month + chrono::Months::new(1);
+        let (start, end) = (
+            month.and_time(chrono::NaiveTime::MIN),
+            next.and_time(chrono::NaiveTime::MIN),
+        );
+        let (lo, hi) = (Ord::max(from, start), Ord::min(to, end));
+        let whole = Part {
+            grain: Grain::Month,
+            from: month.format("%Y-%m").to_string(),
+            to: next.format("%Y-%m").to_string(),
+            negative: false,
+        };
+        if lo == start && hi == end {
+            out.push(whole);
+        } else if past(start, lo) + past(hi, end) < past(lo, hi) {
+            out.push(whole);
+            for (a, b) in [(start, lo), (hi, end)] {
+                if a < b {
+                    out.extend(parts(&piece(a, b), true).into_iter().map(Part::negated));
+                }
+            }
+        } else {
+            out.extend(parts(&piece(lo, hi), true));
+        }
+        month = next;
+    }
+    out
+}
+
+fn plan(range: &HourRange) -> Vec<Part> {
+    signed_parts(range, chrono::Utc::now().naive_utc())
 }
 
 fn where_part(q: &mut SelectStatement, dim: Dim, part: &Part) {
@@ -312,36 +403,45 @@ pub async fn totals(
     dim_id: Option<&str>,
 ) -> Result<HourSums, DbErr> {
     let mut total = HourSums::default();
-    for part in parts(range, true) {
+    for part in plan(range) {
         let mut q = sum_select(dim, &part);
         if let Some(id) = dim_id {
             q.and_where(Expr::col(Alias::new("dim_id")).eq(id));
         }
         if let Some(row) = db.query_one(&q).await? {
-            total.add(&read_sums(&row)?);
+            let sums = read_sums(&row)?;
+            if part.negative {
+                total.subtract(&sums);
+            } else {
+                total.add(&sums);
+            }
         }
     }
     Ok(total)
 }
 
-/// The `limit` values of `dim` with the most spend (then requests) in the
-/// range, with their totals; `filter_id` keeps one value only.
-pub async fn top(
-    db: &DatabaseConnection,
+/// The parts' rows of `columns` (with `dim_id`), signed and unioned: one
+/// statement to sum per value.
+fn signed_union(
     dim: Dim,
-    range: &HourRange,
-    limit: u64,
-    filter_id: Option<&str>,
-) -> Result<Vec<SumRow>, DbErr> {
-    // The parts' raw rows, unioned, then summed per value: one statement,
-    // so ORDER BY … LIMIT sees whole-range sums.
+    parts: &[Part],
+    columns: &[String],
+    ids: Option<&[String]>,
+) -> Option<SelectStatement> {
     let mut union: Option<SelectStatement> = None;
-    for part in parts(range, true) {
+    for part in parts {
         let mut inner = Query::select();
-        select_raw(&mut inner);
-        where_part(&mut inner, dim, &part);
-        if let Some(id) = filter_id {
-            inner.and_where(Expr::col(Alias::new("dim_id")).eq(id));
+        inner.column(Alias::new("dim_id"));
+        for c in columns {
+            if part.negative {
+                inner.expr_as(Expr::cust(format!("-{c}")), Alias::new(c));
+            } else {
+                inner.column(Alias::new(c));
+            }
+        }
+        where_part(&mut inner, dim, part);
+        if let Some(ids) = ids {
+            inner.and_where(Expr::col(Alias::new("dim_id")).is_in(ids.iter().cloned()));
         }
         union = Some(match union {
             None => inner,
@@ -351,19 +451,97 @@ pub async fn top(
             }
         });
     }
-    let Some(union) = union else {
+    union
+}
+
+/// The subtracted parts that hold rows: the rest cost nothing to drop
+/// (usually a month's future days).
+async fn without_empty_negatives(
+    db: &DatabaseConnection,
+    dim: Dim,
+    parts: Vec<Part>,
+) -> Result<Vec<Part>, DbErr> {
+    let mut out = Vec::with_capacity(parts.len());
+    for part in parts {
+        if part.negative {
+            let mut q = Query::select();
+            q.expr(Expr::val(1));
+            where_part(&mut q, dim, &part);
+            q.limit(1);
+            if db.query_one(&q).await?.is_none() {
+                continue;
+            }
+        }
+        out.push(part);
+    }
+    Ok(out)
+}
+
+/// The `limit` values of `dim` with the most spend (then requests) in the
+/// range, with their totals; `filter_id` keeps one value only.
+///
+/// A range that is one calendar month's rows (a whole month, or month to
+/// date with nothing after it) walks `usage_monthly`'s spend index. Else the
+/// signed parts are summed per value on spend and requests only to pick the
+/// values, and then summed in full for those values alone.
+pub async fn top(
+    db: &DatabaseConnection,
+    dim: Dim,
+    range: &HourRange,
+    limit: u64,
+    filter_id: Option<&str>,
+) -> Result<Vec<SumRow>, DbErr> {
+    let parts = without_empty_negatives(db, dim, plan(range)).await?;
+    if let ([part], None) = (parts.as_slice(), filter_id)
+        && part.grain == Grain::Month
+        && !part.negative
+    {
+        return top_of_month(db, dim, &part.from, limit).await;
+    }
+    let filter: Option<Vec<String>> = filter_id.map(|id| vec![id.to_string()]);
+    let ranking = ["spend_picos".to_string(), "requests".to_string()];
+    let Some(union) = signed_union(dim, &parts, &ranking, filter.as_deref()) else {
+        return Ok(Vec::new());
+    };
+    let mut q = Query::select();
+    q.from_subquery(union, Alias::new("u"))
+        .column(Alias::new("dim_id"))
+        .group_by_col(Alias::new("dim_id"))
+        // A value whose rows all lie outside the range nets to nothing.
+        .and_having(Expr::cust("SUM(requests) > 0"))
+        .order_by_expr(Expr::cust("SUM(spend_picos)"), Order::Desc)
+        .order_by_expr(Expr::cust("SUM(requests)"), Order::Desc)
+        .order_by(Alias::new("dim_id"), Order::Asc)
+        .limit(limit);
+    let ids: Vec<String> = db
+        .query_all(&q)
+        .await?
+        .iter()
+        .map(|row| row.try_get("", "dim_id"))
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(union) = signed_union(dim, &parts, &summed_columns(), Some(&ids)) else {
         return Ok(Vec::new());
     };
     let mut q = Query::select();
     add_sums(&mut q);
     q.from_subquery(union, Alias::new("u"))
         .column(Alias::new("dim_id"))
-        .group_by_col(Alias::new("dim_id"))
-        .order_by_expr(Expr::cust("SUM(spend_picos)"), Order::Desc)
-        .order_by_expr(Expr::cust("SUM(requests)"), Order::Desc)
-        .order_by(Alias::new("dim_id"), Order::Asc)
-        .limit(limit);
-    top_rows(db.query_all(&q).await?)
+        .group_by_col(Alias::new("dim_id"));
+    let mut sums: HashMap<String, HourSums> = HashMap::new();
+    for row in db.query_all(&q).await? {
+        sums.insert(row.try_get("", "dim_id")?, read_sums(&row)?);
+    }
+    Ok(ids
+        .into_iter()
+        .map(|dim_id| SumRow {
+            hour: None,
+            sums: sums.remove(&dim_id).unwrap_or_default(),
+            dim_id,
+        })
+        .collect())
 }
 
 /// Rows of `dim` in the range, for the given values only (`None`: every
@@ -395,7 +573,7 @@ pub async fn hours(
         for row in db.query_all(&q).await? {
             let time: String = row.try_get("", t)?;
             out.push(SumRow {
-                hour: Some(if part.daily {
+                hour: Some(if part.grain == Grain::Day {
                     format!("{time}T00")
                 } else {
                     time
@@ -419,41 +597,89 @@ mod tests {
         }
     }
 
+    fn part(grain: Grain, from: &str, to: &str, negative: bool) -> Part {
+        Part {
+            grain,
+            from: from.into(),
+            to: to.into(),
+            negative,
+        }
+    }
+
+    fn at(hour: &str) -> chrono::NaiveDateTime {
+        parse_hour(hour).expect("hour")
+    }
+
     #[test]
     fn long_ranges_read_whole_days_and_hourly_edges() {
         let short = range("2026-11-01T05", "2026-11-03T05");
         assert_eq!(parts(&short, true).len(), 1);
         let long = range("2026-11-01T05", "2026-11-05T07");
-        let p = parts(&long, true);
         assert_eq!(
-            p,
+            parts(&long, true),
             [
-                Part {
-                    daily: false,
-                    from: "2026-11-01T05".into(),
-                    to: "2026-11-02T00".into()
-                },
-                Part {
-                    daily: true,
-                    from: "2026-11-02".into(),
-                    to: "2026-11-05".into()
-                },
-                Part {
-                    daily: false,
-                    from: "2026-11-05T00".into(),
-                    to: "2026-11-05T07".into()
-                },
+                part(Grain::Hour, "2026-11-01T05", "2026-11-02T00", false),
+                part(Grain::Day, "2026-11-02", "2026-11-05", false),
+                part(Grain::Hour, "2026-11-05T00", "2026-11-05T07", false),
             ]
         );
         let aligned = range("2026-11-01T00", "2026-11-05T00");
         assert_eq!(
             parts(&aligned, true),
-            [Part {
-                daily: true,
-                from: "2026-11-01".into(),
-                to: "2026-11-05".into()
-            }]
+            [part(Grain::Day, "2026-11-01", "2026-11-05", false)]
         );
         assert_eq!(parts(&long, false).len(), 1);
+    }
+
+    #[test]
+    fn month_to_date_is_the_month_row_less_the_rest_of_the_month() {
+        let now = at("2026-12-10T15");
+        let mtd = range("2026-12-01T00", "2026-12-10T16");
+        assert_eq!(
+            signed_parts(&mtd, now),
+            [
+                part(Grain::Month, "2026-12", "2027-01", false),
+                part(Grain::Hour, "2026-12-10T16", "2026-12-11T00", true),
+                part(Grain::Day, "2026-12-11", "2027-01-01", true),
+            ]
+        );
+        // A whole month, and one in the past, are their rows alone.
+        let november = range("2026-11-01T00", "2026-12-01T00");
+        assert_eq!(
+            signed_parts(&november, now),
+            [part(Grain::Month, "2026-11", "2026-12", false)]
+        );
+    }
+
+    #[test]
+    fn thirty_days_use_each_month_row_where_it_covers_more_than_it_leaves_out() {
+        // 30 days ending in the current hour: most of November (less its
+        // first three days) and December to date.
+        let now = at("2026-12-02T15");
+        let last30 = range("2026-11-03T00", "2026-12-02T16");
+        assert_eq!(
+            signed_parts(&last30, now),
+            [
+                part(Grain::Month, "2026-11", "2026-12", false),
+                // Two days: hour rows, as any range that short.
+                part(Grain::Hour, "2026-11-01T00", "2026-11-03T00", true),
+                part(Grain::Month, "2026-12", "2027-01", false),
+                part(Grain::Hour, "2026-12-02T16", "2026-12-03T00", true),
+                part(Grain::Day, "2026-12-03", "2027-01-01", true),
+            ]
+        );
+        // A few days at a month's end read their own rows.
+        let edge = range("2026-10-28T05", "2026-11-03T00");
+        assert_eq!(
+            signed_parts(&edge, now),
+            [
+                part(Grain::Hour, "2026-10-28T05", "2026-10-29T00", false),
+                part(Grain::Day, "2026-10-29", "2026-11-01", false),
+                part(Grain::Hour, "2026-11-01T00", "2026-11-03T00", false),
+            ]
+        );
+        // Two days or less: hour rows.
+        let short = range("2026-11-30T20", "2026-12-01T20");
+        assert_eq!(signed_parts(&short, now), parts(&short, true));
     }
 }

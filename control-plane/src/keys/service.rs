@@ -3,7 +3,7 @@
 use super::KeyError;
 use super::convert::{apply_spec, key_to_proto};
 use crate::db::entities::virtual_key::ActiveModel;
-use crate::db::{KeyFilter, VirtualKeyRow, VirtualKeys};
+use crate::db::{Direction, KeyFilter, ListPosition, VirtualKeyRow, VirtualKeys};
 use crate::manage_error::is_unique_violation;
 use crate::publisher::Publisher;
 use chrono::Utc;
@@ -215,21 +215,107 @@ impl KeyService {
             return Err(KeyError::invalid("size", "must be between 1 and 100"));
         }
         let non_empty = |s: String| (!s.is_empty()).then_some(s);
+        let cursor = match (non_empty(request.after), non_empty(request.before)) {
+            (Some(_), Some(_)) => {
+                return Err(KeyError::invalid(
+                    "after",
+                    "pass `after` or `before`, not both",
+                ));
+            }
+            (Some(c), None) => Some((c, Direction::After, "after")),
+            (None, Some(c)) => Some((c, Direction::Before, "before")),
+            (None, None) => None,
+        };
         let filter = KeyFilter {
             user_id: non_empty(request.user_id),
             team_id: non_empty(request.team_id),
             key_alias: non_empty(request.key_alias),
             include_deleted: request.include_deleted,
         };
-        let (rows, total) = self
+        if cursor.is_none() && page > 1 {
+            let (rows, total) = self
+                .keys
+                .list(&filter, u64::from(page), u64::from(size))
+                .await?;
+            return Ok(ListKeysResponse {
+                keys: rows.iter().map(key_to_proto).collect(),
+                total_count: total,
+                current_page: page,
+                total_pages: u32::try_from(total.div_ceil(u64::from(size))).unwrap_or(u32::MAX),
+                next_after: String::new(),
+                prev_before: String::new(),
+            });
+        }
+        let position = match &cursor {
+            Some((text, direction, field)) => {
+                let Some(p) = ListPosition::decode(text) else {
+                    return Err(KeyError::invalid(
+                        field,
+                        "is not a cursor from this list (pass a `next_after` or \
+                         `prev_before` of an earlier answer, or none for the first page)",
+                    ));
+                };
+                Some((p, *direction))
+            }
+            None => None,
+        };
+        let from = position.as_ref().map(|(p, d)| (p, *d));
+        // One more than a page: whether the list goes on that way.
+        let mut rows = self
             .keys
-            .list(&filter, u64::from(page), u64::from(size))
+            .next_to(&filter, from, u64::from(size) + 1)
             .await?;
+        let more = rows.len() > size as usize;
+        rows.truncate(size as usize);
+        if from.is_some_and(|(_, d)| d == Direction::Before) {
+            rows.reverse();
+        }
+        let cursor_of = |row: Option<&VirtualKeyRow>| {
+            row.map(|r| ListPosition::of(r).encode())
+                .unwrap_or_default()
+        };
+        // The other way: is there a key beyond this page's edge?
+        let beyond = |edge: Option<&VirtualKeyRow>, direction| {
+            let filter = &filter;
+            let edge = edge.map(ListPosition::of);
+            async move {
+                match edge {
+                    Some(at) => Ok::<_, KeyError>(
+                        !self
+                            .keys
+                            .next_to(filter, Some((&at, direction)), 1)
+                            .await?
+                            .is_empty(),
+                    ),
+                    None => Ok(false),
+                }
+            }
+        };
+        let (next, prev) = match from.map(|(_, d)| d) {
+            None => (more, false),
+            Some(Direction::After) => (more, beyond(rows.first(), Direction::Before).await?),
+            Some(Direction::Before) => (beyond(rows.last(), Direction::After).await?, more),
+        };
+        let total = self.keys.count(&filter).await?;
         Ok(ListKeysResponse {
             keys: rows.iter().map(key_to_proto).collect(),
             total_count: total,
-            current_page: page,
-            total_pages: u32::try_from(total.div_ceil(u64::from(size))).unwrap_or(u32::MAX),
+            current_page: if cursor.is_none() { 1 } else { 0 },
+            total_pages: if cursor.is_none() {
+                u32::try_from(total.div_ceil(u64::from(size))).unwrap_or(u32::MAX)
+            } else {
+                0
+            },
+            next_after: if next {
+                cursor_of(rows.last())
+            } else {
+                String::new()
+            },
+            prev_before: if prev {
+                cursor_of(rows.first())
+            } else {
+                String::new()
+            },
         })
     }
 

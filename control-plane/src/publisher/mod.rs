@@ -13,6 +13,7 @@
 
 mod directory;
 mod history;
+pub mod redact;
 
 pub use directory::Changed;
 
@@ -103,6 +104,9 @@ pub struct Publisher {
     /// Follows each published version to the fleet's ACKs
     /// (`propagation.rs`).
     registry: Option<Arc<crate::registry::Registry>>,
+    /// The last config that loaded, secrets redacted (`redact.rs`), for the
+    /// dashboard; a broken file later leaves it as it was.
+    effective: Mutex<Option<Arc<serde_json::Value>>>,
 }
 
 /// A price file's source, version and prices.
@@ -152,7 +156,17 @@ impl Publisher {
             history: Mutex::new(History::default()),
             prices: Mutex::new(None),
             registry: None,
+            effective: Mutex::new(None),
         }
+    }
+
+    /// The config in force — the last file that loaded — with its secrets
+    /// redacted; `None` before the first load.
+    pub fn effective_config(&self) -> Option<Arc<serde_json::Value>> {
+        self.effective
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Has the registry follow every version published from now on to
@@ -341,6 +355,8 @@ impl Publisher {
                 })
             })??;
         let mut loaded = loaded;
+        *self.effective.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Arc::new(redact::effective(&loaded.raw_sections)));
         if loaded.config.general_settings.master_key.is_none() {
             loaded.config.general_settings.master_key = self.fallback_master_key.clone();
         }

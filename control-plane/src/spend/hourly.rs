@@ -142,6 +142,21 @@ impl HourSums {
             *a = a.saturating_add(*b);
         }
     }
+
+    /// Takes `o` away: a month's rows less the part outside a range.
+    pub fn subtract(&mut self, o: &Self) {
+        self.requests = self.requests.saturating_sub(o.requests);
+        self.errors = self.errors.saturating_sub(o.errors);
+        self.spend_picos = self.spend_picos.saturating_sub(o.spend_picos);
+        self.prompt_tokens = self.prompt_tokens.saturating_sub(o.prompt_tokens);
+        self.completion_tokens = self.completion_tokens.saturating_sub(o.completion_tokens);
+        self.cached_tokens = self.cached_tokens.saturating_sub(o.cached_tokens);
+        self.latency_ms_sum = self.latency_ms_sum.saturating_sub(o.latency_ms_sum);
+        self.overhead_us_sum = self.overhead_us_sum.saturating_sub(o.overhead_us_sum);
+        for (a, b) in self.latency.iter_mut().zip(o.latency.iter()) {
+            *a = a.saturating_sub(*b);
+        }
+    }
 }
 
 /// Adds one new log to the hourly rows it counts in.

@@ -1,5 +1,6 @@
 //! Fleet and settings: each data plane's applied version and hash, last
 //! heartbeat, NACKs; the config file's status (last load error, warnings);
+//! the config in force with its secrets redacted (`publisher/redact.rs`);
 //! the dashboard's own session settings. No secret is in any of it: the
 //! status view holds ids, versions, hashes and error texts only.
 
@@ -21,6 +22,7 @@ pub async fn fleet(State(app): State<AppState>, Authed(_): Authed) -> Response {
         "data_planes": status.data_planes,
         "laggards": status.laggards,
         "config": status.config,
+        "effective_config": app.publisher.effective_config(),
         "ui": {
             "sessions": app.ui.sessions.count(),
             "idle_timeout_s": timeouts.idle.as_secs(),

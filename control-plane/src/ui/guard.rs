@@ -23,6 +23,11 @@ pub struct ClientIp(pub String);
 #[derive(Debug, Clone)]
 pub struct UiBase(pub String);
 
+/// Set on requests that came through a data plane's tunnel (never from the
+/// network): the data plane can act on the answer (a health probe).
+#[derive(Clone, Copy, Debug)]
+pub struct Tunnelled;
+
 pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)

@@ -1,4 +1,5 @@
-//! Keys: the server-paginated list (one request per page, `size ≤ 100`),
+//! Keys: the server-paginated list (one request per page, `size ≤ 100`,
+//! keyset cursors so page 1,000 costs what page 1 does),
 //! create (the key shown once), edit, block/unblock, regenerate, delete —
 //! each write answered with `x-tollgate-applied` from the fleet.
 
@@ -24,6 +25,11 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 
 #[derive(Deserialize)]
 pub struct ListQuery {
+    /// A `next_after` / `prev_before` of an earlier page (keyset paging);
+    /// neither: the first page.
+    after: Option<String>,
+    before: Option<String>,
+    /// Refused past 1: this list pages by cursor.
     page: Option<u32>,
     size: Option<u32>,
     key_alias: Option<String>,
@@ -37,13 +43,21 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, UiError> {
     let size = q.size.unwrap_or(50).clamp(1, MAX_PAGE_SIZE);
+    if q.page.is_some_and(|p| p > 1) {
+        return Err(bad_request(
+            "`page`: this list pages by cursor: pass the `next_after` (or `prev_before`) of the \
+             page you have as `after` (or `before`).",
+        ));
+    }
     let request = ListKeysRequest {
-        page: q.page.unwrap_or(1).max(1),
+        page: 1,
         size,
         user_id: q.user_id.unwrap_or_default(),
         team_id: q.team_id.unwrap_or_default(),
         key_alias: q.key_alias.unwrap_or_default(),
         include_deleted: false,
+        after: q.after.unwrap_or_default(),
+        before: q.before.unwrap_or_default(),
     };
     let (r, applied) = call(&app, &session, request, async |s: &AdminService, r| {
         s.list_keys(r).await
@@ -54,9 +68,9 @@ pub async fn list(
         json!({
             "keys": keys,
             "total_count": r.total_count,
-            "current_page": r.current_page,
-            "total_pages": r.total_pages,
             "page_size": size,
+            "next_after": r.next_after,
+            "prev_before": r.prev_before,
         }),
         applied,
     ))

@@ -81,15 +81,25 @@ pub fn api(state: AppState) -> Router {
         .route("/keys/{token}/regenerate", post(keys::regenerate))
         .route("/keys/{token}/delete", post(keys::delete))
         .route("/teams", get(org::teams).post(org::create_team))
+        .route("/teams/{id}", get(org::team))
+        .route("/teams/{id}/update", post(org::update_team))
         .route("/teams/{id}/delete", post(org::delete_team))
+        .route("/teams/{id}/members", post(org::add_member))
+        .route(
+            "/teams/{id}/members/{user_id}/delete",
+            post(org::remove_member),
+        )
         .route("/users", get(org::users).post(org::create_user))
+        .route("/users/{id}/update", post(org::update_user))
         .route("/users/{id}/delete", post(org::delete_user))
         .route("/customers", get(org::customers).post(org::create_customer))
+        .route("/customers/{id}/update", post(org::update_customer))
         .route("/customers/{id}/delete", post(org::delete_customer))
         .route("/logs", get(logs::list))
         .route("/logs/stream", get(logs::stream))
         .route("/fleet", get(fleet::fleet))
         .route("/models", get(models::models))
+        .route("/models/{id}/check", post(models::check))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,

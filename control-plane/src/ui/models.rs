@@ -4,12 +4,14 @@
 //! p50/p95). The config part holds provider keys: only the fields named
 //! below are ever read from it (serde skips the rest unparsed).
 
-use super::guard::Authed;
-use super::{UiError, internal};
+use super::guard::{Authed, Tunnelled};
+use super::{UiError, error, internal};
 use crate::db::usage_hourly::{self, HourRange};
 use crate::spend::hourly::{Dim, quantile_ms};
 use crate::state::AppState;
-use axum::extract::State;
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use chrono::{Duration, DurationRound, Utc};
 use serde::Deserialize;
@@ -43,17 +45,7 @@ struct Params {
     mock_response: Option<Value>,
 }
 
-/// `https://user:secret@host/path?key=…` → `https://host/path`.
-pub fn public_base(url: &str) -> String {
-    let without_query = url.split(['?', '#']).next().unwrap_or_default();
-    match without_query.split_once("://") {
-        Some((scheme, rest)) => {
-            let host_and_path = rest.rsplit_once('@').map_or(rest, |(_, after)| after);
-            format!("{scheme}://{host_and_path}")
-        }
-        None => without_query.to_string(),
-    }
-}
+use crate::publisher::redact::public_base;
 
 fn per_million(cost: Option<f64>) -> Option<f64> {
     cost.map(|c| (c * 1e6 * 1e6).round() / 1e6)
@@ -135,6 +127,45 @@ pub async fn models(State(app): State<AppState>, Authed(_): Authed) -> Result<Re
         })
         .collect();
     Ok(Json(json!({"models": models})).into_response())
+}
+
+/// The header that asks the tunnelling data plane to run a deployment's
+/// health probe and answer with its result.
+pub const PROBE_HEADER: &str = "x-tollgate-health-probe";
+
+/// "Check now": authorized here (a session, its CSRF token), run by the data
+/// plane that tunnelled the request, which holds the provider credentials
+/// and client: this answer only names the deployment.
+pub async fn check(
+    State(app): State<AppState>,
+    Authed(_): Authed,
+    tunnelled: Option<Extension<Tunnelled>>,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    let Some(part) = app.publisher.config_part().await else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found_error",
+            "No config is published yet.",
+        ));
+    };
+    let config: ConfigPart = serde_json::from_slice(&part).map_err(internal)?;
+    if !config.deployments.iter().any(|d| d.id == id) {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found_error",
+            format!("No deployment {id} in the published config: reload the Models page."),
+        ));
+    }
+    if tunnelled.is_none() {
+        return Err(error(
+            StatusCode::CONFLICT,
+            "invalid_request_error",
+            "Health probes run on data planes (they call the provider with its credentials): \
+             open the dashboard through a data plane's /ui to check a deployment.",
+        ));
+    }
+    Ok(([(PROBE_HEADER, id)], Json(json!({}))).into_response())
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
-//! Teams, internal users and customers (end users): lists, create, delete.
+//! Teams, internal users and customers (end users): lists, create, edit,
+//! delete; a team's page (its fields, members with roles, keys) and its
+//! members added and removed.
 
 use super::UiError;
 use super::admin::{call, reply};
@@ -11,12 +13,15 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tollgate_proto::json::key_json;
 use tollgate_proto::org_json::{customer_json, team_json, user_json};
 use tollgate_proto::v1::admin_service_server::AdminService as _;
 use tollgate_proto::v1::{
-    CreateCustomerRequest, CreateTeamRequest, CreateUserRequest, CustomerSpec,
-    DeleteCustomersRequest, DeleteTeamsRequest, DeleteUsersRequest, ListCustomersRequest,
-    ListTeamsRequest, ListUsersRequest, StringList, TeamSpec, UserSpec,
+    AddTeamMemberRequest, CreateCustomerRequest, CreateTeamRequest, CreateUserRequest,
+    CustomerSpec, DeleteCustomersRequest, DeleteTeamsRequest, DeleteUsersRequest, GetTeamRequest,
+    ListCustomersRequest, ListTeamsRequest, ListUsersRequest, RemoveTeamMemberRequest, StringList,
+    TeamMember, TeamResponse, TeamSpec, UpdateCustomerRequest, UpdateTeamRequest,
+    UpdateUserRequest, UserSpec,
 };
 
 fn parse<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> Result<T, UiError> {
@@ -58,6 +63,22 @@ pub struct TeamForm {
     budget_duration: Option<String>,
     rpm_limit: Option<i64>,
     tpm_limit: Option<i64>,
+    blocked: Option<bool>,
+}
+
+impl TeamForm {
+    fn spec(self) -> TeamSpec {
+        TeamSpec {
+            team_alias: text(self.team_alias),
+            models: self.models.map(|values| StringList { values }),
+            max_budget: self.max_budget,
+            budget_duration: text(self.budget_duration),
+            rpm_limit: self.rpm_limit,
+            tpm_limit: self.tpm_limit,
+            blocked: self.blocked,
+            ..TeamSpec::default()
+        }
+    }
 }
 
 pub async fn create_team(
@@ -68,19 +89,116 @@ pub async fn create_team(
     let f: TeamForm = parse(&body)?;
     let request = CreateTeamRequest {
         team_id: String::new(),
-        spec: Some(TeamSpec {
-            team_alias: text(f.team_alias),
-            models: f.models.map(|values| StringList { values }),
-            max_budget: f.max_budget,
-            budget_duration: text(f.budget_duration),
-            rpm_limit: f.rpm_limit,
-            tpm_limit: f.tpm_limit,
-            ..TeamSpec::default()
-        }),
+        spec: Some(f.spec()),
         members: Vec::new(),
     };
     let (r, applied) = call(&app, &session, request, async |s: &AdminService, r| {
         s.create_team(r).await
+    })
+    .await?;
+    Ok(reply(
+        Value::Object(r.team.as_ref().map(team_json).unwrap_or_default()),
+        applied,
+    ))
+}
+
+/// A team's page: its fields with members and roles, and its live keys.
+fn team_page(r: &TeamResponse) -> Value {
+    let mut team = r.team.as_ref().map(team_json).unwrap_or_default();
+    team.insert(
+        "keys".into(),
+        Value::Array(r.keys.iter().map(|k| Value::Object(key_json(k))).collect()),
+    );
+    Value::Object(team)
+}
+
+pub async fn team(
+    State(app): State<AppState>,
+    Authed(session): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    let request = GetTeamRequest { team_id: id };
+    let (r, applied) = call(&app, &session, request, async |s: &AdminService, r| {
+        s.get_team(r).await
+    })
+    .await?;
+    Ok(reply(team_page(&r), applied))
+}
+
+/// Absent fields are left as they are; `models: []` is every model.
+pub async fn update_team(
+    State(app): State<AppState>,
+    Authed(session): Authed,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, UiError> {
+    let f: TeamForm = parse(&body)?;
+    let request = UpdateTeamRequest {
+        team_id: id,
+        spec: Some(f.spec()),
+    };
+    let (r, applied) = call(&app, &session, request, async |s: &AdminService, r| {
+        s.update_team(r).await
+    })
+    .await?;
+    Ok(reply(
+        Value::Object(r.team.as_ref().map(team_json).unwrap_or_default()),
+        applied,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MemberForm {
+    user_id: Option<String>,
+    user_email: Option<String>,
+    /// `admin` or `user` (the default).
+    role: Option<String>,
+}
+
+pub async fn add_member(
+    State(app): State<AppState>,
+    Authed(session): Authed,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, UiError> {
+    let f: MemberForm = parse(&body)?;
+    let (user_id, user_email) = (text(f.user_id), text(f.user_email));
+    if user_id.is_none() && user_email.is_none() {
+        return Err(bad_request(
+            "Name the member: `user_id` or `user_email` (an unknown user is created).",
+        ));
+    }
+    let request = AddTeamMemberRequest {
+        team_id: id,
+        members: vec![TeamMember {
+            user_id: user_id.unwrap_or_default(),
+            user_email: user_email.unwrap_or_default(),
+            role: text(f.role).unwrap_or_default(),
+        }],
+    };
+    let (r, applied) = call(&app, &session, request, async |s: &AdminService, r| {
+        s.add_team_member(r).await
+    })
+    .await?;
+    Ok(reply(
+        Value::Object(r.team.as_ref().map(team_json).unwrap_or_default()),
+        applied,
+    ))
+}
+
+pub async fn remove_member(
+    State(app): State<AppState>,
+    Authed(session): Authed,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    let request = RemoveTeamMemberRequest {
+        team_id: id,
+        user_id,
+        user_email: String::new(),
+    };
+    let (r, applied) = call(&app, &session, request, async |s: &AdminService, r| {
+        s.remove_team_member(r).await
     })
     .await?;
     Ok(reply(
@@ -142,8 +260,11 @@ pub struct UserForm {
     user_id: Option<String>,
     user_email: Option<String>,
     user_role: Option<String>,
+    models: Option<Vec<String>>,
     max_budget: Option<f64>,
     budget_duration: Option<String>,
+    rpm_limit: Option<i64>,
+    tpm_limit: Option<i64>,
 }
 
 pub async fn create_user(
@@ -153,14 +274,8 @@ pub async fn create_user(
 ) -> Result<Response, UiError> {
     let f: UserForm = parse(&body)?;
     let request = CreateUserRequest {
-        user_id: text(f.user_id).unwrap_or_default(),
-        spec: Some(UserSpec {
-            user_email: text(f.user_email),
-            user_role: text(f.user_role),
-            max_budget: f.max_budget,
-            budget_duration: text(f.budget_duration),
-            ..UserSpec::default()
-        }),
+        user_id: text(f.user_id.clone()).unwrap_or_default(),
+        spec: Some(f.spec()),
         teams: Vec::new(),
         // The dashboard creates keys on the Keys page, shown once there.
         auto_create_key: false,
@@ -168,6 +283,44 @@ pub async fn create_user(
     };
     let (r, applied) = call(&app, &session, request, async |s: &AdminService, r| {
         s.create_user(r).await
+    })
+    .await?;
+    Ok(reply(
+        Value::Object(r.user.as_ref().map(user_json).unwrap_or_default()),
+        applied,
+    ))
+}
+
+impl UserForm {
+    fn spec(self) -> UserSpec {
+        UserSpec {
+            user_email: text(self.user_email),
+            user_role: text(self.user_role),
+            models: self.models.map(|values| StringList { values }),
+            max_budget: self.max_budget,
+            budget_duration: text(self.budget_duration),
+            rpm_limit: self.rpm_limit,
+            tpm_limit: self.tpm_limit,
+            ..UserSpec::default()
+        }
+    }
+}
+
+/// Absent fields are left as they are; `user_id` in the form is ignored
+/// (the path names the user).
+pub async fn update_user(
+    State(app): State<AppState>,
+    Authed(session): Authed,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, UiError> {
+    let f: UserForm = parse(&body)?;
+    let request = UpdateUserRequest {
+        user_id: id,
+        spec: Some(f.spec()),
+    };
+    let (r, applied) = call(&app, &session, request, async |s: &AdminService, r| {
+        s.update_user(r).await
     })
     .await?;
     Ok(reply(
@@ -218,6 +371,23 @@ pub struct CustomerForm {
     alias: Option<String>,
     max_budget: Option<f64>,
     budget_duration: Option<String>,
+    rpm_limit: Option<i64>,
+    tpm_limit: Option<i64>,
+    blocked: Option<bool>,
+}
+
+impl CustomerForm {
+    fn spec(self) -> CustomerSpec {
+        CustomerSpec {
+            alias: text(self.alias),
+            max_budget: self.max_budget,
+            budget_duration: text(self.budget_duration),
+            rpm_limit: self.rpm_limit,
+            tpm_limit: self.tpm_limit,
+            blocked: self.blocked,
+            ..CustomerSpec::default()
+        }
+    }
 }
 
 pub async fn create_customer(
@@ -226,20 +396,37 @@ pub async fn create_customer(
     body: Bytes,
 ) -> Result<Response, UiError> {
     let f: CustomerForm = parse(&body)?;
-    let Some(user_id) = text(f.user_id) else {
+    let Some(user_id) = text(f.user_id.clone()) else {
         return Err(bad_request("`user_id` is required: the end user's id."));
     };
     let request = CreateCustomerRequest {
         user_id,
-        spec: Some(CustomerSpec {
-            alias: text(f.alias),
-            max_budget: f.max_budget,
-            budget_duration: text(f.budget_duration),
-            ..CustomerSpec::default()
-        }),
+        spec: Some(f.spec()),
     };
     let (r, applied) = call(&app, &session, request, async |s: &AdminService, r| {
         s.create_customer(r).await
+    })
+    .await?;
+    Ok(reply(
+        Value::Object(r.customer.as_ref().map(customer_json).unwrap_or_default()),
+        applied,
+    ))
+}
+
+/// Absent fields are left as they are; `user_id` in the form is ignored.
+pub async fn update_customer(
+    State(app): State<AppState>,
+    Authed(session): Authed,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, UiError> {
+    let f: CustomerForm = parse(&body)?;
+    let request = UpdateCustomerRequest {
+        user_id: id,
+        spec: Some(f.spec()),
+    };
+    let (r, applied) = call(&app, &session, request, async |s: &AdminService, r| {
+        s.update_customer(r).await
     })
     .await?;
     Ok(reply(

@@ -5,7 +5,7 @@
 //! Behind the cluster-token interceptor: only a data plane may say which
 //! client address a request came from.
 
-use super::guard::{ClientIp, UiBase};
+use super::guard::{ClientIp, Tunnelled, UiBase};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request};
@@ -78,6 +78,7 @@ impl UiService for Tunnel {
             .body(Body::from(r.body))
             .map_err(|e| Status::invalid_argument(format!("bad request: {e}")))?;
         http.extensions_mut().insert(ClientIp(r.client_ip));
+        http.extensions_mut().insert(Tunnelled);
         http.extensions_mut()
             .insert(UiBase(base.unwrap_or_else(|| "/ui".into())));
         let answer = super::api(self.state.clone())

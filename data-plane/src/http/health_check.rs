@@ -119,6 +119,49 @@ pub async fn health(State(app): State<AppState>, headers: HeaderMap) -> Response
     .into_response()
 }
 
+/// The dashboard's "check now": the probe of one deployment, run here (the
+/// control plane, which authorized it, calls no provider), with what this
+/// plane's router holds of it. Nothing secret: ids, names, API base.
+pub async fn check_one(app: &AppState, deployment_id: &str) -> Response {
+    let Some(runtime) = app.live.runtime() else {
+        return ApiError::not_ready().into_response();
+    };
+    let Some(d) = runtime
+        .deployments()
+        .iter()
+        .find(|d| d.id == deployment_id)
+        .cloned()
+    else {
+        return ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found_error",
+            format!(
+                "This data plane serves no deployment {deployment_id}: its snapshot may be older \
+                 than the page; reload the Models page."
+            ),
+        )
+        .into_response();
+    };
+    let started = std::time::Instant::now();
+    let result = probe(app, &d).await;
+    let elapsed = started.elapsed();
+    let api_base = d.upstream.api_base();
+    Json(json!({
+        "model_id": d.id,
+        "model_name": d.model_name,
+        "model": d.configured_model,
+        "api_base": (!api_base.is_empty()).then_some(api_base),
+        "healthy": result.is_ok(),
+        "error": result.err(),
+        "latency_ms": u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        "node_id": app.live.node_id,
+        "cooling_down": app.cooldowns.is_cooling(&d.id),
+        "marked_unhealthy": app.cooldowns.is_unhealthy(&d.id),
+        "checked_at": chrono::Utc::now().to_rfc3339(),
+    }))
+    .into_response()
+}
+
 async fn probe(app: &AppState, d: &Deployment) -> Result<(), String> {
     let timeout = d.timeout.min(PROBE_TIMEOUT);
     let mut body = Map::new();

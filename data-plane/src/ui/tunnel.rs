@@ -31,6 +31,9 @@ const FORWARDED: [&str; 8] = [
 ];
 /// Where this plane serves the page (the cookie's path), set here only.
 const UI_BASE_HEADER: &str = "x-tollgate-ui-base";
+/// The control plane's answer to an authorized "check now": run the health
+/// probe of this deployment here and answer its result instead.
+const PROBE_HEADER: &str = "x-tollgate-health-probe";
 
 #[derive(Clone)]
 pub struct Tunnel {
@@ -108,6 +111,11 @@ pub async fn forward(
         },
         _ => return unreachable_control_plane(),
     };
+    if head.status == 200
+        && let Some(id) = head.headers.iter().find(|h| h.name == PROBE_HEADER)
+    {
+        return crate::http::health_check::check_one(&app, &id.value).await;
+    }
     let body = stream.map(|chunk| match chunk {
         Ok(c) => match c.part {
             Some(Part::Body(bytes)) => Ok(Bytes::from(bytes)),

@@ -1,5 +1,7 @@
 // Fleet and settings: every data plane's applied snapshot, heartbeat and
-// NACKs; the config file's state; the dashboard's session settings.
+// NACKs; the config file's state (its last load error first, when there is
+// one) and the config in force with secrets redacted; the dashboard's
+// session settings.
 
 import { h, table } from "../dom.js";
 import * as api from "../api.js";
@@ -9,6 +11,11 @@ import { header, card, status } from "./common.js";
 export default async function fleet(main) {
   main.append(header("Fleet & settings"));
   const d = await api.get("fleet");
+  if (d.config.last_error) {
+    main.append(h("div", { class: "card error-box", role: "alert", id: "config-error" },
+      h("strong", {}, "The config file did not load: "), d.config.last_error,
+      h("div", { class: "muted small" }, `The last config that loaded (${f.when(d.config.last_loaded_at)}) stays in force until the file is fixed.`)));
+  }
   const snap = d.control_plane.snapshot;
   main.append(card("Control plane", h("dl", { class: "facts" },
     h("dt", {}, "Version"), h("dd", {}, d.control_plane.version),
@@ -30,6 +37,9 @@ export default async function fleet(main) {
     h("dt", {}, "Last loaded"), h("dd", {}, f.when(c.last_loaded_at)),
     h("dt", {}, "Last load error"), h("dd", {}, c.last_error ? h("span", { class: "error" }, c.last_error) : "none"),
     h("dt", {}, "Warnings"), h("dd", {}, c.warnings && c.warnings.length ? h("ul", {}, c.warnings.map(w => h("li", {}, w))) : "none"))));
+  main.append(card("Configuration in force (secrets redacted)", d.effective_config
+    ? h("pre", { class: "config", id: "effective-config", tabindex: "0" }, JSON.stringify(d.effective_config, null, 2))
+    : h("div", { class: "empty" }, "No config has loaded yet.")));
   main.append(card("Dashboard", h("dl", { class: "facts" },
     h("dt", {}, "Live sessions"), h("dd", {}, String(d.ui.sessions)),
     h("dt", {}, "Idle timeout"), h("dd", {}, `${Math.round(d.ui.idle_timeout_s / 60)} min`),

@@ -1,5 +1,5 @@
-// Keys: one server-paginated request per page (50 rows), filtered by alias,
-// team or user; create (the key shown once, in a dialog that takes it away
+// Keys: one server-paginated request per page (50 rows, keyset cursors:
+// page 1,000 costs what page 1 does), filtered by alias, team or user; create (the key shown once, in a dialog that takes it away
 // when it closes), edit, block / unblock, regenerate, delete. Each write
 // says on how many data planes it is in force.
 
@@ -127,7 +127,10 @@ export function actions(k, ctx, reload) {
 
 export default async function keys(main, ctx) {
   const p = ctx.params;
-  const page = Math.max(1, Number(p.get("page") || 1));
+  // The cursor of this page (the previous page's last key, or the next
+  // page's first) and its number, for the pager's text.
+  const cursor = { after: p.get("after") || "", before: p.get("before") || "" };
+  const page = Math.max(1, Number(p.get("n") || 1));
   const filters = { key_alias: p.get("key_alias") || "", team_id: p.get("team_id") || "", user_id: p.get("user_id") || "" };
   const reload = () => window.dispatchEvent(new HashChangeEvent("hashchange"));
   const create = ctx.canWrite ? h("button", { class: "primary", type: "button", onclick: () => dialog("Create key", keyForm(null, (r, close) => { close(); showSecret("Your new key", r.data.key, r.applied, reload); })) }, "Create key") : null;
@@ -136,7 +139,7 @@ export default async function keys(main, ctx) {
   main.append(h("form", { class: "filters", role: "search", onsubmit: (e) => { e.preventDefault(); ctx.go("keys", Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value.trim()]))); } },
     field("Alias", inputs.key_alias), field("Team id", inputs.team_id), field("User id", inputs.user_id),
     h("button", { type: "submit" }, "Search")));
-  const data = await api.get("keys", Object.assign({ page, size: PAGE }, filters));
+  const data = await api.get("keys", Object.assign({ size: PAGE }, cursor, filters));
   main.append(table([
     { label: "Alias", cell: k => h("a", { href: "#/keys/" + encodeURIComponent(k.token) }, k.key_alias || "(no alias)") },
     { label: "Key", cell: k => h("code", {}, k.key_name) },
@@ -149,10 +152,11 @@ export default async function keys(main, ctx) {
     { label: "Status", cell: keyStatus },
     { label: "", cell: k => actions(k, ctx, reload) },
   ], data.keys, Object.values(filters).some(Boolean) ? "No key matches these filters." : "No keys yet." + (ctx.canWrite ? " Create one to get started." : "")));
-  const pages = Math.max(1, data.total_pages || 1);
-  const nav = (n) => ctx.go("keys", Object.assign({}, filters, { page: n }));
+  const pages = Math.max(1, Math.ceil(data.total_count / PAGE));
+  // Back to the first page the list starts over without a cursor.
+  const nav = (n, at) => ctx.go("keys", Object.assign({}, filters, n > 1 ? Object.assign({ n }, at) : {}));
   main.append(h("nav", { class: "pager", "aria-label": "Pages of keys" },
-    h("button", { type: "button", disabled: page <= 1, onclick: () => nav(page - 1) }, "← Previous"),
-    h("span", { class: "muted" }, `Page ${page} of ${pages} · ${f.int(data.total_count)} keys`),
-    h("button", { type: "button", disabled: page >= pages, onclick: () => nav(page + 1) }, "Next →")));
+    h("button", { type: "button", disabled: !data.prev_before, onclick: () => nav(page - 1, { before: data.prev_before }) }, "← Previous"),
+    h("span", { class: "muted" }, `Page ${f.int(Math.min(page, pages))} of ${f.int(pages)} · ${f.int(data.total_count)} keys`),
+    h("button", { type: "button", disabled: !data.next_after, onclick: () => nav(page + 1, { after: data.next_after }) }, "Next →")));
 }

@@ -1,11 +1,37 @@
 // Models: each model group's deployments (provider, upstream model,
 // api_base without credentials, prices per 1M tokens, limits) and the
-// group's last 24 hours (requests, error rate, p50 / p95).
+// group's last 24 hours (requests, error rate, p50 / p95). "Check now"
+// runs a deployment's health probe on the data plane serving the page and
+// shows what it found there.
 
-import { h, table } from "../dom.js";
+import { h, table, clear, append } from "../dom.js";
 import * as api from "../api.js";
 import * as f from "../format.js";
-import { header, card } from "./common.js";
+import { header, card, status } from "./common.js";
+
+function healthCell(d) {
+  const out = h("div", { class: "health", "data-deployment": d.id, role: "status", "aria-live": "polite" });
+  const button = h("button", { type: "button", class: "small", onclick: async () => {
+    button.disabled = true;
+    button.textContent = "Checking…";
+    try {
+      const r = (await api.post(`models/${encodeURIComponent(d.id)}/check`)).data;
+      clear(out);
+      out.dataset.healthy = String(r.healthy);
+      append(out, [
+        r.healthy ? status("healthy", "good") : status("unhealthy", "bad"),
+        r.cooling_down ? status("cooling down", "warn") : null,
+        h("span", { class: "muted small" }, ` ${f.ms(r.latency_ms)} on ${r.node_id}`),
+        r.error ? h("div", { class: "error small" }, r.error) : null,
+        h("button", { type: "button", class: "link small", onclick: () => out.replaceWith(healthCell(d)) }, "again")]);
+    } catch (err) {
+      clear(out);
+      out.append(h("div", { class: "error small" }, err.message), h("button", { type: "button", class: "link small", onclick: () => out.replaceWith(healthCell(d)) }, "retry"));
+    }
+  } }, "Check now");
+  out.append(button);
+  return out;
+}
 
 const price = (v) => (v == null ? "—" : "$" + v.toLocaleString("en-US", { maximumFractionDigits: 4 }));
 
@@ -29,6 +55,7 @@ export default async function models(main) {
         { label: "Cached / 1M", num: true, cell: d => price(d.cached_per_million) },
         { label: "RPM / TPM", num: true, cell: d => `${d.rpm ?? "—"} / ${d.tpm ?? "—"}` },
         { label: "Order", num: true, cell: d => d.order ?? "—" },
+        { label: "Health", cell: healthCell },
       ], m.deployments, "No deployment.")));
   }
 }

@@ -127,6 +127,9 @@ async fn list(
         team_id: query.team_id.unwrap_or_default(),
         key_alias: query.key_alias.unwrap_or_default(),
         include_deleted: query.status.as_deref() == Some("deleted"),
+        // LiteLLM's page numbers; cursors are the dashboard's.
+        after: String::new(),
+        before: String::new(),
     };
     let response = call(&app.admin, &headers, request, Admin::list_keys).await?;
     let keys: Vec<Value> = if query.return_full_object.unwrap_or(false) {
