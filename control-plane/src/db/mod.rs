@@ -13,6 +13,7 @@ mod spend_bulk;
 pub mod spend_daily;
 mod spend_logs;
 pub mod spend_names;
+mod spend_sqlite;
 mod spend_totals;
 mod team_members;
 mod teams;

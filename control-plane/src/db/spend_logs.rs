@@ -2,15 +2,14 @@
 //! batch replayed after a lost ack is stored once, and only the records the
 //! database reports as new feed the aggregates and running totals.
 
-use super::entities::spend_log::{ActiveModel, Column, Entity, Model};
-use super::{spend_bulk, spend_daily, spend_totals};
+use super::entities::spend_log::{Column, Entity, Model};
+use super::{spend_bulk, spend_daily, spend_sqlite, spend_totals};
 use crate::spend::rollup::Rollup;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    DbErr, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::collections::{HashMap, HashSet};
 use tracing::warn;
@@ -22,11 +21,6 @@ pub struct SpendLogs {
     /// tail (no receiver: nothing is kept).
     tail: Option<tokio::sync::broadcast::Sender<std::sync::Arc<Vec<Model>>>>,
 }
-
-/// Rows per INSERT statement: keeps statements under the bind-parameter
-/// limits of both backends (SQLite: 32,766; 34 columns per row). A constant
-/// size also means one cached prepared statement for every full chunk.
-const ROWS_PER_STATEMENT: usize = 500;
 
 /// A deadlock (or SQLite's busy writer) aborts the whole transaction, which
 /// is then safe to run again; past this the batch stays unacknowledged and
@@ -151,27 +145,11 @@ impl SpendLogs {
     async fn store(&self, logs: &[Model]) -> Result<HashSet<String>, DbErr> {
         let txn = self.db.begin().await?;
         let postgres = txn.get_database_backend() == DbBackend::Postgres;
-        let mut inserted: Vec<String> = Vec::with_capacity(logs.len());
-        if postgres {
-            inserted = spend_bulk::insert_logs(&txn, logs).await?;
+        let inserted = if postgres {
+            spend_bulk::insert_logs(&txn, logs).await?
         } else {
-            for chunk in logs.chunks(ROWS_PER_STATEMENT) {
-                // `reset_all`: every column is written, none is "unchanged".
-                let rows = chunk
-                    .iter()
-                    .map(|l| -> ActiveModel { l.clone().into_active_model().reset_all() });
-                inserted.extend(
-                    Entity::insert_many(rows)
-                        .on_conflict(
-                            OnConflict::column(Column::RequestId)
-                                .do_nothing()
-                                .to_owned(),
-                        )
-                        .exec_with_returning_keys(&txn)
-                        .await?,
-                );
-            }
-        }
+            spend_sqlite::insert_logs(&txn, logs).await?
+        };
         let by_id: HashMap<&str, &Model> =
             logs.iter().map(|l| (l.request_id.as_str(), l)).collect();
         let new_logs: Vec<&Model> = inserted
