@@ -10,6 +10,8 @@ exactly the sums ingest keeps (same dimensions, same log-scale latency buckets).
 
 from __future__ import annotations
 
+import datetime
+import os
 import statistics
 import subprocess
 import sys
@@ -128,14 +130,32 @@ def main() -> None:
             iso = lambda t: time.strftime("%Y-%m-%dT%H:00:00Z", time.gmtime(t))  # noqa: E731
             end, day, month = iso(now + 3600), iso(now - 29 * 86400), iso(now - 48 * 3600)
             some_key = h.get(f"{base}/keys", params={"size": 1, "key_alias": "key-42"}).json()["keys"][0]["token"]
+            # Page 1,000's cursor: the last key of page 999 in the list's order (what a walk of
+            # 999 "Next" clicks would carry), and page 1,000's first key to check it against.
+            with psycopg.connect(url) as conn:
+                order = "FROM virtual_keys WHERE deleted_at IS NULL ORDER BY created_at DESC, token"
+                nanos, token = conn.execute(
+                    f"SELECT (extract(epoch FROM created_at) * 1000000)::bigint * 1000, token {order} "
+                    "OFFSET 49949 LIMIT 1").fetchone()
+                (page_1000_first,) = conn.execute(f"SELECT token {order} OFFSET 49950 LIMIT 1").fetchone()
+            after = f"{nanos}.{token}"
+            deep = h.get(f"{base}/keys", params={"size": 50, "after": after}).json()
+            assert deep["keys"][0]["token"] == page_1000_first, "the cursor page is page 1,000"
+            first = datetime.datetime.fromtimestamp(now, datetime.UTC).date().replace(day=1)
+            month_start = f"{first}T00:00:00Z"
+            prev_month = f"{(first - datetime.timedelta(days=1)).replace(day=1)}T00:00:00Z"
             pages = {
                 "Overview": [("overview", {}),
                              ("usage/timeseries", {"start": day, "end": end, "bucket": "day", "group_by": "model"}),
                              ("usage/timeseries", {"start": month, "end": end, "bucket": "hour"})],
                 "Usage (30 d by key)": [("usage/timeseries", {"start": day, "end": end, "group_by": "key", "limit": 10})],
+                "Usage (month to date by key)": [("usage/timeseries", {"start": month_start, "end": end, "group_by": "key", "limit": 10})],
+                "Usage (last calendar month by key)": [("usage/timeseries", {"start": prev_month, "end": month_start, "group_by": "key", "limit": 10})],
+                "Usage (7 d by key)": [("usage/timeseries", {"start": iso(now - 6 * 86400)[:11] + "00:00:00Z", "end": end, "group_by": "key", "limit": 10})],
+                "Usage (30 d by end user)": [("usage/timeseries", {"start": day, "end": end, "group_by": "end_user", "limit": 10})],
                 "Usage (30 d by model, hourly)": [("usage/timeseries", {"start": day, "end": end, "group_by": "model", "bucket": "hour"})],
-                "Keys (page 1 of 2,000)": [("keys", {"page": 1, "size": 50})],
-                "Keys (page 1,000)": [("keys", {"page": 1000, "size": 50})],
+                "Keys (page 1 of 2,000)": [("keys", {"size": 50})],
+                "Keys (page 1,000, by cursor)": [("keys", {"size": 50, "after": after})],
                 "Key detail": [("keys/" + some_key, {}),
                                ("usage/timeseries", {"start": day, "end": end, "group_by": "key", "id": some_key}),
                                ("usage/latency", {"start": day, "end": end, "group_by": "key", "id": some_key}),
@@ -147,6 +167,7 @@ def main() -> None:
             }
             print("| page | requests | slowest request, median of 7 | page total, median |")
             print("|---|---|---|---|")
+            per_call: dict[str, list[list[float]]] = {}
             for page, calls in pages.items():
                 slowest, totals = [], []
                 for _ in range(RUNS):
@@ -158,11 +179,18 @@ def main() -> None:
                         assert r.status_code == 200, (path, r.text[:200])
                     slowest.append(max(times))
                     totals.append(sum(times))
+                    per_call.setdefault(page, []).append(times)
                 print(f"| {page} | {len(calls)} | {statistics.median(slowest) * 1e3:.0f} ms | {statistics.median(totals) * 1e3:.0f} ms |")
+                if os.environ.get("TOLLGATE_BENCH_PER_CALL"):
+                    for i, (path, _) in enumerate(calls):
+                        ms = statistics.median(t[i] for t in per_call[page]) * 1e3
+                        print(f"    {path}: {ms:.0f} ms", file=sys.stderr)
     finally:
         cp.terminate()
         cp.wait()
-        admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        # TOLLGATE_BENCH_KEEP_DB=1 keeps the seeded database for EXPLAIN.
+        if not os.environ.get("TOLLGATE_BENCH_KEEP_DB"):
+            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -575,8 +575,10 @@ async fn check_ranges(conn: &DatabaseConnection, logs: &[spend_log::Model]) {
 }
 
 /// Logs 13 hours apart from late January to April, and around today (some
-/// in the next days: a data plane's clock ahead), plus one model seen only
-/// on March 1st (outside ranges that subtract it from March's row).
+/// in the next days: a data plane's clock ahead), 1,400 logs of 700 keys in
+/// February and March, 1,202 more whose top over both months is no
+/// month's top, plus one model seen only on March 1st (outside ranges that
+/// subtract it from March's row).
 async fn ranges_match_logs(conn: DatabaseConnection) {
     seed(&conn).await;
     let logs = SpendLogs::new(conn.clone());
@@ -599,6 +601,38 @@ async fn ranges_match_logs(conn: DatabaseConnection) {
             )
         }))
         .collect();
+    // 700 keys over February and March, spend spread unevenly.
+    let feb = Utc
+        .with_ymd_and_hms(2026, 2, 1, 0, 10, 0)
+        .single()
+        .expect("day");
+    all.extend((1_000..2_400).map(|i| {
+        let n = i64::try_from(i).unwrap_or(0);
+        let mut l = log(i, feb + Duration::minutes(59 * (n - 1_000)));
+        l.api_key = format!("{:064x}", (n * 7_919) % 700);
+        l.spend_picos = (n * 104_729) % 1_000_003 * 1_000;
+        l
+    }));
+    // 600 keys with one big request in February, 600 in March, and one key
+    // with less in each month but the most over both: it ranks 601st in
+    // each month's list, first over both (no month's own top finds it).
+    let big = 5_000_000_000i64;
+    for (month, offset) in [(2u32, 0usize), (3, 600)] {
+        let at = Utc
+            .with_ymd_and_hms(2026, month, 10, 12, 0, 0)
+            .single()
+            .expect("day");
+        for k in 0..600usize {
+            let mut l = log(3_000 + offset + k, at);
+            l.api_key = format!("c{:063x}", offset + k);
+            l.spend_picos = big + i64::try_from(k).unwrap_or(0);
+            all.push(l);
+        }
+        let mut l = log(5_000 + offset, at);
+        l.api_key = format!("d{:063x}", 0);
+        l.spend_picos = big * 6 / 10;
+        all.push(l);
+    }
     let mut rare = log(
         999,
         Utc.with_ymd_and_hms(2026, 3, 1, 2, 0, 0)

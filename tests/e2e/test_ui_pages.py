@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from typing import Any
 
 import openai
@@ -95,6 +96,21 @@ def test_every_page_shows_the_seeded_numbers(cluster: Any, browser: Any) -> None
     rows = list(csv.DictReader(io.StringIO(r.text())))
     assert sum(int(x["spend_picos"]) for x in rows) == s["total"]
     assert sum(int(x["requests"]) for x in rows) == s["count"]
+    # Grouped by key the default range is month to date (the monthly rollup's index walk):
+    # the seeded key's spend exactly, the same total, one request.
+    before = len(tab.api_requests("usage/timeseries"))
+    tab.page.get_by_label("Group by").select_option("key")
+    tab.page.wait_for_selector("section.card h2:text('By key')")
+    tab.wait_ready("Usage")
+    calls = tab.api_requests("usage/timeseries")
+    assert len(calls) == before + 1
+    month_start = time.strftime("%Y-%m-01T00%%3A00%%3A00.000Z", time.gmtime())
+    assert "group_by=key" in calls[-1] and f"start={month_start}" in calls[-1], calls[-1]
+    assert tab.page.get_by_label("Range").input_value() == "mtd"
+    assert tab.tile("spend") == str(s["total"])
+    assert picos_by_name(tab, "section.card:has(h2:text('By key')) table")["ui-seed"] == s["key_picos"]
+    tab.shot("usage-by-key")
+    tab.goto("#/usage", "Usage")
     # A bar leads to the logs of its model and day.
     tab.page.locator("section.card:has(h2:text-is('Spend')) rect.bar[data-series='gpt-4o-mini']").first.click()
     tab.wait_ready("Logs")

@@ -59,7 +59,9 @@ def test_the_live_tail_shows_a_new_request(cluster: Any, browser: Any) -> None:
     tab.login(c.master_key)
     tab.goto("#/logs", "Logs")
     assert tab.page.locator("main .empty").inner_text() == "No requests yet."
-    tab.page.click("main button:text('Live tail')")
+    # The stream's request event can reach the test after the button shows it pressed: wait for it.
+    with tab.page.expect_request(lambda r: "/ui/api/logs/stream" in r.url):
+        tab.page.click("main button:text('Live tail')")
     tab.page.wait_for_selector("main button[aria-pressed=true]")
     streams = [u for u in tab.requests if "/ui/api/logs/stream" in u]
     assert len(streams) == 1

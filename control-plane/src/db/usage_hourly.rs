@@ -293,19 +293,17 @@ fn parts(range: &HourRange, allow_daily: bool) -> Vec<Part> {
 
 /// The parts whose signed sum is the range, for totals and top lists,
 /// using month rows where they save rows: per calendar month the range
-/// touches, the whole month's row when the range covers it; when it covers
-/// more of the month's past (up to `now`) than it leaves out, the month's
-/// row *less* the parts outside the range (so "month to date" or the
-/// 30 days before today are one month row each, less a few days); else the
-/// inside's day and hour parts. Every column is a sum, so the difference is
-/// exact. Ranges up to [`DAILY_AFTER_HOURS`] read hour rows only.
+/// touches, the whole month's row when the range covers it; when what it
+/// leaves out of the month's past (up to `now`) is under a quarter of what
+/// it covers, the month's row *less* the parts outside the range (so "month
+/// to date" or the 30 days before today are one month row each, less a few
+/// days); else
+/// the inside's day and hour parts. Every column is a sum, so the
+/// difference is exact.
 fn signed_parts(range: &HourRange, now: chrono::NaiveDateTime) -> Vec<Part> {
     let (Some(from), Some(to)) = (parse_hour(&range.from), parse_hour(&range.to)) else {
         return parts(range, true);
     };
-    if (to - from).num_hours() <= DAILY_AFTER_HOURS {
-        return parts(range, true);
-    }
     let piece = |a: chrono::NaiveDateTime, b: chrono::NaiveDateTime| HourRange {
         from: hour_text(a),
         to: hour_text(b),
@@ -331,7 +329,7 @@ fn signed_parts(range: &HourRange, now: chrono::NaiveDateTime) -> Vec<Part> {
         };
         if lo == start && hi == end {
             out.push(whole);
-        } else if past(start, lo) + past(hi, end) < past(lo, hi) {
+        } else if 4 * (past(start, lo) + past(hi, end)) < past(lo, hi) {
             out.push(whole);
             for (a, b) in [(start, lo), (hi, end)] {
                 if a < b {
@@ -353,9 +351,15 @@ fn plan(range: &HourRange) -> Vec<Part> {
 fn where_part(q: &mut SelectStatement, dim: Dim, part: &Part) {
     let t = part.time_column();
     q.from(Alias::new(part.table()))
-        .and_where(Expr::col(Alias::new("dim")).eq(dim.as_str()))
-        .and_where(Expr::col(Alias::new(t)).gte(part.from.clone()))
-        .and_where(Expr::col(Alias::new(t)).lt(part.to.clone()));
+        .and_where(Expr::col(Alias::new("dim")).eq(dim.as_str()));
+    if part.grain == Grain::Month {
+        // One month: an equality, so one value's row is a primary-key
+        // lookup (a range on `month` would walk the month's index).
+        q.and_where(Expr::col(Alias::new(t)).eq(part.from.clone()));
+    } else {
+        q.and_where(Expr::col(Alias::new(t)).gte(part.from.clone()))
+            .and_where(Expr::col(Alias::new(t)).lt(part.to.clone()));
+    }
 }
 
 fn add_sums(q: &mut SelectStatement) {
@@ -483,7 +487,7 @@ async fn without_empty_negatives(
 /// A range that is one calendar month's rows (a whole month, or month to
 /// date with nothing after it) walks `usage_monthly`'s spend index. Else the
 /// signed parts are summed per value on spend and requests only to pick the
-/// values, and then summed in full for those values alone.
+/// values. Either way the chosen values alone are then summed in full.
 pub async fn top(
     db: &DatabaseConnection,
     dim: Dim,
@@ -499,8 +503,32 @@ pub async fn top(
         return top_of_month(db, dim, &part.from, limit).await;
     }
     let filter: Option<Vec<String>> = filter_id.map(|id| vec![id.to_string()]);
+    let ids = ranked(db, dim, &parts, limit, filter.as_deref()).await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sums = signed_sums(db, dim, &parts, &ids).await?;
+    Ok(ids
+        .into_iter()
+        .map(|dim_id| SumRow {
+            hour: None,
+            sums: sums.remove(&dim_id).unwrap_or_default(),
+            dim_id,
+        })
+        .collect())
+}
+
+/// The values with the most spend (then requests) over the signed parts:
+/// every value's rows summed (on spend and requests only).
+async fn ranked(
+    db: &DatabaseConnection,
+    dim: Dim,
+    parts: &[Part],
+    limit: u64,
+    ids: Option<&[String]>,
+) -> Result<Vec<String>, DbErr> {
     let ranking = ["spend_picos".to_string(), "requests".to_string()];
-    let Some(union) = signed_union(dim, &parts, &ranking, filter.as_deref()) else {
+    let Some(union) = signed_union(dim, parts, &ranking, ids) else {
         return Ok(Vec::new());
     };
     let mut q = Query::select();
@@ -513,35 +541,33 @@ pub async fn top(
         .order_by_expr(Expr::cust("SUM(requests)"), Order::Desc)
         .order_by(Alias::new("dim_id"), Order::Asc)
         .limit(limit);
-    let ids: Vec<String> = db
-        .query_all(&q)
+    db.query_all(&q)
         .await?
         .iter()
         .map(|row| row.try_get("", "dim_id"))
-        .collect::<Result<_, _>>()?;
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let Some(union) = signed_union(dim, &parts, &summed_columns(), Some(&ids)) else {
-        return Ok(Vec::new());
+        .collect()
+}
+
+/// Every column summed over the signed parts, for these values only.
+async fn signed_sums(
+    db: &DatabaseConnection,
+    dim: Dim,
+    parts: &[Part],
+    ids: &[String],
+) -> Result<HashMap<String, HourSums>, DbErr> {
+    let mut sums: HashMap<String, HourSums> = HashMap::new();
+    let Some(union) = signed_union(dim, parts, &summed_columns(), Some(ids)) else {
+        return Ok(sums);
     };
     let mut q = Query::select();
     add_sums(&mut q);
     q.from_subquery(union, Alias::new("u"))
         .column(Alias::new("dim_id"))
         .group_by_col(Alias::new("dim_id"));
-    let mut sums: HashMap<String, HourSums> = HashMap::new();
     for row in db.query_all(&q).await? {
         sums.insert(row.try_get("", "dim_id")?, read_sums(&row)?);
     }
-    Ok(ids
-        .into_iter()
-        .map(|dim_id| SumRow {
-            hour: None,
-            sums: sums.remove(&dim_id).unwrap_or_default(),
-            dim_id,
-        })
-        .collect())
+    Ok(sums)
 }
 
 /// Rows of `dim` in the range, for the given values only (`None`: every
@@ -678,8 +704,20 @@ mod tests {
                 part(Grain::Hour, "2026-11-01T00", "2026-11-03T00", false),
             ]
         );
-        // Two days or less: hour rows.
+        // Short ranges: hour rows, per month.
         let short = range("2026-11-30T20", "2026-12-01T20");
-        assert_eq!(signed_parts(&short, now), parts(&short, true));
+        assert_eq!(
+            signed_parts(&short, now),
+            [
+                part(Grain::Hour, "2026-11-30T20", "2026-12-01T00", false),
+                part(Grain::Hour, "2026-12-01T00", "2026-12-01T20", false),
+            ]
+        );
+        // Month to date on the 2nd: the month's row, less nothing but the future.
+        let mtd = range("2026-12-01T00", "2026-12-02T16");
+        assert_eq!(
+            signed_parts(&mtd, now)[0],
+            part(Grain::Month, "2026-12", "2027-01", false)
+        );
     }
 }

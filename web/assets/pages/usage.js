@@ -10,13 +10,17 @@ import { bars } from "../chart.js";
 import { header, tile, card, presetRange } from "./common.js";
 
 const GROUPS = [["global", "Nothing (whole proxy)"], ["model", "Model"], ["key", "Key"], ["team", "Team"], ["user", "User"], ["end_user", "End user"], ["provider", "Provider"]];
+const MANY = new Set(["key", "user", "end_user"]);
 const LOG_FILTER = { model: "model", key: "key", team: "team_id", user: "user_id", end_user: "end_user" };
 
 export default async function usage(main, ctx) {
   const p = ctx.params;
-  const preset = p.get("range") || "30d";
   const tz = p.get("tz") || "utc";
   const group = p.get("group_by") || "model";
+  // Keys, users and end users are many: their default range is month to
+  // date, which the monthly rollup answers by an index walk; others' is 30 days.
+  const chosen = p.get("range") || "";
+  const preset = chosen || (MANY.has(group) ? "mtd" : "30d");
   const bucket = p.get("bucket") || "day";
   let start, end;
   if (preset === "custom" && p.get("from") && p.get("to")) {
@@ -33,7 +37,8 @@ export default async function usage(main, ctx) {
   }
   const query = { start: start.toISOString(), end: end.toISOString(), bucket, tz_offset: offset, group_by: group, limit: 10 };
 
-  const set = (changes) => ctx.go("usage", Object.assign({ range: preset, tz, group_by: group, bucket, from: p.get("from"), to: p.get("to") }, changes));
+  // A range the user picked stays when the grouping changes; the default follows it.
+  const set = (changes) => ctx.go("usage", Object.assign({ range: chosen, tz, group_by: group, bucket, from: p.get("from"), to: p.get("to") }, changes));
   const select = (options, value, onchange) => {
     const el = h("select", { onchange: (e) => onchange(e.target.value) }, options.map(([v, l]) => h("option", { value: v, selected: v === value }, l)));
     return el;
