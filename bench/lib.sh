@@ -9,7 +9,8 @@ command -v oha >/dev/null || cargo install oha --locked
 if [ -n "${BENCH_BIN_DIR:-}" ]; then
   bin=$BENCH_BIN_DIR
 else
-  cargo build --release -q -p tollgate-data-plane -p tollgate-control-plane -p tollgate-mock-provider
+  # `tollgate` (the one-process gateway) for side_by_side.sh.
+  cargo build --release -q -p tollgate-data-plane -p tollgate-control-plane -p tollgate-mock-provider -p tollgate
   bin=target/release
 fi
 
