@@ -4,31 +4,15 @@
 //! with nanoseconds (SQLite keeps them as text, compared as text), and a
 //! filter applied to both.
 
+mod common;
+
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
+use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use tollgate_control_plane::db::entities::virtual_key::ActiveModel;
 use tollgate_control_plane::db::{self, Direction, KeyFilter, ListPosition, VirtualKeys};
 
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
 async fn postgres(name: &str) -> DatabaseConnection {
-    let admin = sea_orm::Database::connect(PG_ADMIN)
-        .await
-        .expect("PostgreSQL on 127.0.0.1:5432 (trust auth) is required");
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .expect("drop");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create");
-    db::connect(
-        &format!("postgres://postgres@127.0.0.1:5432/{name}"),
-        Some(4),
-    )
-    .await
-    .expect("postgres")
+    common::postgres(name, 4).await
 }
 
 fn key(i: usize, created_at: DateTime<Utc>) -> ActiveModel {

@@ -3,13 +3,13 @@
 //! of the stored logs. Concurrent batches touching the same keys in
 //! different orders neither deadlock nor lose spend.
 
+mod common;
+
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use std::collections::BTreeMap;
+use tollgate_control_plane::db::SpendLogs;
 use tollgate_control_plane::db::entities::spend_log;
-use tollgate_control_plane::db::{self, SpendLogs};
-
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 fn log(id: usize, day: DateTime<Utc>) -> spend_log::Model {
     let keys = ["a".repeat(64), "b".repeat(64), String::new()];
@@ -67,30 +67,10 @@ fn log(id: usize, day: DateTime<Utc>) -> spend_log::Model {
     }
 }
 
-async fn sqlite() -> (DatabaseConnection, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    (db::connect(&url, None).await.expect("sqlite"), dir)
-}
+use common::sqlite;
 
 async fn postgres(name: &str) -> DatabaseConnection {
-    let admin = sea_orm::Database::connect(PG_ADMIN)
-        .await
-        .expect("PostgreSQL on 127.0.0.1:5432 (trust auth) is required");
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .expect("drop");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create");
-    db::connect(
-        &format!("postgres://postgres@127.0.0.1:5432/{name}"),
-        Some(8),
-    )
-    .await
-    .expect("postgres")
+    common::postgres(name, 8).await
 }
 
 async fn exec(conn: &DatabaseConnection, sql: &str) {
