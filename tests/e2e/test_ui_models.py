@@ -68,3 +68,33 @@ def test_check_now_runs_the_probe_on_the_serving_data_plane(cluster: Any, browse
         # Without the CSRF token a session's POST is refused before anything runs.
         r = h.post(f"/ui/api/models/{healthy['model_id']}/check")
         assert r.status_code == 403, r.text
+
+
+def test_a_viewer_cannot_run_a_health_probe(cluster: Any, browser: Any) -> None:
+    """A probe calls the provider with the deployment's key: a viewer's Models page has no
+    "Check now", and forcing the call with the session's own CSRF token is refused before any
+    probe runs."""
+    c = cluster(data_planes=1)
+    dp = c.dps[0]
+    with dp.http() as h:
+        r = h.post("/user/new", headers=dp.auth_headers(), json={"user_id": "viewer-m", "user_role": "proxy_admin_viewer"})
+        assert r.status_code == 200, r.text
+        viewer_key = r.json()["key"]
+        health = h.get("/health", headers=dp.auth_headers()).json()
+    healthy = next(e for e in health["healthy_endpoints"] if e["model_name"] == "gpt-4o-mini")
+    tab = open_tab(browser, dp.base_url)
+    tab.login(viewer_key, username="viewer-m")
+    tab.goto("#/models", "Models")
+    assert tab.page.locator("main table tbody tr").count() > 0
+    assert tab.page.locator("main button:text('Check now')").count() == 0
+    assert tab.console_errors == []
+    seen = len(c.mock.chat_requests())
+    status, body = tab.page.evaluate("""async (id) => {
+        const s = await (await fetch('api/session')).json();
+        const r = await fetch('api/models/' + encodeURIComponent(id) + '/check', {method: 'POST', headers: {'x-tollgate-csrf': s.csrf_token}});
+        return [r.status, await r.json()];
+    }""", healthy["model_id"])
+    assert status == 403, body
+    assert body["error"]["type"] == "permission_error"
+    assert "proxy_admin" in body["error"]["message"]
+    assert c.mock.chat_requests()[seen:] == []

@@ -14,6 +14,7 @@
 //!   answers `no-store` unless they say otherwise.
 
 mod assets;
+pub mod tunnel;
 
 use axum::Router;
 use axum::extract::{Path, Request, State};

@@ -12,7 +12,10 @@ use chrono::Datelike;
 use sea_orm::sea_query::{
     Alias, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, SimpleExpr, UnionType,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
+    TransactionTrait,
+};
 use std::collections::{BTreeMap, HashMap};
 
 const TABLE: &str = "usage_hourly";
@@ -518,6 +521,16 @@ pub async fn top(
         .collect())
 }
 
+/// PostgreSQL settings for [`ranked`]'s one statement (`SET LOCAL`: its
+/// transaction only). Why: the planner cannot estimate the groups of a
+/// `UNION ALL` (it assumes 200), so at 100,000 keys it picked a parallel
+/// partial aggregate whose sorts spilled to disk, and JIT compilation on
+/// top: 600 ms for 30 days by key where one hash aggregate in memory
+/// takes 270 ms, and 900 ms against 450 ms for 7 days (`bench/ui_pages.py`
+/// data, docs/PERFORMANCE.md).
+const RANKING_PLANNER: &str = "SET LOCAL max_parallel_workers_per_gather = 0; \
+     SET LOCAL jit = off; SET LOCAL work_mem = '32MB'";
+
 /// The values with the most spend (then requests) over the signed parts:
 /// every value's rows summed (on spend and requests only).
 async fn ranked(
@@ -541,11 +554,16 @@ async fn ranked(
         .order_by_expr(Expr::cust("SUM(requests)"), Order::Desc)
         .order_by(Alias::new("dim_id"), Order::Asc)
         .limit(limit);
-    db.query_all(&q)
-        .await?
-        .iter()
-        .map(|row| row.try_get("", "dim_id"))
-        .collect()
+    let rows = if db.get_database_backend() == DbBackend::Postgres {
+        let txn = db.begin().await?;
+        txn.execute_unprepared(RANKING_PLANNER).await?;
+        let rows = txn.query_all(&q).await?;
+        txn.commit().await?;
+        rows
+    } else {
+        db.query_all(&q).await?
+    };
+    rows.iter().map(|row| row.try_get("", "dim_id")).collect()
 }
 
 /// Every column summed over the signed parts, for these values only.

@@ -5,6 +5,7 @@
 //! below are ever read from it (serde skips the rest unparsed).
 
 use super::guard::{Authed, Tunnelled};
+use super::session::Role;
 use super::{UiError, error, internal};
 use crate::db::usage_hourly::{self, HourRange};
 use crate::spend::hourly::{Dim, quantile_ms};
@@ -17,6 +18,7 @@ use chrono::{Duration, DurationRound, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use tollgate_web::tunnel::PROBE_HEADER;
 
 #[derive(Deserialize)]
 struct ConfigPart {
@@ -129,19 +131,24 @@ pub async fn models(State(app): State<AppState>, Authed(_): Authed) -> Result<Re
     Ok(Json(json!({"models": models})).into_response())
 }
 
-/// The header that asks the tunnelling data plane to run a deployment's
-/// health probe and answer with its result.
-pub const PROBE_HEADER: &str = "x-tollgate-health-probe";
-
 /// "Check now": authorized here (a session, its CSRF token), run by the data
 /// plane that tunnelled the request, which holds the provider credentials
 /// and client: this answer only names the deployment.
 pub async fn check(
     State(app): State<AppState>,
-    Authed(_): Authed,
+    Authed(session): Authed,
     tunnelled: Option<Extension<Tunnelled>>,
     Path(id): Path<String>,
 ) -> Result<Response, UiError> {
+    if session.role != Role::Admin {
+        // The probe spends the provider's quota with the deployment's key.
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            "Health probes are for proxy_admin users: a proxy_admin_viewer session reads the \
+             Models page only. Log in as an admin to check a deployment.",
+        ));
+    }
     let Some(part) = app.publisher.config_part().await else {
         return Err(error(
             StatusCode::NOT_FOUND,

@@ -14,6 +14,7 @@ use std::pin::Pin;
 use tollgate_proto::v1::ui_response_chunk::Part;
 use tollgate_proto::v1::ui_service_server::UiService;
 use tollgate_proto::v1::{UiHeader, UiRequest, UiResponseChunk, UiResponseHead};
+use tollgate_web::tunnel::UI_BASE_HEADER;
 use tonic::{Response, Status};
 use tower::ServiceExt as _;
 
@@ -30,8 +31,6 @@ const FORWARDED: [&str; 9] = [
     "user-agent",
     "accept",
 ];
-/// The `<root>/ui` the data plane serves the page under (its cookie path).
-pub const UI_BASE_HEADER: &str = "x-tollgate-ui-base";
 
 pub struct Tunnel {
     state: AppState,

@@ -127,7 +127,8 @@ async fn labels(app: &AppState, dim: Dim, ids: &[String]) -> HashMap<String, Str
                         .collect()
                 })
                 .unwrap_or_default();
-            // The master key is no row; its hash is all the log holds.
+            // The master key is no row; its hash is all the log holds. The
+            // dashboard links this label to the key's logs (web/assets/pages/common.js).
             if let Some(master) = app.current().and_then(|p| p.master_key_hash) {
                 names.insert(master.to_hex(), "(master key)".into());
             }

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use tollgate_proto::v1::ui_response_chunk::Part;
 use tollgate_proto::v1::ui_service_client::UiServiceClient;
 use tollgate_proto::v1::{UiHeader, UiRequest};
+use tollgate_web::tunnel::{PROBE_HEADER, UI_BASE_HEADER};
 use tonic::transport::Channel;
 
 /// What the control plane's dashboard API reads from a request; nothing
@@ -29,11 +30,6 @@ const FORWARDED: [&str; 8] = [
     "x-forwarded-proto",
     "user-agent",
 ];
-/// Where this plane serves the page (the cookie's path), set here only.
-const UI_BASE_HEADER: &str = "x-tollgate-ui-base";
-/// The control plane's answer to an authorized "check now": run the health
-/// probe of this deployment here and answer its result instead.
-const PROBE_HEADER: &str = "x-tollgate-health-probe";
 
 #[derive(Clone)]
 pub struct Tunnel {

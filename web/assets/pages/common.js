@@ -19,6 +19,14 @@ export function card(title, ...body) {
   return h("section", { class: "card" }, title ? h("h2", {}, title) : null, body);
 }
 
+// The page a key's row leads to. The master key is no key row (there is no
+// key page for it; the server labels it "(master key)"): its row leads to
+// its logs instead.
+export const MASTER_LABEL = "(master key)";
+export function keyHref(r) {
+  return r.label === MASTER_LABEL ? "#/logs?key=" + encodeURIComponent(r.key) : "#/keys/" + encodeURIComponent(r.key);
+}
+
 export function status(text, kind) {
   return h("span", { class: "badge " + (kind || "") }, text);
 }

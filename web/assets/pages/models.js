@@ -35,7 +35,7 @@ function healthCell(d) {
 
 const price = (v) => (v == null ? "—" : "$" + v.toLocaleString("en-US", { maximumFractionDigits: 4 }));
 
-export default async function models(main) {
+export default async function models(main, ctx) {
   main.append(header("Models"));
   const data = await api.get("models");
   if (!data.models.length) { main.append(h("div", { class: "empty" }, "The config has no model_list entries.")); return; }
@@ -55,7 +55,9 @@ export default async function models(main) {
         { label: "Cached / 1M", num: true, cell: d => price(d.cached_per_million) },
         { label: "RPM / TPM", num: true, cell: d => `${d.rpm ?? "—"} / ${d.tpm ?? "—"}` },
         { label: "Order", num: true, cell: d => d.order ?? "—" },
-        { label: "Health", cell: healthCell },
+        // A probe calls the provider with the deployment's credentials: an
+        // admin's action (the API refuses viewers too).
+        { label: "Health", cell: d => ctx.canWrite ? healthCell(d) : h("span", { class: "muted" }, "—") },
       ], m.deployments, "No deployment.")));
   }
 }

@@ -7,7 +7,7 @@ import { h, table, meter } from "../dom.js";
 import * as api from "../api.js";
 import * as f from "../format.js";
 import { bars, lines } from "../chart.js";
-import { header, tile, card, status } from "./common.js";
+import { header, tile, card, status, keyHref } from "./common.js";
 
 export default async function overview(main, ctx) {
   main.append(header("Overview"));
@@ -52,7 +52,7 @@ export default async function overview(main, ctx) {
     { label: "Requests", num: true, cell: r => f.int(r.requests) },
   ], rows, `No ${name.toLowerCase()} spend yet.`);
   main.append(h("div", { class: "grid3" },
-    card("Top keys (month to date)", topTable(o.top.key, "Key", r => "#/keys/" + encodeURIComponent(r.key))),
+    card("Top keys (month to date)", topTable(o.top.key, "Key", keyHref)),
     card("Top models (month to date)", topTable(o.top.model, "Model", r => "#/logs?model=" + encodeURIComponent(r.key))),
     card("Top teams (month to date)", topTable(o.top.team, "Team", null))));
 

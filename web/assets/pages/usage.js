@@ -7,7 +7,7 @@ import { h, table, field } from "../dom.js";
 import * as api from "../api.js";
 import * as f from "../format.js";
 import { bars } from "../chart.js";
-import { header, tile, card, presetRange } from "./common.js";
+import { header, tile, card, presetRange, keyHref } from "./common.js";
 
 const GROUPS = [["global", "Nothing (whole proxy)"], ["model", "Model"], ["key", "Key"], ["team", "Team"], ["user", "User"], ["end_user", "End user"], ["provider", "Provider"]];
 const MANY = new Set(["key", "user", "end_user"]);
@@ -82,7 +82,7 @@ export default async function usage(main, ctx) {
     card("Errors", t.errors ? bars(data.buckets, series("errors"), { fmt: f.int, onBar, title: "Errors over time" }) : h("div", { class: "empty" }, "No failed requests in this range."))));
 
   main.append(card(`By ${GROUPS.find(g => g[0] === group)[1].toLowerCase()}`, table([
-    { label: "Name", cell: r => group === "key" ? h("a", { href: "#/keys/" + encodeURIComponent(r.key) }, r.label) : (r.label || "(none)") },
+    { label: "Name", cell: r => group === "key" ? h("a", { href: keyHref(r) }, r.label) : (r.label || "(none)") },
     { label: "Spend", num: true, cell: r => h("span", { "data-picos": r.totals.spend_picos }, f.usd(r.totals.spend)) },
     { label: "Requests", num: true, cell: r => f.int(r.totals.requests) },
     { label: "Errors", num: true, cell: r => f.int(r.totals.errors) },
