@@ -6,6 +6,7 @@
 mod common;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use common::sqlite;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use std::collections::BTreeMap;
 use tollgate_control_plane::db::SpendLogs;
@@ -66,8 +67,6 @@ fn log(id: usize, day: DateTime<Utc>) -> spend_log::Model {
         span_id: None,
     }
 }
-
-use common::sqlite;
 
 async fn postgres(name: &str) -> DatabaseConnection {
     common::postgres(name, 8).await

@@ -109,7 +109,15 @@ def test_every_page_shows_the_seeded_numbers(cluster: Any, browser: Any) -> None
     assert tab.page.get_by_label("Range").input_value() == "mtd"
     assert tab.tile("spend") == str(s["total"])
     assert picos_by_name(tab, "section.card:has(h2:text('By key')) table")["ui-seed"] == s["key_picos"]
+    by_key = tab.page.locator("section.card:has(h2:text('By key')) table")
+    assert by_key.locator("a:text('ui-seed')").get_attribute("href").startswith("#/keys/")
+    # The master key has no key page: its row leads to its logs (two answers, one failure).
+    master = by_key.locator("a:text('(master key)')")
+    assert master.get_attribute("href").startswith("#/logs?key=")
     tab.shot("usage-by-key")
+    master.click()
+    tab.wait_ready("Logs")
+    assert tab.page.locator("main table tbody tr").count() == 3
     tab.goto("#/usage", "Usage")
     # A bar leads to the logs of its model and day.
     tab.page.locator("section.card:has(h2:text-is('Spend')) rect.bar[data-series='gpt-4o-mini']").first.click()

@@ -526,8 +526,8 @@ pub async fn top(
 /// `UNION ALL` (it assumes 200), so at 100,000 keys it picked a parallel
 /// partial aggregate whose sorts spilled to disk, and JIT compilation on
 /// top: 600 ms for 30 days by key where one hash aggregate in memory
-/// takes 270 ms, and 900 ms against 450 ms for 7 days (`bench/ui_pages.py`
-/// data, docs/PERFORMANCE.md).
+/// takes 270 ms, and 900 ms against 450 ms for 7 days (the data shape of
+/// `bench/ui_pages.py`; docs/PERFORMANCE.md).
 const RANKING_PLANNER: &str = "SET LOCAL max_parallel_workers_per_gather = 0; \
      SET LOCAL jit = off; SET LOCAL work_mem = '32MB'";
 

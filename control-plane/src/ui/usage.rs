@@ -114,26 +114,50 @@ fn dim(q: &SeriesQuery) -> Result<Dim, UiError> {
     }
 }
 
-/// Display names for dimension values: key aliases, team aliases.
-async fn labels(app: &AppState, dim: Dim, ids: &[String]) -> HashMap<String, String> {
+/// Display names for dimension values (key aliases, team aliases), and
+/// which value is the master key: it is no key row, so the page links its
+/// row to its logs, not to a key page (`master` on the row).
+struct Labels {
+    names: HashMap<String, String>,
+    master: Option<String>,
+}
+
+impl Labels {
+    fn get(&self, id: &str) -> Option<&String> {
+        self.names.get(id)
+    }
+
+    fn is_master(&self, id: &str) -> bool {
+        self.master.as_deref() == Some(id)
+    }
+}
+
+async fn labels(app: &AppState, dim: Dim, ids: &[String]) -> Labels {
+    let master = match dim {
+        Dim::Key => app
+            .current()
+            .and_then(|p| p.master_key_hash)
+            .map(|h| h.to_hex()),
+        _ => None,
+    };
+    let mut names = names(app, dim, ids).await;
+    if let Some(master) = &master {
+        names.insert(master.clone(), "(master key)".into());
+    }
+    Labels { names, master }
+}
+
+async fn names(app: &AppState, dim: Dim, ids: &[String]) -> HashMap<String, String> {
     let db = app.spend_logs.connection();
     match dim {
-        Dim::Key => {
-            let mut names: HashMap<String, String> = spend_names::keys(db, ids.to_vec())
-                .await
-                .map(|m| {
-                    m.into_iter()
-                        .map(|(token, (alias, name))| (token, alias.unwrap_or(name)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            // The master key is no row; its hash is all the log holds. The
-            // dashboard links this label to the key's logs (web/assets/pages/common.js).
-            if let Some(master) = app.current().and_then(|p| p.master_key_hash) {
-                names.insert(master.to_hex(), "(master key)".into());
-            }
-            names
-        }
+        Dim::Key => spend_names::keys(db, ids.to_vec())
+            .await
+            .map(|m| {
+                m.into_iter()
+                    .map(|(token, (alias, name))| (token, alias.unwrap_or(name)))
+                    .collect()
+            })
+            .unwrap_or_default(),
         Dim::Team => spend_names::teams(db, ids.to_vec())
             .await
             .unwrap_or_default(),
@@ -207,7 +231,7 @@ struct Series {
     dim: Dim,
     buckets: Buckets,
     ids: Vec<String>,
-    labels: HashMap<String, String>,
+    labels: Labels,
     rows: Vec<SumRow>,
     totals: HourSums,
     top_totals: Vec<SumRow>,
@@ -321,6 +345,7 @@ impl Series {
                 Some(json!({
                     "key": t.dim_id,
                     "label": self.label(&t.dim_id),
+                    "master": self.labels.is_master(&t.dim_id),
                     "spend": c[0].iter().map(|p| usd(*p)).collect::<Vec<_>>(),
                     "spend_picos": c[0],
                     "requests": c[1],
@@ -457,6 +482,7 @@ pub async fn latency(
         .map(|row| {
             let mut v = latency_json(&row.sums);
             v["key"] = json!(row.dim_id);
+            v["master"] = json!(names.is_master(&row.dim_id));
             v["label"] = json!(
                 names
                     .get(&row.dim_id)
@@ -517,6 +543,7 @@ pub async fn overview(State(app): State<AppState>, Authed(_): Authed) -> Result<
             .map(|r| {
                 let mut v = sums_json(&r.sums);
                 v["key"] = json!(r.dim_id);
+                v["master"] = json!(names.is_master(&r.dim_id));
                 v["label"] = json!(
                     names
                         .get(&r.dim_id)

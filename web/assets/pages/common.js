@@ -20,11 +20,10 @@ export function card(title, ...body) {
 }
 
 // The page a key's row leads to. The master key is no key row (there is no
-// key page for it; the server labels it "(master key)"): its row leads to
-// its logs instead.
-export const MASTER_LABEL = "(master key)";
+// key page for it; the server marks its rows `master`): its row leads to its
+// logs instead.
 export function keyHref(r) {
-  return r.label === MASTER_LABEL ? "#/logs?key=" + encodeURIComponent(r.key) : "#/keys/" + encodeURIComponent(r.key);
+  return r.master ? "#/logs?key=" + encodeURIComponent(r.key) : "#/keys/" + encodeURIComponent(r.key);
 }
 
 export function status(text, kind) {
