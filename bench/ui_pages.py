@@ -2,8 +2,8 @@
 each page's API calls timed against a real control plane (the dashboard's API lives there;
 data planes tunnel to it). Seeding is SQL (a million records through ingest would take
 most of an hour on this machine): the keys copy one made through the dashboard's API, the
-spend rows are generated over 30 days, and `usage_hourly`, `usage_daily` and `usage_monthly` are filled with
-exactly the sums ingest keeps (same dimensions, same log-scale latency buckets).
+spend rows are generated over 30 days, and `usage_hourly`, `usage_daily`, `usage_monthly` and the two ranking
+tables are filled with exactly the sums ingest keeps (same dimensions, same log-scale latency buckets).
 
     TOLLGATE_BIN_DIR=target/release .venv/bin/python bench/ui_pages.py
 """
@@ -91,6 +91,10 @@ def seed(url: str, template_token: str) -> None:
             INSERT INTO usage_monthly (dim, month, dim_id, {', '.join(sums)})
             SELECT dim, substr(hour, 1, 7), dim_id, {', '.join(f'sum({c})' for c in sums)}
             FROM usage_hourly GROUP BY dim, substr(hour, 1, 7), dim_id""")
+        # The ranking tables: the same rows' spend and requests.
+        for rank, full, time in [("usage_rank_daily", "usage_daily", "day"), ("usage_rank_monthly", "usage_monthly", "month")]:
+            conn.execute(f"INSERT INTO {rank} (dim, {time}, dim_id, spend_picos, requests) "
+                         f"SELECT dim, {time}, dim_id, spend_picos, requests FROM {full}")
         conn.execute("ANALYZE")
 
 

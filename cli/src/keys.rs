@@ -23,12 +23,20 @@ pub struct KeysArgs {
 enum KeysCommand {
     /// Create a key; prints the key once.
     Create(SpecArgs),
-    /// List keys.
+    /// List keys, newest first: by page number, or by cursor (`--after` /
+    /// `--before` a cursor that an earlier list printed), whose cost does not
+    /// grow with how deep the page is.
     List {
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, conflicts_with_all = ["after", "before"])]
         page: u32,
         #[arg(long, default_value_t = 50)]
         size: u32,
+        /// The page after this cursor (a list's `next_after`).
+        #[arg(long, conflicts_with = "before")]
+        after: Option<String>,
+        /// The page before this cursor (a list's `prev_before`).
+        #[arg(long)]
+        before: Option<String>,
         /// Include deleted keys.
         #[arg(long)]
         deleted: bool,
@@ -153,12 +161,17 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
         KeysCommand::List {
             page,
             size,
+            after,
+            before,
             deleted,
         } => {
+            let by_cursor = after.is_some() || before.is_some();
             let request = ListKeysRequest {
                 page,
                 size,
                 include_deleted: deleted,
+                after: after.unwrap_or_default(),
+                before: before.unwrap_or_default(),
                 ..ListKeysRequest::default()
             };
             let r = c.call(&mut client, request, Client::list_keys).await?;
@@ -166,6 +179,7 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
                 print_json(&serde_json::json!({
                     "keys": json_rows(&r.keys, key_json),
                     "total_count": r.total_count, "current_page": r.current_page, "total_pages": r.total_pages,
+                    "next_after": r.next_after, "prev_before": r.prev_before,
                 }));
             } else {
                 print_table(
@@ -188,12 +202,22 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
                         })
                         .collect(),
                 );
-                print_line(&format!(
-                    "{} key(s), page {}/{}",
-                    r.total_count,
-                    r.current_page,
-                    r.total_pages.max(1)
-                ));
+                if by_cursor {
+                    print_line(&format!("{} key(s)", r.total_count));
+                } else {
+                    print_line(&format!(
+                        "{} key(s), page {}/{}",
+                        r.total_count,
+                        r.current_page,
+                        r.total_pages.max(1)
+                    ));
+                }
+                // The cursors of the adjacent pages, as the flags that open them.
+                for (flag, cursor) in [("--before", &r.prev_before), ("--after", &r.next_after)] {
+                    if !cursor.is_empty() {
+                        print_line(&format!("{flag} {cursor}"));
+                    }
+                }
             }
         }
         KeysCommand::Info { key } => {

@@ -357,6 +357,37 @@ async fn check_usage_daily(conn: &DatabaseConnection, logs: &[spend_log::Model])
     )
     .await;
     assert_eq!(monthly, by_month);
+    // The ranking tables: the same rows' spend and requests.
+    let ranking = |usage: &Usage| -> BTreeMap<(String, String, String), [i64; 2]> {
+        usage
+            .iter()
+            .map(|(k, v)| (k.clone(), [v[2], v[0]]))
+            .collect()
+    };
+    for (sql, expected) in [
+        (
+            "SELECT dim, day, dim_id, spend_picos, requests FROM usage_rank_daily",
+            ranking(&expected),
+        ),
+        (
+            "SELECT dim, month, dim_id, spend_picos, requests FROM usage_rank_monthly",
+            ranking(&by_month),
+        ),
+    ] {
+        let rows = conn
+            .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+            .await
+            .expect(sql);
+        let got: BTreeMap<(String, String, String), [i64; 2]> = rows
+            .into_iter()
+            .map(|r| {
+                let s = |i: usize| r.try_get_by_index::<String>(i).expect("text");
+                let n = |i: usize| r.try_get_by_index::<i64>(i).expect("int");
+                ((s(0), s(1), s(2)), [n(3), n(4)])
+            })
+            .collect();
+        assert_eq!(got, expected, "{sql}");
+    }
     // A range of whole days with partial edge days on both sides (the logs
     // straddle midnight), and one that cuts the last day's first hour off.
     let sum = |f: &dyn Fn(&spend_log::Model) -> bool| -> i64 {

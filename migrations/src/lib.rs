@@ -17,6 +17,7 @@ pub use m20261202_000001_usage_hourly::LATENCY_BUCKETS;
 mod m20261202_000009_spend_log_trace;
 mod m20261202_000010_usage_daily;
 mod m20261202_000011_key_list_order;
+mod m20261203_000012_usage_rank;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_spend_log_trace::Migration),
             Box::new(m20261202_000010_usage_daily::Migration),
             Box::new(m20261202_000011_key_list_order::Migration),
+            Box::new(m20261203_000012_usage_rank::Migration),
         ]
     }
 }

@@ -51,6 +51,45 @@ def test_keys_through_the_cli(cluster, mock_provider):
     assert status["data_planes"][0]["node_id"] == dp.node_id and status["data_planes"][0]["in_sync"] is True
 
 
+def test_cli_walks_the_key_list_by_cursor(cluster, mock_provider):
+    c = cluster(data_planes=0)
+    made = []
+    for i in range(5):
+        r = tollgate(c.cp, "keys", "create", "--alias", f"walk-{i}", "--json", master_key=c.master_key)
+        assert r.returncode == 0, r.stderr
+        made.append(json.loads(r.stdout)["token"])
+    newest_first = list(reversed(made))
+
+    def page(*flags: str) -> dict:
+        r = tollgate(c.cp, "keys", "list", "--size", "2", "--json", *flags, master_key=c.master_key)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    first = page()
+    assert [k["token"] for k in first["keys"]] == newest_first[:2] and first["prev_before"] == ""
+    walked, cursor, pages = [], first["next_after"], [first]
+    walked += [k["token"] for k in first["keys"]]
+    while cursor:
+        p = page("--after", cursor)
+        assert p["total_count"] == 5 and p["current_page"] == 0, "a cursor page has no page number"
+        walked += [k["token"] for k in p["keys"]]
+        pages.append(p)
+        cursor = p["next_after"]
+    assert walked == newest_first, "the cursor walk lists every key once, newest first"
+    assert [len(p["keys"]) for p in pages] == [2, 2, 1]
+    back = page("--before", pages[2]["prev_before"])
+    assert [k["token"] for k in back["keys"]] == newest_first[2:4]
+
+    # The table prints the adjacent pages' cursors as the flags that open them.
+    table = tollgate(c.cp, "keys", "list", "--size", "2", "--after", first["next_after"], master_key=c.master_key)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert "5 key(s)" in lines
+    assert f"--after {pages[1]['next_after']}" in lines and f"--before {pages[1]['prev_before']}" in lines
+    both = tollgate(c.cp, "keys", "list", "--page", "2", "--after", first["next_after"], master_key=c.master_key)
+    assert both.returncode != 0 and "cannot be used with" in both.stderr
+
+
 def test_cli_errors_say_what_to_fix(cluster, mock_provider):
     c = cluster(data_planes=0)
     wrong = tollgate(c.cp, "keys", "list", master_key="sk-wrong")

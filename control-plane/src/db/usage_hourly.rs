@@ -5,7 +5,9 @@
 //! rows only for its partial edge days, so its totals are exact (equal to
 //! what the hourly table alone would give) at a 24th of the rows.
 //! `usage_monthly` holds the same per calendar month, for month-to-date
-//! top lists.
+//! top lists. `usage_rank_daily` and `usage_rank_monthly` hold the day and
+//! month rows' spend and requests only: what a top list ranks on, in rows a
+//! fifth as wide (see [`Width`]).
 
 use crate::spend::hourly::{Dim, HourKey, HourSums, LATENCY_BUCKETS};
 use chrono::Datelike;
@@ -21,6 +23,10 @@ use std::collections::{BTreeMap, HashMap};
 const TABLE: &str = "usage_hourly";
 const DAILY_TABLE: &str = "usage_daily";
 const MONTHLY_TABLE: &str = "usage_monthly";
+const RANK_DAILY_TABLE: &str = "usage_rank_daily";
+const RANK_MONTHLY_TABLE: &str = "usage_rank_monthly";
+/// The columns a top list ranks on, in its order.
+const RANKING: [&str; 2] = ["spend_picos", "requests"];
 /// Ranges up to two days read hour rows only: at most 48 per value.
 pub const DAILY_AFTER_HOURS: i64 = 48;
 const METRICS: [&str; 8] = [
@@ -63,17 +69,46 @@ fn values(s: &HourSums) -> Vec<i64> {
     v
 }
 
-/// Adds the rows to `usage_hourly`, and their sums per UTC day to
-/// `usage_daily`.
+/// What a rollup table holds: every summed column, or only the ranking's.
+/// Why two: a top list over a long range sums every value's rows (200,000
+/// at 100,000 keys for 30 days), and full rows (44 sums) made that read
+/// mostly pages; it ranks on the narrow day and month tables, then sums the
+/// full rows of the values it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Width {
+    Full,
+    Ranking,
+}
+
+impl Width {
+    fn columns(self) -> Vec<String> {
+        match self {
+            Width::Full => summed_columns(),
+            Width::Ranking => RANKING.iter().map(|c| (*c).to_string()).collect(),
+        }
+    }
+    fn values(self, s: &HourSums) -> Vec<i64> {
+        match self {
+            Width::Full => values(s),
+            Width::Ranking => vec![s.spend_picos, s.requests],
+        }
+    }
+}
+
+/// Adds the rows to `usage_hourly`, and their sums per UTC day and month to
+/// the day and month tables (full and ranking).
 pub async fn upsert(
     txn: &DatabaseTransaction,
     rows: &BTreeMap<HourKey, HourSums>,
 ) -> Result<(), DbErr> {
-    upsert_into(txn, TABLE, "hour", rows).await?;
+    upsert_into(txn, TABLE, "hour", Width::Full, rows).await?;
     // "YYYY-MM-DDTHH" → "YYYY-MM-DD" → "YYYY-MM".
     let days = coarsen(rows, 10);
-    upsert_into(txn, DAILY_TABLE, "day", &days).await?;
-    upsert_into(txn, MONTHLY_TABLE, "month", &coarsen(&days, 7)).await
+    upsert_into(txn, DAILY_TABLE, "day", Width::Full, &days).await?;
+    upsert_into(txn, RANK_DAILY_TABLE, "day", Width::Ranking, &days).await?;
+    let months = coarsen(&days, 7);
+    upsert_into(txn, MONTHLY_TABLE, "month", Width::Full, &months).await?;
+    upsert_into(txn, RANK_MONTHLY_TABLE, "month", Width::Ranking, &months).await
 }
 
 /// `rows` summed per time key cut to its first `len` characters.
@@ -137,12 +172,13 @@ async fn upsert_into(
     txn: &DatabaseTransaction,
     table: &str,
     time_column: &str,
+    width: Width,
     rows: &BTreeMap<HourKey, HourSums>,
 ) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
-    let summed = summed_columns();
+    let summed = width.columns();
     let increments: Vec<(Alias, SimpleExpr)> = summed
         .iter()
         .map(|c| {
@@ -169,7 +205,7 @@ async fn upsert_into(
                 k.hour.clone().into(),
                 k.dim_id.clone().into(),
             ];
-            row.extend(values(s).into_iter().map(SimpleExpr::from));
+            row.extend(width.values(s).into_iter().map(SimpleExpr::from));
             insert
                 .values(row)
                 .map_err(|e| DbErr::Custom(format!("{table} row: {e}")))?;
@@ -223,11 +259,15 @@ struct Part {
 }
 
 impl Part {
-    fn table(&self) -> &'static str {
-        match self.grain {
-            Grain::Hour => TABLE,
-            Grain::Day => DAILY_TABLE,
-            Grain::Month => MONTHLY_TABLE,
+    /// Hour rows are only kept full: a range's hourly edges are a small
+    /// share of its rows.
+    fn table(&self, width: Width) -> &'static str {
+        match (self.grain, width) {
+            (Grain::Hour, _) => TABLE,
+            (Grain::Day, Width::Full) => DAILY_TABLE,
+            (Grain::Day, Width::Ranking) => RANK_DAILY_TABLE,
+            (Grain::Month, Width::Full) => MONTHLY_TABLE,
+            (Grain::Month, Width::Ranking) => RANK_MONTHLY_TABLE,
         }
     }
     fn time_column(&self) -> &'static str {
@@ -351,9 +391,9 @@ fn plan(range: &HourRange) -> Vec<Part> {
     signed_parts(range, chrono::Utc::now().naive_utc())
 }
 
-fn where_part(q: &mut SelectStatement, dim: Dim, part: &Part) {
+fn where_part(q: &mut SelectStatement, dim: Dim, part: &Part, width: Width) {
     let t = part.time_column();
-    q.from(Alias::new(part.table()))
+    q.from(Alias::new(part.table(width)))
         .and_where(Expr::col(Alias::new("dim")).eq(dim.as_str()));
     if part.grain == Grain::Month {
         // One month: an equality, so one value's row is a primary-key
@@ -378,7 +418,7 @@ fn add_sums(q: &mut SelectStatement) {
 fn sum_select(dim: Dim, part: &Part) -> SelectStatement {
     let mut q = Query::select();
     add_sums(&mut q);
-    where_part(&mut q, dim, part);
+    where_part(&mut q, dim, part, Width::Full);
     q
 }
 
@@ -432,21 +472,22 @@ pub async fn totals(
 fn signed_union(
     dim: Dim,
     parts: &[Part],
-    columns: &[String],
+    width: Width,
     ids: Option<&[String]>,
 ) -> Option<SelectStatement> {
+    let columns = width.columns();
     let mut union: Option<SelectStatement> = None;
     for part in parts {
         let mut inner = Query::select();
         inner.column(Alias::new("dim_id"));
-        for c in columns {
+        for c in &columns {
             if part.negative {
                 inner.expr_as(Expr::cust(format!("-{c}")), Alias::new(c));
             } else {
                 inner.column(Alias::new(c));
             }
         }
-        where_part(&mut inner, dim, part);
+        where_part(&mut inner, dim, part, width);
         if let Some(ids) = ids {
             inner.and_where(Expr::col(Alias::new("dim_id")).is_in(ids.iter().cloned()));
         }
@@ -473,7 +514,7 @@ async fn without_empty_negatives(
         if part.negative {
             let mut q = Query::select();
             q.expr(Expr::val(1));
-            where_part(&mut q, dim, &part);
+            where_part(&mut q, dim, &part, Width::Ranking);
             q.limit(1);
             if db.query_one(&q).await?.is_none() {
                 continue;
@@ -532,7 +573,8 @@ const RANKING_PLANNER: &str = "SET LOCAL max_parallel_workers_per_gather = 0; \
      SET LOCAL jit = off; SET LOCAL work_mem = '32MB'";
 
 /// The values with the most spend (then requests) over the signed parts:
-/// every value's rows summed (on spend and requests only).
+/// every value's rows summed, on spend and requests only, from the
+/// ranking tables ([`Width::Ranking`]).
 async fn ranked(
     db: &DatabaseConnection,
     dim: Dim,
@@ -540,8 +582,7 @@ async fn ranked(
     limit: u64,
     ids: Option<&[String]>,
 ) -> Result<Vec<String>, DbErr> {
-    let ranking = ["spend_picos".to_string(), "requests".to_string()];
-    let Some(union) = signed_union(dim, parts, &ranking, ids) else {
+    let Some(union) = signed_union(dim, parts, Width::Ranking, ids) else {
         return Ok(Vec::new());
     };
     let mut q = Query::select();
@@ -574,7 +615,7 @@ async fn signed_sums(
     ids: &[String],
 ) -> Result<HashMap<String, HourSums>, DbErr> {
     let mut sums: HashMap<String, HourSums> = HashMap::new();
-    let Some(union) = signed_union(dim, parts, &summed_columns(), Some(ids)) else {
+    let Some(union) = signed_union(dim, parts, Width::Full, Some(ids)) else {
         return Ok(sums);
     };
     let mut q = Query::select();
