@@ -122,6 +122,11 @@ pub async fn health(State(app): State<AppState>, headers: HeaderMap) -> Response
 /// The dashboard's "check now": the probe of one deployment, run here (the
 /// control plane, which authorized it, calls no provider), with what this
 /// plane's router holds of it. Nothing secret: ids, names, API base.
+///
+/// With background health checks on, its verdict is this plane's as a
+/// background probe's would be: a failing deployment is avoided, a passing
+/// one readmitted at once, not at the next interval. With them off the
+/// router never consults probes (LiteLLM's rule), so it only reports.
 pub async fn check_one(app: &AppState, deployment_id: &str) -> Response {
     let Some(runtime) = app.live.runtime() else {
         return ApiError::not_ready().into_response();
@@ -145,6 +150,10 @@ pub async fn check_one(app: &AppState, deployment_id: &str) -> Response {
     let started = std::time::Instant::now();
     let result = probe(app, &d).await;
     let elapsed = started.elapsed();
+    let feeds_routing = runtime.routing.health_check_interval.is_some();
+    if feeds_routing {
+        app.cooldowns.set_healthy(&d.id, result.is_ok());
+    }
     let api_base = d.upstream.api_base();
     Json(json!({
         "model_id": d.id,
@@ -157,6 +166,7 @@ pub async fn check_one(app: &AppState, deployment_id: &str) -> Response {
         "node_id": app.live.node_id,
         "cooling_down": app.cooldowns.is_cooling(&d.id),
         "marked_unhealthy": app.cooldowns.is_unhealthy(&d.id),
+        "feeds_routing": feeds_routing,
         "checked_at": chrono::Utc::now().to_rfc3339(),
     }))
     .into_response()

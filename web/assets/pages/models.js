@@ -2,7 +2,8 @@
 // api_base without credentials, prices per 1M tokens, limits) and the
 // group's last 24 hours (requests, error rate, p50 / p95). "Check now"
 // runs a deployment's health probe on the data plane serving the page and
-// shows what it found there.
+// shows what it found there (with background health checks on, that data
+// plane's router acts on it at once: "avoided by routing").
 
 import { h, table, clear, append } from "../dom.js";
 import * as api from "../api.js";
@@ -21,6 +22,7 @@ function healthCell(d) {
       append(out, [
         r.healthy ? status("healthy", "good") : status("unhealthy", "bad"),
         r.cooling_down ? status("cooling down", "warn") : null,
+        r.marked_unhealthy ? status("avoided by routing", "warn") : null,
         h("span", { class: "muted small" }, ` ${f.ms(r.latency_ms)} on ${r.node_id}`),
         r.error ? h("div", { class: "error small" }, r.error) : null,
         h("button", { type: "button", class: "link small", onclick: () => out.replaceWith(healthCell(d)) }, "again")]);
