@@ -183,7 +183,7 @@ pub async fn start(
         db::VirtualKeys::new(database.clone()),
         Arc::clone(&publisher),
     ));
-    let ui = Arc::new(ui::UiState::from_env());
+    let ui = Arc::new(ui::UiState::from_env(database.clone()));
     let state = state::AppState {
         published: publisher.subscribe(),
         publisher: Arc::clone(&publisher),

@@ -18,6 +18,7 @@ mod m20261202_000009_spend_log_trace;
 mod m20261202_000010_usage_daily;
 mod m20261202_000011_key_list_order;
 mod m20261203_000012_usage_rank;
+mod m20261203_000013_ui_sessions;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_usage_daily::Migration),
             Box::new(m20261202_000011_key_list_order::Migration),
             Box::new(m20261203_000012_usage_rank::Migration),
+            Box::new(m20261203_000013_ui_sessions::Migration),
         ]
     }
 }

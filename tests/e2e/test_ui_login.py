@@ -106,3 +106,40 @@ def test_writes_need_the_csrf_token_and_logout_kills_the_session(cluster: Any, b
         assert r.status_code == 401, r.text
         assert h.get("/ui/api/session", headers=jar).json() == {"logged_in": False}
     assert tab.console_errors == []
+
+
+def test_a_session_outlives_a_control_plane_restart_and_logout_outlives_it_too(cluster: Any, browser: Any) -> None:
+    c = cluster(data_planes=1)
+    dp = c.dps[0]
+    tab = open_tab(browser, dp.base_url)
+    tab.login(c.master_key)
+    tab.wait_ready("Overview")
+    cookie = tab.context.cookies()[0]["value"]
+    jar = {"cookie": f"tollgate_session={cookie}"}
+    with dp.http() as h:
+        csrf = h.get("/ui/api/session", headers=jar).json()["csrf_token"]
+
+    def restart() -> None:
+        c.cp.stop()
+        c.cp.start()
+        # The data plane reconnects on its own (its dashboard tunnel rides the same channel).
+        c.wait_in_sync()
+
+    restart()
+    # The same browser, the same cookie: still logged in, the page loads, and a write with
+    # the same CSRF token goes through.
+    tab.page.reload()
+    tab.wait_ready("Overview")
+    with dp.http() as h:
+        assert h.get("/ui/api/session", headers=jar).json()["csrf_token"] == csrf
+        r = h.post("/ui/api/keys", json={"key_alias": "after-restart"},
+                   headers={**jar, "x-tollgate-csrf": csrf, "origin": dp.base_url})
+        assert r.status_code == 200, r.text
+    tab.page.click("nav.sidebar button:text('Log out')")
+    tab.page.wait_for_selector("p.error:text('You are logged out.')")
+
+    restart()
+    with dp.http() as h:
+        assert h.get("/ui/api/session", headers=jar).json() == {"logged_in": False}
+        assert h.get("/ui/api/keys", headers=jar).status_code == 401
+    assert tab.console_errors == []

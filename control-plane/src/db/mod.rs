@@ -17,6 +17,7 @@ mod spend_sqlite;
 mod spend_totals;
 mod team_members;
 mod teams;
+pub mod ui_sessions;
 pub mod usage_hourly;
 mod users;
 mod virtual_keys;

@@ -24,7 +24,7 @@ pub async fn fleet(State(app): State<AppState>, Authed(_): Authed) -> Response {
         "config": status.config,
         "effective_config": app.publisher.effective_config(),
         "ui": {
-            "sessions": app.ui.sessions.count(),
+            "sessions": app.ui.sessions.count().await,
             "idle_timeout_s": timeouts.idle.as_secs(),
             "absolute_timeout_s": timeouts.absolute.as_secs(),
             "username": app.ui.username,

@@ -76,7 +76,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let app = AppState::from_ref(state);
-        let session = current(&app, &parts.headers).ok_or_else(|| {
+        let session = current(&app, &parts.headers).await.ok_or_else(|| {
             error(
                 StatusCode::UNAUTHORIZED,
                 "auth_error",
@@ -90,10 +90,10 @@ where
     }
 }
 
-pub fn current(app: &AppState, headers: &HeaderMap) -> Option<Session> {
+pub async fn current(app: &AppState, headers: &HeaderMap) -> Option<Session> {
     let id = cookie_value(headers, COOKIE)?;
     let master = app.current().and_then(|p| p.master_key_hash);
-    app.ui.sessions.touch(id, master.as_ref())
+    app.ui.sessions.touch(id, master.as_ref()).await
 }
 
 pub fn check_write(headers: &HeaderMap, session: &Session) -> Result<(), UiError> {

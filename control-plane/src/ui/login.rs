@@ -129,7 +129,18 @@ pub async fn login(
         .into_response();
     };
     app.ui.login_failures.succeeded(&who);
-    let (id, session) = app.ui.sessions.open(user_id, role, master_key);
+    let (id, session) = match app.ui.sessions.open(user_id, role, master_key).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            tracing::error!(error = %e, "dashboard login: the session could not be stored");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "The control plane's database did not store the session: try again shortly.",
+            )
+            .into_response();
+        }
+    };
     let base = base
         .map(|Extension(UiBase(b))| b)
         .unwrap_or_else(|| "/ui".into());
@@ -148,7 +159,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Response {
     if let Some(id) = cookie_value(&headers, COOKIE) {
-        app.ui.sessions.close(id);
+        app.ui.sessions.close(id).await;
     }
     let base = base
         .map(|Extension(UiBase(b))| b)
@@ -164,7 +175,7 @@ pub async fn logout(
 /// 200 either way (a page asking "am I logged in?" is not an error):
 /// `{"logged_in": false}`, or the session with its CSRF token.
 pub async fn session(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    match super::guard::current(&app, &headers) {
+    match super::guard::current(&app, &headers).await {
         Some(s) => {
             let mut body = session_json(&s);
             body["logged_in"] = json!(true);

@@ -49,11 +49,12 @@ pub struct UiState {
 }
 
 impl UiState {
-    pub fn from_env() -> Self {
+    /// `database`: where sessions are stored (`ui_sessions`).
+    pub fn from_env(database: sea_orm::DatabaseConnection) -> Self {
         let (tail, _) = broadcast::channel(1_024);
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self {
-            sessions: session::Sessions::new(session::Timeouts::from_env()),
+            sessions: session::Sessions::new(session::Timeouts::from_env(), Some(database)),
             login_failures: session::LoginLimiter::default(),
             tail,
             username: env("UI_USERNAME").unwrap_or_else(|| "admin".into()),

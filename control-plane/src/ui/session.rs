@@ -4,11 +4,18 @@
 //! The browser holds a random 256-bit id in an `HttpOnly` cookie; only its
 //! SHA-256 is kept here, so a dump of this map opens nothing. A session
 //! dies on logout, after `idle` without use, at its absolute expiry, or when
-//! the master key it was opened with is no longer the master key. Sessions
-//! are in memory: a control-plane restart logs everyone out (no secret
-//! reaches the database; the cost is one login).
+//! the master key it was opened with is no longer the master key.
+//!
+//! Sessions live in memory, written through to `ui_sessions` (the id's hash
+//! only): a control-plane restart, or a standby taking over, keeps everyone
+//! logged in — a session unknown here is looked up there once. Use is
+//! written back at most every [`persist_every`], so after a restart idle
+//! expiry may come that much early, never late.
 
+use crate::db::ui_sessions::{self, StoredSession};
 use crate::grpc::Principal;
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DbErr};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -38,6 +45,12 @@ impl Role {
             Role::Viewer => Principal::Viewer,
         }
     }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Role::Admin, Role::Viewer]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -47,12 +60,50 @@ pub struct Session {
     /// Sent back by `/session` and required on every write (the page keeps
     /// it in memory only).
     pub csrf_token: String,
-    pub created: Instant,
-    pub last_seen: Instant,
-    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub created: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// `last_seen` as `ui_sessions` has it.
+    stored_seen: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
     /// The master key this session was opened with, if it was: rotating the
     /// master key ends such sessions.
     pub master_key: Option<KeyHash>,
+}
+
+impl Session {
+    fn stored(&self, id_hash: &KeyHash) -> StoredSession {
+        StoredSession {
+            id_hash: id_hash.to_hex(),
+            user_id: self.user_id.clone(),
+            role: self.role.as_str().to_string(),
+            csrf_token: self.csrf_token.clone(),
+            created_ms: self.created.timestamp_millis(),
+            last_seen_ms: self.last_seen.timestamp_millis(),
+            expires_ms: self.expires_at.timestamp_millis(),
+            master_key_hash: self.master_key.as_ref().map(KeyHash::to_hex),
+        }
+    }
+
+    /// `None` for a row this version cannot read (an unknown role, a
+    /// malformed hash): treated as no session.
+    fn from_stored(row: &StoredSession) -> Option<Self> {
+        let at = |ms: i64| DateTime::<Utc>::from_timestamp_millis(ms);
+        let master_key = match &row.master_key_hash {
+            Some(h) => Some(KeyHash::from_hex(h)?),
+            None => None,
+        };
+        let last_seen = at(row.last_seen_ms)?;
+        Some(Self {
+            user_id: row.user_id.clone(),
+            role: Role::parse(&row.role)?,
+            csrf_token: row.csrf_token.clone(),
+            created: at(row.created_ms)?,
+            last_seen,
+            stored_seen: last_seen,
+            expires_at: at(row.expires_ms)?,
+            master_key,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -91,6 +142,19 @@ impl Timeouts {
 pub struct Sessions {
     by_hash: Mutex<HashMap<KeyHash, Session>>,
     timeouts: Timeouts,
+    /// Where sessions outlive the process (`None`: memory only, for unit
+    /// tests).
+    store: Option<DatabaseConnection>,
+}
+
+fn chrono_of(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// How stale the stored `last_seen` may be: a minute, or a quarter of the
+/// idle timeout if that is shorter.
+fn persist_every(t: Timeouts) -> chrono::Duration {
+    chrono_of(Ord::min(Duration::from_secs(60), t.idle / 4))
 }
 
 /// 32 random bytes, hex.
@@ -100,10 +164,11 @@ fn random_token() -> String {
 }
 
 impl Sessions {
-    pub fn new(timeouts: Timeouts) -> Self {
+    pub fn new(timeouts: Timeouts, store: Option<DatabaseConnection>) -> Self {
         Self {
             by_hash: Mutex::new(HashMap::new()),
             timeouts,
+            store,
         }
     }
 
@@ -115,73 +180,135 @@ impl Sessions {
         self.by_hash.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Opens a session; returns its id (for the cookie only) and the session.
-    pub fn open(
+    /// Opens a session; returns its id (for the cookie only) and the
+    /// session, once it is stored.
+    pub async fn open(
         &self,
         user_id: String,
         role: Role,
         master_key: Option<KeyHash>,
-    ) -> (String, Session) {
+    ) -> Result<(String, Session), DbErr> {
         let id = random_token();
-        let now = Instant::now();
-        let absolute =
-            chrono::Duration::from_std(self.timeouts.absolute).unwrap_or(chrono::Duration::zero());
+        let hash = KeyHash::of(&id);
+        let now = Utc::now();
         let session = Session {
             user_id,
             role,
             csrf_token: random_token(),
             created: now,
             last_seen: now,
-            expires_at: chrono::Utc::now() + absolute,
+            stored_seen: now,
+            expires_at: now + chrono_of(self.timeouts.absolute),
             master_key,
         };
+        if let Some(db) = &self.store {
+            let idle_before = now - chrono_of(self.timeouts.idle);
+            ui_sessions::insert(db, &session.stored(&hash), idle_before.timestamp_millis()).await?;
+        }
         let mut map = self.map();
         // Expired sessions go whenever a new one comes: the map never
         // holds more than the sessions of the last `absolute` period.
         map.retain(|_, s| self.alive(s, now));
-        map.insert(KeyHash::of(&id), session.clone());
-        (id, session)
+        map.insert(hash, session.clone());
+        Ok((id, session))
     }
 
-    fn alive(&self, s: &Session, now: Instant) -> bool {
-        now.duration_since(s.last_seen) < self.timeouts.idle
-            && now.duration_since(s.created) < self.timeouts.absolute
+    fn alive(&self, s: &Session, now: DateTime<Utc>) -> bool {
+        now - s.last_seen < chrono_of(self.timeouts.idle)
+            && now - s.created < chrono_of(self.timeouts.absolute)
+            && now < s.expires_at
+    }
+
+    /// The session as this process holds it, or as `ui_sessions` does (a
+    /// session opened before a restart or on another control plane).
+    async fn find(&self, hash: &KeyHash) -> Option<Session> {
+        if let Some(s) = self.map().get(hash) {
+            return Some(s.clone());
+        }
+        let db = self.store.as_ref()?;
+        match ui_sessions::get(db, &hash.to_hex()).await {
+            Ok(row) => row.as_ref().and_then(Session::from_stored),
+            Err(e) => {
+                tracing::warn!(error = %e, "dashboard session lookup failed: treated as logged out");
+                None
+            }
+        }
+    }
+
+    async fn forget(&self, hash: &KeyHash) -> bool {
+        let here = self.map().remove(hash).is_some();
+        let stored = match &self.store {
+            Some(db) => ui_sessions::delete(db, &hash.to_hex())
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "dashboard session delete failed");
+                    false
+                }),
+            None => false,
+        };
+        here || stored
     }
 
     /// The live session behind a cookie's id, touched (idle expiry restarts).
     /// `master_key`: the current master key's hash.
-    pub fn touch(&self, id: &str, master_key: Option<&KeyHash>) -> Option<Session> {
+    pub async fn touch(&self, id: &str, master_key: Option<&KeyHash>) -> Option<Session> {
         let hash = KeyHash::of(id);
-        let now = Instant::now();
-        let mut map = self.map();
-        let session = map.get_mut(&hash)?;
+        let now = Utc::now();
+        let mut session = self.find(&hash).await?;
         let rotated = session
             .master_key
             .as_ref()
             .is_some_and(|k| Some(k) != master_key);
-        if rotated || !self.alive(session, now) {
-            map.remove(&hash);
+        if rotated || !self.alive(&session, now) {
+            self.forget(&hash).await;
             return None;
         }
         session.last_seen = now;
-        Some(session.clone())
+        let persist = now - session.stored_seen >= persist_every(self.timeouts);
+        if persist {
+            session.stored_seen = now;
+        }
+        self.map().insert(hash, session.clone());
+        if persist
+            && let Some(db) = &self.store
+            && let Err(e) = ui_sessions::touch(db, &hash.to_hex(), now.timestamp_millis()).await
+        {
+            tracing::warn!(error = %e, "dashboard session use not stored");
+        }
+        Some(session)
     }
 
-    /// Still open (without counting as use: a long-lived stream does not
-    /// keep an idle session alive).
+    /// Still open, as this process knows (without counting as use: a
+    /// long-lived stream does not keep an idle session alive). Memory only:
+    /// it is asked on every tick of a live tail, and a stream is always
+    /// this process's own, its session loaded when the stream opened.
     pub fn is_live(&self, id: &str) -> bool {
-        let now = Instant::now();
+        let now = Utc::now();
         self.map()
             .get(&KeyHash::of(id))
             .is_some_and(|s| self.alive(s, now))
     }
 
-    pub fn close(&self, id: &str) -> bool {
-        self.map().remove(&KeyHash::of(id)).is_some()
+    pub async fn close(&self, id: &str) -> bool {
+        self.forget(&KeyHash::of(id)).await
     }
 
-    pub fn count(&self) -> usize {
-        let now = Instant::now();
+    /// Open sessions (stored ones, with a store).
+    pub async fn count(&self) -> usize {
+        let now = Utc::now();
+        if let Some(db) = &self.store {
+            let idle_before = now - chrono_of(self.timeouts.idle);
+            match ui_sessions::count_live(
+                db,
+                now.timestamp_millis(),
+                idle_before.timestamp_millis(),
+            )
+            .await
+            {
+                Ok(n) => return usize::try_from(n).unwrap_or(usize::MAX),
+                Err(e) => tracing::warn!(error = %e, "dashboard session count failed"),
+            }
+        }
         self.map().values().filter(|s| self.alive(s, now)).count()
     }
 }
@@ -245,45 +372,110 @@ impl LoginLimiter {
 mod tests {
     use super::*;
 
-    fn sessions(idle: u64, absolute: u64) -> Sessions {
-        Sessions::new(Timeouts {
+    fn timeouts(idle: u64, absolute: u64) -> Timeouts {
+        Timeouts {
             idle: Duration::from_millis(idle),
             absolute: Duration::from_millis(absolute),
-        })
+        }
     }
 
-    #[test]
-    fn a_session_is_found_by_its_id_only_until_closed() {
+    fn sessions(idle: u64, absolute: u64) -> Sessions {
+        Sessions::new(timeouts(idle, absolute), None)
+    }
+
+    async fn open(s: &Sessions, master: Option<KeyHash>) -> (String, Session) {
+        s.open("admin".into(), Role::Admin, master)
+            .await
+            .expect("opened")
+    }
+
+    #[tokio::test]
+    async fn a_session_is_found_by_its_id_only_until_closed() {
         let s = sessions(60_000, 60_000);
-        let (id, opened) = s.open("admin".into(), Role::Admin, None);
+        let (id, opened) = open(&s, None).await;
         assert_eq!(id.len(), 64);
-        let found = s.touch(&id, None).expect("live");
+        let found = s.touch(&id, None).await.expect("live");
         assert_eq!(found.csrf_token, opened.csrf_token);
-        assert!(s.touch("not-the-id", None).is_none());
-        assert!(s.close(&id));
-        assert!(s.touch(&id, None).is_none());
+        assert!(s.touch("not-the-id", None).await.is_none());
+        assert!(s.close(&id).await);
+        assert!(s.touch(&id, None).await.is_none());
     }
 
-    #[test]
-    fn idle_and_absolute_expiry_end_a_session() {
+    #[tokio::test]
+    async fn idle_and_absolute_expiry_end_a_session() {
         let s = sessions(1, 60_000);
-        let (id, _) = s.open("admin".into(), Role::Admin, None);
-        std::thread::sleep(Duration::from_millis(5));
-        assert!(s.touch(&id, None).is_none(), "idle");
+        let (id, _) = open(&s, None).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(s.touch(&id, None).await.is_none(), "idle");
         let s = sessions(60_000, 1);
-        let (id, _) = s.open("admin".into(), Role::Admin, None);
-        std::thread::sleep(Duration::from_millis(5));
-        assert!(s.touch(&id, None).is_none(), "absolute");
+        let (id, _) = open(&s, None).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(s.touch(&id, None).await.is_none(), "absolute");
     }
 
-    #[test]
-    fn rotating_the_master_key_ends_its_sessions() {
+    #[tokio::test]
+    async fn rotating_the_master_key_ends_its_sessions() {
         let s = sessions(60_000, 60_000);
         let old = KeyHash::of("sk-old");
-        let (id, _) = s.open("admin".into(), Role::Admin, Some(old));
-        assert!(s.touch(&id, Some(&old)).is_some());
-        assert!(s.touch(&id, Some(&KeyHash::of("sk-new"))).is_none());
-        assert!(s.touch(&id, Some(&old)).is_none(), "gone for good");
+        let (id, _) = open(&s, Some(old)).await;
+        assert!(s.touch(&id, Some(&old)).await.is_some());
+        assert!(s.touch(&id, Some(&KeyHash::of("sk-new"))).await.is_none());
+        assert!(s.touch(&id, Some(&old)).await.is_none(), "gone for good");
+    }
+
+    /// What a restart does: a new `Sessions` over the same database.
+    #[tokio::test]
+    async fn stored_sessions_outlive_the_process_and_logout_ends_them_everywhere() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = crate::db::connect(&url, None).await.expect("db");
+        let before = Sessions::new(timeouts(60_000, 60_000), Some(db.clone()));
+        let master = KeyHash::of("sk-master");
+        let (id, opened) = open(&before, Some(master)).await;
+        let viewer = before
+            .open("ann".into(), Role::Viewer, None)
+            .await
+            .expect("opened");
+
+        let after = Sessions::new(timeouts(60_000, 60_000), Some(db.clone()));
+        let found = after.touch(&id, Some(&master)).await.expect("restored");
+        assert_eq!(found.csrf_token, opened.csrf_token);
+        assert_eq!(found.role, Role::Admin);
+        assert_eq!(
+            found.expires_at.timestamp_millis(),
+            opened.expires_at.timestamp_millis()
+        );
+        let v = after.touch(&viewer.0, None).await.expect("restored");
+        assert_eq!((v.user_id.as_str(), v.role), ("ann", Role::Viewer));
+        assert_eq!(after.count().await, 2);
+        // Only the hash is stored: the cookie's id is nowhere in the table.
+        let rows = crate::db::ui_sessions::get(&db, &KeyHash::of(&id).to_hex())
+            .await
+            .expect("read")
+            .expect("row");
+        assert_ne!(rows.id_hash, id);
+
+        assert!(after.close(&id).await);
+        let again = Sessions::new(timeouts(60_000, 60_000), Some(db.clone()));
+        assert!(
+            again.touch(&id, Some(&master)).await.is_none(),
+            "logged out for good"
+        );
+        // A rotated master key ends the stored session too.
+        let (id2, _) = open(&again, Some(master)).await;
+        assert!(
+            again
+                .touch(&id2, Some(&KeyHash::of("sk-new")))
+                .await
+                .is_none()
+        );
+        let last = Sessions::new(timeouts(60_000, 60_000), Some(db));
+        assert!(last.touch(&id2, Some(&master)).await.is_none());
+        assert_eq!(
+            last.count().await,
+            1,
+            "the viewer's session is the one left"
+        );
     }
 
     #[test]
