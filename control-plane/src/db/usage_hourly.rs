@@ -9,15 +9,15 @@
 //! month rows' spend and requests only: what a top list ranks on, in rows a
 //! fifth as wide (see [`Width`]).
 
+use super::spend_bulk::{self, UsageUpsert};
 use crate::spend::hourly::{Dim, HourKey, HourSums, LATENCY_BUCKETS};
 use chrono::Datelike;
 use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait, InsertStatement, OnConflict, Order, PostgresQueryBuilder, Query,
-    SelectStatement, SimpleExpr, UnionType,
+    Alias, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, SimpleExpr, UnionType,
 };
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
-    Statement, TransactionTrait,
+    TransactionTrait,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -102,51 +102,41 @@ pub async fn upsert(
     txn: &DatabaseTransaction,
     rows: &BTreeMap<HourKey, HourSums>,
 ) -> Result<(), DbErr> {
-    upsert_into(txn, TABLE, "hour", Width::Full, rows, None).await?;
     // "YYYY-MM-DDTHH" → "YYYY-MM-DD" → "YYYY-MM".
     let days = coarsen(rows, 10);
     let months = coarsen(&days, 7);
-    let postgres = txn.get_database_backend() == DbBackend::Postgres;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let full = summed_columns();
+        for (table, time_column, mirror, rows) in [
+            (TABLE, "hour", None, rows),
+            (DAILY_TABLE, "day", Some(RANK_DAILY_TABLE), &days),
+            (MONTHLY_TABLE, "month", Some(RANK_MONTHLY_TABLE), &months),
+        ] {
+            let target = UsageUpsert {
+                table,
+                time_column,
+                columns: &full,
+                mirror: mirror.map(|m| (m, RANKING.as_slice())),
+            };
+            let rows = rows.iter().map(|(k, s)| {
+                (
+                    [k.dim.as_str(), k.hour.as_str(), k.dim_id.as_str()],
+                    values(s),
+                )
+            });
+            spend_bulk::upsert_usage(txn, target, rows).await?;
+        }
+        return Ok(());
+    }
+    upsert_into(txn, TABLE, "hour", Width::Full, rows).await?;
     for (full, rank, time, rows) in [
         (DAILY_TABLE, RANK_DAILY_TABLE, "day", &days),
         (MONTHLY_TABLE, RANK_MONTHLY_TABLE, "month", &months),
     ] {
-        if postgres {
-            upsert_into(txn, full, time, Width::Full, rows, Some(rank)).await?;
-        } else {
-            // SQLite has no `RETURNING` in a CTE: a second upsert (about
-            // 4 % of its ingest, docs/PERFORMANCE.md).
-            upsert_into(txn, full, time, Width::Full, rows, None).await?;
-            upsert_into(txn, rank, time, Width::Ranking, rows, None).await?;
-        }
+        upsert_into(txn, full, time, Width::Full, rows).await?;
+        upsert_into(txn, rank, time, Width::Ranking, rows).await?;
     }
     Ok(())
-}
-
-/// On PostgreSQL, `insert` (an upsert into a full table) with its rows'
-/// new totals copied into the ranking table `mirror` in the same statement
-/// (`RETURNING` in a CTE): the rows are sent and parsed once. Why: as a
-/// second upsert with its own bind parameters the ranking tables cost a
-/// quarter of ingest's throughput there; this way they cost what the
-/// database does with them. Set, not added: the ranking row is the full
-/// row's spend and requests, whatever it held.
-fn mirrored(insert: &InsertStatement, time_column: &str, mirror: &str) -> Statement {
-    let (sql, values) = insert.build(PostgresQueryBuilder);
-    let cols = format!("dim, {time_column}, dim_id, {}", RANKING.join(", "));
-    let set = RANKING
-        .iter()
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        format!(
-            "WITH full_rows AS ({sql} RETURNING {cols}) \
-             INSERT INTO {mirror} ({cols}) SELECT {cols} FROM full_rows \
-             ON CONFLICT (dim, {time_column}, dim_id) DO UPDATE SET {set}"
-        ),
-        values,
-    )
 }
 
 /// `rows` summed per time key cut to its first `len` characters.
@@ -206,15 +196,14 @@ pub async fn top_of_month(
     top_rows(db.query_all(&q).await?)
 }
 
-/// Upserts `rows` into `table`, 600 a statement; `mirror`: PostgreSQL only,
-/// see [`mirrored`].
+/// Upserts `rows` into `table`, 600 a statement (SQLite's path; PostgreSQL
+/// takes `spend_bulk::upsert_usage`).
 async fn upsert_into(
     txn: &DatabaseTransaction,
     table: &str,
     time_column: &str,
     width: Width,
     rows: &BTreeMap<HourKey, HourSums>,
-    mirror: Option<&str>,
 ) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
@@ -260,13 +249,7 @@ async fn upsert_into(
             .values(increments.clone())
             .to_owned(),
         );
-        match mirror {
-            Some(mirror) => {
-                txn.execute_raw(mirrored(&insert, time_column, mirror))
-                    .await?
-            }
-            None => txn.execute(&insert).await?,
-        };
+        txn.execute(&insert).await?;
     }
     Ok(())
 }
