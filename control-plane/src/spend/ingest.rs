@@ -14,8 +14,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-/// Records merged into one transaction at most.
-const MAX_RECORDS_PER_TRANSACTION: usize = 10_000;
+/// Records merged into one transaction at most. Each transaction updates
+/// the current hour's, day's and month's rollup rows of every active key,
+/// team, user and model whatever its size, so a backlog drains faster in
+/// larger ones (20,000 against 10,000: +10 % records/s on both backends,
+/// docs/PERFORMANCE.md).
+const MAX_RECORDS_PER_TRANSACTION: usize = 20_000;
 
 type Reply = oneshot::Sender<Result<u64, IngestError>>;
 /// A queued batch's outcome; a closed channel means the writer stopped.
