@@ -1,5 +1,5 @@
 //! SQLite's fast path for ingest (the embedded default): a transaction's
-//! logs travel as one JSON array parameter read by `json_each`, in one
+//! logs travel as one JSON array parameter read by `jsonb_each`, in one
 //! `INSERT … SELECT` — instead of SeaORM's multi-row `VALUES` lists, built
 //! row by row with 35 bind parameters each, which held SQLite ingest to
 //! about 8,000 records/s (docs/PERFORMANCE.md, "Usage ingest").
@@ -149,8 +149,12 @@ pub async fn insert_logs(txn: &DatabaseTransaction, logs: &[Model]) -> Result<Ve
         .map(|i| format!("value ->> {i}"))
         .collect();
     // `WHERE true`: without it SQLite would read ON CONFLICT as a join's.
+    // `jsonb_each`, not `json_each`: the latter hands each row over as JSON
+    // text, which every one of the 35 `->>` then parses again (a third of
+    // the insert's time in `perf`); as JSONB each `->>` is a lookup. 15,400
+    // → 20,800 records/s (docs/PERFORMANCE.md).
     let sql = format!(
-        "INSERT INTO spend_logs ({}) SELECT {} FROM json_each(?) WHERE true \
+        "INSERT INTO spend_logs ({}) SELECT {} FROM jsonb_each(?) WHERE true \
          ON CONFLICT (request_id) DO NOTHING RETURNING request_id",
         COLUMNS.join(", "),
         values.join(", "),
