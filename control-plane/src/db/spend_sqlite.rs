@@ -150,8 +150,8 @@ pub async fn insert_logs(txn: &DatabaseTransaction, logs: &[Model]) -> Result<Ve
         .collect();
     // `WHERE true`: without it SQLite would read ON CONFLICT as a join's.
     // `jsonb_each`, not `json_each`: the latter hands each row over as JSON
-    // text, which every one of the 35 `->>` then parses again (a third of
-    // the insert's time in `perf`); as JSONB each `->>` is a lookup. 15,400
+    // text, which every one of the 35 `->>` then parses again (a quarter of
+    // SQLite's thread in `perf`); as JSONB each `->>` is a lookup. 15,400
     // → 20,800 records/s (docs/PERFORMANCE.md).
     let sql = format!(
         "INSERT INTO spend_logs ({}) SELECT {} FROM jsonb_each(?) WHERE true \
