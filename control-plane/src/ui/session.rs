@@ -145,6 +145,10 @@ pub struct Sessions {
     /// Where sessions outlive the process (`None`: memory only, for unit
     /// tests).
     store: Option<DatabaseConnection>,
+    /// Held while a session is loaded from the store into memory and while
+    /// one is forgotten: a logout racing a request that loads the same
+    /// session cannot leave it alive in memory.
+    loading: tokio::sync::Mutex<()>,
 }
 
 fn chrono_of(d: Duration) -> chrono::Duration {
@@ -169,6 +173,7 @@ impl Sessions {
             by_hash: Mutex::new(HashMap::new()),
             timeouts,
             store,
+            loading: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -220,22 +225,30 @@ impl Sessions {
     }
 
     /// The session as this process holds it, or as `ui_sessions` does (a
-    /// session opened before a restart or on another control plane).
+    /// session opened before a restart or on another control plane), then
+    /// held in memory.
     async fn find(&self, hash: &KeyHash) -> Option<Session> {
         if let Some(s) = self.map().get(hash) {
             return Some(s.clone());
         }
         let db = self.store.as_ref()?;
-        match ui_sessions::get(db, &hash.to_hex()).await {
-            Ok(row) => row.as_ref().and_then(Session::from_stored),
+        let _loading = self.loading.lock().await;
+        if let Some(s) = self.map().get(hash) {
+            return Some(s.clone());
+        }
+        let found = match ui_sessions::get(db, &hash.to_hex()).await {
+            Ok(row) => row.as_ref().and_then(Session::from_stored)?,
             Err(e) => {
                 tracing::warn!(error = %e, "dashboard session lookup failed: treated as logged out");
-                None
+                return None;
             }
-        }
+        };
+        self.map().insert(*hash, found.clone());
+        Some(found)
     }
 
     async fn forget(&self, hash: &KeyHash) -> bool {
+        let _loading = self.loading.lock().await;
         let here = self.map().remove(hash).is_some();
         let stored = match &self.store {
             Some(db) => ui_sessions::delete(db, &hash.to_hex())
@@ -263,12 +276,18 @@ impl Sessions {
             self.forget(&hash).await;
             return None;
         }
-        session.last_seen = now;
         let persist = now - session.stored_seen >= persist_every(self.timeouts);
-        if persist {
-            session.stored_seen = now;
+        {
+            // Updated in place: a session forgotten meanwhile (a logout
+            // racing this request) stays forgotten.
+            let mut map = self.map();
+            let held = map.get_mut(&hash)?;
+            held.last_seen = now;
+            if persist {
+                held.stored_seen = now;
+            }
+            session = held.clone();
         }
-        self.map().insert(hash, session.clone());
         if persist
             && let Some(db) = &self.store
             && let Err(e) = ui_sessions::touch(db, &hash.to_hex(), now.timestamp_millis()).await
