@@ -9,7 +9,7 @@ mod customers;
 mod data_planes;
 pub mod entities;
 pub mod log_page;
-pub(crate) mod spend_bulk;
+mod spend_bulk;
 pub mod spend_daily;
 mod spend_logs;
 pub mod spend_names;

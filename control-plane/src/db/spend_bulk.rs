@@ -105,6 +105,21 @@ impl<'c> Cursor<'c> {
     }
 }
 
+/// Runs one of this module's statements (PostgreSQL only).
+async fn execute(
+    txn: &DatabaseTransaction,
+    sql: impl Into<String>,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<(), DbErr> {
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await
+    .map(|_| ())
+}
+
 fn placeholders(types: &[&str]) -> String {
     types
         .iter()
@@ -262,13 +277,7 @@ pub async fn upsert_daily(
         ])
     );
     let values: Vec<Value> = cols.into_iter().map(Array::finish).collect();
-    txn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        values,
-    ))
-    .await?;
-    Ok(())
+    execute(txn, sql, values).await
 }
 
 /// `spend_totals::add_to_existing` for PostgreSQL: ids and amounts as two
@@ -295,13 +304,7 @@ pub async fn add_to_existing(
          FROM unnest($1::text::text[], $2::text::bigint[]) AS v(id, picos) \
          WHERE {table}.{id_column} = v.id"
     );
-    txn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        [ids.finish(), amounts.finish()],
-    ))
-    .await?;
-    Ok(())
+    execute(txn, sql, [ids.finish(), amounts.finish()]).await
 }
 
 /// `spend_totals::upsert_customers` for PostgreSQL.
@@ -323,13 +326,7 @@ pub async fn upsert_customers(
         SELECT v.id, v.picos, $3, $3 FROM unnest($1::text::text[], $2::text::bigint[]) AS v(id, picos) \
         ORDER BY v.id \
         ON CONFLICT (user_id) DO UPDATE SET spend_picos = customers.spend_picos + excluded.spend_picos";
-    txn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        [ids.finish(), amounts.finish(), Value::from(now)],
-    ))
-    .await?;
-    Ok(())
+    execute(txn, sql, [ids.finish(), amounts.finish(), Value::from(now)]).await
 }
 
 /// `usage_hourly::upsert` for PostgreSQL: one rollup table's rows as one
@@ -404,11 +401,5 @@ pub async fn upsert_usage<'r>(
         }
     };
     let values: Vec<Value> = cols.into_iter().map(Array::finish).collect();
-    txn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        values,
-    ))
-    .await?;
-    Ok(())
+    execute(txn, sql, values).await
 }

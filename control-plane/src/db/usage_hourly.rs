@@ -91,6 +91,7 @@ impl Width {
     fn values(self, s: &HourSums) -> Vec<i64> {
         match self {
             Width::Full => values(s),
+            // In `RANKING`'s order.
             Width::Ranking => vec![s.spend_picos, s.requests],
         }
     }

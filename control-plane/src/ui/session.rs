@@ -155,6 +155,19 @@ fn chrono_of(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
+/// `t + d`, or the end of time: a timeout set to years (the operator's
+/// choice) must not overflow the clock arithmetic.
+fn later(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(chrono_of(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `t - d`, or the start of time.
+fn earlier(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_sub_signed(chrono_of(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// How stale the stored `last_seen` may be: a minute, or a quarter of the
 /// idle timeout if that is shorter.
 fn persist_every(t: Timeouts) -> chrono::Duration {
@@ -203,11 +216,11 @@ impl Sessions {
             created: now,
             last_seen: now,
             stored_seen: now,
-            expires_at: now + chrono_of(self.timeouts.absolute),
+            expires_at: later(now, self.timeouts.absolute),
             master_key,
         };
         if let Some(db) = &self.store {
-            let idle_before = now - chrono_of(self.timeouts.idle);
+            let idle_before = earlier(now, self.timeouts.idle);
             ui_sessions::insert(db, &session.stored(&hash), idle_before.timestamp_millis()).await?;
         }
         let mut map = self.map();
@@ -219,8 +232,10 @@ impl Sessions {
     }
 
     fn alive(&self, s: &Session, now: DateTime<Utc>) -> bool {
-        now - s.last_seen < chrono_of(self.timeouts.idle)
-            && now - s.created < chrono_of(self.timeouts.absolute)
+        // The expiry given at login, and the current setting: a shorter
+        // `LITELLM_UI_SESSION_DURATION` applies to sessions stored before.
+        now < later(s.last_seen, self.timeouts.idle)
+            && now < later(s.created, self.timeouts.absolute)
             && now < s.expires_at
     }
 
@@ -316,7 +331,7 @@ impl Sessions {
     pub async fn count(&self) -> usize {
         let now = Utc::now();
         if let Some(db) = &self.store {
-            let idle_before = now - chrono_of(self.timeouts.idle);
+            let idle_before = earlier(now, self.timeouts.idle);
             match ui_sessions::count_live(
                 db,
                 now.timestamp_millis(),
@@ -433,6 +448,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn timeouts_of_centuries_do_not_overflow_the_clock() {
+        let forever = Duration::from_secs(u64::MAX / 2);
+        let s = Sessions::new(
+            Timeouts {
+                idle: forever,
+                absolute: forever,
+            },
+            None,
+        );
+        let (id, opened) = open(&s, None).await;
+        assert_eq!(opened.expires_at, DateTime::<Utc>::MAX_UTC);
+        assert!(s.touch(&id, None).await.is_some());
+        assert_eq!(s.count().await, 1);
+    }
+
+    #[tokio::test]
     async fn rotating_the_master_key_ends_its_sessions() {
         let s = sessions(60_000, 60_000);
         let old = KeyHash::of("sk-old");
@@ -467,12 +498,18 @@ mod tests {
         let v = after.touch(&viewer.0, None).await.expect("restored");
         assert_eq!((v.user_id.as_str(), v.role), ("ann", Role::Viewer));
         assert_eq!(after.count().await, 2);
-        // Only the hash is stored: the cookie's id is nowhere in the table.
-        let rows = crate::db::ui_sessions::get(&db, &KeyHash::of(&id).to_hex())
-            .await
-            .expect("read")
-            .expect("row");
-        assert_ne!(rows.id_hash, id);
+        // Only the hash is stored: the cookie's ids are nowhere in the
+        // database's files (the WAL holds the latest writes).
+        let mut bytes = Vec::new();
+        for f in ["t.db", "t.db-wal"] {
+            bytes.extend(std::fs::read(dir.path().join(f)).unwrap_or_default());
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            text.contains(&KeyHash::of(&id).to_hex()),
+            "the hash is stored"
+        );
+        assert!(!text.contains(&id) && !text.contains(&viewer.0));
 
         assert!(after.close(&id).await);
         let again = Sessions::new(timeouts(60_000, 60_000), Some(db.clone()));

@@ -60,20 +60,26 @@ pub fn spawn_background(app: AppState, cancel: CancellationToken) {
 async fn check_all(app: &AppState, deployments: &[Arc<Deployment>]) {
     let results = futures::future::join_all(deployments.iter().map(|d| probe(app, d))).await;
     for (deployment, result) in deployments.iter().zip(results) {
-        let was_unhealthy = app.cooldowns.is_unhealthy(&deployment.id);
-        match &result {
-            Err(error) if !was_unhealthy => tracing::warn!(
-                deployment = %deployment.id, model_group = %deployment.model_name, %error,
-                "background health check failed: avoiding this deployment until it passes"
-            ),
-            Ok(()) if was_unhealthy => tracing::info!(
-                deployment = %deployment.id, model_group = %deployment.model_name,
-                "background health check passed: deployment back in rotation"
-            ),
-            _ => {}
-        }
-        app.cooldowns.set_healthy(&deployment.id, result.is_ok());
+        record_verdict(app, deployment, &result);
     }
+}
+
+/// A probe's verdict, as the router acts on it (background checks on):
+/// a failing deployment is avoided until a probe passes. Logged on change.
+fn record_verdict(app: &AppState, deployment: &Deployment, result: &Result<(), String>) {
+    let was_unhealthy = app.cooldowns.is_unhealthy(&deployment.id);
+    match result {
+        Err(error) if !was_unhealthy => tracing::warn!(
+            deployment = %deployment.id, model_group = %deployment.model_name, %error,
+            "health check failed: avoiding this deployment until it passes"
+        ),
+        Ok(()) if was_unhealthy => tracing::info!(
+            deployment = %deployment.id, model_group = %deployment.model_name,
+            "health check passed: deployment back in rotation"
+        ),
+        _ => {}
+    }
+    app.cooldowns.set_healthy(&deployment.id, result.is_ok());
 }
 
 pub async fn health(State(app): State<AppState>, headers: HeaderMap) -> Response {
@@ -152,7 +158,7 @@ pub async fn check_one(app: &AppState, deployment_id: &str) -> Response {
     let elapsed = started.elapsed();
     let feeds_routing = runtime.routing.health_check_interval.is_some();
     if feeds_routing {
-        app.cooldowns.set_healthy(&d.id, result.is_ok());
+        record_verdict(app, &d, &result);
     }
     let api_base = d.upstream.api_base();
     Json(json!({
