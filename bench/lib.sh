@@ -24,7 +24,9 @@ mock_port=$(free_port)
 "$bin/tollgate-mock-provider" --port "$mock_port" --no-record >/dev/null 2>&1 & pids+=($!)
 
 # The one-model config every throughput benchmark uses: model group `bench`
-# on the mock, the master key sk-bench-master.
+# on the mock, the master key sk-bench-master. The model has a price (gpt-4o's)
+# as a real one does: a free model costs nothing, so a key's `max_budget`
+# would reserve nothing and the budget path would go unmeasured.
 write_bench_config() {
   cat >"$work/config.yaml" <<YAML
 model_list:
@@ -33,6 +35,8 @@ model_list:
       model: openai/bench
       api_base: http://127.0.0.1:$mock_port/v1
       api_key: sk-upstream
+      input_cost_per_token: 0.0000025
+      output_cost_per_token: 0.00001
 general_settings:
   master_key: sk-bench-master
 YAML

@@ -137,6 +137,11 @@ pub async fn start(
     let http_cancel = cancel.clone();
     let http_service = http_port.router();
     let http_task = tokio::spawn(async move {
+        use axum::serve::ListenerExt as _;
+        // The dashboard's API answers small writes; Nagle would hold them.
+        let http_listener = http_listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let served = axum::serve(
             http_listener,
             http_service.into_make_service_with_connect_info::<SocketAddr>(),

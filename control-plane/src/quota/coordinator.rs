@@ -450,6 +450,25 @@ mod tests {
         assert_eq!(one(&c, "n3", 0, Kind::Budget, u.clone()).granted, 50);
     }
 
+    /// A data plane batches concurrent requests' exchanges into one call,
+    /// so a meter can appear several times: each update is its own request
+    /// and gets its own grant, in order, as if each had called alone.
+    #[test]
+    fn one_call_can_carry_several_requests_for_the_same_budget() {
+        let c = Coordinator::default();
+        let u = budget("b", 1_000, 400, 0);
+        let grants = c.exchange(
+            "a",
+            0,
+            1,
+            vec![(Kind::Budget, u.clone()); 4],
+            &HashMap::new(),
+        );
+        let granted: Vec<u64> = grants.iter().map(|g| g.granted).collect();
+        assert_eq!(granted, vec![400, 400, 200, 0]);
+        assert_eq!(grants[2].used, 1_000);
+    }
+
     #[test]
     fn a_tiny_budget_serves_one_request_then_refuses() {
         let c = Coordinator::default();

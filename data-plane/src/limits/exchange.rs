@@ -1,23 +1,26 @@
 //! The gRPC client of `QuotaService`, with a deadline: a request waiting on
 //! it must not wait long, and an unreachable control plane means falling
 //! back to fair shares, not hanging.
+//!
+//! Exchanges are batched (`batch.rs`): a budget with a `max_budget` asks the
+//! control plane on every request, so under load many requests ask at once;
+//! they share calls instead of making one each.
 
+use super::batch::Batcher;
 use crate::sync::connect::Endpoint;
 use std::time::Duration;
-use tollgate_proto::v1::quota_service_client::QuotaServiceClient;
-use tollgate_proto::v1::{MeterUpdate, QuotaRequest, QuotaResponse};
-use tonic::transport::Channel;
+use tollgate_proto::v1::{MeterUpdate, QuotaResponse};
 
-const DEADLINE: Duration = Duration::from_millis(800);
+/// How long a request waits for its exchange, queueing included.
+pub(super) const DEADLINE: Duration = Duration::from_millis(800);
 
 #[derive(Clone)]
 pub struct QuotaClient {
     /// `None` in tests of the limiter alone.
-    remote: Option<(Endpoint, Channel)>,
-    node_id: String,
+    batcher: Option<Batcher>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ExchangeError {
     #[error("no control plane is configured")]
     Disabled,
@@ -25,37 +28,32 @@ pub enum ExchangeError {
     Timeout,
     #[error("control plane: {0}")]
     Status(#[from] tonic::Status),
+    #[error("the control plane answered {grants} grants for {meters} meters")]
+    Mismatched { grants: usize, meters: usize },
 }
 
 impl QuotaClient {
+    /// Must be called inside the tokio runtime: the batcher is a task.
     pub fn new(endpoint: &Endpoint, node_id: String) -> Self {
         Self {
-            remote: Some((endpoint.clone(), endpoint.connect_lazy())),
-            node_id,
+            batcher: Some(Batcher::start(endpoint, node_id)),
         }
     }
 
     /// For tests of the limiter alone: every exchange fails as if the
     /// control plane were down.
     pub fn disabled() -> Self {
-        Self {
-            remote: None,
-            node_id: String::new(),
-        }
+        Self { batcher: None }
     }
 
+    /// One exchange of `meters`, answered with one grant per update in the
+    /// same order.
     pub async fn exchange(&self, meters: Vec<MeterUpdate>) -> Result<QuotaResponse, ExchangeError> {
-        let Some((endpoint, channel)) = &self.remote else {
+        let Some(batcher) = &self.batcher else {
             return Err(ExchangeError::Disabled);
         };
-        // A client is a channel handle plus the token: cheap to make.
-        let mut client = QuotaServiceClient::with_interceptor(channel.clone(), endpoint.auth());
-        let request = QuotaRequest {
-            node_id: self.node_id.clone(),
-            meters,
-        };
-        match tokio::time::timeout(DEADLINE, client.exchange(request)).await {
-            Ok(result) => Ok(result?.into_inner()),
+        match tokio::time::timeout(DEADLINE, batcher.exchange(meters)).await {
+            Ok(result) => result,
             Err(_) => Err(ExchangeError::Timeout),
         }
     }

@@ -520,6 +520,8 @@ mod tests {
         rpm_windows: u64,
         /// How long an exchange carrying a budget takes to answer.
         budget_delay: Duration,
+        /// Exchange calls received.
+        calls: u64,
     }
 
     struct FakeService(Arc<std::sync::Mutex<FakeQuota>>);
@@ -531,11 +533,11 @@ mod tests {
             request: tonic::Request<tollgate_proto::v1::QuotaRequest>,
         ) -> Result<tonic::Response<tollgate_proto::v1::QuotaResponse>, tonic::Status> {
             let request = request.into_inner();
-            let delay = self
-                .0
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .budget_delay;
+            let delay = {
+                let mut q = self.0.lock().unwrap_or_else(|p| p.into_inner());
+                q.calls += 1;
+                q.budget_delay
+            };
             if request
                 .meters
                 .iter()
@@ -728,6 +730,43 @@ mod tests {
         // The first exchange leased the window; each later request found it
         // ended after its budget exchange (60 ms > 30 ms) and renewed it.
         assert_eq!(q.rpm_windows, 3, "{:?}", q.seen);
+    }
+
+    /// Requests that ask while the node's calls are out share the next
+    /// call, and each still gets its own reservation: the budget's rule
+    /// holds exactly as with a call per request.
+    #[tokio::test]
+    async fn concurrent_budget_admissions_share_calls_and_keep_their_own_grants() {
+        let (limiter, state) = serve_fake(FakeQuota {
+            limit: 100,
+            budget_delay: Duration::from_millis(50),
+            ..FakeQuota::default()
+        })
+        .await;
+        let asks = (0..20).map(|_| {
+            let limiter = Arc::clone(&limiter);
+            tokio::spawn(async move { limiter.admit(budgeted(100, None, 10)).await })
+        });
+        let mut admitted = Vec::new();
+        let mut refused = 0;
+        for ask in asks.collect::<Vec<_>>() {
+            match ask.await.expect("the task ran") {
+                Ok(permit) => admitted.push(permit),
+                Err(_) => refused += 1,
+            }
+        }
+        let units: Vec<u64> = admitted.iter().map(|p| budget_need(p).units).collect();
+        assert_eq!(
+            units,
+            vec![10; 10],
+            "ten reservations of 10 fill the budget of 100"
+        );
+        assert_eq!(refused, 10, "nothing remained for the other ten");
+        let q = state.lock().unwrap_or_else(|p| p.into_inner());
+        assert_eq!(q.held, 100);
+        // Two calls leave at once; everything that asked meanwhile went in
+        // the third.
+        assert!(q.calls <= 3, "{} calls for 20 requests", q.calls);
     }
 
     #[tokio::test]

@@ -3,12 +3,14 @@
 //!
 //! Requests are admitted against allowance leased from the control plane
 //! (`lease.rs`), with no I/O while a lease lasts; a request that finds a
-//! lease empty asks the control plane once (`exchange.rs`), and a keeper
-//! task reports settlements, returns idle allowance and keeps leases alive
-//! (`keeper.rs`). When the control plane is unreachable each node admits up
-//! to its fair share of each limit (limit ÷ fleet size). `plan.rs` decides
-//! which meters a request touches; `refusal.rs` is the 429 a client sees.
+//! lease empty asks the control plane once (`exchange.rs`; requests asking
+//! at the same time share calls, `batch.rs`), and a keeper task reports
+//! settlements, returns idle allowance and keeps leases alive (`keeper.rs`).
+//! When the control plane is unreachable each node admits up to its fair
+//! share of each limit (limit ÷ fleet size). `plan.rs` decides which meters
+//! a request touches; `refusal.rs` is the 429 a client sees.
 
+mod batch;
 pub mod estimate;
 mod exchange;
 mod index;
