@@ -76,6 +76,11 @@ pub(crate) fn install(service: crate::Service) {
         .with_tracer(tracer)
         .with_location(false)
         .with_threads(false)
+        // No `busy_ns` / `idle_ns`: tracking them reads the clock on every
+        // enter and exit of every span, unsampled requests' SERVER span
+        // included (polled many times per request), and no GenAI or HTTP
+        // convention has them.
+        .with_tracked_inactivity(false)
         .with_target(false)
         .with_level(false)
         .with_filter(exported);
