@@ -6,7 +6,7 @@ use tracing::error;
 
 /// mimalloc instead of glibc's malloc: the request path makes ~150 small
 /// allocations, and with it the one-process gateway served 35 % more
-/// requests per second on the side-by-side benchmark (docs/PERFORMANCE.md,
+/// requests per second and the split data plane 25 % more (docs/PERFORMANCE.md,
 /// which also has what it costs in resident memory).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
