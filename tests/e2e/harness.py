@@ -11,6 +11,7 @@ to reproduce a scenario by hand:
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import socket
@@ -61,8 +62,37 @@ def bin_path(name: str) -> Path:
     return bin_dir() / name
 
 
+def _listen_port_range() -> tuple[int, int]:
+    """Ports below the kernel's ephemeral range: a port found by binding port 0 comes from
+    that range, which every outgoing connection also draws from, so between the check and
+    the child's own bind a connection of any process could take it (seen in CI: a control
+    plane's "Address already in use"). Below it only listeners compete."""
+    try:
+        start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        start = 32768
+    return max(1024, start - 12768), start - 1
+
+
+_PORTS_HANDED_OUT: set[int] = set()
+_PORT_RANDOM = random.SystemRandom()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, close)."""
+    """A TCP port on 127.0.0.1 that was free a moment ago, outside the ephemeral range and
+    never handed out twice by this process."""
+    lo, hi = _listen_port_range()
+    for _ in range(200):
+        port = _PORT_RANDOM.randint(lo, hi)
+        if port in _PORTS_HANDED_OUT:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PORTS_HANDED_OUT.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
