@@ -10,6 +10,7 @@ to reproduce a scenario by hand:
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import re
@@ -62,6 +63,7 @@ def bin_path(name: str) -> Path:
     return bin_dir() / name
 
 
+@functools.cache
 def _listen_port_range() -> tuple[int, int]:
     """Ports below the kernel's ephemeral range: a port found by binding port 0 comes from
     that range, which every outgoing connection also draws from, so between the check and
