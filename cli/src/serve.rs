@@ -66,6 +66,12 @@ pub async fn run(cli: ServeArgs, cancel: CancellationToken) -> anyhow::Result<()
             heartbeat_secs: 5,
             usage_buffer_records: 20_000,
             drain_delay: std::time::Duration::ZERO,
+            // Both planes share this process: a request's quota exchange
+            // calls the control plane's service instead of going over
+            // loopback gRPC.
+            in_process_quota: Some(tollgate_data_plane::limits::InProcessQuota::new(
+                control_plane.quota_service(),
+            )),
         },
         cancel.clone(),
     )

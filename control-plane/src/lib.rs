@@ -62,11 +62,21 @@ pub struct RunningControlPlane {
     pub grpc_addr: SocketAddr,
     pub http_addr: SocketAddr,
     pub master_key_source: MasterKeySource,
+    /// The service behind `QuotaService.Exchange`, for a data plane in this
+    /// process to call without the wire (the one-process gateway).
+    quota: Arc<quota::QuotaService>,
     tasks: Vec<JoinHandle<anyhow::Result<()>>>,
     _watch: config_watch::ConfigWatch,
 }
 
 impl RunningControlPlane {
+    /// The quota service the gRPC server serves, as an object: the same
+    /// coordinator, so exchanges made through it and over gRPC share every
+    /// meter.
+    pub fn quota_service(&self) -> Arc<dyn tollgate_proto::v1::quota_service_server::QuotaService> {
+        Arc::clone(&self.quota) as _
+    }
+
     /// Runs until the cancellation token fires or a server fails.
     pub async fn wait(self) -> anyhow::Result<()> {
         for task in self.tasks {
@@ -240,11 +250,17 @@ pub async fn start(
         (Some(cert), Some(key)) => Some(grpc::Tls { cert, key }),
         _ => None,
     };
+    let quota = Arc::new(quota::QuotaService::new(
+        Arc::clone(&state.quota),
+        db::budgets::Budgets::new(state.database.clone()),
+        Arc::clone(&state.registry),
+    ));
     let grpc_state = state.clone();
+    let grpc_quota = Arc::clone(&quota);
     let token = opts.cluster_token.clone();
     let grpc_cancel = cancel.clone();
     let grpc_task = tokio::spawn(async move {
-        let result = grpc::serve(grpc_listener, grpc_state, &token, tls).await;
+        let result = grpc::serve(grpc_listener, grpc_state, grpc_quota, &token, tls).await;
         if let Err(e) = &result {
             error!("gRPC server failed: {e}");
             grpc_cancel.cancel();
@@ -262,6 +278,7 @@ pub async fn start(
         grpc_addr,
         http_addr,
         master_key_source,
+        quota,
         tasks,
         _watch: watch,
     })

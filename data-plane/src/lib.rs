@@ -115,7 +115,11 @@ pub async fn start(opts: Options, cancel: CancellationToken) -> anyhow::Result<R
         reporter_cancel.clone(),
     ));
 
-    let limiter = limits::Limiter::new(limits::QuotaClient::new(&quota_endpoint, node_id.clone()));
+    let limiter = limits::Limiter::new(limits::QuotaClient::new(
+        &quota_endpoint,
+        opts.in_process_quota.clone(),
+        node_id.clone(),
+    ));
     limits::spawn_keeper(Arc::clone(&limiter), reporter_cancel.clone());
 
     let client = providers::HttpClient::new().context("cannot build the HTTP client")?;

@@ -60,6 +60,12 @@ pub struct Options {
     /// accepting; then in-flight requests drain. 0 stops accepting at once.
     #[arg(long, env = "TOLLGATE_DRAIN_DELAY", default_value = "0s", value_parser = parse_delay)]
     pub drain_delay: Duration,
+
+    /// The control plane's quota service when it runs in this process (the
+    /// one-process gateway): exchanges call it directly instead of over
+    /// gRPC. Not a flag: only a program embedding both planes has one.
+    #[arg(skip)]
+    pub in_process_quota: Option<crate::limits::InProcessQuota>,
 }
 
 fn parse_delay(text: &str) -> Result<Duration, String> {

@@ -250,6 +250,7 @@ async fn allocations_per_request_stay_within_the_baseline() {
             heartbeat_secs: 5,
             usage_buffer_records: 20_000,
             drain_delay: Duration::ZERO,
+            in_process_quota: None,
         },
         cancel.clone(),
     )

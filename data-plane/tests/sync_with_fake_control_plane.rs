@@ -105,6 +105,7 @@ impl Harness {
                 heartbeat_secs: 60,
                 usage_buffer_records: 200_000,
                 drain_delay: Duration::ZERO,
+                in_process_quota: None,
             },
             cancel.clone(),
         )
@@ -272,6 +273,7 @@ async fn a_restarted_data_plane_serves_its_saved_snapshot() {
             heartbeat_secs: 60,
             usage_buffer_records: 200_000,
             drain_delay: Duration::ZERO,
+            in_process_quota: None,
         },
         cancel.clone(),
     )

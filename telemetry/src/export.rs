@@ -76,8 +76,11 @@ pub(crate) fn provider(service: crate::Service) -> SdkTracerProvider {
             builder = builder.with_service_name(service.default_name());
         }
         // The sampler comes from OTEL_TRACES_SAMPLER / _ARG (default
-        // parentbased_always_on: the caller's sampled flag decides).
+        // parentbased_always_on: the caller's sampled flag decides); the
+        // HTTP layer asks it first (`sampling.rs`).
         let provider = SdkTracerProvider::builder()
+            .with_sampler(crate::sampling::sampler())
+            .with_id_generator(crate::sampling::PresetIds::default())
             .with_span_processor(processor)
             .with_resource(builder.build())
             .build();

@@ -5,6 +5,7 @@
 
 use crate::metrics::HttpMetrics;
 use crate::propagation::{self, TraceIds};
+use crate::sampling::Decision;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -47,7 +48,9 @@ pub async fn layer(
     request
         .extensions_mut()
         .insert(RequestId(Arc::clone(&request_id)));
-    let span = tracing::info_span!(
+    let decision = Decision::for_request(request.headers());
+    let span = decision.server_span(|| {
+        tracing::info_span!(
         "request",
         otel.name = %format_args!("{method} {route}"),
         otel.kind = "server",
@@ -61,9 +64,9 @@ pub async fn layer(
         tollgate.request_id = %request_id,
         request_id = %request_id,
         trace_id = Empty,
-    );
-    propagation::continue_from(&span, request.headers());
-    if crate::enabled()
+        )
+    });
+    if matches!(decision, Decision::Sampled { .. })
         && let Some(agent) = request
             .headers()
             .get(http::header::USER_AGENT)
@@ -71,8 +74,14 @@ pub async fn layer(
     {
         span.record("user_agent.original", agent);
     }
-    // Logs join traces: the exported span's trace id, else the caller's.
-    let ids = propagation::ids_of(&span).or_else(|| {
+    // Logs join traces: the request's trace (exported or not), else, with
+    // tracing off, the caller's.
+    let ids = match &decision {
+        Decision::Sampled { .. } => propagation::ids_of(&span),
+        Decision::Unsampled(cx) => TraceIds::of_context(cx),
+        Decision::Off => None,
+    }
+    .or_else(|| {
         request
             .headers()
             .get("traceparent")
@@ -88,7 +97,10 @@ pub async fn layer(
         // Usage records take the SERVER span's ids; without export there
         // is no span of ours to point at.
         crate::enabled().then(|| ids.clone()).flatten(),
-        propagation::with_sampling(&span, next.run(request).instrument(span.clone())),
+        propagation::with_unsampled(
+            decision.unsampled(),
+            next.run(request).instrument(span.clone()),
+        ),
     )
     .await;
     let status = response.status();

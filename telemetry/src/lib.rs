@@ -15,6 +15,7 @@ pub mod http;
 mod logs;
 pub mod metrics;
 pub mod propagation;
+mod sampling;
 pub mod semconv;
 
 pub use config::{OtelSettings, Service};

@@ -5,7 +5,7 @@
 //! request's ids for usage records and logs.
 
 use opentelemetry::trace::TraceContextExt as _;
-use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_http::HeaderExtractor;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// A request's trace and SERVER span id, lowercase hex (32 and 16 digits).
@@ -17,11 +17,17 @@ pub struct TraceIds {
 
 impl TraceIds {
     fn of(span: &tracing::Span) -> Option<Self> {
-        let cx = span.context();
-        let sc = cx.span().span_context().clone();
+        Self::of_context(&span.context())
+    }
+
+    pub(crate) fn of_context(cx: &opentelemetry::Context) -> Option<Self> {
+        let span = cx.span();
+        let sc = span.span_context();
+        // `hex`, not `Display`: the same lowercase digits without the
+        // formatting machinery, on every request of a traced gateway.
         sc.is_valid().then(|| TraceIds {
-            trace_id: sc.trace_id().to_string(),
-            span_id: sc.span_id().to_string(),
+            trace_id: hex::encode(sc.trace_id().to_bytes()),
+            span_id: hex::encode(sc.span_id().to_bytes()),
         })
     }
 
@@ -52,10 +58,6 @@ tokio::task_local! {
     static UNSAMPLED: Option<opentelemetry::Context>;
 }
 
-/// Inside a request whose trace is not sampled? The OpenTelemetry layer
-/// then builds nothing below the SERVER span: `tracing-opentelemetry`
-/// would assemble every span's data only for the SDK to drop it when the
-/// span ends (measured: most of tracing's cost at 10 % sampling).
 /// Are the current request's spans exported: tracing on, and (within the
 /// handler) its trace sampled? Attributes that cost work to compute — a
 /// JSON parse per streamed chunk — are only worth filling then; with export
@@ -66,17 +68,20 @@ pub fn recording() -> bool {
     crate::enabled() && !in_unsampled_request()
 }
 
+/// Inside a request whose trace is not sampled (or creating its SERVER
+/// span)? The OpenTelemetry layer then builds nothing: `tracing-opentelemetry`
+/// would assemble every span's data only for the SDK to drop it when the
+/// span ends (`sampling.rs`).
 pub(crate) fn in_unsampled_request() -> bool {
-    UNSAMPLED.try_with(Option::is_some).unwrap_or(false)
+    crate::sampling::building_unsampled() || UNSAMPLED.try_with(Option::is_some).unwrap_or(false)
 }
 
-/// Runs a request's handler, telling the layer whether its SERVER span's
-/// trace is sampled (the sampler has decided once `context()` was read).
-pub(crate) async fn with_sampling<F: Future>(server: &tracing::Span, f: F) -> F::Output {
-    let unsampled = crate::enabled().then(|| server.context()).filter(|cx| {
-        let sc = cx.span().span_context().clone();
-        sc.is_valid() && !sc.is_sampled()
-    });
+/// Runs a request's handler; `unsampled` is the context of a request whose
+/// trace is not sampled (`sampling::Decision`), `None` otherwise.
+pub(crate) async fn with_unsampled<F: Future>(
+    unsampled: Option<opentelemetry::Context>,
+    f: F,
+) -> F::Output {
     UNSAMPLED.scope(unsampled, f).await
 }
 
@@ -136,12 +141,35 @@ pub fn inject_current(headers: &mut http::HeaderMap) {
             span.context()
         }
     };
-    if !cx.span().span_context().is_valid() {
+    let span = cx.span();
+    let sc = span.span_context();
+    if !sc.is_valid() {
         return;
     }
-    opentelemetry::global::get_text_map_propagator(|p| {
-        p.inject_context(&cx, &mut HeaderInjector(headers));
-    });
+    // What the SDK's W3C propagator (the only one installed, `logs.rs`)
+    // writes, without its `format!`: this runs for every provider call of
+    // a traced gateway, sampled or not.
+    headers.insert(TRACEPARENT, traceparent(sc));
+    match http::HeaderValue::from_str(&sc.trace_state().header()) {
+        Ok(state) => headers.insert(TRACESTATE, state),
+        Err(_) => headers.remove(TRACESTATE),
+    };
+}
+
+pub(crate) const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+const TRACESTATE: http::HeaderName = http::HeaderName::from_static("tracestate");
+
+/// `00-<trace id>-<span id>-<flags>`, the sampled bit only (W3C version 00).
+fn traceparent(sc: &opentelemetry::trace::SpanContext) -> http::HeaderValue {
+    let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
+    // Both slices are exactly twice the id's length: encoding cannot fail.
+    let _ = hex::encode_to_slice(sc.trace_id().to_bytes(), &mut out[3..35]);
+    let _ = hex::encode_to_slice(sc.span_id().to_bytes(), &mut out[36..52]);
+    if sc.is_sampled() {
+        out[54] = b'1';
+    }
+    // Hex digits and dashes only: always a valid header value.
+    http::HeaderValue::from_bytes(&out).unwrap_or_else(|_| http::HeaderValue::from_static(""))
 }
 
 /// Links `span` to another trace's span (hex ids, as usage records carry
@@ -181,6 +209,26 @@ pub fn inject_into_metadata(metadata: &mut tonic::metadata::MetadataMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_traceparent_as_the_sdk_propagator_does() {
+        use opentelemetry::propagation::TextMapPropagator as _;
+        use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+        let propagator = opentelemetry_sdk::propagation::TraceContextPropagator::new();
+        for flags in [TraceFlags::SAMPLED, TraceFlags::default()] {
+            let sc = SpanContext::new(
+                TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736),
+                SpanId::from(0x00f0_67aa_0ba9_02b7),
+                flags,
+                false,
+                TraceState::from_key_value([("vendor", "1")]).expect("valid"),
+            );
+            let cx = opentelemetry::Context::new().with_remote_span_context(sc.clone());
+            let mut theirs = http::HeaderMap::new();
+            propagator.inject_context(&cx, &mut opentelemetry_http::HeaderInjector(&mut theirs));
+            assert_eq!(Some(&traceparent(&sc)), theirs.get("traceparent"));
+        }
+    }
 
     #[test]
     fn reads_only_well_formed_traceparents() {

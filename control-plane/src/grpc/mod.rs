@@ -46,6 +46,7 @@ pub enum GrpcError {
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    quota: std::sync::Arc<crate::quota::QuotaService>,
     cluster_token: &str,
     tls: Option<Tls>,
 ) -> Result<(), GrpcError> {
@@ -90,12 +91,8 @@ pub async fn serve(
             usage_service::UsageService::new(state.clone()),
             auth.clone(),
         ))
-        .add_service(QuotaServiceServer::with_interceptor(
-            crate::quota::QuotaService::new(
-                std::sync::Arc::clone(&state.quota),
-                crate::db::budgets::Budgets::new(state.database.clone()),
-                std::sync::Arc::clone(&state.registry),
-            ),
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            QuotaServiceServer::from_arc(quota),
             auth.clone(),
         ))
         .add_service(UiServiceServer::with_interceptor(

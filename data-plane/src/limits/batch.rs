@@ -14,13 +14,11 @@
 //! order (a meter may appear more than once: each request reserves alone),
 //! so each caller gets back the grants for its own updates.
 
-use super::exchange::{DEADLINE, ExchangeError};
-use crate::sync::connect::Endpoint;
+use super::exchange::ExchangeError;
+use super::transport::Transport;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
-use tollgate_proto::v1::quota_service_client::QuotaServiceClient;
 use tollgate_proto::v1::{MeterUpdate, QuotaRequest, QuotaResponse};
-use tonic::transport::Channel;
 
 /// Calls out at once. Two lets a call leave while the previous one is being
 /// answered; more would only make smaller batches.
@@ -43,13 +41,9 @@ pub(super) struct Batcher {
 }
 
 impl Batcher {
-    pub(super) fn start(endpoint: &Endpoint, node_id: String) -> Self {
+    pub(super) fn start(transport: Transport, node_id: String) -> Self {
         let (queue, asked) = mpsc::unbounded_channel();
-        let caller = Caller {
-            endpoint: endpoint.clone(),
-            channel: endpoint.connect_lazy(),
-            node_id,
-        };
+        let caller = Caller { transport, node_id };
         tokio::spawn(merge(asked, Arc::new(caller)));
         Self { queue }
     }
@@ -69,8 +63,7 @@ impl Batcher {
 }
 
 struct Caller {
-    endpoint: Endpoint,
-    channel: Channel,
+    transport: Transport,
     node_id: String,
 }
 
@@ -134,17 +127,11 @@ impl Caller {
     }
 
     async fn call(&self, meters: Vec<MeterUpdate>) -> Result<QuotaResponse, ExchangeError> {
-        // A client is a channel handle plus the token: cheap to make.
-        let mut client =
-            QuotaServiceClient::with_interceptor(self.channel.clone(), self.endpoint.auth());
         let request = QuotaRequest {
             node_id: self.node_id.clone(),
             meters,
         };
-        match tokio::time::timeout(DEADLINE, client.exchange(request)).await {
-            Ok(result) => Ok(result?.into_inner()),
-            Err(_) => Err(ExchangeError::Timeout),
-        }
+        self.transport.call(request).await
     }
 }
 

@@ -7,6 +7,7 @@
 //! they share calls instead of making one each.
 
 use super::batch::Batcher;
+use super::transport::{InProcessQuota, Transport};
 use crate::sync::connect::Endpoint;
 use std::time::Duration;
 use tollgate_proto::v1::{MeterUpdate, QuotaResponse};
@@ -34,9 +35,14 @@ pub enum ExchangeError {
 
 impl QuotaClient {
     /// Must be called inside the tokio runtime: the batcher is a task.
-    pub fn new(endpoint: &Endpoint, node_id: String) -> Self {
+    /// With `in_process`, exchanges call that service instead of `endpoint`.
+    pub fn new(endpoint: &Endpoint, in_process: Option<InProcessQuota>, node_id: String) -> Self {
+        let transport = match in_process {
+            Some(service) => Transport::InProcess(service),
+            None => Transport::grpc(endpoint),
+        };
         Self {
-            batcher: Some(Batcher::start(endpoint, node_id)),
+            batcher: Some(Batcher::start(transport, node_id)),
         }
     }
 

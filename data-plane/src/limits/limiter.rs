@@ -606,7 +606,7 @@ mod tests {
         );
         let endpoint = crate::sync::connect::Endpoint::new(&format!("http://{addr}"), "t", None)
             .expect("endpoint");
-        let limiter = Limiter::new(QuotaClient::new(&endpoint, "node-1".into()));
+        let limiter = Limiter::new(QuotaClient::new(&endpoint, None, "node-1".into()));
         (limiter, state)
     }
 

@@ -4,7 +4,8 @@
 //! Requests are admitted against allowance leased from the control plane
 //! (`lease.rs`), with no I/O while a lease lasts; a request that finds a
 //! lease empty asks the control plane once (`exchange.rs`; requests asking
-//! at the same time share calls, `batch.rs`), and a keeper task reports
+//! at the same time share calls, `batch.rs`, made over gRPC or, in one
+//! process, as a direct call, `transport.rs`), and a keeper task reports
 //! settlements, returns idle allowance and keeps leases alive (`keeper.rs`).
 //! When the control plane is unreachable each node admits up to its fair
 //! share of each limit (limit ÷ fleet size). `plan.rs` decides which meters
@@ -19,6 +20,7 @@ mod lease;
 mod limiter;
 mod plan;
 mod refusal;
+mod transport;
 
 pub use exchange::QuotaClient;
 pub use index::LimitIndex;
@@ -26,3 +28,4 @@ pub use keeper::spawn_keeper;
 pub use limiter::{Limiter, Permit};
 pub use plan::{Need, RequestScope, deployment as deployment_needs, plan};
 pub use refusal::Refusal;
+pub use transport::InProcessQuota;

@@ -9,10 +9,13 @@
 //! generated text plus those of tool-call names and arguments. Text is
 //! encoded as ordinary text (special-token strings are not special here).
 
+mod bpe;
+mod vocabulary;
+
+use bpe::Bpe;
 use bytes::Bytes;
 use serde_json::Value;
 use std::sync::LazyLock;
-use tiktoken_rs::CoreBPE;
 
 /// Tokens every chat message costs besides its content.
 const TOKENS_PER_MESSAGE: u64 = 3;
@@ -21,10 +24,43 @@ const TOKENS_PER_NAME: u64 = 1;
 /// The assistant reply is primed with `<|start|>assistant<|message|>`.
 const REPLY_PRIMING: u64 = 3;
 
-// Building a BPE parses a large embedded vocabulary (tens of milliseconds
-// each): once, lazily, and only for a request that needs it.
-static O200K: LazyLock<Option<CoreBPE>> = LazyLock::new(|| tiktoken_rs::o200k_base().ok());
-static CL100K: LazyLock<Option<CoreBPE>> = LazyLock::new(|| tiktoken_rs::cl100k_base().ok());
+/// tiktoken's split patterns (`tiktoken_ext/openai_public.py`).
+const O200K_PATTERN: &str = concat!(
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    "|",
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    "|",
+    r"\p{N}{1,3}",
+    "|",
+    r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
+    "|",
+    r"\s*[\r\n]+",
+    "|",
+    r"\s+(?!\S)",
+    "|",
+    r"\s+"
+);
+const CL100K_PATTERN: &str = r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s";
+
+// The vocabularies are compiled in (`assets/tokenizer/`, `vocabulary.rs`
+// says why in that form); indexing one takes a few milliseconds: once,
+// lazily, and only for a request that needs it.
+static O200K: LazyLock<Option<Bpe>> = LazyLock::new(|| {
+    Bpe::new(
+        include_bytes!("../../../assets/tokenizer/o200k_base.vocab"),
+        O200K_PATTERN,
+    )
+    .inspect_err(|e| tracing::error!("the o200k tokenizer cannot be built: {e}"))
+    .ok()
+});
+static CL100K: LazyLock<Option<Bpe>> = LazyLock::new(|| {
+    Bpe::new(
+        include_bytes!("../../../assets/tokenizer/cl100k_base.vocab"),
+        CL100K_PATTERN,
+    )
+    .inspect_err(|e| tracing::error!("the cl100k tokenizer cannot be built: {e}"))
+    .ok()
+});
 
 /// The tokenizer family of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +95,7 @@ impl Encoding {
         }
     }
 
-    fn bpe(self) -> Option<&'static CoreBPE> {
+    fn bpe(self) -> Option<&'static Bpe> {
         match self {
             Encoding::O200k => O200K.as_ref(),
             Encoding::Cl100k => CL100K.as_ref(),
@@ -71,7 +107,7 @@ impl Encoding {
             return 0;
         }
         match self.bpe() {
-            Some(bpe) => bpe.encode_ordinary(text).len() as u64,
+            Some(bpe) => bpe.count(text),
             // The vocabulary is compiled in; failing to build it is a bug,
             // and an estimate (OpenAI's 4 characters per token) beats 0.
             None => (text.chars().count() as u64).div_ceil(4),
@@ -242,6 +278,74 @@ mod tests {
         assert_eq!(Encoding::O200k.count(""), 0);
         // Special-token text is ordinary text: no panic, counted.
         assert!(Encoding::O200k.count("<|endoftext|>") > 1);
+    }
+
+    fn reference(encoding: Encoding) -> tiktoken_rs::CoreBPE {
+        match encoding {
+            Encoding::O200k => tiktoken_rs::o200k_base(),
+            Encoding::Cl100k => tiktoken_rs::cl100k_base(),
+        }
+        .expect("tiktoken builds")
+    }
+
+    #[test]
+    fn every_rank_holds_tiktokens_bytes() {
+        for (encoding, ranks) in [(Encoding::O200k, 199_998), (Encoding::Cl100k, 100_256)] {
+            let ours = encoding.bpe().expect("builds").vocabulary();
+            let theirs = reference(encoding);
+            assert_eq!(ours.len(), ranks);
+            for rank in 0..ranks as u32 {
+                let bytes = theirs.decode_bytes(&[rank]).expect("a rank of tiktoken's");
+                assert_eq!(
+                    ours.token(rank),
+                    bytes.as_slice(),
+                    "{encoding:?} rank {rank}"
+                );
+                assert_eq!(ours.rank(&bytes), Some(rank));
+            }
+        }
+    }
+
+    #[test]
+    fn counts_match_tiktoken_on_real_text_and_long_pieces() {
+        let long_word: String = (0..3_000)
+            .map(|i| char::from(b'a' + ((i * 7 + i / 13) % 26) as u8))
+            .collect();
+        let texts = [
+            include_str!("../../../../ARCHITECTURE.md"),
+            include_str!("mod.rs"),
+            "Hello, World! It's 2026; we're counting: 1234567 tokens.\r\n\n  \t x",
+            "日本語のテキストと中文文本, ελληνικά, русский, עברית, 😀🚀 emojis",
+            &long_word,
+            &"ab".repeat(2_000),
+            &" ".repeat(1_000),
+            &"1".repeat(1_000),
+            "<|endoftext|> <|fim_prefix|>",
+        ];
+        for encoding in [Encoding::O200k, Encoding::Cl100k] {
+            let theirs = reference(encoding);
+            for text in texts {
+                let expected = theirs.encode_ordinary(text).len() as u64;
+                assert_eq!(encoding.count(text), expected, "{encoding:?}: {:.60}", text);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        #[test]
+        fn counts_match_tiktoken_on_any_text(
+            text in "[a-zA-Z0-9 \n\r\t'.,!?/_éüßÀ中文日本😀-]{0,200}"
+        ) {
+            static THEIRS: LazyLock<[tiktoken_rs::CoreBPE; 2]> =
+                LazyLock::new(|| [reference(Encoding::O200k), reference(Encoding::Cl100k)]);
+            for (encoding, theirs) in [Encoding::O200k, Encoding::Cl100k].into_iter().zip(THEIRS.iter()) {
+                proptest::prop_assert_eq!(
+                    encoding.count(&text),
+                    theirs.encode_ordinary(&text).len() as u64
+                );
+            }
+        }
     }
 
     #[test]
