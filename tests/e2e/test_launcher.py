@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+import httpx
 import openai
 import pytest
 import yaml
@@ -59,3 +60,52 @@ def test_single_binary_on_sqlite(launcher_factory, tmp_path):
     assert exc.value.status_code == 401
     err = assert_openai_error(exc.value.response, 401)
     assert master_key not in err["message"]
+
+
+def test_single_binary_enforces_a_keys_budget_in_process(launcher_factory, mock_provider, tmp_path):
+    """In one process the data plane's budget exchanges call the control plane's QuotaService
+    directly (no gRPC): the same rule holds. A key whose budget is one request's cost is served
+    once and refused next, the refusal counting what the first request spent or reserved."""
+    from test_budget_rule import MAX_TOKENS, PICOS, PRICE, TEXT, cost, key_hash, refusal
+
+    master_key = f"sk-e2e-launcher-{secrets.token_hex(8)}"
+    config_path = tmp_path / "litellm_config.yaml"
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "model_list": [
+                    {
+                        "model_name": "echo",
+                        "litellm_params": {
+                            "model": "openai/some-model",
+                            "api_base": mock_provider.api_base,
+                            "api_key": "sk-e2e-upstream",
+                            "input_cost_per_token": PRICE[0] / PICOS,
+                            "output_cost_per_token": PRICE[1] / PICOS,
+                        },
+                    }
+                ],
+                "router_settings": {"num_retries": 0},
+                "general_settings": {"master_key": master_key},
+            },
+            sort_keys=False,
+        )
+    )
+    tg = launcher_factory(config_path, master_key).start()
+    with tg.http() as h:
+        r = h.post("/key/generate", json={"max_budget": cost() / PICOS}, headers=tg.auth_headers())
+        assert r.status_code == 200, r.text
+        assert r.headers.get("x-tollgate-applied") == "1/1", r.headers
+        key = r.json()["key"]
+
+        def chat() -> httpx.Response:
+            return h.post(
+                "/v1/chat/completions",
+                json={"model": "echo", "messages": [{"role": "user", "content": TEXT}], "max_tokens": MAX_TOKENS},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+
+        first = chat()
+        assert first.status_code == 200, first.text
+        spend, reserved, limit = refusal(chat(), f"Key={key_hash(key)}")
+        assert limit == cost() and spend + reserved == cost(), (spend, reserved)

@@ -666,6 +666,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_in_process_quota_service_is_called_without_the_network() {
+        // The endpoint points at a port nobody listens on: only the object
+        // can answer.
+        let state = Arc::new(std::sync::Mutex::new(FakeQuota {
+            limit: 100,
+            ..FakeQuota::default()
+        }));
+        let endpoint =
+            crate::sync::connect::Endpoint::new("http://127.0.0.1:9", "t", None).expect("endpoint");
+        let service = super::super::InProcessQuota::new(Arc::new(FakeService(Arc::clone(&state))));
+        let limiter = Limiter::new(QuotaClient::new(&endpoint, Some(service), "node-1".into()));
+        let first = limiter
+            .admit(budgeted(100, None, 1_000))
+            .await
+            .expect("granted by the in-process service");
+        assert_eq!(budget_need(&first).units, 100, "reserves what remains");
+        let refused = limiter
+            .admit(budgeted(100, None, 1))
+            .await
+            .err()
+            .expect("the service counts the first reservation");
+        assert_eq!((refused.limit, refused.spend), (100, 0));
+        let q = state.lock().unwrap_or_else(|p| p.into_inner());
+        assert_eq!(q.seen.len(), 2, "both exchanges reached the object");
+        assert!(q.seen.iter().all(|u| u.kind == MeterKind::Budget as i32));
+    }
+
+    #[tokio::test]
     async fn a_budget_never_leaves_idle_allowance_on_the_node() {
         let (limiter, state) = fake_control_plane(1_000_000).await;
         for _ in 0..3 {
