@@ -51,19 +51,19 @@ pub async fn layer(
     let decision = Decision::for_request(request.headers());
     let span = decision.server_span(|| {
         tracing::info_span!(
-        "request",
-        otel.name = %format_args!("{method} {route}"),
-        otel.kind = "server",
-        otel.status_code = Empty,
-        http.request.method = %method,
-        http.route = %route,
-        http.response.status_code = Empty,
-        url.scheme = "http",
-        error.type = Empty,
-        user_agent.original = Empty,
-        tollgate.request_id = %request_id,
-        request_id = %request_id,
-        trace_id = Empty,
+            "request",
+            otel.name = %format_args!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = Empty,
+            http.request.method = %method,
+            http.route = %route,
+            http.response.status_code = Empty,
+            url.scheme = "http",
+            error.type = Empty,
+            user_agent.original = Empty,
+            tollgate.request_id = %request_id,
+            request_id = %request_id,
+            trace_id = Empty,
         )
     });
     if matches!(decision, Decision::Sampled { .. })

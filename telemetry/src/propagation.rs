@@ -53,8 +53,9 @@ impl TraceIds {
 tokio::task_local! {
     static REQUEST_TRACE: Option<TraceIds>;
     static INJECT: bool;
-    /// Set for the handler of a request whose trace is not sampled: its
-    /// SERVER span's context (valid, sampled flag off).
+    /// Set for the handler of a request whose trace is not sampled: the
+    /// context its SERVER span would have had (valid, sampled flag off;
+    /// `sampling::Decision`).
     static UNSAMPLED: Option<opentelemetry::Context>;
 }
 

@@ -15,7 +15,7 @@
 //! so each caller gets back the grants for its own updates.
 
 use super::exchange::ExchangeError;
-use super::transport::Transport;
+use super::transport::GrpcQuota;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tollgate_proto::v1::{MeterUpdate, QuotaRequest, QuotaResponse};
@@ -41,7 +41,7 @@ pub(super) struct Batcher {
 }
 
 impl Batcher {
-    pub(super) fn start(transport: Transport, node_id: String) -> Self {
+    pub(super) fn start(transport: GrpcQuota, node_id: String) -> Self {
         let (queue, asked) = mpsc::unbounded_channel();
         let caller = Caller { transport, node_id };
         tokio::spawn(merge(asked, Arc::new(caller)));
@@ -63,7 +63,7 @@ impl Batcher {
 }
 
 struct Caller {
-    transport: Transport,
+    transport: GrpcQuota,
     node_id: String,
 }
 

@@ -28,6 +28,15 @@ impl InProcessQuota {
     pub fn new(service: Arc<dyn QuotaApi>) -> Self {
         Self(service)
     }
+
+    /// One exchange, bounded by the deadline like a gRPC one: the service
+    /// can wait on the control plane's database (a budget's first spend).
+    pub(super) async fn call(&self, request: QuotaRequest) -> Result<QuotaResponse, ExchangeError> {
+        match tokio::time::timeout(DEADLINE, self.0.exchange(tonic::Request::new(request))).await {
+            Ok(result) => Ok(result?.into_inner()),
+            Err(_) => Err(ExchangeError::Timeout),
+        }
+    }
 }
 
 impl fmt::Debug for InProcessQuota {
@@ -36,37 +45,25 @@ impl fmt::Debug for InProcessQuota {
     }
 }
 
-pub(super) enum Transport {
-    Grpc {
-        endpoint: Endpoint,
-        channel: Channel,
-    },
-    InProcess(InProcessQuota),
+/// `QuotaService` over the network, with the cluster token.
+pub(super) struct GrpcQuota {
+    endpoint: Endpoint,
+    channel: Channel,
 }
 
-impl Transport {
-    pub(super) fn grpc(endpoint: &Endpoint) -> Self {
-        Transport::Grpc {
+impl GrpcQuota {
+    pub(super) fn new(endpoint: &Endpoint) -> Self {
+        Self {
             endpoint: endpoint.clone(),
             channel: endpoint.connect_lazy(),
         }
     }
 
-    /// One exchange, bounded by the deadline either way: an in-process call
-    /// can wait on the control plane's database (a budget's first spend).
     pub(super) async fn call(&self, request: QuotaRequest) -> Result<QuotaResponse, ExchangeError> {
-        let answer = match self {
-            Transport::Grpc { endpoint, channel } => {
-                // A client is a channel handle plus the token: cheap to make.
-                let mut client =
-                    QuotaServiceClient::with_interceptor(channel.clone(), endpoint.auth());
-                tokio::time::timeout(DEADLINE, client.exchange(request)).await
-            }
-            Transport::InProcess(InProcessQuota(service)) => {
-                tokio::time::timeout(DEADLINE, service.exchange(tonic::Request::new(request))).await
-            }
-        };
-        match answer {
+        // A client is a channel handle plus the token: cheap to make.
+        let mut client =
+            QuotaServiceClient::with_interceptor(self.channel.clone(), self.endpoint.auth());
+        match tokio::time::timeout(DEADLINE, client.exchange(request)).await {
             Ok(result) => Ok(result?.into_inner()),
             Err(_) => Err(ExchangeError::Timeout),
         }
