@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from expect import assert_openai_error, assert_stream_shape, collect_stream
+from test_budget_rule import MAX_TOKENS, PICOS, PRICE, TEXT, cost, key_hash, refusal
 
 
 def sqlite_files(root) -> list:
@@ -22,24 +23,22 @@ def sqlite_files(root) -> list:
     return found
 
 
-def test_single_binary_on_sqlite(launcher_factory, tmp_path):
+def start(launcher_factory, tmp_path, model_list: list[dict], **sections: dict):
+    """The one-process gateway on a config of `model_list` (and any other top-level sections), with a fresh master key."""
     master_key = f"sk-e2e-launcher-{secrets.token_hex(8)}"
+    config = {"model_list": model_list, **sections, "general_settings": {"master_key": master_key}}
     config_path = tmp_path / "litellm_config.yaml"
-    config_path.write_text(
-        yaml.safe_dump(
-            {
-                "model_list": [
-                    {
-                        "model_name": "local-mock",
-                        "litellm_params": {"model": "openai/gpt-4o", "mock_response": "Hello from Tollgate"},
-                    }
-                ],
-                "general_settings": {"master_key": master_key},
-            },
-            sort_keys=False,
-        )
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return launcher_factory(config_path, master_key).start()
+
+
+def test_single_binary_on_sqlite(launcher_factory, tmp_path):
+    tg = start(
+        launcher_factory,
+        tmp_path,
+        [{"model_name": "local-mock", "litellm_params": {"model": "openai/gpt-4o", "mock_response": "Hello from Tollgate"}}],
     )
-    tg = launcher_factory(config_path, master_key).start()
+    master_key = tg.master_key
 
     assert sqlite_files(tg.data_dir), f"no SQLite database under {tg.data_dir}"
 
@@ -66,32 +65,16 @@ def test_single_binary_enforces_a_keys_budget_in_process(launcher_factory, mock_
     """In one process the data plane's budget exchanges call the control plane's QuotaService
     directly (no gRPC): the same rule holds. A key whose budget is one request's cost is served
     once and refused next, the refusal counting what the first request spent or reserved."""
-    from test_budget_rule import MAX_TOKENS, PICOS, PRICE, TEXT, cost, key_hash, refusal
-
-    master_key = f"sk-e2e-launcher-{secrets.token_hex(8)}"
-    config_path = tmp_path / "litellm_config.yaml"
-    config_path.write_text(
-        yaml.safe_dump(
-            {
-                "model_list": [
-                    {
-                        "model_name": "echo",
-                        "litellm_params": {
-                            "model": "openai/some-model",
-                            "api_base": mock_provider.api_base,
-                            "api_key": "sk-e2e-upstream",
-                            "input_cost_per_token": PRICE[0] / PICOS,
-                            "output_cost_per_token": PRICE[1] / PICOS,
-                        },
-                    }
-                ],
-                "router_settings": {"num_retries": 0},
-                "general_settings": {"master_key": master_key},
-            },
-            sort_keys=False,
-        )
+    priced = {
+        "model": "openai/some-model",
+        "api_base": mock_provider.api_base,
+        "api_key": "sk-e2e-upstream",
+        "input_cost_per_token": PRICE[0] / PICOS,
+        "output_cost_per_token": PRICE[1] / PICOS,
+    }
+    tg = start(
+        launcher_factory, tmp_path, [{"model_name": "echo", "litellm_params": priced}], router_settings={"num_retries": 0}
     )
-    tg = launcher_factory(config_path, master_key).start()
     with tg.http() as h:
         r = h.post("/key/generate", json={"max_budget": cost() / PICOS}, headers=tg.auth_headers())
         assert r.status_code == 200, r.text

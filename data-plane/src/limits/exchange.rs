@@ -18,6 +18,19 @@ use tollgate_proto::v1::{MeterUpdate, QuotaRequest, QuotaResponse};
 /// How long a request waits for its exchange, queueing included.
 pub(super) const DEADLINE: Duration = Duration::from_millis(800);
 
+/// `exchange` bounded by `DEADLINE`, a late answer being a timeout.
+pub(super) async fn within_deadline<T, E>(
+    exchange: impl Future<Output = Result<T, E>>,
+) -> Result<T, ExchangeError>
+where
+    ExchangeError: From<E>,
+{
+    match tokio::time::timeout(DEADLINE, exchange).await {
+        Ok(result) => result.map_err(ExchangeError::from),
+        Err(_) => Err(ExchangeError::Timeout),
+    }
+}
+
 #[derive(Clone)]
 pub struct QuotaClient {
     /// `None` in tests of the limiter alone.
@@ -70,12 +83,7 @@ impl QuotaClient {
     pub async fn exchange(&self, meters: Vec<MeterUpdate>) -> Result<QuotaResponse, ExchangeError> {
         match &self.path {
             None => Err(ExchangeError::Disabled),
-            Some(Path::Batched(batcher)) => {
-                match tokio::time::timeout(DEADLINE, batcher.exchange(meters)).await {
-                    Ok(result) => result,
-                    Err(_) => Err(ExchangeError::Timeout),
-                }
-            }
+            Some(Path::Batched(batcher)) => within_deadline(batcher.exchange(meters)).await,
             Some(Path::Direct { service, node_id }) => {
                 let request = QuotaRequest {
                     node_id: node_id.to_string(),

@@ -3,9 +3,9 @@
 //!
 //! Requests are admitted against allowance leased from the control plane
 //! (`lease.rs`), with no I/O while a lease lasts; a request that finds a
-//! lease empty asks the control plane once (`exchange.rs`; requests asking
-//! at the same time share calls, `batch.rs`, made over gRPC or, in one
-//! process, as a direct call, `transport.rs`), and a keeper task reports
+//! lease empty asks the control plane once (`exchange.rs`: over gRPC,
+//! requests asking at the same time share calls, `batch.rs`; in one process
+//! each is a direct call, `transport.rs`), and a keeper task reports
 //! settlements, returns idle allowance and keeps leases alive (`keeper.rs`).
 //! When the control plane is unreachable each node admits up to its fair
 //! share of each limit (limit ÷ fleet size). `plan.rs` decides which meters

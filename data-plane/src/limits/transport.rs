@@ -9,7 +9,7 @@
 //! (docs/PERFORMANCE.md). In one process the service is an object the data
 //! plane can call; the answer is the same, minus the wire.
 
-use super::exchange::{DEADLINE, ExchangeError};
+use super::exchange::{ExchangeError, within_deadline};
 use crate::sync::connect::Endpoint;
 use std::fmt;
 use std::sync::Arc;
@@ -32,10 +32,9 @@ impl InProcessQuota {
     /// One exchange, bounded by the deadline like a gRPC one: the service
     /// can wait on the control plane's database (a budget's first spend).
     pub(super) async fn call(&self, request: QuotaRequest) -> Result<QuotaResponse, ExchangeError> {
-        match tokio::time::timeout(DEADLINE, self.0.exchange(tonic::Request::new(request))).await {
-            Ok(result) => Ok(result?.into_inner()),
-            Err(_) => Err(ExchangeError::Timeout),
-        }
+        within_deadline(self.0.exchange(tonic::Request::new(request)))
+            .await
+            .map(tonic::Response::into_inner)
     }
 }
 
@@ -63,9 +62,8 @@ impl GrpcQuota {
         // A client is a channel handle plus the token: cheap to make.
         let mut client =
             QuotaServiceClient::with_interceptor(self.channel.clone(), self.endpoint.auth());
-        match tokio::time::timeout(DEADLINE, client.exchange(request)).await {
-            Ok(result) => Ok(result?.into_inner()),
-            Err(_) => Err(ExchangeError::Timeout),
-        }
+        within_deadline(client.exchange(request))
+            .await
+            .map(tonic::Response::into_inner)
     }
 }

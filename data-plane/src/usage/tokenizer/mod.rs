@@ -46,21 +46,25 @@ const CL100K_PATTERN: &str = r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|
 // says why in that form); indexing one takes a few milliseconds: once,
 // lazily, and only for a request that needs it.
 static O200K: LazyLock<Option<Bpe>> = LazyLock::new(|| {
-    Bpe::new(
+    build(
+        "o200k",
         include_bytes!("../../../assets/tokenizer/o200k_base.vocab"),
         O200K_PATTERN,
     )
-    .inspect_err(|e| tracing::error!("the o200k tokenizer cannot be built: {e}"))
-    .ok()
 });
 static CL100K: LazyLock<Option<Bpe>> = LazyLock::new(|| {
-    Bpe::new(
+    build(
+        "cl100k",
         include_bytes!("../../../assets/tokenizer/cl100k_base.vocab"),
         CL100K_PATTERN,
     )
-    .inspect_err(|e| tracing::error!("the cl100k tokenizer cannot be built: {e}"))
-    .ok()
 });
+
+fn build(name: &str, vocabulary: &'static [u8], pattern: &str) -> Option<Bpe> {
+    Bpe::new(vocabulary, pattern)
+        .inspect_err(|e| tracing::error!("the {name} tokenizer cannot be built: {e}"))
+        .ok()
+}
 
 /// The tokenizer family of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
